@@ -1,0 +1,1 @@
+"""The RRM application: configuration, storage, command line and the composition root."""

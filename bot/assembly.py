@@ -1,0 +1,114 @@
+"""Build the services from the configuration: database, knowledge base and triage."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.config import Config
+from bot.storage.database import Database
+from bot.storage.models import FicheVersion
+from knowledge.collection import read_collection
+from knowledge.embedder import Embedder, make_embedder
+from knowledge.importer import ImportReport, import_collection
+from knowledge.repository import cached_query_vectors, count_versions, load_index
+from routing.language import LanguageDetector
+from routing.topics import TopicClassifier
+from routing.triage import Triage
+
+__all__ = ["build_triage", "import_fiches", "open_database", "seed_fiches_if_empty"]
+
+log = logging.getLogger(__name__)
+
+
+def open_database(config: Config, *, upgrade: bool = True) -> Database:
+    """Open the configured database; bring an empty or old schema up to date when asked."""
+    database = Database(config.database.url)
+    if upgrade and database.current_revision() != database.head_revision():
+        database.upgrade()
+    return database
+
+
+def import_fiches(
+    config: Config, database: Database, embedder: Embedder, path: Path, *, skip_errors: bool = False
+) -> ImportReport:
+    """Read and import one collection folder."""
+    topics = {t.id for t in config.topics}
+    collection = read_collection(path, config.languages.supported, topics)
+    return import_collection(database.sessions, collection, embedder, skip_errors=skip_errors)
+
+
+def seed_fiches_if_empty(config: Config, database: Database, embedder: Embedder) -> None:
+    """On first start, import the configured collection so the bot has something to answer from."""
+    if not config.knowledge.import_on_start:
+        return
+    with database.sessions() as session:
+        if count_versions(session):
+            return
+    path = config.resolve_path(config.knowledge.collection)
+    if not path.is_dir():
+        log.warning("knowledge.collection %s is not a folder; starting with no fiches", path)
+        return
+    report = import_fiches(config, database, embedder, path, skip_errors=True)
+    log.info("imported %d fiches from %s", len(report.added), path)
+    for error in report.skipped:
+        log.warning("skipped: %s", error)
+
+
+def _fiche_words(database: Database) -> dict[str, list[str]]:
+    words: dict[str, list[str]] = {}
+    with database.sessions() as session:
+        rows = session.execute(
+            select(
+                FicheVersion.language,
+                FicheVersion.title,
+                FicheVersion.summary,
+                FicheVersion.tags,
+                FicheVersion.body,
+            )
+        )
+        for language, title, summary, tags, body in rows:
+            words.setdefault(language, []).extend(
+                " ".join([title, summary, " ".join(tags), body]).split()
+            )
+    return words
+
+
+def build_triage(config: Config, database: Database, embedder: Embedder | None = None) -> Triage:
+    """Assemble language detection, search and topic classification over the stored fiches."""
+    embedder = embedder or make_embedder(config.knowledge.embedder)
+    detector = LanguageDetector(
+        config.languages.supported,
+        default=config.languages.default,
+        short_words=config.routing.short_message_words,
+    )
+    lexicon = _fiche_words(database)
+    for topic in config.topics:
+        for language, keywords in topic.keywords.items():
+            lexicon.setdefault(language, []).extend(keywords)
+        for language, examples in topic.examples.items():
+            lexicon.setdefault(language, []).extend(_words(examples))
+    detector.learn_words(lexicon)
+    with database.sessions.begin() as session:
+        index = load_index(session, embedder, config.knowledge.lexical_weight)
+        classifier = TopicClassifier(
+            config.topics,
+            lambda texts: cached_query_vectors(session, embedder, texts),
+            min_confidence=config.routing.topic_min_confidence,
+        )
+    return Triage(
+        detector,
+        embedder,
+        index,
+        classifier,
+        answer_threshold=config.knowledge.answer_threshold,
+        max_results=config.knowledge.max_results,
+        common_language="en" if "en" in config.languages.supported else config.languages.default,
+    )
+
+
+def _words(texts: Iterable[str]) -> list[str]:
+    return [word for text in texts for word in text.split()]

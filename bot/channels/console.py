@@ -1,0 +1,153 @@
+"""The local console channel: one terminal plays askers, experts and coordinators in turn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from typing import TextIO
+
+from bot.channels.base import Deliver
+from handlers.events import Delivery, Inbound, Sent
+
+__all__ = ["SPACE", "ConsoleChannel", "stdin_lines"]
+
+SPACE = "experts"
+HELP = """Console commands:
+  /as NAME        speak as NAME: an expert or coordinator from the config (for example
+                  /as claire), or any other name to be an asker
+  #N text         as an expert: write in the thread of question N
+  1, 2, 3 …       press a button under the last message you received
+  /quit           leave
+Everything else is sent to the bot as a chat message."""
+
+
+class ConsoleChannel:
+    """Reads lines, turns them into inbound events, and prints what the bot sends.
+
+    ``staff`` maps console names of experts and coordinators to their display names; any
+    other name speaks as an asker.
+    """
+
+    name = "console"
+
+    def __init__(
+        self,
+        lines: AsyncIterator[str],
+        out: TextIO,
+        staff: Mapping[str, str],
+        *,
+        speaker: str = "you",
+    ) -> None:
+        self._lines = lines
+        self._out = out
+        self._staff = dict(staff)
+        self.speaker = speaker
+        self._buttons: dict[str, list[tuple[str, str]]] = {}
+        self._message_ids = itertools.count(1)
+        self._task: asyncio.Task[None] | None = None
+        self.finished = asyncio.Event()
+
+    async def start(self, deliver: Deliver) -> None:
+        """Begin reading lines in the background."""
+        self._print(
+            f"RRM console. You are {self._who()}. Type /help for the console's commands "
+            "and the bot's."
+        )
+        self._task = asyncio.create_task(self._read(deliver), name="console-reader")
+
+    async def stop(self) -> None:
+        """Stop reading."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def send(self, delivery: Delivery) -> Sent:
+        """Print a message: to a person, or as a block in the experts' space."""
+        message_id = f"c{next(self._message_ids)}"
+        if delivery.chat_id is None:
+            thread = delivery.thread_id or str(delivery.question_id)
+            title = delivery.thread_title or f"#{thread}"
+            mentions = " ".join(f"@{handle}" for handle, _ in delivery.mentions)
+            heading = (
+                f"experts' space · thread {title}"
+                if delivery.opens_thread
+                else f"experts' space · thread #{thread}"
+            )
+            self._block(heading + (f" · {mentions}" if mentions else ""), delivery.text)
+            return Sent(message_id, thread_id=thread, chat_id=SPACE)
+        self._block(f"to {delivery.chat_id}", delivery.text)
+        if delivery.buttons:
+            self._buttons[delivery.chat_id] = [(b.label, b.action) for b in delivery.buttons]
+            self._print(
+                "  " + "   ".join(f"[{i}] {b.label}" for i, b in enumerate(delivery.buttons, 1))
+            )
+        return Sent(message_id)
+
+    async def _read(self, deliver: Deliver) -> None:
+        try:
+            async for raw in self._lines:
+                line = raw.rstrip("\r\n")
+                if line.strip() in ("/quit", "/exit"):
+                    break
+                event = self._event(line)
+                if event is not None:
+                    await deliver(event)
+        finally:
+            self.finished.set()
+
+    def _event(self, line: str) -> Inbound | None:
+        stripped = line.strip()
+        if stripped.startswith("/as"):
+            name = stripped[3:].strip()
+            if name:
+                self.speaker = name
+            self._print(f"You are {self._who()}.")
+            return None
+        if stripped == "/help":
+            self._print(HELP)
+        event_id = uuid.uuid4().hex
+        message_id = f"in-{event_id[:12]}"
+        base = {
+            "channel": self.name,
+            "event_id": event_id,
+            "sender_id": self.speaker,
+            "sender_name": self._staff.get(self.speaker, self.speaker),
+            "message_id": message_id,
+        }
+        if stripped.isdigit() and self._buttons.get(self.speaker):
+            choices = self._buttons[self.speaker]
+            index = int(stripped) - 1
+            if 0 <= index < len(choices):
+                return Inbound(**base, chat_id=self.speaker, action=choices[index][1])
+        if stripped.startswith("#") and self.speaker in self._staff:
+            number, _, text = stripped[1:].partition(" ")
+            if number.isdigit():
+                return Inbound(**base, chat_id=SPACE, space=True, thread_id=number, text=text)
+        return Inbound(**base, chat_id=self.speaker, text=line)
+
+    def _who(self) -> str:
+        if self.speaker in self._staff:
+            return f"{self._staff[self.speaker]} ({self.speaker}, expert side)"
+        return f"{self.speaker} (asker)"
+
+    def _block(self, heading: str, text: str) -> None:
+        self._print(f"── {heading} ──\n{text}\n")
+
+    def _print(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+
+async def stdin_lines() -> AsyncIterator[str]:
+    """Lines typed on standard input, read without blocking the event loop."""
+    import sys
+
+    while True:
+        line = await asyncio.to_thread(sys.stdin.readline)
+        if not line:
+            return
+        yield line

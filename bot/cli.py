@@ -1,0 +1,307 @@
+"""The ``rrm`` command line: run the bot, manage the database and fiches, diagnose questions."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Config, ConfigError, default_config_path, load_config
+
+__all__ = ["main"]
+
+log = logging.getLogger("rrm")
+
+
+class CommandError(Exception):
+    """A failure to report on standard error, with exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rrm`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    if not hasattr(args, "action"):
+        parser.print_help()
+        return 2
+    try:
+        config = load_config(args.config or default_config_path())
+        return int(args.action(config, args) or 0)
+    except (ConfigError, CommandError) as error:
+        print(f"rrm: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rrm", description="Rapid Response Mechanism bot.")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="configuration file (default: config.toml, else config.example.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    commands = parser.add_subparsers(title="commands")
+
+    run = commands.add_parser("run", help="run the bot on the configured channels")
+    run.set_defaults(action=cmd_run)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
+    db.add_parser("upgrade", help="apply pending migrations").set_defaults(action=cmd_db_upgrade)
+
+    kb = commands.add_parser("kb", help="the fiche knowledge base").add_subparsers(
+        title="kb commands"
+    )
+    kb_import = kb.add_parser("import", help="import (or re-import) a fiche collection folder")
+    kb_import.add_argument("path", type=Path)
+    kb_import.add_argument(
+        "--skip-errors",
+        action="store_true",
+        help="import the valid fiches even if some files have errors",
+    )
+    kb_import.set_defaults(action=cmd_kb_import)
+    kb_search = kb.add_parser("search", help="search the fiches")
+    kb_search.add_argument("query", nargs="+")
+    kb_search.add_argument("--language", help="the query's language (detected if omitted)")
+    kb_search.add_argument("--limit", type=int, default=5)
+    kb_search.set_defaults(action=cmd_kb_search)
+
+    experts = commands.add_parser("experts", help="the expert directory with current load")
+    experts.set_defaults(action=cmd_experts)
+
+    ask = commands.add_parser("ask", help="what the bot would do with a question (read-only)")
+    ask.add_argument("text", nargs="*", help="the question; '-' reads JSON lines from stdin")
+    ask.add_argument("--json", action="store_true", help="write JSON (one line per question)")
+    ask.add_argument("--hint", help="a language hint, as a channel would give")
+    ask.set_defaults(action=cmd_ask)
+    return parser
+
+
+def _database(config: Config):  # type: ignore[no-untyped-def]
+    from bot.assembly import open_database
+
+    try:
+        return open_database(config)
+    except Exception as error:
+        raise CommandError(f"cannot open database {config.database.url!r}: {error}") from error
+
+
+def cmd_run(config: Config, _args: argparse.Namespace) -> int:
+    """Run the bot until /quit or Ctrl-C."""
+    from bot.app import Application
+    from bot.channels.console import ConsoleChannel, stdin_lines
+
+    if not config.console.enabled:
+        raise CommandError("no channel is enabled: set [console] enabled = true")
+    logging.getLogger().setLevel(logging.INFO if not _verbose() else logging.DEBUG)
+    staff = {
+        i["console"]: p.name
+        for p in (*config.experts, *config.coordinators)
+        for i in [p.identities]
+        if "console" in i
+    }
+    console = ConsoleChannel(stdin_lines(), sys.stdout, staff)
+
+    async def run() -> None:
+        app = Application(config, [console])
+        print("Starting RRM (loading the knowledge base)…", flush=True)
+        await app.start()
+        try:
+            await console.finished.wait()
+        finally:
+            await app.stop()
+
+    asyncio.run(run())
+    return 0
+
+
+def _verbose() -> bool:
+    return logging.getLogger().level <= logging.DEBUG
+
+
+def cmd_db_upgrade(config: Config, _args: argparse.Namespace) -> int:
+    """Apply every pending migration."""
+    from bot.storage.database import Database
+
+    database = Database(config.database.url)
+    before = database.current_revision()
+    database.upgrade()
+    print(f"database at revision {database.current_revision()} (was {before or 'empty'})")
+    return 0
+
+
+def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
+    """Import a collection; refuse the whole collection if any file is bad, unless told."""
+    from bot.assembly import import_fiches
+    from knowledge.embedder import make_embedder
+    from knowledge.importer import ImportRefused
+
+    if not args.path.is_dir():
+        raise CommandError(f"{args.path}: not a folder")
+    database = _database(config)
+    try:
+        report = import_fiches(
+            config,
+            database,
+            make_embedder(config.knowledge.embedder),
+            args.path,
+            skip_errors=args.skip_errors,
+        )
+    except ImportRefused as refused:
+        for error in refused.errors:
+            print(error, file=sys.stderr)
+        raise CommandError(f"{refused} (use --skip-errors to import the valid fiches)") from None
+    for error in report.skipped:
+        print(f"skipped: {error}", file=sys.stderr)
+    print(
+        f"added {len(report.added)}, updated {len(report.updated)}, removed "
+        f"{len(report.removed)}, unchanged versions {report.unchanged}, skipped fiches "
+        f"{len({e.path for e in report.skipped})}"
+    )
+    return 0
+
+
+def _triage(config: Config):  # type: ignore[no-untyped-def]
+    from bot.assembly import build_triage, seed_fiches_if_empty
+    from knowledge.embedder import make_embedder
+
+    database = _database(config)
+    embedder = make_embedder(config.knowledge.embedder)
+    seed_fiches_if_empty(config, database, embedder)
+    return database, build_triage(config, database, embedder)
+
+
+def cmd_kb_search(config: Config, args: argparse.Namespace) -> int:
+    """Print the best fiches for a query."""
+    _, triage = _triage(config)
+    query = " ".join(args.query)
+    language = args.language or triage.detector.detect(query).language
+    vector = triage.embedder.queries([query])
+    hits = triage.index.search(
+        query, language, vector, preferred=[language, "en"], limit=args.limit
+    )
+    if not hits:
+        print("no fiches found (is the knowledge base empty? see `rrm kb import`)")
+    for hit in hits:
+        print(f"{hit.score:.3f}  {hit.fiche_id} [{hit.language}]  {hit.title}")
+    return 0
+
+
+def cmd_experts(config: Config, _args: argparse.Namespace) -> int:
+    """Print the expert directory with each person's current load."""
+    from bot.clock import SystemClock
+    from handlers.directory import candidates, sync_directory
+
+    database = _database(config)
+    with database.sessions.begin() as session:
+        sync_directory(session, config, SystemClock().now())
+        experts, coordinators = candidates(session, config)
+    print(f"{'id':12} {'name':22} {'partner':12} {'languages':14} load  topics")
+    for person in [*experts, *coordinators]:
+        state = " (away)" if person.away else ""
+        capacity = "∞" if person.capacity >= 10**6 else str(person.capacity)
+        print(
+            f"{person.key:12} {person.name[:22]:22} {person.partner[:12]:12} "
+            f"{','.join(person.languages):14} {person.load}/{capacity:3} "
+            f"{', '.join(person.topics) or 'coordinator'}{state}"
+        )
+    return 0
+
+
+def cmd_ask(config: Config, args: argparse.Namespace) -> int:
+    """Diagnose questions without changing anything."""
+    database, triage = _triage(config)
+    if args.text == ["-"]:
+        return _ask_stream(config, database, triage, sys.stdin, sys.stdout)
+    text = " ".join(args.text)
+    if not text.strip():
+        raise CommandError("give a question, or '-' to read JSON lines from standard input")
+    result = diagnose(config, database, triage, text, args.hint)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+        return 0
+    print(f"language  {result['language']}")
+    print(f"topic     {result['topic'] or 'unclear'}")
+    print(f"decision  {result['decision']}")
+    for fiche in result["fiches"][:5]:
+        print(f"  {fiche['score']:.3f} {fiche['id']} [{fiche['language']}] {fiche['title']}")
+    if result["route"]:
+        route = result["route"]
+        print(
+            f"route     experts {route['experts']} partners {route['partners']} "
+            f"fallback {route['fallback']}"
+        )
+    return 0
+
+
+def _ask_stream(config: Config, database, triage, source: TextIO, sink: TextIO) -> int:  # type: ignore[no-untyped-def]
+    failures = 0
+    for number, line in enumerate(source, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError('expected an object with a "text" string')
+            hint = item.get("language_hint")
+            if hint is not None and not isinstance(hint, str):
+                raise ValueError('"language_hint" must be a string')
+            result = diagnose(config, database, triage, item["text"], hint)
+        except ValueError as error:
+            failures += 1
+            result = {"error": f"line {number}: {error}"}
+        sink.write(json.dumps(result, ensure_ascii=False) + "\n")
+    sink.flush()
+    return 1 if failures else 0
+
+
+def diagnose(config: Config, database, triage, text: str, hint: str | None) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """What the bot would do with ``text``: language, topic, decision, fiches, route."""
+    from bot.clock import SystemClock
+    from handlers.directory import candidates, sync_directory
+    from routing.matching import match
+
+    started = time.perf_counter()
+    analysis = triage.analyse(text[:2000], hint=hint)
+    route = None
+    if analysis.decision == "route":
+        with database.sessions() as session:
+            # The directory as the config has it now; rolled back, so nothing changes.
+            sync_directory(session, config, SystemClock().now())
+            experts, coordinators = candidates(session, config)
+            session.rollback()
+        decision = match(
+            analysis.topic.topic,
+            analysis.language.language,
+            experts,
+            coordinators,
+            mention_others=config.routing.mention_others,
+        )
+        route = {
+            "experts": [c.key for c in decision.everyone],
+            "partners": list(decision.partners),
+            "fallback": decision.fallback,
+        }
+    return {
+        "language": analysis.language.language,
+        "topic": analysis.topic.topic,
+        "decision": analysis.decision,
+        "fiches": [
+            {"id": h.fiche_id, "language": h.language, "title": h.title, "score": round(h.score, 4)}
+            for h in analysis.hits
+        ],
+        "route": route,
+        "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
+    }

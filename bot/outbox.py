@@ -1,0 +1,155 @@
+"""Send what the conversation wrote to the outbox, in order, and record what was sent."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.base import Channel, PermanentSendError
+from bot.clock import Clock
+from bot.storage import repo
+from bot.storage.models import OutboxMessage, Thread
+from handlers.events import Button, Delivery, Sent
+
+__all__ = ["OutboxSender"]
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
+
+
+class OutboxSender:
+    """Delivers pending outbox messages through the running channels."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], clock: Clock
+    ) -> None:
+        self.sessions = sessions
+        self.channels = dict(channels)
+        self.clock = clock
+        self.wake = asyncio.Event()
+        # One flush at a time in this process, or two could send the same row.
+        self._lock = asyncio.Lock()
+
+    async def run(self, poll_seconds: float = 1.0) -> None:
+        """Flush whenever woken, and at least every ``poll_seconds``."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), timeout=poll_seconds)
+            self.wake.clear()
+            try:
+                await self.flush()
+            except Exception:
+                log.exception("outbox flush failed; retrying")
+                await asyncio.sleep(poll_seconds)
+
+    async def flush(self) -> int:
+        """Send every pending message that can be sent now; return how many were sent."""
+        async with self._lock:
+            return await self._flush()
+
+    async def _flush(self) -> int:
+        sent = 0
+        while True:
+            batch = await asyncio.to_thread(self._pending)
+            progressed = False
+            for delivery, channel_name, target in batch:
+                if await self._send(delivery, channel_name, target):
+                    sent += 1
+                    progressed = True
+            if not batch or not progressed:
+                return sent
+
+    def _pending(self) -> list[tuple[Delivery, str, str]]:
+        with self.sessions() as session:
+            rows = repo.outbox_pending(session, list(self.channels), self.clock.now())
+            ready = []
+            waiting_threads: set[tuple[int | None, str]] = set()
+            for row in rows:
+                thread_id = None
+                if row.target == "space" and not row.opens_thread:
+                    thread = session.scalar(
+                        select(Thread).where(
+                            Thread.question_id == row.question_id, Thread.channel == row.channel
+                        )
+                    )
+                    if thread is None:
+                        waiting_threads.add((row.question_id, row.channel))
+                        continue  # its thread is not opened yet
+                    thread_id = thread.thread_id
+                if (row.question_id, row.channel) in waiting_threads:
+                    continue
+                if row.target == "space" and row.opens_thread:
+                    # Later messages of this question wait until the thread exists.
+                    waiting_threads.add((row.question_id, row.channel))
+                ready.append(
+                    (
+                        Delivery(
+                            outbox_id=row.id,
+                            chat_id=row.chat_id if row.target == "person" else None,
+                            text=row.text,
+                            thread_id=thread_id,
+                            opens_thread=row.opens_thread,
+                            thread_title=row.thread_title,
+                            buttons=tuple(Button(label, action) for label, action in row.buttons),
+                            mentions=tuple((m[0], m[1]) for m in row.mentions),
+                            question_id=row.question_id,
+                        ),
+                        row.channel,
+                        row.target,
+                    )
+                )
+            return ready
+
+    async def _send(self, delivery: Delivery, channel_name: str, target: str) -> bool:
+        channel = self.channels[channel_name]
+        try:
+            result = await channel.send(delivery)
+        except PermanentSendError as error:
+            await asyncio.to_thread(self._failed, delivery, str(error), True)
+            return False
+        except Exception as error:
+            log.warning(
+                "sending outbox message %s on %s failed: %s",
+                delivery.outbox_id,
+                channel_name,
+                error,
+            )
+            await asyncio.to_thread(self._failed, delivery, repr(error), False)
+            return False
+        await asyncio.to_thread(self._sent, delivery, channel_name, result)
+        return True
+
+    def _sent(self, delivery: Delivery, channel_name: str, result: Sent) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(OutboxMessage, delivery.outbox_id)
+            assert row is not None
+            row.status, row.external_id, row.sent_at = "sent", result.message_id, self.clock.now()
+            row.attempts += 1
+            if delivery.opens_thread and delivery.question_id is not None and result.thread_id:
+                session.add(
+                    Thread(
+                        question_id=delivery.question_id,
+                        channel=channel_name,
+                        space_id=result.chat_id or "",
+                        thread_id=result.thread_id,
+                    )
+                )
+
+    def _failed(self, delivery: Delivery, error: str, permanent: bool) -> None:
+        with self.sessions.begin() as session:
+            row = session.get(OutboxMessage, delivery.outbox_id)
+            assert row is not None
+            row.attempts += 1
+            row.last_error = error[:2000]
+            if permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+            else:
+                # Exponential back-off: 2 s, 4 s, 8 s … at most 10 minutes.
+                delay = min(2**row.attempts, 600)
+                row.next_attempt_at = self.clock.now() + dt.timedelta(seconds=delay)

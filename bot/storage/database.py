@@ -1,0 +1,73 @@
+"""Open the database from its URL and bring its schema up to date with Alembic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = ["Database", "normalise_url"]
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs, the driver RRM installs."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+class Database:
+    """The engine, the session factory and the schema version of one database."""
+
+    def __init__(self, url: str, *, connect_args: dict[str, object] | None = None) -> None:
+        self.url = normalise_url(url)
+        backend = make_url(self.url).get_backend_name()
+        args: dict[str, object] = dict(connect_args or {})
+        if backend == "sqlite":
+            args.setdefault("check_same_thread", False)
+            args.setdefault("timeout", 30)
+        self.engine: Engine = create_engine(self.url, connect_args=args, pool_pre_ping=True)
+        self.backend = backend
+        if backend == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _alembic(self) -> AlembicConfig:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["engine"] = self.engine
+        return config
+
+    def current_revision(self) -> str | None:
+        """Return the schema revision the database is at, or None if it is empty."""
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        """Return the newest revision the code knows."""
+        return ScriptDirectory.from_config(self._alembic()).get_current_head()
+
+    def upgrade(self) -> None:
+        """Apply every pending migration."""
+        command.upgrade(self._alembic(), "head")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

@@ -1,0 +1,296 @@
+"""The SQLAlchemy model set: people, questions, fiches, the outbox and the event log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Assignment",
+    "Base",
+    "Event",
+    "Fiche",
+    "FicheAnswer",
+    "FicheVersion",
+    "Identity",
+    "InboundReceipt",
+    "OutboxMessage",
+    "Partner",
+    "Person",
+    "Question",
+    "RelayedMessage",
+    "TextVector",
+    "Thread",
+]
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stores aware datetimes as UTC and always gives back aware UTC ones (SQLite drops zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Partner(Base):
+    """A partner organisation, mirrored from the config."""
+
+    __tablename__ = "partners"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class Person(Base):
+    """Anyone the bot talks to: an asker, an expert or a coordinator."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), index=True)  # asker | expert | coordinator
+    config_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"))
+    language: Mapped[str | None] = mapped_column(String(8))
+    language_explicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    away: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    focus_question_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime]
+
+
+class Identity(Base):
+    """A person's account on one channel, and the private chat the bot uses to reach it."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(200))
+    chat_id: Mapped[str | None] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Question(Base):
+    """One question of an asker, from intake to resolution."""
+
+    __tablename__ = "questions"
+    __table_args__ = (Index("ix_questions_status_due", "status", "first_response_due"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asker_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    topic: Mapped[str | None] = mapped_column(String(64), index=True)
+    topic_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # offered (fiche answer shown) | open (routed) | answered | resolved
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    decision: Mapped[str] = mapped_column(String(8))  # answer | route
+    fallback: Mapped[str | None] = mapped_column(String(16))
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"))
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    created_at: Mapped[dt.datetime]
+    routed_at: Mapped[dt.datetime | None]
+    first_response_at: Mapped[dt.datetime | None]
+    first_response_due: Mapped[dt.datetime | None]
+    resolution_due: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    helpful: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class FicheAnswer(Base):
+    """The fiches the bot offered for a question, and what the asker said of them."""
+
+    __tablename__ = "fiche_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    fiches: Mapped[list[Any]]  # [{"id", "language", "score"}], best first
+    feedback: Mapped[str | None] = mapped_column(String(16))  # helped | expert
+    created_at: Mapped[dt.datetime]
+    feedback_at: Mapped[dt.datetime | None]
+
+
+class Assignment(Base):
+    """An expert (or coordinator) given a question: the primary assignee or a mentioned one."""
+
+    __tablename__ = "assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # primary | mentioned
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    created_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class Thread(Base):
+    """Where a question lives in one channel's experts' space."""
+
+    __tablename__ = "threads"
+    __table_args__ = (UniqueConstraint("channel", "space_id", "thread_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    space_id: Mapped[str] = mapped_column(String(200))
+    thread_id: Mapped[str] = mapped_column(String(200))
+
+
+class RelayedMessage(Base):
+    """A message relayed between asker and experts, in either direction."""
+
+    __tablename__ = "relayed_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    direction: Mapped[str] = mapped_column(String(16))  # to_asker | to_experts
+    author_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime]
+
+
+class Event(Base):
+    """The event log: one row for each thing that happened to a question."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class InboundReceipt(Base):
+    """An inbound event already taken in, so a redelivery changes nothing."""
+
+    __tablename__ = "inbound_receipts"
+    __table_args__ = (UniqueConstraint("channel", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(200))
+    received_at: Mapped[dt.datetime]
+
+
+class OutboxMessage(Base):
+    """A message the bot must send, written with the change that caused it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # person: a private chat with person_id; space: the channel's experts' space
+    target: Mapped[str] = mapped_column(String(8))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    chat_id: Mapped[str | None] = mapped_column(String(200))
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"), index=True)
+    opens_thread: Mapped[bool] = mapped_column(Boolean, default=False)
+    thread_title: Mapped[str | None] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[Any]] = mapped_column(default=list)  # [[label, action]]
+    mentions: Mapped[list[Any]] = mapped_column(default=list)  # [[external_id, name]]
+    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    created_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+
+
+class Fiche(Base):
+    """A best-practice fiche; its language versions hold the text."""
+
+    __tablename__ = "fiches"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    collection: Mapped[str] = mapped_column(String(500), default="")
+    topics: Mapped[list[Any]]
+    updated_at: Mapped[dt.datetime]
+
+
+class FicheVersion(Base):
+    """One language version of a fiche, with its stored embedding."""
+
+    __tablename__ = "fiche_versions"
+
+    fiche_id: Mapped[str] = mapped_column(
+        ForeignKey("fiches.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    country: Mapped[str] = mapped_column(String(2), default="")
+    region: Mapped[str] = mapped_column(String(200), default="")
+    partner: Mapped[str] = mapped_column(String(200), default="")
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    embedder: Mapped[str] = mapped_column(String(64))
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class TextVector(Base):
+    """A cached embedding of a fixed text (topic descriptions and examples)."""
+
+    __tablename__ = "text_vectors"
+
+    embedder: Mapped[str] = mapped_column(String(64), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)

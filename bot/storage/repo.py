@@ -1,0 +1,237 @@
+"""Repository functions: every query the conversation needs, in one place."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.storage.models import (
+    Assignment,
+    Event,
+    FicheAnswer,
+    Identity,
+    InboundReceipt,
+    OutboxMessage,
+    Person,
+    Question,
+    Thread,
+)
+
+__all__ = [
+    "ACTIVE",
+    "active_assignments",
+    "add_question",
+    "claim_receipt",
+    "end_assignments",
+    "find_identity",
+    "find_thread",
+    "identities_of",
+    "latest_fiche_answer",
+    "load_by_person",
+    "log_event",
+    "open_questions",
+    "outbox_pending",
+    "people_by_role",
+    "question_for_sent_message",
+    "questions_of",
+    "recent_duplicate",
+    "threads_of",
+]
+
+ACTIVE = ("open", "answered")
+
+
+def claim_receipt(session: Session, channel: str, event_id: str, now: dt.datetime) -> bool:
+    """Record an inbound event; False if it was already taken in (a redelivery)."""
+    exists = session.scalar(
+        select(InboundReceipt.id).where(
+            InboundReceipt.channel == channel, InboundReceipt.event_id == event_id
+        )
+    )
+    if exists is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(InboundReceipt(channel=channel, event_id=event_id, received_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def find_identity(session: Session, channel: str, external_id: str) -> Identity | None:
+    """The identity of a platform account, if known."""
+    return session.scalar(
+        select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
+    )
+
+
+def identities_of(session: Session, person_id: int) -> list[Identity]:
+    """Every channel account of one person."""
+    return list(session.scalars(select(Identity).where(Identity.person_id == person_id)))
+
+
+def people_by_role(session: Session, role: str) -> list[Person]:
+    """Active people of one role, by id."""
+    return list(
+        session.scalars(
+            select(Person).where(Person.role == role, Person.active.is_(True)).order_by(Person.id)
+        )
+    )
+
+
+def load_by_person(session: Session) -> dict[int, int]:
+    """How many active questions each person holds as primary assignee."""
+    rows = session.execute(
+        select(Assignment.person_id, func.count())
+        .join(Question, Question.id == Assignment.question_id)
+        .where(
+            Assignment.active.is_(True),
+            Assignment.role == "primary",
+            Question.status.in_(ACTIVE),
+        )
+        .group_by(Assignment.person_id)
+    )
+    return {person_id: count for person_id, count in rows}
+
+
+def add_question(session: Session, question: Question) -> Question:
+    """Store a new question and give it its number."""
+    session.add(question)
+    session.flush()
+    return question
+
+
+def recent_duplicate(
+    session: Session, asker_id: int, text: str, since: dt.datetime
+) -> Question | None:
+    """An identical question from the same asker since ``since``, still open or offered."""
+    return session.scalar(
+        select(Question)
+        .where(
+            Question.asker_id == asker_id,
+            Question.text == text,
+            Question.created_at >= since,
+            Question.status.in_((*ACTIVE, "offered")),
+        )
+        .order_by(Question.id.desc())
+        .limit(1)
+    )
+
+
+def questions_of(session: Session, asker_id: int, limit: int = 10) -> list[Question]:
+    """An asker's latest questions, newest first."""
+    return list(
+        session.scalars(
+            select(Question)
+            .where(Question.asker_id == asker_id)
+            .order_by(Question.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def open_questions(session: Session, limit: int = 50) -> list[Question]:
+    """Routed questions not yet resolved, oldest first."""
+    return list(
+        session.scalars(
+            select(Question)
+            .where(Question.status.in_(ACTIVE))
+            .order_by(Question.first_response_due, Question.id)
+            .limit(limit)
+        )
+    )
+
+
+def active_assignments(session: Session, question_id: int) -> list[Assignment]:
+    """The current assignees of a question, primary first."""
+    return list(
+        session.scalars(
+            select(Assignment)
+            .where(Assignment.question_id == question_id, Assignment.active.is_(True))
+            .order_by(Assignment.role != "primary", Assignment.id)
+        )
+    )
+
+
+def latest_fiche_answer(session: Session, question_id: int) -> FicheAnswer | None:
+    """The fiche answer given for a question, if any."""
+    return session.scalar(
+        select(FicheAnswer)
+        .where(FicheAnswer.question_id == question_id)
+        .order_by(FicheAnswer.id.desc())
+        .limit(1)
+    )
+
+
+def find_thread(session: Session, channel: str, space_id: str, thread_id: str) -> Thread | None:
+    """The question thread with this id in a channel's experts' space."""
+    return session.scalar(
+        select(Thread).where(
+            Thread.channel == channel, Thread.space_id == space_id, Thread.thread_id == thread_id
+        )
+    )
+
+
+def threads_of(session: Session, question_id: int) -> list[Thread]:
+    """Every thread a question has, one per channel."""
+    return list(session.scalars(select(Thread).where(Thread.question_id == question_id)))
+
+
+def question_for_sent_message(session: Session, channel: str, external_id: str) -> Question | None:
+    """The question a message the bot sent belonged to (for replies to it)."""
+    return session.scalar(
+        select(Question)
+        .join(OutboxMessage, OutboxMessage.question_id == Question.id)
+        .where(OutboxMessage.channel == channel, OutboxMessage.external_id == external_id)
+        .limit(1)
+    )
+
+
+def log_event(
+    session: Session,
+    kind: str,
+    now: dt.datetime,
+    *,
+    question_id: int | None = None,
+    actor_id: int | None = None,
+    **detail: Any,
+) -> None:
+    """Append one line to the event log."""
+    session.add(
+        Event(question_id=question_id, kind=kind, actor_id=actor_id, detail=detail, created_at=now)
+    )
+
+
+def outbox_pending(
+    session: Session, channels: Sequence[str], now: dt.datetime, limit: int = 100
+) -> list[OutboxMessage]:
+    """Unsent messages for these channels that are due (not backing off), oldest first."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.channel.in_(channels),
+                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+
+
+def end_assignments(
+    session: Session, question_id: int, now: dt.datetime, reason: str, person_id: int | None = None
+) -> None:
+    """Close active assignments of a question (of one person when given)."""
+    condition = and_(Assignment.question_id == question_id, Assignment.active.is_(True))
+    if person_id is not None:
+        condition = and_(condition, Assignment.person_id == person_id)
+    session.execute(
+        update(Assignment).where(condition).values(active=False, ended_at=now, ended_reason=reason)
+    )

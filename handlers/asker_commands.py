@@ -1,0 +1,237 @@
+"""Commands everyone may use: /start, /help, /language, /status, /resolve, /new, and buttons."""
+
+from __future__ import annotations
+
+from bot.storage import repo
+from bot.storage.models import FicheAnswer, Question
+from handlers.asking import language_name, status_label
+from handlers.context import Turn
+from handlers.events import Button
+from handlers.referral import refer
+from knowledge.repository import get_version
+
+__all__ = ["ASKER_COMMANDS", "press"]
+
+
+def start(turn: Turn, _args: list[str]) -> None:
+    """Greet a newcomer and say how the bot works."""
+    turn.reply(
+        turn.t(
+            "Hello! I am the Rapid Response Mechanism of the education and training network. "
+            "Ask me a question about education or training policy, in your own language. I answer "
+            "at once from the network's best-practice fiches when I can, and otherwise pass your "
+            "question to a partner expert and tell you when to expect an answer."
+        )
+        + "\n\n"
+        + help_text(turn)
+    )
+
+
+def help_text(turn: Turn) -> str:
+    """The list of an asker's commands, in their language."""
+    return "\n".join(
+        [
+            turn.t("Just write your question. Commands:"),
+            "/status — " + turn.t("your questions and where they stand"),
+            "/resolve N — " + turn.t("mark question N as settled"),
+            "/new — " + turn.t("start a new question instead of adding to the current one"),
+            "/language xx — " + turn.t("choose the language I write to you in"),
+            "/help — " + turn.t("this list"),
+        ]
+    )
+
+
+def show_help(turn: Turn, _args: list[str]) -> None:
+    """List the commands."""
+    turn.reply(help_text(turn))
+
+
+def set_language(turn: Turn, args: list[str]) -> None:
+    """Set the language the bot writes to the sender in."""
+    supported = turn.config.languages.supported
+    code = args[0].lower() if args else ""
+    if code not in supported:
+        turn.reply(
+            turn.t("Please give one of these language codes: {codes}", codes=", ".join(supported))
+        )
+        return
+    turn.person.language = code
+    turn.person.language_explicit = True
+    turn.reply(
+        turn.t("From now on I will write to you in {language}.", language=language_name(code, code))
+    )
+
+
+def status(turn: Turn, _args: list[str]) -> None:
+    """List the sender's latest questions."""
+    questions = repo.questions_of(turn.session, turn.person.id)
+    if not questions:
+        turn.reply(turn.t("You have not asked any question yet."))
+        return
+    lines = [turn.t("Your questions:")]
+    for question in questions:
+        summary = " ".join(question.text.split())
+        summary = summary if len(summary) <= 60 else summary[:59] + "…"
+        line = f"#{question.id} — {status_label(turn, question.status)} — {summary}"
+        if question.status == "open" and question.first_response_due:
+            line += " — " + turn.t(
+                "answer due by {when}", when=turn.when(question.first_response_due)
+            )
+        lines.append(line)
+    turn.reply("\n".join(lines))
+
+
+def resolve(turn: Turn, args: list[str]) -> None:
+    """Mark one of the sender's questions as settled, and ask whether the answer helped."""
+    question = _own_question(turn, args)
+    if question is None:
+        return
+    if question.status == "resolved":
+        turn.reply(turn.t("Question #{number} is already resolved.", number=question.id))
+        return
+    close(turn, question, by_asker=True)
+
+
+def close(turn: Turn, question: Question, *, by_asker: bool) -> None:
+    """Resolve a question, tell its asker and thread, and ask the asker for a rating."""
+    question.status = "resolved"
+    question.resolved_at = turn.now
+    repo.end_assignments(turn.session, question.id, turn.now, "resolved")
+    repo.log_event(
+        turn.session,
+        "resolved",
+        turn.now,
+        question_id=question.id,
+        actor_id=turn.person.id,
+        by="asker" if by_asker else turn.person.role,
+    )
+    asker = turn.session.get(type(turn.person), question.asker_id)
+    assert asker is not None
+    if asker.focus_question_id == question.id:
+        asker.focus_question_id = None
+    if repo.threads_of(turn.session, question.id):
+        turn.post_in_thread(
+            question,
+            f"Question #{question.id} is resolved.",
+            channels=sorted({t.channel for t in repo.threads_of(turn.session, question.id)}),
+        )
+    text = turn.t_for(
+        asker, "Question #{number} is resolved. Did the answer help you?", number=question.id
+    )
+    buttons = [
+        Button(turn.t_for(asker, "Yes, it helped"), f"rate:{question.id}:1"),
+        Button(turn.t_for(asker, "No"), f"rate:{question.id}:0"),
+    ]
+    if by_asker:
+        turn.reply(text, buttons=buttons, question=question)
+    else:
+        turn.tell(asker, text, buttons=buttons, question=question, channel=question.channel)
+
+
+def new(turn: Turn, _args: list[str]) -> None:
+    """Make the next message a new question rather than a follow-up."""
+    turn.person.focus_question_id = None
+    turn.reply(turn.t("OK: your next message will be a new question."))
+
+
+def _own_question(turn: Turn, args: list[str]) -> Question | None:
+    if args:
+        number = args[0].lstrip("#")
+        question = turn.session.get(Question, int(number)) if number.isdigit() else None
+    else:
+        focus = turn.person.focus_question_id
+        question = turn.session.get(Question, focus) if focus else None
+    if question is None or question.asker_id != turn.person.id:
+        turn.reply(
+            turn.t(
+                "I found no question of yours with that number. Send /status to see your questions."
+            )
+        )
+        return None
+    return question
+
+
+ASKER_COMMANDS = {
+    "start": start,
+    "help": show_help,
+    "language": set_language,
+    "status": status,
+    "resolve": resolve,
+    "new": new,
+}
+
+
+def press(turn: Turn, action: str) -> None:
+    """A button pressed under one of the bot's messages."""
+    kind, _, rest = action.partition(":")
+    number, _, value = rest.partition(":")
+    question = turn.session.get(Question, int(number)) if number.isdigit() else None
+    if question is None or question.asker_id != turn.person.id:
+        turn.reply(turn.t("This button is no longer valid."))
+        return
+    answer = repo.latest_fiche_answer(turn.session, question.id)
+    if kind == "helped" and answer is not None:
+        _helped(turn, question, answer)
+    elif kind == "expert":
+        if question.status != "offered":
+            turn.reply(
+                turn.t("Question #{number} is already with the experts.", number=question.id)
+            )
+            return
+        if answer is not None:
+            answer.feedback, answer.feedback_at = "expert", turn.now
+        refer(turn, question)
+    elif kind == "fiche" and answer is not None and answer.fiches:
+        _full_fiche(turn, question, answer)
+    elif kind == "rate" and value in ("0", "1"):
+        question.helpful = value == "1"
+        repo.log_event(
+            turn.session,
+            "rated",
+            turn.now,
+            question_id=question.id,
+            actor_id=turn.person.id,
+            helpful=question.helpful,
+        )
+        turn.reply(turn.t("Thank you for your feedback."))
+    else:
+        turn.reply(turn.t("This button is no longer valid."))
+
+
+def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
+    if question.status != "offered":
+        turn.reply(turn.t("Question #{number} is already with the experts.", number=question.id))
+        return
+    answer.feedback, answer.feedback_at = "helped", turn.now
+    question.status, question.resolved_at, question.helpful = "resolved", turn.now, True
+    repo.log_event(
+        turn.session,
+        "resolved",
+        turn.now,
+        question_id=question.id,
+        actor_id=turn.person.id,
+        by="fiche",
+    )
+    turn.reply(turn.t("Glad it helped! Ask me anything else at any time."))
+
+
+def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer) -> None:
+    best = answer.fiches[0]
+    version = None
+    for language in (turn.language, "en", best["language"]):
+        version = get_version(turn.session, best["id"], language)
+        if version is not None:
+            break
+    if version is None:
+        turn.reply(turn.t("This fiche is no longer in the knowledge base."))
+        return
+    place = ", ".join(x for x in (version.region, version.country) if x)
+    header = f"{version.title}\n{version.partner}" + (f" — {place}" if place else "")
+    turn.reply(
+        f"{header}\n\n{version.body}",
+        question=question,
+        buttons=[
+            Button(turn.t("This answers it"), f"helped:{question.id}"),
+            Button(turn.t("Ask an expert"), f"expert:{question.id}"),
+        ],
+    )

@@ -1,0 +1,208 @@
+"""An asker's messages: a new question answered from fiches or routed, and follow-ups."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from babel import Locale
+
+from bot.storage import repo
+from bot.storage.models import FicheAnswer, Question, RelayedMessage
+from handlers.context import Turn
+from handlers.events import Button
+from handlers.referral import refer
+from knowledge.index import FicheHit
+from routing.triage import Analysis
+
+__all__ = ["handle_question_text", "language_name"]
+
+# Analysis reads the start of very long messages; the whole text is stored and relayed.
+ANALYSED_CHARS = 2000
+MIN_QUESTION_WORDS = 3
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+DUPLICATE_WINDOW = dt.timedelta(hours=24)
+OTHER_FICHES = 2
+
+
+def language_name(code: str, reader: str) -> str:
+    """The name of language ``code`` in the reader's language."""
+    try:
+        return Locale.parse(code).get_display_name(reader) or code
+    except (ValueError, TypeError):
+        return code
+
+
+def handle_question_text(turn: Turn, text: str) -> None:
+    """A plain message from an asker: a follow-up to their current question, or a new one."""
+    target = _follow_up_target(turn)
+    if target is not None:
+        _follow_up(turn, target, text)
+        return
+    if len(WORD.findall(text)) < MIN_QUESTION_WORDS:
+        # "Hello", "thanks", "?": not a question to route to anyone.
+        turn.reply(
+            turn.t(
+                "Hello! Please write your question in a sentence or two, in your own "
+                "language, and I will look for an answer. Send /help for the "
+                "commands."
+            )
+        )
+        return
+    duplicate = repo.recent_duplicate(
+        turn.session, turn.person.id, text, turn.now - DUPLICATE_WINDOW
+    )
+    if duplicate is not None:
+        turn.reply(
+            turn.t(
+                "You already asked this as question #{number}; it is {status}. "
+                "Send /status to see your questions.",
+                number=duplicate.id,
+                status=status_label(turn, duplicate.status),
+            )
+        )
+        return
+    _new_question(turn, text)
+
+
+def status_label(turn: Turn, status: str) -> str:
+    """A question's status in the sender's words."""
+    labels = {
+        "offered": turn.t("answered from the fiches"),
+        "open": turn.t("with the experts, waiting for an answer"),
+        "answered": turn.t("answered by an expert"),
+        "resolved": turn.t("resolved"),
+    }
+    return labels.get(status, status)
+
+
+def _follow_up_target(turn: Turn) -> Question | None:
+    event, session = turn.event, turn.session
+    if event.reply_to:
+        replied = repo.question_for_sent_message(session, event.channel, event.reply_to)
+        if replied is not None and replied.asker_id == turn.person.id:
+            return replied if replied.status in repo.ACTIVE else None
+    focus = turn.person.focus_question_id
+    if focus is None:
+        return None
+    question = session.get(Question, focus)
+    if question is None or question.status not in repo.ACTIVE:
+        return None
+    return question
+
+
+def _follow_up(turn: Turn, question: Question, text: str) -> None:
+    threads = repo.threads_of(turn.session, question.id)
+    channels = sorted({t.channel for t in threads}) or list(turn.services.channels[:1])
+    turn.post_in_thread(
+        question,
+        f"Follow-up from the asker:\n\n{text}",
+        channels=[c for c in channels if c in turn.services.channels] or channels,
+    )
+    turn.session.add(
+        RelayedMessage(
+            question_id=question.id,
+            direction="to_experts",
+            author_id=turn.person.id,
+            channel=turn.event.channel,
+            external_id=turn.event.message_id,
+            text=text,
+            created_at=turn.now,
+        )
+    )
+    repo.log_event(
+        turn.session, "follow_up", turn.now, question_id=question.id, actor_id=turn.person.id
+    )
+    turn.reply(
+        turn.t(
+            "Added to your question #{number}. (Send /new to ask something else.)",
+            number=question.id,
+        ),
+        question=question,
+    )
+
+
+def _new_question(turn: Turn, text: str) -> None:
+    person = turn.person
+    preferred = person.language if person.language_explicit or person.language else None
+    analysis = turn.services.triage.analyse(
+        text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=preferred
+    )
+    language = analysis.language.language
+    # A short text is weak evidence of the language someone reads: keep what we knew.
+    if not person.language_explicit and (analysis.language.source == "text" or not person.language):
+        person.language = language
+    question = repo.add_question(
+        turn.session,
+        Question(
+            asker_id=person.id,
+            channel=turn.event.channel,
+            text=text,
+            language=language,
+            topic=analysis.topic.topic,
+            topic_confidence=analysis.topic.confidence,
+            status="offered" if analysis.decision == "answer" else "open",
+            decision=analysis.decision,
+            created_at=turn.now,
+            priority="normal",
+        ),
+    )
+    repo.log_event(
+        turn.session,
+        "asked",
+        turn.now,
+        question_id=question.id,
+        actor_id=person.id,
+        language=language,
+        language_source=analysis.language.source,
+        topic=analysis.topic.topic,
+        topic_confidence=round(analysis.topic.confidence, 3),
+        decision=analysis.decision,
+        fiches=[[h.fiche_id, round(h.score, 4)] for h in analysis.hits[:3]],
+    )
+    if analysis.decision == "answer":
+        offer_fiches(turn, question, analysis)
+    else:
+        refer(turn, question)
+
+
+def offer_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
+    """Answer at once with the best fiche, and offer "this answers it" / "ask an expert"."""
+    best = analysis.hits[0]
+    turn.session.add(
+        FicheAnswer(
+            question_id=question.id,
+            fiches=[
+                {"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)}
+                for h in analysis.hits[: 1 + OTHER_FICHES]
+            ],
+            created_at=turn.now,
+        )
+    )
+    turn.person.focus_question_id = None
+    lines = [fiche_card(turn, best)]
+    others = analysis.hits[1 : 1 + OTHER_FICHES]
+    if others:
+        lines += ["", turn.t("Other fiches that may help:")]
+        lines += [f"• {hit.title}" for hit in others]
+    lines += ["", turn.t("Does this answer your question?")]
+    turn.reply(
+        "\n".join(lines),
+        buttons=[
+            Button(turn.t("This answers it"), f"helped:{question.id}"),
+            Button(turn.t("Ask an expert"), f"expert:{question.id}"),
+            Button(turn.t("Show the full fiche"), f"fiche:{question.id}"),
+        ],
+        question=question,
+    )
+
+
+def fiche_card(turn: Turn, hit: FicheHit) -> str:
+    """A fiche's title and summary, labelled when it is not in the reader's language."""
+    text = f"{hit.title}\n{hit.summary}".strip()
+    if hit.language != turn.language:
+        text += "\n" + turn.t(
+            "(This fiche is available in {language}.)",
+            language=language_name(hit.language, turn.language),
+        )
+    return text

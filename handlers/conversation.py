@@ -1,0 +1,174 @@
+"""The conversation's one entry point: take in an event once, find who sent it, dispatch it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import unicodedata
+
+from sqlalchemy.orm import Session
+
+from bot.storage import repo
+from bot.storage.models import Identity, Person
+from handlers.asker_commands import ASKER_COMMANDS, press
+from handlers.asking import handle_question_text
+from handlers.context import Services, Turn
+from handlers.events import Inbound
+from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS
+from handlers.relay import relay_to_asker
+
+__all__ = ["MAX_MESSAGE_CHARS", "Conversation", "clean_text"]
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 20_000
+COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
+LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
+
+
+def clean_text(text: str) -> str:
+    """Drop control and format characters (keeping line breaks and tabs) and trim."""
+    kept = []
+    for char in unicodedata.normalize("NFC", text):
+        if char in "\n\t":
+            kept.append(char)
+        elif unicodedata.category(char) in ("Cc", "Cs", "Co", "Cn"):
+            continue
+        else:
+            kept.append(char)
+    return "".join(kept).strip()
+
+
+class Conversation:
+    """Handles inbound events; every effect, replies included, is written in one transaction."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def handle(self, event: Inbound) -> None:
+        """Take in one event; a redelivered event changes nothing."""
+        services = self.services
+        with services.sessions.begin() as session:
+            now = services.clock.now()
+            if not repo.claim_receipt(session, event.channel, event.event_id, now):
+                log.info("duplicate event %s/%s ignored", event.channel, event.event_id)
+                return
+            person = self._identify(session, event, now)
+            if person is None:
+                return
+            turn = Turn(services, session, event, person, now)
+            if event.space:
+                self._in_space(turn)
+            else:
+                self._in_private(turn)
+
+    def _identify(self, session: Session, event: Inbound, now: dt.datetime) -> Person | None:
+        identity = repo.find_identity(session, event.channel, event.sender_id)
+        if identity is not None:
+            person = session.get(Person, identity.person_id)
+            if person is not None and not event.space and identity.chat_id != event.chat_id:
+                identity.chat_id = event.chat_id
+            if (
+                person is not None
+                and event.space
+                and (person.role not in ("expert", "coordinator") or not person.active)
+            ):
+                return None
+            return person
+        if event.space:
+            # A stranger in the experts' space gets nothing from the bot.
+            return None
+        person = Person(
+            role="asker",
+            display_name=event.sender_name[:200],
+            created_at=now,
+            away=False,
+            active=True,
+        )
+        session.add(person)
+        session.flush()
+        session.add(
+            Identity(
+                person_id=person.id,
+                channel=event.channel,
+                external_id=event.sender_id,
+                chat_id=event.chat_id,
+                display_name=event.sender_name[:200],
+            )
+        )
+        session.flush()
+        return person
+
+    def _in_space(self, turn: Turn) -> None:
+        event = turn.event
+        text = clean_text(event.text)
+        command = COMMAND.match(text)
+        if command:
+            name, args = command.group(1).lower(), (command.group(2) or "").split()
+            table = dict(EXPERT_COMMANDS)
+            if turn.person.role == "coordinator":
+                table.update(COORDINATOR_COMMANDS)
+            handler = table.get(name)
+            if handler is not None:
+                handler(turn, args)
+            return
+        if event.thread_id is None or not text:
+            return  # chatter outside question threads is not for the bot
+        thread = repo.find_thread(turn.session, event.channel, event.chat_id, event.thread_id)
+        if thread is not None:
+            relay_to_asker(turn, thread, text)
+
+    def _in_private(self, turn: Turn) -> None:
+        event = turn.event
+        if event.action:
+            press(turn, event.action)
+            return
+        text = clean_text(event.text)
+        if not text:
+            if event.attachment:
+                turn.reply(
+                    turn.t("I can only read text messages. Please write your question in words.")
+                )
+            else:
+                turn.reply(
+                    turn.t("Your message was empty. Please write your question in a few words.")
+                )
+            return
+        if len(text) > MAX_MESSAGE_CHARS:
+            turn.reply(
+                turn.t(
+                    "Your message is too long ({length} characters; the limit is "
+                    "{limit}). Please shorten it or send it in parts.",
+                    length=len(text),
+                    limit=MAX_MESSAGE_CHARS,
+                )
+            )
+            return
+        command = COMMAND.match(text)
+        if command:
+            self._command(turn, command.group(1).lower(), (command.group(2) or "").split())
+            return
+        if not LETTER_OR_DIGIT.search(text):
+            turn.reply(
+                turn.t("I could not find a question in your message. Please write it in words.")
+            )
+            return
+        handle_question_text(turn, text)
+
+    def _command(self, turn: Turn, name: str, args: list[str]) -> None:
+        table = dict(ASKER_COMMANDS)
+        if turn.person.role in ("expert", "coordinator"):
+            table["away"] = EXPERT_COMMANDS["away"]
+        if turn.person.role == "coordinator":
+            table.update(COORDINATOR_COMMANDS)
+        handler = table.get(name)
+        if handler is None:
+            # Other roles' commands get the same answer as unknown ones: no hint they exist.
+            turn.reply(
+                turn.t(
+                    "I do not know the command /{name}. Send /help to see what I can do.", name=name
+                )
+            )
+            return
+        handler(turn, args)

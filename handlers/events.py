@@ -1,0 +1,67 @@
+"""What channels hand to the conversation, and what it hands back: one shape for every channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Button", "Delivery", "Inbound", "Sent"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One inbound event, normalised by a channel adapter.
+
+    ``event_id`` is unique per channel, so a redelivery is recognised. In the experts' space,
+    ``space`` is true and ``thread_id`` names the question thread (None outside threads).
+    ``action`` carries the payload of a pressed button instead of text.
+    """
+
+    channel: str
+    event_id: str
+    sender_id: str
+    chat_id: str
+    text: str = ""
+    sender_name: str = ""
+    space: bool = False
+    thread_id: str | None = None
+    message_id: str | None = None
+    reply_to: str | None = None
+    language_hint: str | None = None
+    action: str | None = None
+    edited: bool = False
+    attachment: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A choice offered under a message: its label and the action sent back when pressed."""
+
+    label: str
+    action: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An outbox message ready for a channel: where, what, and whether it opens a thread."""
+
+    outbox_id: int
+    chat_id: str | None
+    text: str
+    thread_id: str | None = None
+    opens_thread: bool = False
+    thread_title: str | None = None
+    buttons: tuple[Button, ...] = ()
+    mentions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    question_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What the channel reports after sending.
+
+    The message id; for a new thread, the thread's id and the id of the space holding it.
+    """
+
+    message_id: str
+    thread_id: str | None = None
+    chat_id: str | None = None

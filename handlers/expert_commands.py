@@ -1,0 +1,195 @@
+"""Commands of experts (/claim, /pass, /away, /resolve) and coordinators (/open, /reassign)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.storage import repo
+from bot.storage.models import Assignment, Person, Question
+from handlers.asker_commands import close
+from handlers.context import Turn
+from handlers.directory import candidates
+from routing.matching import match
+
+__all__ = ["COORDINATOR_COMMANDS", "EXPERT_COMMANDS", "THREAD_COMMANDS"]
+
+
+def _thread_question(turn: Turn) -> Question | None:
+    event = turn.event
+    if not (event.space and event.thread_id):
+        turn.reply("Use this command inside a question's thread.")
+        return None
+    thread = repo.find_thread(turn.session, event.channel, event.chat_id, event.thread_id)
+    if thread is None:
+        turn.reply("This thread is not a question thread.")
+        return None
+    return turn.session.get(Question, thread.question_id)
+
+
+def _make_primary(turn: Turn, question: Question, person: Person, reason: str) -> None:
+    session = turn.session
+    for assignment in repo.active_assignments(session, question.id):
+        if assignment.role == "primary" and assignment.person_id != person.id:
+            assignment.role = "mentioned"
+    mine = next(
+        (a for a in repo.active_assignments(session, question.id) if a.person_id == person.id), None
+    )
+    if mine is None:
+        session.add(
+            Assignment(
+                question_id=question.id,
+                person_id=person.id,
+                role="primary",
+                active=True,
+                created_at=turn.now,
+            )
+        )
+    else:
+        mine.role = "primary"
+    question.partner_id = person.partner_id
+    repo.log_event(
+        session,
+        reason,
+        turn.now,
+        question_id=question.id,
+        actor_id=turn.person.id,
+        assignee=person.config_id,
+    )
+
+
+def claim(turn: Turn, _args: list[str]) -> None:
+    """Take the question of this thread as its primary assignee."""
+    question = _thread_question(turn)
+    if question is None:
+        return
+    if question.status == "resolved":
+        turn.reply(f"Question #{question.id} is already resolved.", question=question)
+        return
+    _make_primary(turn, question, turn.person, "claimed")
+    turn.reply(f"{turn.person.display_name} takes question #{question.id}.", question=question)
+
+
+def pass_question(turn: Turn, _args: list[str]) -> None:
+    """Hand the question of this thread on to the next matching expert."""
+    question = _thread_question(turn)
+    if question is None:
+        return
+    session = turn.session
+    assignments = repo.active_assignments(session, question.id)
+    mine = next((a for a in assignments if a.person_id == turn.person.id), None)
+    if mine is None:
+        turn.reply("You are not assigned to this question.", question=question)
+        return
+    repo.end_assignments(session, question.id, turn.now, "passed", person_id=turn.person.id)
+    repo.log_event(session, "passed", turn.now, question_id=question.id, actor_id=turn.person.id)
+    if mine.role != "primary":
+        turn.reply(
+            f"{turn.person.display_name} steps back from question #{question.id}.",
+            question=question,
+        )
+        return
+    passed = set(
+        session.scalars(
+            select(Assignment.person_id).where(
+                Assignment.question_id == question.id, Assignment.ended_reason == "passed"
+            )
+        )
+    )
+    experts, coordinators = candidates(session, turn.config)
+    decision = match(
+        question.topic,
+        question.language,
+        [e for e in experts if e.person_id not in passed],
+        coordinators,
+        mention_others=0,
+    )
+    if decision.primary is None:
+        turn.reply(
+            f"Nobody else is available for question #{question.id}; the coordinators are asked.",
+            question=question,
+        )
+        return
+    successor = session.get(Person, decision.primary.person_id)
+    assert successor is not None
+    _make_primary(turn, question, successor, "reassigned")
+    channels = [turn.event.channel]
+    turn.post_in_thread(
+        question,
+        f"{turn.person.display_name} passes question #{question.id} to {successor.display_name}.",
+        channels=channels,
+        mentions=[successor],
+    )
+
+
+def away(turn: Turn, args: list[str]) -> None:
+    """Mark oneself away (no new questions) or back with ``/away off``."""
+    back = bool(args) and args[0].lower() in ("off", "no", "back")
+    turn.person.away = not back
+    repo.log_event(turn.session, "away" if not back else "back", turn.now, actor_id=turn.person.id)
+    turn.reply(
+        "You are back: new questions can reach you again."
+        if back
+        else "You are away: no new questions will reach you. Send /away off when you are back."
+    )
+
+
+def resolve_thread(turn: Turn, _args: list[str]) -> None:
+    """Close the question of this thread."""
+    question = _thread_question(turn)
+    if question is None:
+        return
+    if question.status == "resolved":
+        turn.reply(f"Question #{question.id} is already resolved.", question=question)
+        return
+    close(turn, question, by_asker=False)
+
+
+def open_questions(turn: Turn, _args: list[str]) -> None:
+    """List the routed questions still waiting, most urgent first."""
+    questions = repo.open_questions(turn.session)
+    if not questions:
+        turn.reply("No open questions.")
+        return
+    lines = [f"Open questions ({len(questions)}):"]
+    for question in questions:
+        assignees = repo.active_assignments(turn.session, question.id)
+        primary = next((a for a in assignees if a.role == "primary"), None)
+        who = turn.session.get(Person, primary.person_id).display_name if primary else "nobody"  # type: ignore[union-attr]
+        due = question.first_response_due
+        late = " LATE" if due and due < turn.now and question.first_response_at is None else ""
+        lines.append(
+            f"#{question.id} {question.status} · {question.topic or 'topic?'} · "
+            f"{question.language.upper()} · {who} · due {turn.when(due) if due else '—'}{late}"
+        )
+    turn.reply("\n".join(lines))
+
+
+def reassign(turn: Turn, args: list[str]) -> None:
+    """Give question N to an expert: ``/reassign N expert-id``."""
+    if len(args) != 2 or not args[0].lstrip("#").isdigit():
+        turn.reply("Usage: /reassign QUESTION-NUMBER EXPERT-ID")
+        return
+    question = turn.session.get(Question, int(args[0].lstrip("#")))
+    expert = turn.session.scalar(
+        select(Person).where(Person.config_id == args[1], Person.active.is_(True))
+    )
+    if question is None or question.status not in repo.ACTIVE:
+        turn.reply(f"No open question #{args[0]}.")
+        return
+    if expert is None or expert.role not in ("expert", "coordinator"):
+        turn.reply(f"No expert with id {args[1]!r}. `rrm experts` lists them.")
+        return
+    _make_primary(turn, question, expert, "reassigned")
+    channels = sorted({t.channel for t in repo.threads_of(turn.session, question.id)})
+    turn.post_in_thread(
+        question,
+        f"{turn.person.display_name} assigns question #{question.id} to {expert.display_name}.",
+        channels=channels or list(turn.services.channels[:1]),
+        mentions=[expert],
+    )
+    turn.reply(f"Question #{question.id} is now assigned to {expert.display_name}.")
+
+
+THREAD_COMMANDS = {"claim": claim, "pass": pass_question, "resolve": resolve_thread}
+EXPERT_COMMANDS = {"away": away, **THREAD_COMMANDS}
+COORDINATOR_COMMANDS = {"open": open_questions, "reassign": reassign}

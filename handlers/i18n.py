@@ -1,0 +1,53 @@
+"""The bot's own words in every network language: gettext catalogs read with Babel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable
+from pathlib import Path
+
+from babel.dates import format_datetime
+from babel.messages.pofile import read_po
+
+__all__ = ["CATALOGS", "Translator", "format_when"]
+
+CATALOGS = Path(__file__).with_name("locale")
+DOMAIN = "messages"
+
+
+class Translator:
+    """Looks up a message in the reader's language, falling back to English."""
+
+    def __init__(self, languages: Iterable[str], folder: Path = CATALOGS) -> None:
+        self._catalogs: dict[str, dict[str, str]] = {}
+        for language in languages:
+            path = folder / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+            if not path.exists():
+                continue
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=language)
+            self._catalogs[language] = {
+                str(m.id): str(m.string)
+                for m in catalog
+                if m.id and m.string and not m.fuzzy and isinstance(m.id, str)
+            }
+
+    def has(self, language: str, message: str) -> bool:
+        """Whether ``language`` has its own translation of ``message``."""
+        return message in self._catalogs.get(language, {})
+
+    def translate(self, language: str | None, message: str, **values: object) -> str:
+        """Return ``message`` in ``language`` with ``{placeholders}`` filled in."""
+        text = self._catalogs.get(language or "en", {}).get(message, message)
+        try:
+            return text.format(**values) if values else text
+        except (KeyError, IndexError, ValueError):
+            # A broken translation must never hide the message: fall back to English.
+            return message.format(**values)
+
+
+def format_when(instant: dt.datetime, language: str | None, timezone: str) -> str:
+    """A date and time as a reader expects them: their locale, their time zone, zone named."""
+    zone = zoneinfo.ZoneInfo(timezone)
+    return format_datetime(instant, "EEE d MMM y, HH:mm zzz", tzinfo=zone, locale=language or "en")

@@ -1,0 +1,170 @@
+"""Route a question to experts: pick them, open its thread, tell the asker who and by when."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.storage import repo
+from bot.storage.models import Assignment, Person, Question
+from handlers.context import Turn
+from handlers.directory import candidates
+from routing.deadlines import due_times
+from routing.matching import Candidate, RouteDecision, match
+
+__all__ = ["assign", "refer", "space_channels", "thread_title"]
+
+
+def thread_title(question: Question) -> str:
+    """The thread's name: number, topic and language, so experts can scan a list of them."""
+    topic = question.topic or "topic?"
+    return f"#{question.id} · {topic} · {question.language.upper()}"
+
+
+def space_channels(turn: Turn, people: list[Person]) -> list[str]:
+    """The running channels whose experts' space reaches at least one of ``people``."""
+    running = list(turn.services.channels)
+    reached = []
+    for channel in running:
+        for person in people:
+            if any(i.channel == channel for i in repo.identities_of(turn.session, person.id)):
+                reached.append(channel)
+                break
+    return reached or running[:1]
+
+
+def refer(turn: Turn, question: Question, *, excluded: set[int] | None = None) -> RouteDecision:
+    """Route ``question`` (new, or offered a fiche) to experts and tell everyone concerned."""
+    session, config = turn.session, turn.config
+    experts, coordinators = candidates(session, config)
+    if excluded:
+        experts = [e for e in experts if e.person_id not in excluded]
+    decision = match(
+        question.topic,
+        question.language,
+        experts,
+        coordinators,
+        mention_others=config.routing.mention_others,
+    )
+    due = due_times(turn.now, config.routing.first_response_hours, config.routing.resolution_hours)
+    question.status = "open"
+    question.decision = question.decision or "route"
+    question.routed_at = turn.now
+    question.fallback = decision.fallback
+    question.first_response_due = due.first_response
+    question.resolution_due = due.resolution
+    question.partner_id = decision.primary.partner or None if decision.primary else None
+    recipients = assign(session, question, decision, turn)
+    asker = session.get(Person, question.asker_id)
+    assert asker is not None
+    asker.focus_question_id = question.id
+    repo.log_event(
+        session,
+        "routed",
+        turn.now,
+        question_id=question.id,
+        actor_id=asker.id,
+        topic=question.topic,
+        language=question.language,
+        fallback=decision.fallback,
+        experts=[c.key for c in decision.everyone],
+    )
+    _post_thread(turn, question, asker, decision, recipients)
+    _tell_asker(turn, question, asker, decision)
+    return decision
+
+
+def assign(
+    session: Session, question: Question, decision: RouteDecision, turn: Turn
+) -> list[Person]:
+    """Write the assignments of a routing decision; return the people, primary first."""
+    people = []
+    for rank, candidate in enumerate(decision.everyone):
+        session.add(
+            Assignment(
+                question_id=question.id,
+                person_id=candidate.person_id,
+                role="primary" if rank == 0 else "mentioned",
+                active=True,
+                created_at=turn.now,
+            )
+        )
+        person = session.get(Person, candidate.person_id)
+        if person is not None:
+            people.append(person)
+    return people
+
+
+def _names(candidates: tuple[Candidate, ...], turn: Turn) -> str:
+    parts = []
+    for candidate in candidates:
+        partner = turn.config.partner(candidate.partner)
+        parts.append(f"{candidate.name} ({partner.name})" if partner else candidate.name)
+    return ", ".join(parts)
+
+
+def _post_thread(
+    turn: Turn,
+    question: Question,
+    asker: Person,
+    decision: RouteDecision,
+    recipients: list[Person],
+) -> None:
+    # The experts' space works in the network's common language (English).
+    topic = turn.config.topic(question.topic or "")
+    lines = [
+        f"Question #{question.id} · {topic.name if topic else 'topic unclear'}"
+        f" · language {question.language.upper()}",
+        f"From: {asker.display_name or 'an asker'}"
+        + (f" ({asker.organisation})" if asker.organisation else ""),
+    ]
+    if question.first_response_due:
+        lines.append(f"First answer due: {question.first_response_due:%a %d %b %Y %H:%M} UTC")
+    if decision.primary:
+        lines.append(f"Assigned to: {decision.primary.name}")
+    if decision.mentioned:
+        lines.append("Also asked: " + ", ".join(c.name for c in decision.mentioned))
+    if decision.fallback == "english":
+        lines.append(
+            f"No expert reads {question.language.upper()} on this topic: "
+            "please answer in English or in the asker's language."
+        )
+    elif decision.fallback == "coordinators":
+        lines.append(
+            "No available expert matched: coordinators, please assign someone (/reassign)."
+        )
+    lines += [
+        "",
+        question.text,
+        "",
+        "Reply in this thread to answer. /claim to take it, /pass to hand it on.",
+    ]
+    turn.post_in_thread(
+        question,
+        "\n".join(lines),
+        channels=space_channels(turn, recipients),
+        opens=True,
+        title=thread_title(question),
+        mentions=recipients,
+    )
+
+
+def _tell_asker(turn: Turn, question: Question, asker: Person, decision: RouteDecision) -> None:
+    due = question.first_response_due
+    assert due is not None
+    if decision.fallback == "coordinators" or decision.primary is None:
+        text = turn.t_for(
+            asker,
+            "Your question #{number} has been passed to the network's coordinators, who will "
+            "find the right expert. Expect a first answer by {when}.",
+            number=question.id,
+            when=turn.when(due, asker),
+        )
+    else:
+        text = turn.t_for(
+            asker,
+            "Your question #{number} went to {experts}. Expect a first answer by {when}.",
+            number=question.id,
+            experts=_names(decision.everyone[:1], turn),
+            when=turn.when(due, asker),
+        )
+    turn.tell(asker, text, question=question, channel=question.channel)

@@ -1,0 +1,159 @@
+"""Import a fiche collection into the database: validate all, embed what changed, drop what went."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scipy import sparse
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session, sessionmaker
+from tqdm import tqdm
+
+from bot.storage.models import Fiche, FicheVersion
+from knowledge.collection import Collection
+from knowledge.embedder import Embedder, encode_vector
+from knowledge.fiche import FicheFileError, FicheVersionText
+
+__all__ = ["ImportRefused", "ImportReport", "import_collection", "passage_text"]
+
+PROGRESS_FROM = 200  # files; smaller collections import too fast for a bar to help
+BATCH = 32
+BODY_CHARS = 600
+
+
+class ImportRefused(Exception):
+    """The collection has errors and skipping them was not asked for; nothing was imported."""
+
+    def __init__(self, errors: list[FicheFileError]) -> None:
+        super().__init__(f"{len(errors)} problem(s) in the collection; nothing was imported")
+        self.errors = errors
+
+
+@dataclass
+class ImportReport:
+    """What an import changed."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[FicheFileError] = field(default_factory=list)
+    versions_embedded: int = 0
+
+
+def passage_text(version: FicheVersionText) -> str:
+    """The text embedded for one version: title, summary, tags and the start of the body."""
+    body = re.sub(r"^#+\s.*$", "", version.body, flags=re.MULTILINE)
+    body = " ".join(body.split())[:BODY_CHARS]
+    tags = ", ".join(version.tags)
+    return f"{version.title}. {version.summary} {tags}. {body}".strip()
+
+
+def import_collection(
+    sessions: sessionmaker[Session],
+    collection: Collection,
+    embedder: Embedder,
+    *,
+    skip_errors: bool = False,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    progress: bool | None = None,
+) -> ImportReport:
+    """Bring the database's copy of ``collection`` in line with the files."""
+    if collection.errors and not skip_errors:
+        raise ImportRefused(collection.errors)
+    report = ImportReport(skipped=list(collection.errors))
+    key = str(Path(collection.root).resolve())
+    with sessions() as session:
+        stored = {
+            (row.fiche_id, row.language): (row.content_hash, row.embedder)
+            for row in session.execute(
+                select(
+                    FicheVersion.fiche_id,
+                    FicheVersion.language,
+                    FicheVersion.content_hash,
+                    FicheVersion.embedder,
+                )
+                .join(Fiche)
+                .where(Fiche.collection == key)
+            )
+        }
+    changed = [
+        v
+        for v in collection.versions
+        if stored.get((v.fiche_id, v.language)) != (v.content_hash, embedder.name)
+    ]
+    report.unchanged = len(collection.versions) - len(changed)
+    vectors = _embed(changed, embedder, progress)
+    report.versions_embedded = len(changed)
+    stored_fiches = {fiche_id for fiche_id, _ in stored}
+    with sessions.begin() as session:
+        present = collection.fiche_ids
+        by_fiche: dict[str, list[FicheVersionText]] = {}
+        for version in collection.versions:
+            by_fiche.setdefault(version.fiche_id, []).append(version)
+        for row, version in enumerate(changed):
+            fiche = session.get(Fiche, version.fiche_id)
+            if fiche is None:
+                fiche = Fiche(id=version.fiche_id)
+                session.add(fiche)
+            fiche.collection = key
+            fiche.topics = list(version.topics)
+            fiche.updated_at = now()
+            session.merge(
+                FicheVersion(
+                    fiche_id=version.fiche_id,
+                    language=version.language,
+                    title=version.title,
+                    summary=version.summary,
+                    body=version.body,
+                    country=version.country,
+                    region=version.region,
+                    partner=version.partner,
+                    tags=list(version.tags),
+                    content_hash=version.content_hash,
+                    embedder=embedder.name,
+                    embedding=encode_vector(vectors, row),
+                )
+            )
+        for fiche_id in {v.fiche_id for v in changed}:
+            (report.updated if fiche_id in stored_fiches else report.added).append(fiche_id)
+        # Versions and fiches that are gone from the files; a fiche skipped for errors keeps
+        # its last good versions.
+        for fiche_id, language in stored:
+            if fiche_id in collection.skipped_fiches:
+                continue
+            languages = {v.language for v in by_fiche.get(fiche_id, [])}
+            if language not in languages:
+                session.execute(
+                    delete(FicheVersion).where(
+                        FicheVersion.fiche_id == fiche_id, FicheVersion.language == language
+                    )
+                )
+                if fiche_id in present and fiche_id not in report.updated:
+                    report.updated.append(fiche_id)
+        for fiche_id in sorted(stored_fiches - present - collection.skipped_fiches):
+            session.execute(delete(FicheVersion).where(FicheVersion.fiche_id == fiche_id))
+            session.execute(delete(Fiche).where(Fiche.id == fiche_id))
+            report.removed.append(fiche_id)
+    report.added.sort()
+    report.updated.sort()
+    return report
+
+
+def _embed(
+    versions: list[FicheVersionText], embedder: Embedder, progress: bool | None
+) -> sparse.csr_matrix:
+    show = len(versions) >= PROGRESS_FROM if progress is None else progress
+    parts: list[sparse.csr_matrix] = []
+    with tqdm(total=len(versions), disable=not show, unit="version", desc="embedding") as bar:
+        for start in range(0, len(versions), BATCH):
+            batch = versions[start : start + BATCH]
+            parts.append(embedder.passages([passage_text(v) for v in batch]))
+            bar.update(len(batch))
+    if not parts:
+        return sparse.csr_matrix((0, embedder.dimension), dtype="float32")
+    return sparse.vstack(parts, format="csr")

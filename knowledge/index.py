@@ -1,0 +1,140 @@
+"""The in-memory fiche search index: BM25 per language plus embeddings across languages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import bm25s
+import numpy as np
+from scipy import sparse
+
+from knowledge.text import tokenize
+
+__all__ = ["FicheHit", "FicheIndex", "IndexedVersion"]
+
+
+@dataclass(frozen=True)
+class IndexedVersion:
+    """What the index keeps of one language version of a fiche."""
+
+    fiche_id: str
+    language: str
+    title: str
+    summary: str
+    topics: tuple[str, ...]
+    tokens: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FicheHit:
+    """A fiche found for a query, shown in ``language``, with how well it matched."""
+
+    fiche_id: str
+    language: str
+    title: str
+    summary: str
+    topics: tuple[str, ...]
+    score: float
+    semantic: float
+    lexical: float
+
+
+class FicheIndex:
+    """Scores every fiche by its best-matching version: cosine similarity plus weighted BM25."""
+
+    def __init__(
+        self,
+        versions: Sequence[IndexedVersion],
+        vectors: sparse.csr_matrix,
+        lexical_weight: float,
+    ) -> None:
+        if vectors.shape[0] != len(versions):
+            raise ValueError("one vector per version is needed")
+        self.versions = list(versions)
+        self.lexical_weight = lexical_weight
+        self.fiche_ids = sorted({v.fiche_id for v in self.versions})
+        position = {fiche_id: i for i, fiche_id in enumerate(self.fiche_ids)}
+        self._owner = np.array([position[v.fiche_id] for v in self.versions], dtype=np.int64)
+        self._by_fiche: dict[str, list[IndexedVersion]] = {}
+        for version in self.versions:
+            self._by_fiche.setdefault(version.fiche_id, []).append(version)
+        if self.versions:
+            self._vectors = vectors.tocsr()
+            # Token ids are ours: bm25s's own vocabulary handling shifts ids on some inputs.
+            self._vocabulary: dict[str, int] = {}
+            documents = [
+                [self._vocabulary.setdefault(t, len(self._vocabulary)) for t in v.tokens]
+                for v in self.versions
+            ]
+            self._bm25: bm25s.BM25 | None = bm25s.BM25()
+            self._bm25.index((documents, dict(self._vocabulary)), show_progress=False)
+        else:
+            self._vectors = vectors
+            self._bm25 = None
+            self._vocabulary = {}
+
+    def __len__(self) -> int:
+        return len(self.fiche_ids)
+
+    def versions_of(self, fiche_id: str) -> list[IndexedVersion]:
+        """Every indexed language version of one fiche."""
+        return self._by_fiche.get(fiche_id, [])
+
+    def search(
+        self,
+        query: str,
+        language: str,
+        vector: sparse.csr_matrix,
+        *,
+        preferred: Sequence[str] = (),
+        limit: int = 10,
+    ) -> list[FicheHit]:
+        """Return up to ``limit`` fiches, best first, each in the best language for the reader.
+
+        ``preferred`` lists languages the reader reads, best first; a fiche is shown in the
+        first of them it has, otherwise in its best-matching version.
+        """
+        if not self.versions:
+            return []
+        semantic = np.asarray((self._vectors @ vector.T).todense(), dtype=np.float32).ravel()
+        lexical = np.zeros(len(self.versions), dtype=np.float32)
+        ids = [self._vocabulary[t] for t in tokenize(query, language) if t in self._vocabulary]
+        if ids and self._bm25 is not None:
+            raw = np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
+            peak = float(raw.max())
+            if peak > 0:
+                # Saturating, so one rare shared word cannot outweigh meaning.
+                lexical = raw / (raw + 10.0)
+        combined = semantic + self.lexical_weight * lexical
+        fiche_best = np.full(len(self.fiche_ids), -np.inf, dtype=np.float32)
+        np.maximum.at(fiche_best, self._owner, combined)
+        count = min(limit, len(self.fiche_ids))
+        top = np.argpartition(-fiche_best, count - 1)[:count]
+        top = top[np.argsort(-fiche_best[top], kind="stable")]
+        hits = []
+        for position in top:
+            fiche_id = self.fiche_ids[position]
+            rows = np.flatnonzero(self._owner == position)
+            best_row = int(rows[np.argmax(combined[rows])])
+            shown = self._shown_version(fiche_id, preferred) or self.versions[best_row]
+            hits.append(
+                FicheHit(
+                    fiche_id=fiche_id,
+                    language=shown.language,
+                    title=shown.title,
+                    summary=shown.summary,
+                    topics=shown.topics,
+                    score=float(fiche_best[position]),
+                    semantic=float(semantic[best_row]),
+                    lexical=float(lexical[best_row]),
+                )
+            )
+        return hits
+
+    def _shown_version(self, fiche_id: str, preferred: Sequence[str]) -> IndexedVersion | None:
+        versions = {v.language: v for v in self._by_fiche[fiche_id]}
+        for language in preferred:
+            if language in versions:
+                return versions[language]
+        return None

@@ -1,0 +1,82 @@
+"""Queries over the stored fiches: load the search index, read one fiche."""
+
+from __future__ import annotations
+
+import hashlib
+
+from scipy import sparse
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.storage.models import Fiche, FicheVersion, TextVector
+from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
+from knowledge.index import FicheIndex, IndexedVersion
+from knowledge.text import tokenize
+
+__all__ = ["cached_query_vectors", "count_versions", "get_version", "load_index"]
+
+
+def load_index(session: Session, embedder: Embedder, lexical_weight: float) -> FicheIndex:
+    """Build the search index from every stored version embedded by ``embedder``."""
+    rows = session.execute(
+        select(FicheVersion, Fiche.topics)
+        .join(Fiche)
+        .where(FicheVersion.embedder == embedder.name)
+        .order_by(FicheVersion.fiche_id, FicheVersion.language)
+    )
+    versions = []
+    vectors = []
+    for version, topics in rows:
+        vectors.append(decode_vector(version.embedding))
+        versions.append(
+            IndexedVersion(
+                fiche_id=version.fiche_id,
+                language=version.language,
+                title=version.title,
+                summary=version.summary,
+                topics=tuple(topics),
+                tokens=tuple(
+                    tokenize(
+                        " ".join(
+                            [version.title, version.summary, " ".join(version.tags), version.body]
+                        ),
+                        version.language,
+                    )
+                ),
+            )
+        )
+    return FicheIndex(versions, stack(vectors, embedder.dimension), lexical_weight)
+
+
+def get_version(session: Session, fiche_id: str, language: str) -> FicheVersion | None:
+    """Return one stored language version of a fiche."""
+    return session.get(FicheVersion, (fiche_id, language))
+
+
+def count_versions(session: Session) -> int:
+    """How many fiche versions are stored."""
+    return session.scalar(select(func.count()).select_from(FicheVersion)) or 0
+
+
+def cached_query_vectors(
+    session: Session, embedder: Embedder, texts: list[str]
+) -> sparse.csr_matrix:
+    """Embed fixed texts as queries, reusing vectors stored by earlier starts."""
+    digests = [hashlib.sha256(b"query\0" + t.encode()).hexdigest() for t in texts]
+    stored = {
+        row.digest: decode_vector(row.vector)
+        for row in session.scalars(
+            select(TextVector).where(
+                TextVector.embedder == embedder.name, TextVector.digest.in_(set(digests))
+            )
+        )
+    }
+    missing = [i for i, d in enumerate(digests) if d not in stored]
+    if missing:
+        fresh = embedder.queries([texts[i] for i in missing])
+        for row, i in enumerate(missing):
+            blob = encode_vector(fresh, row)
+            if digests[i] not in stored:
+                session.merge(TextVector(embedder=embedder.name, digest=digests[i], vector=blob))
+            stored[digests[i]] = decode_vector(blob)
+    return stack([stored[d] for d in digests], embedder.dimension)

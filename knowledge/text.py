@@ -1,0 +1,70 @@
+"""Turn text into search tokens: lowercase words, stemmed per language, accents folded."""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Callable
+
+import Stemmer
+from bulstem.stem import BulStemmer
+
+__all__ = ["fold_accents", "tokenize"]
+
+WORD = re.compile(r"[^\W_]+(?:[+'’][^\W_]+)*\+?", re.UNICODE)
+SNOWBALL = {
+    "en": "english",
+    "fr": "french",
+    "it": "italian",
+    "es": "spanish",
+    "pt": "portuguese",
+    "de": "german",
+    "el": "greek",
+    "ro": "romanian",
+    "pl": "polish",
+    "nl": "dutch",
+    "sv": "swedish",
+    "fi": "finnish",
+    "da": "danish",
+    "hu": "hungarian",
+    "cs": "czech",
+    "lt": "lithuanian",
+    "ru": "russian",
+    "tr": "turkish",
+    "ca": "catalan",
+    "no": "norwegian",
+}
+
+
+# Letters whose stroke is not a combining mark, so NFKD alone would keep them.
+UNDECOMPOSABLE = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe"})
+
+
+def fold_accents(text: str) -> str:
+    """Remove diacritics, so that 'formación' and 'formacion' meet; keeps other scripts."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(UNDECOMPOSABLE))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@functools.cache
+def _stemmer(language: str) -> Callable[[str], str]:
+    if language == "bg":
+        bulgarian = BulStemmer.from_file("stem-context-1", min_freq=2, left_context=2)
+        return bulgarian.stem
+    name = SNOWBALL.get(language)
+    if name is None:
+        return lambda word: word
+    return Stemmer.Stemmer(name).stemWord
+
+
+def tokenize(text: str, language: str) -> list[str]:
+    """Split ``text`` into stemmed, accent-folded tokens for ``language``."""
+    stem = _stemmer(language)
+    tokens = []
+    for match in WORD.finditer(text.lower()):
+        word = match.group()
+        if len(word) < 2 and not word.isdigit():
+            continue
+        tokens.append(fold_accents(stem(word)))
+    return tokens

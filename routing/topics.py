@@ -1,0 +1,107 @@
+"""Classify a question into one topic from fiche matches, example questions and keywords."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from bot.config import Topic
+from knowledge.index import FicheHit
+from knowledge.text import fold_accents
+
+__all__ = ["TopicClassifier", "TopicGuess"]
+
+# How much each signal counts; tuned on the public sample (bench/eval_kb.py).
+EXAMPLE_WEIGHT = 2.0
+FICHE_WEIGHT = 0.6
+KEYWORD_WEIGHT = 0.12
+FICHES_CONSULTED = 3
+SECONDARY_TOPIC_SHARE = 0.0
+
+
+@dataclass(frozen=True)
+class TopicGuess:
+    """The chosen topic (None when unclear), its confidence and every topic's score."""
+
+    topic: str | None
+    confidence: float
+    scores: tuple[tuple[str, float], ...]
+
+
+class TopicClassifier:
+    """Scores topics from three signals.
+
+    Nearness to each topic's embedded description and examples, the topics of the
+    best-matching fiches, and keyword hits in any language.
+    """
+
+    def __init__(
+        self,
+        topics: Sequence[Topic],
+        embed: Callable[[list[str]], sparse.csr_matrix],
+        *,
+        min_confidence: float,
+    ) -> None:
+        self.topic_ids = [t.id for t in topics]
+        self.min_confidence = min_confidence
+        texts: list[str] = []
+        owners: list[int] = []
+        for i, topic in enumerate(topics):
+            samples = [f"{topic.name}: {topic.description}"]
+            for examples in topic.examples.values():
+                samples.extend(examples)
+            texts.extend(samples)
+            owners.extend([i] * len(samples))
+        self._owners = np.array(owners, dtype=np.int64)
+        self._vectors = embed(texts)
+        self._keywords = [
+            [
+                _keyword_pattern(word)
+                for words in topic.keywords.values()
+                for word in words
+                if word.strip()
+            ]
+            for topic in topics
+        ]
+
+    def classify(
+        self, text: str, vector: sparse.csr_matrix, hits: Sequence[FicheHit]
+    ) -> TopicGuess:
+        """Return the best topic for a question embedded as ``vector`` with these fiche hits."""
+        count = len(self.topic_ids)
+        similarity = np.full(count, -1.0, dtype=np.float32)
+        if self._vectors.shape[0]:
+            nearness = np.asarray((self._vectors @ vector.T).todense()).ravel()
+            np.maximum.at(similarity, self._owners, nearness)
+        # Only differences between topics matter, and they are small in cosine terms.
+        example = (similarity - similarity.mean()) * 10.0
+        fiche = np.zeros(count, dtype=np.float32)
+        for hit in hits[:FICHES_CONSULTED]:
+            weight = max(hit.score, 0.0)
+            for rank, topic in enumerate(hit.topics):
+                if topic in self.topic_ids:
+                    share = 1.0 if rank == 0 else SECONDARY_TOPIC_SHARE
+                    fiche[self.topic_ids.index(topic)] += weight * share
+        if fiche.sum() > 0:
+            fiche = fiche / fiche.sum()
+        folded = " " + fold_accents(text.lower()) + " "
+        keyword = np.array(
+            [sum(1 for p in patterns if p.search(folded)) for patterns in self._keywords],
+            dtype=np.float32,
+        )
+        total = EXAMPLE_WEIGHT * example + FICHE_WEIGHT * 10 * fiche + KEYWORD_WEIGHT * 10 * keyword
+        order = np.argsort(-total, kind="stable")
+        probabilities = np.exp(total - total.max())
+        probabilities /= probabilities.sum()
+        scores = tuple((self.topic_ids[i], float(probabilities[i])) for i in order)
+        best, confidence = scores[0]
+        return TopicGuess(best if confidence >= self.min_confidence else None, confidence, scores)
+
+
+def _keyword_pattern(word: str) -> re.Pattern[str]:
+    """Match a keyword at the start of a word, so 'apprenti' also finds 'apprentices'."""
+    return re.compile(r"(?<![^\W_])" + re.escape(fold_accents(word.lower().strip())))
