@@ -1,0 +1,117 @@
+"""The rrm command line, run in-process on a database prepared once for the module."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.assembly import build_triage, import_fiches, open_database
+from bot.cli import main
+from bot.config import load_config
+from tests.conftest import EXAMPLE_CONFIG, SAMPLE_FICHES
+
+FICHES = ["employer-pool-apprenticeships-mayo", "vet-dashboard-twente",
+          "regional-erasmus-consortium-north-east"]
+
+
+@pytest.fixture(scope="module")
+def config_path(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """A config on its own SQLite database with three fiches, embedded ahead of time."""
+    folder = tmp_path_factory.mktemp("cli")
+    for fiche in FICHES:
+        shutil.copytree(SAMPLE_FICHES / fiche, folder / "fiches" / fiche)
+    text = EXAMPLE_CONFIG.read_text("utf-8").replace(
+        'url = "sqlite:///rrm.db"', f'url = "sqlite:///{folder / "cli.db"}"'
+    )
+    path = folder / "config.toml"
+    path.write_text(text, "utf-8")
+    config = load_config(path, environ={})
+    database = open_database(config)
+    import_fiches(config, database, embedder, folder / "fiches")
+    build_triage(config, database, embedder)  # stores the topic vectors
+    database.dispose()
+    return path
+
+
+def run(argv: list[str], capsys, stdin: str | None = None, monkeypatch=None) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    status = main(argv)
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_ask_json_stream(config_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    lines = [
+        json.dumps({"text": "How do small firms share apprentices in a rural county?"}),
+        json.dumps({"text": "Ποιος μπορεί να βοηθήσει τον δήμο μας με μια αίτηση Erasmus+;",
+                    "language_hint": "el"}),
+        "this is not json",
+        json.dumps({"no_text": 1}),
+        json.dumps({"text": "stage aziendale", "language_hint": "it"}),
+    ] * 12
+    status, out, _ = run(["--config", str(config_path), "ask", "--json", "-"], capsys,
+                         "\n".join(lines) + "\n", monkeypatch)
+    results = [json.loads(line) for line in out.splitlines()]
+    assert len(results) == len(lines)
+    assert status == 1  # some lines were bad
+    first, greek, bad_json, bad_shape, short = results[:5]
+    assert first["language"] == "en" and first["decision"] in ("answer", "route")
+    assert first["fiches"][0]["id"] == "employer-pool-apprenticeships-mayo"
+    assert set(first["fiches"][0]) == {"id", "language", "title", "score"}
+    assert isinstance(first["elapsed_ms"], float)
+    assert greek["language"] == "el"
+    assert greek["decision"] != "route" or greek["route"]["experts"]
+    assert bad_json["error"].startswith("line 3:")
+    assert "text" in bad_shape["error"]
+    assert short["language"] == "it"
+    routed = [r for r in results if r.get("decision") == "route"]
+    assert all(set(r["route"]) == {"experts", "partners", "fallback"} for r in routed)
+
+
+def test_ask_route_names_experts(config_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = run(["--config", str(config_path), "ask", "--json",
+                          "Could you recommend a lawyer for a dispute over a school canteen "
+                          "catering contract?"], capsys)
+    result = json.loads(out)
+    assert status == 0 and result["decision"] == "route"
+    assert result["route"]["experts"] and result["route"]["fallback"] in (
+        "none", "english", "coordinators")
+
+
+def test_kb_search_and_experts(config_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = run(["--config", str(config_path), "kb", "search", "apprentices",
+                          "shared", "by", "small", "employers"], capsys)
+    assert status == 0 and out.splitlines()[0].split()[1] == "employer-pool-apprenticeships-mayo"
+    status, out, _ = run(["--config", str(config_path), "experts"], capsys)
+    assert status == 0 and "claire" in out and "Claire Dubois" in out and "0/5" in out
+
+
+def test_kb_import_refuses_bad_collection(config_path, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad" / "no-title"
+    bad.mkdir(parents=True)
+    (bad / "en.md").write_text("+++\ntopics = ['eu-funding']\n+++\nText\n", "utf-8")
+    status, _, err = run(["--config", str(config_path), "kb", "import", str(tmp_path / "bad")],
+                         capsys)
+    assert status == 1
+    assert "no-title/en.md:2: missing required key 'title'" in err
+    assert "nothing was imported" in err
+
+
+def test_config_errors_exit_non_zero(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "config.toml"
+    path.write_text("[database]\nurl = 5\n", "utf-8")
+    status, _, err = run(["--config", str(path), "experts"], capsys)
+    assert status == 1
+    assert err.strip() == f"rrm: {path}: database.url: expected a string, got int"
+    status, _, err = run(["--config", str(tmp_path / "missing.toml"), "db", "upgrade"], capsys)
+    assert status == 1 and "file not found" in err
+
+
+def test_db_upgrade(config_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    status, out, _ = run(["--config", str(config_path), "db", "upgrade"], capsys)
+    assert status == 0 and "database at revision 0001" in out

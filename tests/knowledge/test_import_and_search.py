@@ -1,0 +1,108 @@
+"""Import into the database (refuse, skip, update, delete) and search across languages."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.assembly import build_triage, import_fiches, open_database
+from bot.storage.models import Fiche, FicheVersion
+from knowledge.importer import ImportRefused
+from knowledge.repository import load_index
+from tests.conftest import SAMPLE_FICHES
+
+pytestmark = pytest.mark.db
+
+PICK = ["employer-pool-apprenticeships-mayo", "cyclades-island-vet-network",
+        "regional-erasmus-consortium-north-east", "vet-dashboard-twente",
+        "rhodope-village-guidance-points", "apprendistato-duale-agroalimentare-langhe"]
+
+
+@pytest.fixture
+def collection(tmp_path: Path) -> Path:
+    root = tmp_path / "fiches"
+    for fiche in PICK:
+        shutil.copytree(SAMPLE_FICHES / fiche, root / fiche)
+    return root
+
+
+def stored(database) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+    with database.sessions() as session:
+        result: dict[str, set[str]] = {}
+        for fiche_id, language in session.execute(
+            select(FicheVersion.fiche_id, FicheVersion.language)
+        ):
+            result.setdefault(fiche_id, set()).add(language)
+        return result
+
+
+def test_import_update_and_delete(config, embedder, collection: Path) -> None:
+    database = open_database(config)
+    report = import_fiches(config, database, embedder, collection)
+    assert sorted(report.added) == sorted(PICK)
+    assert stored(database)["cyclades-island-vet-network"] == {"en", "el"}
+
+    again = import_fiches(config, database, embedder, collection)
+    assert again.added == again.updated == again.removed == [] and again.versions_embedded == 0
+
+    greek = collection / "cyclades-island-vet-network" / "el.md"
+    greek.unlink()
+    english = collection / "vet-dashboard-twente" / "en.md"
+    english.write_text(english.read_text("utf-8").replace("Twente", "Twente region"), "utf-8")
+    shutil.rmtree(collection / "rhodope-village-guidance-points")
+    report = import_fiches(config, database, embedder, collection)
+    assert report.removed == ["rhodope-village-guidance-points"]
+    assert sorted(report.updated) == ["cyclades-island-vet-network", "vet-dashboard-twente"]
+    assert report.versions_embedded == 1
+    versions = stored(database)
+    assert versions["cyclades-island-vet-network"] == {"en"}
+    assert "rhodope-village-guidance-points" not in versions
+    with database.sessions() as session:
+        assert "rhodope-village-guidance-points" not in set(session.scalars(select(Fiche.id)))
+    database.dispose()
+
+
+def test_errors_refuse_the_whole_import_unless_skipped(config, embedder, collection: Path) -> None:
+    database = open_database(config)
+    bad = collection / "broken-fiche"
+    bad.mkdir()
+    (bad / "en.md").write_text("+++\ntopics = ['nope']\n+++\nbody\n", "utf-8")
+    with pytest.raises(ImportRefused) as refused:
+        import_fiches(config, database, embedder, collection)
+    problems = [str(e) for e in refused.value.errors]
+    assert any("broken-fiche/en.md:2: missing required key 'title'" in p for p in problems)
+    assert any("broken-fiche/en.md:2: unknown topic 'nope'" in p for p in problems)
+    assert stored(database) == {}
+    report = import_fiches(config, database, embedder, collection, skip_errors=True)
+    assert len(report.added) == len(PICK) and len(report.skipped) == 2
+    database.dispose()
+
+
+def test_search_finds_fiches_across_languages(config, embedder, collection: Path) -> None:
+    database = open_database(config)
+    import_fiches(config, database, embedder, collection)
+    triage = build_triage(config, database, embedder)
+    cases = {
+        # Greek question, fiche in English and Greek: shown in Greek.
+        "Πώς μπορούν τα μικρά νησιά να συνεργαστούν για να προσφέρουν επαγγελματική "
+        "εκπαίδευση στους νέους τους χωρίς να φύγουν από το νησί;":
+            ("cyclades-island-vet-network", "el"),
+        # English question, fiche only in Bulgarian: shown in the language it exists in.
+        "How can we bring career guidance to people living in small mountain villages far "
+        "from any employment office?": ("rhodope-village-guidance-points", "bg"),
+        # French question, fiche only in Italian.
+        "Comment organiser l'apprentissage dual dans les petites entreprises "
+        "agroalimentaires d'un territoire rural ?":
+            ("apprendistato-duale-agroalimentare-langhe", "it"),
+    }
+    for question, (fiche, language) in cases.items():
+        analysis = triage.analyse(question)
+        assert analysis.hits[0].fiche_id == fiche, (question, analysis.hits[:3])
+        assert analysis.hits[0].language == language
+    with database.sessions() as session:
+        index = load_index(session, embedder, 0.0)
+    assert len(index) == len(PICK)
+    database.dispose()
