@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from bot.assembly import build_triage, open_database, seed_fiches_if_empty
 from bot.channels.base import Channel
@@ -49,9 +50,10 @@ class Application:
 
     async def start(self) -> None:
         """Open the database, load the knowledge base, and start channels and the sender."""
-        self.database, services = await asyncio.to_thread(self._build)
+        database, services = await asyncio.to_thread(self._build)
+        self.database = database
         self.conversation = Conversation(services)
-        self.sender = OutboxSender(self.database.sessions, self.channels, self.clock)
+        self.sender = OutboxSender(database.sessions, self.channels, self.clock)
         self._spawn(self.sender.run(), "outbox-sender")
         for channel in self.channels.values():
             await channel.start(self.deliver)
@@ -90,8 +92,8 @@ class Application:
         assert self.sender is not None
         return await self.sender.flush()
 
-    def _spawn(self, coroutine: object, name: str) -> None:
-        task = asyncio.create_task(coroutine, name=name)  # type: ignore[arg-type]
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
         task.add_done_callback(self._task_done)
         self._tasks.append(task)
 

@@ -12,7 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from bot.config import Config, ConfigError, default_config_path, load_config
+from bot.config import (
+    Config,
+    ConfigError,
+    Coordinator,
+    Expert,
+    default_config_path,
+    load_config,
+)
 
 __all__ = ["main"]
 
@@ -106,12 +113,8 @@ def cmd_run(config: Config, _args: argparse.Namespace) -> int:
     if not config.console.enabled:
         raise CommandError("no channel is enabled: set [console] enabled = true")
     logging.getLogger().setLevel(logging.INFO if not _verbose() else logging.DEBUG)
-    staff = {
-        i["console"]: p.name
-        for p in (*config.experts, *config.coordinators)
-        for i in [p.identities]
-        if "console" in i
-    }
+    people: list[Expert | Coordinator] = [*config.experts, *config.coordinators]
+    staff = {p.identities["console"]: p.name for p in people if "console" in p.identities}
     console = ConsoleChannel(stdin_lines(), sys.stdout, staff)
 
     async def run() -> None:
@@ -305,3 +308,7 @@ def diagnose(config: Config, database, triage, text: str, hint: str | None) -> d
         "route": route,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -231,7 +231,7 @@ def _build(kind: Any, value: Any, key: str) -> Any:
                 spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING
             ):
                 raise _KeyError(_join(key, name), "missing required key")
-        return kind(**arguments)
+        return typing.cast(Any, kind)(**arguments)
     if origin is tuple:
         item_kind = typing.get_args(kind)[0]
         if not isinstance(value, list):

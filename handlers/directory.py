@@ -17,9 +17,9 @@ __all__ = ["candidates", "sync_directory"]
 
 def sync_directory(session: Session, config: Config, now: dt.datetime) -> None:
     """Make partners, experts and coordinators in the database match the config."""
-    for partner in config.partners:
-        row = session.get(Partner, partner.id) or Partner(id=partner.id)
-        row.name, row.country, row.timezone = partner.name, partner.country, partner.timezone
+    for spec in config.partners:
+        row = session.get(Partner, spec.id) or Partner(id=spec.id)
+        row.name, row.country, row.timezone = spec.name, spec.country, spec.timezone
         session.add(row)
     session.flush()
     wanted: dict[str, tuple[str, str, str | None, tuple[str, ...], dict[str, str]]] = {}
@@ -39,8 +39,9 @@ def sync_directory(session: Session, config: Config, now: dt.datetime) -> None:
             coordinator.languages,
             dict(coordinator.identities),
         )
-    existing = {
-        p.config_id: p for p in session.scalars(select(Person).where(Person.config_id.is_not(None)))
+    existing: dict[str, Person] = {
+        p.config_id or "": p
+        for p in session.scalars(select(Person).where(Person.config_id.is_not(None)))
     }
     for key, (role, name, partner, languages, identities) in wanted.items():
         person = existing.get(key)

@@ -7,7 +7,7 @@ import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.channels.base import Deliver
 from handlers.events import Delivery, Inbound, Sent
@@ -111,7 +111,7 @@ class ConsoleChannel:
             self._print(HELP)
         event_id = uuid.uuid4().hex
         message_id = f"in-{event_id[:12]}"
-        base = {
+        base: dict[str, Any] = {
             "channel": self.name,
             "event_id": event_id,
             "sender_id": self.speaker,

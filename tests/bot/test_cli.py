@@ -14,8 +14,11 @@ from bot.cli import main
 from bot.config import load_config
 from tests.conftest import EXAMPLE_CONFIG, SAMPLE_FICHES
 
-FICHES = ["employer-pool-apprenticeships-mayo", "vet-dashboard-twente",
-          "regional-erasmus-consortium-north-east"]
+FICHES = [
+    "employer-pool-apprenticeships-mayo",
+    "vet-dashboard-twente",
+    "regional-erasmus-consortium-north-east",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,9 @@ def config_path(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-
     return path
 
 
-def run(argv: list[str], capsys, stdin: str | None = None, monkeypatch=None) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+def run(
+    argv: list[str], capsys, stdin: str | None = None, monkeypatch=None
+) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
     if stdin is not None:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     status = main(argv)
@@ -48,14 +53,22 @@ def run(argv: list[str], capsys, stdin: str | None = None, monkeypatch=None) -> 
 def test_ask_json_stream(config_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     lines = [
         json.dumps({"text": "How do small firms share apprentices in a rural county?"}),
-        json.dumps({"text": "Ποιος μπορεί να βοηθήσει τον δήμο μας με μια αίτηση Erasmus+;",
-                    "language_hint": "el"}),
+        json.dumps(
+            {
+                "text": "Ποιος μπορεί να βοηθήσει τον δήμο μας με μια αίτηση Erasmus+;",
+                "language_hint": "el",
+            }
+        ),
         "this is not json",
         json.dumps({"no_text": 1}),
         json.dumps({"text": "stage aziendale", "language_hint": "it"}),
     ] * 12
-    status, out, _ = run(["--config", str(config_path), "ask", "--json", "-"], capsys,
-                         "\n".join(lines) + "\n", monkeypatch)
+    status, out, _ = run(
+        ["--config", str(config_path), "ask", "--json", "-"],
+        capsys,
+        "\n".join(lines) + "\n",
+        monkeypatch,
+    )
     results = [json.loads(line) for line in out.splitlines()]
     assert len(results) == len(lines)
     assert status == 1  # some lines were bad
@@ -74,18 +87,40 @@ def test_ask_json_stream(config_path, capsys, monkeypatch) -> None:  # type: ign
 
 
 def test_ask_route_names_experts(config_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    status, out, _ = run(["--config", str(config_path), "ask", "--json",
-                          "Could you recommend a lawyer for a dispute over a school canteen "
-                          "catering contract?"], capsys)
+    status, out, _ = run(
+        [
+            "--config",
+            str(config_path),
+            "ask",
+            "--json",
+            "Could you recommend a lawyer for a dispute over a school canteen catering contract?",
+        ],
+        capsys,
+    )
     result = json.loads(out)
     assert status == 0 and result["decision"] == "route"
     assert result["route"]["experts"] and result["route"]["fallback"] in (
-        "none", "english", "coordinators")
+        "none",
+        "english",
+        "coordinators",
+    )
 
 
 def test_kb_search_and_experts(config_path, capsys) -> None:  # type: ignore[no-untyped-def]
-    status, out, _ = run(["--config", str(config_path), "kb", "search", "apprentices",
-                          "shared", "by", "small", "employers"], capsys)
+    status, out, _ = run(
+        [
+            "--config",
+            str(config_path),
+            "kb",
+            "search",
+            "apprentices",
+            "shared",
+            "by",
+            "small",
+            "employers",
+        ],
+        capsys,
+    )
     assert status == 0 and out.splitlines()[0].split()[1] == "employer-pool-apprenticeships-mayo"
     status, out, _ = run(["--config", str(config_path), "experts"], capsys)
     assert status == 0 and "claire" in out and "Claire Dubois" in out and "0/5" in out
@@ -95,8 +130,9 @@ def test_kb_import_refuses_bad_collection(config_path, tmp_path, capsys) -> None
     bad = tmp_path / "bad" / "no-title"
     bad.mkdir(parents=True)
     (bad / "en.md").write_text("+++\ntopics = ['eu-funding']\n+++\nText\n", "utf-8")
-    status, _, err = run(["--config", str(config_path), "kb", "import", str(tmp_path / "bad")],
-                         capsys)
+    status, _, err = run(
+        ["--config", str(config_path), "kb", "import", str(tmp_path / "bad")], capsys
+    )
     assert status == 1
     assert "no-title/en.md:2: missing required key 'title'" in err
     assert "nothing was imported" in err

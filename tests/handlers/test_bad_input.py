@@ -30,8 +30,10 @@ async def test_empty_whitespace_emoji_and_control_characters(config, embedder) -
         assert "could not find a question" in await bot.say("🙂🙂🎓")
         assert "Your message was empty" in await bot.say("\x00\x07\x1b")
         assert count_questions(bot) == 0
-        shown = await bot.say("\x07Which indicators\x00 do other regions use to follow young "
-                              "people after vocational school?")
+        shown = await bot.say(
+            "\x07Which indicators\x00 do other regions use to follow young "
+            "people after vocational school?"
+        )
         assert "Does this answer your question?" in shown or "went to" in shown
         with bot.app.database.sessions() as session:
             text = session.scalar(select(Question.text))
@@ -81,8 +83,9 @@ async def test_same_question_twice_is_not_doubled(config, embedder) -> None:
 
 async def test_redelivered_event_changes_nothing(config, embedder) -> None:
     async with console_bot(config, embedder) as bot:
-        event = Inbound(channel="console", event_id="evt-1", sender_id="zoe", chat_id="zoe",
-                        text=QUESTION)
+        event = Inbound(
+            channel="console", event_id="evt-1", sender_id="zoe", chat_id="zoe", text=QUESTION
+        )
         await bot.app.deliver(event)
         first = bot.out.new()
         await bot.app.deliver(event)
@@ -100,8 +103,13 @@ async def test_other_askers_questions_are_out_of_reach(config, embedder) -> None
         assert "I found no question of yours" in await bot.say("/resolve 1")
         shown = await bot.say("/status")
         assert "You have not asked any question yet" in shown
-        event = Inbound(channel="console", event_id="evt-press", sender_id="eve",
-                        chat_id="eve", action="helped:1")
+        event = Inbound(
+            channel="console",
+            event_id="evt-press",
+            sender_id="eve",
+            chat_id="eve",
+            action="helped:1",
+        )
         await bot.app.deliver(event)
         assert "no longer valid" in bot.out.new()
         with bot.app.database.sessions() as session:

@@ -73,17 +73,26 @@ async def test_ask_route_answer_follow_up_resolve(config, embedder) -> None:
         shown = await bot.say("1")
         assert "Thank you for your feedback" in shown
 
-    with bot.app.database.sessions() as session:
-        question = session.get(Question, int(number))
-        assert question.status == "resolved" and question.helpful is True
-        assert question.first_response_at - question.routed_at == dt.timedelta(hours=2)
-        kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
-        assert kinds == ["asked", "routed", "first_response", "follow_up", "resolved", "rated"]
-        assert one(session, select(func.count()).select_from(Assignment)
-                   .where(Assignment.active.is_(True))) == 0
-        unsent = one(session, select(func.count()).select_from(OutboxMessage)
-                     .where(OutboxMessage.status != "sent"))
-        assert unsent == 0
+        with bot.app.database.sessions() as session:
+            question = session.get(Question, int(number))
+            assert question.status == "resolved" and question.helpful is True
+            assert question.first_response_at - question.routed_at == dt.timedelta(hours=2)
+            kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
+            assert kinds == ["asked", "routed", "first_response", "follow_up", "resolved", "rated"]
+            assert (
+                one(
+                    session,
+                    select(func.count()).select_from(Assignment).where(Assignment.active.is_(True)),
+                )
+                == 0
+            )
+            unsent = one(
+                session,
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status != "sent"),
+            )
+            assert unsent == 0
 
 
 async def test_question_with_no_fiche_is_routed_at_once(config, embedder) -> None:
@@ -126,10 +135,14 @@ async def test_expert_pass_claim_and_coordinator_reassign(config, embedder) -> N
         await bot.say("/as claire")
         shown = await bot.say("/away")
         assert "You are away" in shown
-    with bot.app.database.sessions() as session:
-        primary = list(session.scalars(
-            select(Person.config_id).join(Assignment, Assignment.person_id == Person.id)
-            .where(Assignment.active.is_(True), Assignment.role == "primary")))
-        assert primary == ["claire"]
-        kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
-        assert kinds.count("reassigned") == 2 and "passed" in kinds and "claimed" in kinds
+        with bot.app.database.sessions() as session:
+            primary = list(
+                session.scalars(
+                    select(Person.config_id)
+                    .join(Assignment, Assignment.person_id == Person.id)
+                    .where(Assignment.active.is_(True), Assignment.role == "primary")
+                )
+            )
+            assert primary == ["claire"]
+            kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
+            assert kinds.count("reassigned") == 2 and "passed" in kinds and "claimed" in kinds

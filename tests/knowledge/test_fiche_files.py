@@ -23,8 +23,9 @@ Body text.
 
 
 def parse(text: str, fiche_id: str = "craft-alternance", language: str = "en"):  # type: ignore[no-untyped-def]
-    return parse_fiche_text(text, f"{fiche_id}/{language}.md", fiche_id, language, LANGUAGES,
-                            TOPICS)
+    return parse_fiche_text(
+        text, f"{fiche_id}/{language}.md", fiche_id, language, LANGUAGES, TOPICS
+    )
 
 
 def test_good_file() -> None:
@@ -39,8 +40,10 @@ def test_errors_have_lines() -> None:
     cases = {
         GOOD.replace("+++\ntitle", "title", 1): (1, "must start with a line holding exactly"),
         GOOD.replace("tags = [", "tags = ", 1): (6, "not valid TOML"),
-        GOOD.replace('title = "Alternance training with rural craft firms"\n', ""):
-            (2, "missing required key 'title'"),
+        GOOD.replace('title = "Alternance training with rural craft firms"\n', ""): (
+            2,
+            "missing required key 'title'",
+        ),
         GOOD.replace('"sme-entrepreneurship"]', '"smes"]'): (3, "unknown topic 'smes'"),
         GOOD.replace('country = "FR"', 'country = "France"'): (5, "not an ISO 3166"),
         GOOD.replace('summary = "Short."', 'summery = "Short."'): (4, "unknown key 'summery'"),
@@ -78,8 +81,9 @@ def test_sample_collection_is_valid_and_broad() -> None:
     from tests.conftest import EXAMPLE_CONFIG
 
     config = load_config(EXAMPLE_CONFIG, environ={})
-    collection = read_collection(SAMPLE_FICHES, config.languages.supported,
-                                 {t.id for t in config.topics})
+    collection = read_collection(
+        SAMPLE_FICHES, config.languages.supported, {t.id for t in config.topics}
+    )
     assert not collection.errors, collection.errors[:3]
     assert len(collection.fiche_ids) >= 30
     assert len({v.language for v in collection.versions}) >= 6

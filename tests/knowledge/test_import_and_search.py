@@ -16,9 +16,14 @@ from tests.conftest import SAMPLE_FICHES
 
 pytestmark = pytest.mark.db
 
-PICK = ["employer-pool-apprenticeships-mayo", "cyclades-island-vet-network",
-        "regional-erasmus-consortium-north-east", "vet-dashboard-twente",
-        "rhodope-village-guidance-points", "apprendistato-duale-agroalimentare-langhe"]
+PICK = [
+    "employer-pool-apprenticeships-mayo",
+    "cyclades-island-vet-network",
+    "regional-erasmus-consortium-north-east",
+    "vet-dashboard-twente",
+    "rhodope-village-guidance-points",
+    "apprendistato-duale-agroalimentare-langhe",
+]
 
 
 @pytest.fixture
@@ -88,15 +93,19 @@ def test_search_finds_fiches_across_languages(config, embedder, collection: Path
     cases = {
         # Greek question, fiche in English and Greek: shown in Greek.
         "Πώς μπορούν τα μικρά νησιά να συνεργαστούν για να προσφέρουν επαγγελματική "
-        "εκπαίδευση στους νέους τους χωρίς να φύγουν από το νησί;":
-            ("cyclades-island-vet-network", "el"),
+        "εκπαίδευση στους νέους τους χωρίς να φύγουν από το νησί;": (
+            "cyclades-island-vet-network",
+            "el",
+        ),
         # English question, fiche only in Bulgarian: shown in the language it exists in.
         "How can we bring career guidance to people living in small mountain villages far "
         "from any employment office?": ("rhodope-village-guidance-points", "bg"),
         # French question, fiche only in Italian.
         "Comment organiser l'apprentissage dual dans les petites entreprises "
-        "agroalimentaires d'un territoire rural ?":
-            ("apprendistato-duale-agroalimentare-langhe", "it"),
+        "agroalimentaires d'un territoire rural ?": (
+            "apprendistato-duale-agroalimentare-langhe",
+            "it",
+        ),
     }
     for question, (fiche, language) in cases.items():
         analysis = triage.analyse(question)

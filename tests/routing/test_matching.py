@@ -5,18 +5,37 @@ from __future__ import annotations
 from routing.matching import Candidate, match
 
 
-def person(key: str, languages: tuple[str, ...], topics: tuple[str, ...] = ("eu-funding",),
-           load: int = 0, capacity: int = 3, away: bool = False) -> Candidate:
-    return Candidate(person_id=hash(key) % 10_000, key=key, name=key.title(), partner="p-" + key,
-                     languages=languages, topics=topics, capacity=capacity, away=away, load=load)
+def person(
+    key: str,
+    languages: tuple[str, ...],
+    topics: tuple[str, ...] = ("eu-funding",),
+    load: int = 0,
+    capacity: int = 3,
+    away: bool = False,
+) -> Candidate:
+    return Candidate(
+        person_id=hash(key) % 10_000,
+        key=key,
+        name=key.title(),
+        partner="p-" + key,
+        languages=languages,
+        topics=topics,
+        capacity=capacity,
+        away=away,
+        load=load,
+    )
 
 
 COORDINATORS = [person("coord", ("en",), topics=())]
 
 
 def test_topic_and_language_least_loaded_primary() -> None:
-    experts = [person("a", ("el", "en"), load=2), person("b", ("el",), load=0),
-               person("c", ("el",), load=1), person("d", ("el",), load=1)]
+    experts = [
+        person("a", ("el", "en"), load=2),
+        person("b", ("el",), load=0),
+        person("c", ("el",), load=1),
+        person("d", ("el",), load=1),
+    ]
     decision = match("eu-funding", "el", experts, COORDINATORS, mention_others=2)
     assert decision.fallback == "none"
     assert decision.primary.key == "b"
@@ -33,8 +52,11 @@ def test_english_fallback_then_coordinators() -> None:
 
 
 def test_away_and_full_experts_are_skipped() -> None:
-    experts = [person("away", ("el",), away=True), person("full", ("el",), load=3),
-               person("free", ("en",), load=2)]
+    experts = [
+        person("away", ("el",), away=True),
+        person("full", ("el",), load=3),
+        person("free", ("en",), load=2),
+    ]
     decision = match("eu-funding", "el", experts, COORDINATORS, mention_others=2)
     assert decision.fallback == "english"
     assert decision.primary.key == "free" and decision.mentioned == ()

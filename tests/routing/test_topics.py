@@ -19,14 +19,23 @@ def classifier(embedder) -> TopicClassifier:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("text", "topic"),
     [
-        ("Wer kann unserer Stadt beim ersten Erasmus+ Antrag für die Berufsschule helfen?",
-         "eu-funding"),
-        ("Quels indicateurs suivre pour évaluer notre politique de formation professionnelle ?",
-         "policy-monitoring"),
-        ("¿Cómo reconocer la experiencia laboral de adultos sin título para que obtengan una "
-         "cualificación?", "guidance-lifelong-learning"),
-        ("Πώς εκπαιδεύουμε τους εκπαιδευτές των επιχειρήσεων που δέχονται μαθητευόμενους;",
-         "trainer-competences"),
+        (
+            "Wer kann unserer Stadt beim ersten Erasmus+ Antrag für die Berufsschule helfen?",
+            "eu-funding",
+        ),
+        (
+            "Quels indicateurs suivre pour évaluer notre politique de formation professionnelle ?",
+            "policy-monitoring",
+        ),
+        (
+            "¿Cómo reconocer la experiencia laboral de adultos sin título para que obtengan una "
+            "cualificación?",
+            "guidance-lifelong-learning",
+        ),
+        (
+            "Πώς εκπαιδεύουμε τους εκπαιδευτές των επιχειρήσεων που δέχονται μαθητευόμενους;",
+            "trainer-competences",
+        ),
     ],
 )
 def test_classifies_in_several_languages(embedder, classifier, text: str, topic: str) -> None:  # type: ignore[no-untyped-def]
@@ -37,8 +46,7 @@ def test_classifies_in_several_languages(embedder, classifier, text: str, topic:
 def test_fiche_topics_count(embedder, classifier) -> None:  # type: ignore[no-untyped-def]
     text = "What did other towns do about this?"
     vector = embedder.queries([text])
-    hit = FicheHit("f", "en", "t", "s", ("digital-learning",), score=0.4, semantic=0.4,
-                   lexical=0.0)
+    hit = FicheHit("f", "en", "t", "s", ("digital-learning",), score=0.4, semantic=0.4, lexical=0.0)
     with_fiches = classifier.classify(text, vector, [hit, hit, hit])
     assert with_fiches.scores[0][0] == "digital-learning"
 

@@ -1,0 +1,144 @@
+"""Benchmark `rrm ask` on a large knowledge base: import time, latency, throughput, memory.
+
+Usage: python bench/ask_bench.py [--fiches 10000] [--questions 1000] [--out bench/out]
+
+1. Builds a synthetic collection of ``--fiches`` fiche versions from the sample fiches
+   (each a distinct text: sentences recombined, places and figures changed) and imports it
+   with the real importer, timing it (kept in --out, so later runs reuse it).
+2. Feeds ``--questions`` questions (the public sample's texts, repeated) to `rrm ask --json -`
+   in one process, and reads each line's elapsed_ms, the wall time and the peak memory.
+3. Measures, in the same run, the two floors of one question: one langdetect call and one
+   query embedding, and reports the pipeline's cost against their sum.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_config  # noqa: E402
+from knowledge.collection import read_collection  # noqa: E402
+from knowledge.embedder import make_embedder  # noqa: E402
+from routing.language import LanguageDetector  # noqa: E402
+
+PLACES = ["Alba", "Braga", "Cluj", "Drama", "Évora", "Fermo", "Gniezno", "Haskovo", "Ioannina",
+          "Jaén", "Kassel", "Lleida", "Mantova", "Nitra", "Ourense", "Pleven", "Rzeszów",
+          "Sibiu", "Trento", "Uppsala", "Viseu", "Xanthi", "Zamora"]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def build_collection(target: Path, count: int) -> None:
+    """Write ``count`` distinct fiche versions derived from the sample collection."""
+    config = load_config(ROOT / "config.example.toml")
+    sample = read_collection(ROOT / "fiches", config.languages.supported,
+                             {t.id for t in config.topics})
+    rng = random.Random(7)
+    target.mkdir(parents=True)
+    for i in range(count):
+        base = sample.versions[i % len(sample.versions)]
+        place = PLACES[i % len(PLACES)] + f" {i // len(PLACES)}"
+        sentences = re.split(r"(?<=[.!?])\s+", base.body)
+        rng.shuffle(sentences)
+        body = " ".join(sentences)
+        body = re.sub(r"\d+", lambda m: str(int(m.group()) + rng.randint(1, 9)), body)
+        folder = target / f"syn-{i:05d}-{base.fiche_id}"[:120]
+        folder.mkdir()
+        tags = ", ".join(json.dumps(t, ensure_ascii=False) for t in base.tags)
+        topics = ", ".join(json.dumps(t) for t in base.topics)
+        (folder / f"{base.language}.md").write_text(
+            "+++\n"
+            f"title = {json.dumps(base.title + ' — ' + place, ensure_ascii=False)}\n"
+            f"topics = [{topics}]\n"
+            f"summary = {json.dumps(base.summary, ensure_ascii=False)}\n"
+            f"country = {json.dumps(base.country)}\n"
+            f"tags = [{tags}]\n"
+            "+++\n" + body + "\n",
+            "utf-8",
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fiches", type=int, default=10_000)
+    parser.add_argument("--questions", type=int, default=1_000)
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
+    parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
+    args = parser.parse_args()
+    work = args.out / f"ask-{args.fiches}"
+    config_path = work / "config.toml"
+    if not (work / "imported").exists():
+        shutil.rmtree(work, ignore_errors=True)
+        build_collection(work / "fiches", args.fiches)
+        text = (ROOT / "config.example.toml").read_text("utf-8")
+        text = text.replace('url = "sqlite:///rrm.db"', f'url = "sqlite:///{work / "rrm.db"}"')
+        text = text.replace('collection = "fiches"', f'collection = "{work / "fiches"}"')
+        config_path.write_text(text, "utf-8")
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config_path), "kb",
+                        "import", str(work / "fiches")], check=True, cwd=ROOT)
+        seconds = time.perf_counter() - started
+        (work / "imported").write_text(f"{seconds:.1f}\n")
+    import_seconds = float((work / "imported").read_text())
+
+    questions = [json.loads(line)["q"] for line in
+                 (args.sample / "questions.jsonl").read_text("utf-8").splitlines()]
+    batch = [questions[i % len(questions)] for i in range(args.questions)]
+    payload = "".join(json.dumps({"text": q}, ensure_ascii=False) + "\n" for q in batch)
+    # One warm-up line loads the index; then the timed run.
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config_path), "ask", "--json", "-"],
+        input=payload, capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    wall = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    elapsed = [float(line["elapsed_ms"]) for line in lines if "elapsed_ms" in line]
+
+    config = load_config(config_path)
+    detector = LanguageDetector(config.languages.supported)
+    embedder = make_embedder(config.knowledge.embedder)
+    detect_ms, embed_ms = [], []
+    for question in batch:
+        t0 = time.perf_counter()
+        detector.detect(question)
+        t1 = time.perf_counter()
+        embedder.queries([question])
+        t2 = time.perf_counter()
+        detect_ms.append((t1 - t0) * 1000)
+        embed_ms.append((t2 - t1) * 1000)
+    floor = statistics.median(detect_ms) + statistics.median(embed_ms)
+    report = {
+        "fiche_versions": args.fiches,
+        "import_seconds": round(import_seconds, 1),
+        "questions": len(elapsed),
+        "ask_wall_seconds": round(wall, 2),
+        "ask_questions_per_second": round(len(elapsed) / wall, 2),
+        "ask_median_ms": round(statistics.median(elapsed), 2),
+        "ask_p90_ms": round(percentile(elapsed, 0.9), 2),
+        "ask_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "floor_langdetect_median_ms": round(statistics.median(detect_ms), 2),
+        "floor_embedding_median_ms": round(statistics.median(embed_ms), 2),
+        "pipeline_over_floors": round(statistics.median(elapsed) / floor, 3),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
