@@ -9,6 +9,7 @@ from bot.storage.models import Assignment, Person, Question
 from handlers.asker_commands import close
 from handlers.context import Turn
 from handlers.directory import candidates
+from handlers.referral import refer
 from routing.matching import match
 
 __all__ = ["COORDINATOR_COMMANDS", "EXPERT_COMMANDS", "THREAD_COMMANDS"]
@@ -190,6 +191,33 @@ def reassign(turn: Turn, args: list[str]) -> None:
     turn.reply(f"Question #{question.id} is now assigned to {expert.display_name}.")
 
 
+def set_topic(turn: Turn, args: list[str]) -> None:
+    """Set the topic of question N and route it again: ``/topic N topic-id``."""
+    topics = [t.id for t in turn.config.topics]
+    if len(args) != 2 or not args[0].lstrip("#").isdigit() or args[1] not in topics:
+        turn.reply("Usage: /topic QUESTION-NUMBER TOPIC-ID, with one of: " + ", ".join(topics))
+        return
+    question = turn.session.get(Question, int(args[0].lstrip("#")))
+    if question is None or question.status not in repo.ACTIVE:
+        turn.reply(f"No open question #{args[0]}.")
+        return
+    previous = question.topic
+    question.topic = args[1]
+    repo.log_event(
+        turn.session,
+        "topic_set",
+        turn.now,
+        question_id=question.id,
+        actor_id=turn.person.id,
+        previous=previous,
+        topic=args[1],
+    )
+    repo.end_assignments(turn.session, question.id, turn.now, "rerouted")
+    decision = refer(turn, question)
+    who = decision.primary.name if decision.primary else "the coordinators"
+    turn.reply(f"Question #{question.id} is now on {args[1]} and went to {who}.")
+
+
 THREAD_COMMANDS = {"claim": claim, "pass": pass_question, "resolve": resolve_thread}
 EXPERT_COMMANDS = {"away": away, **THREAD_COMMANDS}
-COORDINATOR_COMMANDS = {"open": open_questions, "reassign": reassign}
+COORDINATOR_COMMANDS = {"open": open_questions, "reassign": reassign, "topic": set_topic}

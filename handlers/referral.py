@@ -138,11 +138,13 @@ def _post_thread(
         "",
         "Reply in this thread to answer. /claim to take it, /pass to hand it on.",
     ]
+    # A question routed again (a new topic, say) keeps the threads it has.
+    existing = sorted({t.channel for t in repo.threads_of(turn.session, question.id)})
     turn.post_in_thread(
         question,
         "\n".join(lines),
-        channels=space_channels(turn, recipients),
-        opens=True,
+        channels=existing or space_channels(turn, recipients),
+        opens=not existing,
         title=thread_title(question),
         mentions=recipients,
     )

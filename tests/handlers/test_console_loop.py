@@ -8,7 +8,15 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.models import Assignment, Event, FicheAnswer, OutboxMessage, Person, Question
+from bot.storage.models import (
+    Assignment,
+    Event,
+    FicheAnswer,
+    OutboxMessage,
+    Person,
+    Question,
+    Thread,
+)
 from tests.fakes.app import console_bot
 
 pytestmark = pytest.mark.db
@@ -146,3 +154,28 @@ async def test_expert_pass_claim_and_coordinator_reassign(config, embedder) -> N
             assert primary == ["claire"]
             kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
             assert kinds.count("reassigned") == 2 and "passed" in kinds and "claimed" in kinds
+
+
+async def test_coordinator_sets_an_unclear_topic(config, embedder) -> None:
+    async with console_bot(config, embedder) as bot:
+        await bot.say(ROUTE_QUESTION)
+        await bot.say("/as anna")
+        assert "Usage: /topic" in await bot.say("/topic 1 catering")
+        shown = await bot.say("/topic 1 eu-funding")
+        assert "Question #1 is now on eu-funding and went to" in shown
+        assert "experts' space · thread #1" in shown
+        assert "Your question #1 went to" in shown
+        with bot.app.database.sessions() as session:
+            question = session.get(Question, 1)
+            assert question.topic == "eu-funding" and question.status == "open"
+            # Routed again in the same thread, not a new one.
+            assert session.scalar(select(func.count()).select_from(Thread)) == 1
+            active = list(
+                session.scalars(
+                    select(Person.config_id)
+                    .join(Assignment, Assignment.person_id == Person.id)
+                    .where(Assignment.active.is_(True), Assignment.question_id == 1)
+                )
+            )
+            experts = {e.id for e in config.experts if "eu-funding" in e.topics}
+            assert active and set(active) <= experts
