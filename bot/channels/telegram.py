@@ -1,0 +1,405 @@
+"""The Telegram channel: askers in private chats, experts in one supergroup, on PTB 22.
+
+Experts' threads are forum topics (``forum = true``) or, in a group without topics, reply
+chains: the question is one message and its id names the thread. A pressed button is always
+answered (so it stops spinning) and its keyboard is removed, so a choice cannot be made twice;
+the bot's next message offers whatever choices remain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+    User,
+)
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.channels.base import Deliver, PermanentSendError
+from bot.channels.telegram_inbound import Edge, from_callback, from_message
+from bot.channels.telegram_text import Part, split_text, with_mentions
+from bot.config import TelegramConfig
+from handlers.events import Delivery, Sent
+from handlers.i18n import Translator
+
+__all__ = ["ASKER_COMMANDS", "EXPERT_COMMANDS", "TelegramChannel"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The descriptions are the handlers' own help texts, so the catalogs already translate them.
+ASKER_COMMANDS = (
+    ("help", "this list"),
+    ("status", "your questions and where they stand"),
+    ("resolve", "mark question N as settled"),
+    ("new", "start a new question instead of adding to the current one"),
+    ("language", "choose the language I write to you in"),
+)
+EXPERT_COMMANDS = (
+    ("claim", "take this question"),
+    ("pass", "hand this question on to the next expert"),
+    ("resolve", "close this question"),
+    ("away", "no new questions for now (/away off when back)"),
+)
+UPDATES = ("message", "edited_message", "callback_query")
+# Loggers that write the Bot API address, token included.
+URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
+MAX_TITLE = 128
+# Reply-chain mode remembers this many of its messages' roots (Telegram names most itself).
+MAX_ROOTS = 10_000
+
+
+@dataclass
+class _Progress:
+    """What an outbox message already got through before a failure, so a retry resumes."""
+
+    thread_id: str | None = None
+    message_ids: list[int] = field(default_factory=list)
+
+
+class _RedactToken(logging.Filter):
+    """PTB and httpx log the Bot API's address, and the token is part of it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token and self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
+
+
+class TelegramChannel:
+    """Polls the Bot API for updates and sends the core's deliveries, retrying transient faults.
+
+    ``languages`` are the network's languages: the command list is set in each one that has
+    translations. ``attempts`` and ``retry_delay`` bound the retries of one send (the outbox
+    retries later); a flood wait longer than ``max_flood_wait`` seconds is left to the outbox.
+    """
+
+    name = "telegram"
+
+    def __init__(
+        self,
+        config: TelegramConfig,
+        languages: Sequence[str] = ("en",),
+        *,
+        attempts: int = 4,
+        retry_delay: float = 1.0,
+        max_flood_wait: float = 60.0,
+    ) -> None:
+        # Opt in to PTB's timedelta periods (v22.2+): without it, every RetryAfter that PTB
+        # builds warns of a deprecation. This module reads both forms.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
+        self.config = config
+        self._languages = tuple(languages)
+        self._attempts = max(1, attempts)
+        self._retry_delay = retry_delay
+        self._max_flood_wait = max_flood_wait
+        self._group = config.experts_chat_id
+        self._roots: dict[int, int] = {}
+        self._edge = Edge(self.name, self._group, config.forum, self._roots)
+        self._progress: dict[int, _Progress] = {}
+        self._redact = _RedactToken(config.token)
+        self._deliver: Deliver | None = None
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        # For monitoring (and tests): updates taken in so far, and the last one's id.
+        self.updates_handled = 0
+        self.last_update_id: int | None = None
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    async def start(self, deliver: Deliver) -> None:
+        """Check the token (getMe), set the command lists, and start polling for updates."""
+        self._deliver = deliver
+        for name in URL_LOGGERS:
+            logging.getLogger(name).addFilter(self._redact)
+        app = self._build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        # Set before polling starts: the first update's replies are sent through it.
+        self._app = app
+        try:
+            await app.initialize()
+            await self._set_commands(app)
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=self.config.poll_timeout, allowed_updates=list(UPDATES)
+            )
+        except InvalidToken:
+            await self.stop()
+            # PTB's own message quotes the token: replace it, and drop the chained original.
+            raise InvalidToken(
+                "the Bot API rejected the token (telegram.token or RRM_TELEGRAM_TOKEN)"
+            ) from None
+        except BaseException:
+            await self.stop()
+            raise
+        me = app.bot.bot
+        log.info("telegram: polling as @%s (id %s)", me.username, me.id)
+
+    async def stop(self) -> None:
+        """Stop polling, let the update in hand finish, and close the HTTP connections."""
+        app, self._app = self._app, None
+        if app is not None:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+            await app.shutdown()
+            await app.bot.shutdown()  # after a failed start, the app leaves the bot's client open
+        for name in URL_LOGGERS:
+            logging.getLogger(name).removeFilter(self._redact)
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        config = self.config
+        base = config.base_url
+        file_base = base[: -len("/bot")] + "/file/bot" if base.endswith("/bot") else base
+        limiter = AIORateLimiter(
+            overall_max_rate=config.rate_per_second,
+            overall_time_period=1,
+            group_max_rate=config.group_rate_per_minute,
+            group_time_period=60,
+            max_retries=0,  # send() retries, and hands a long flood wait to the outbox
+        )
+        return (
+            ApplicationBuilder()
+            .token(config.token)
+            .base_url(base)
+            .base_file_url(file_base)
+            .rate_limiter(limiter)
+            .job_queue(None)
+            .build()
+        )
+
+    async def _set_commands(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Command menus: askers' in private chats, per language; experts' in their group."""
+        bot = app.bot
+        private = BotCommandScopeAllPrivateChats()
+        await self._call(bot.set_my_commands, _commands(ASKER_COMMANDS), scope=private)
+        texts = await asyncio.to_thread(Translator, self._languages)
+        for language in self._languages:
+            if language == "en" or not any(texts.has(language, d) for _, d in ASKER_COMMANDS):
+                continue
+            translated = [(name, texts.translate(language, d)) for name, d in ASKER_COMMANDS]
+            await self._call(
+                bot.set_my_commands, _commands(translated), scope=private, language_code=language
+            )
+        try:
+            await self._call(
+                bot.set_my_commands,
+                _commands(EXPERT_COMMANDS),
+                scope=BotCommandScopeChat(self._group),
+            )
+        except (TelegramError, PermanentSendError) as error:
+            # Not fatal: the bot may not be in the group yet; the commands work anyway.
+            log.warning("telegram: cannot set the experts' commands in the group: %s", error)
+
+    # Inbound -----------------------------------------------------------------------------
+
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Convert one update at the edge and hand it to the core."""
+        assert self._deliver is not None
+        try:
+            if update.callback_query is not None:
+                await self._answer_button(update)
+                event = from_callback(update, self._edge)
+            else:
+                event = from_message(update, self._edge)
+            if event is not None:
+                await self._deliver(event)
+        finally:
+            self.updates_handled += 1
+            self.last_update_id = update.update_id
+
+    async def _answer_button(self, update: Update) -> None:
+        """Stop the button's spinner, and take the keyboard away so it is pressed only once."""
+        query = update.callback_query
+        assert query is not None
+        try:
+            await query.answer()
+            if isinstance(query.message, Message) and query.message.reply_markup is not None:
+                await query.message.edit_reply_markup(reply_markup=None)
+        except TelegramError as error:
+            log.warning("telegram: answering button press %s failed: %s", query.id, error)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log a failure in update handling with the update's id (the core logs its own)."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("telegram: update %s failed", update_id, exc_info=context.error)
+
+    # Outbound ----------------------------------------------------------------------------
+
+    async def send(self, delivery: Delivery) -> Sent:
+        """Send one delivery: to a chat, into a question's thread, or opening one."""
+        if self._app is None:
+            raise RuntimeError("the Telegram channel is not started")
+        text, mentions = with_mentions(delivery.text, delivery.mentions)
+        parts = split_text(text, mentions)
+        if not parts:
+            raise PermanentSendError("empty message: Telegram refuses messages without text")
+        progress = self._progress.setdefault(delivery.outbox_id, _Progress())
+        try:
+            sent = await self._send(delivery, parts, progress)
+        except PermanentSendError:
+            self._progress.pop(delivery.outbox_id, None)
+            raise
+        # Other failures keep the progress: the outbox's retry resumes after the parts sent.
+        self._progress.pop(delivery.outbox_id, None)
+        return sent
+
+    async def _send(self, delivery: Delivery, parts: list[Part], progress: _Progress) -> Sent:
+        markup = _keyboard(delivery)
+        if delivery.chat_id is None and delivery.opens_thread:
+            sent = await self._open_thread(delivery, parts, markup, progress)
+        elif delivery.chat_id is None:
+            if delivery.thread_id is None:
+                raise RuntimeError(f"outbox message {delivery.outbox_id} has no thread")
+            ids = await self._post(self._group, parts, markup, progress, delivery.thread_id)
+            sent = Sent(str(ids[-1]))
+        else:
+            chat_id = int(delivery.chat_id)
+            ids = await self._post(chat_id, parts, markup, progress, delivery.thread_id)
+            sent = Sent(str(ids[-1]))
+        return sent
+
+    async def _open_thread(
+        self,
+        delivery: Delivery,
+        parts: list[Part],
+        markup: InlineKeyboardMarkup | None,
+        progress: _Progress,
+    ) -> Sent:
+        assert self._app is not None
+        if self.config.forum:
+            if progress.thread_id is None:
+                title = delivery.thread_title or f"Question #{delivery.question_id}"
+                topic = await self._call(
+                    self._app.bot.create_forum_topic, chat_id=self._group, name=_title(title)
+                )
+                progress.thread_id = str(topic.message_thread_id)
+            ids = await self._post(self._group, parts, markup, progress, progress.thread_id)
+            thread_id = progress.thread_id
+        else:
+            ids = await self._post(self._group, parts, markup, progress, None)
+            thread_id = str(ids[0])
+        return Sent(str(ids[-1]), thread_id=thread_id, chat_id=str(self._group))
+
+    async def _post(
+        self,
+        chat_id: int,
+        parts: list[Part],
+        markup: InlineKeyboardMarkup | None,
+        progress: _Progress,
+        thread_id: str | None,
+    ) -> list[int]:
+        """Send the parts not sent yet; the buttons go under the last. Return all their ids."""
+        assert self._app is not None
+        placement: dict[str, Any] = {}
+        if thread_id is not None and chat_id == self._group and not self.config.forum:
+            root = int(thread_id)
+            placement["reply_parameters"] = ReplyParameters(
+                message_id=root, allow_sending_without_reply=True
+            )
+        elif thread_id is not None:
+            placement["message_thread_id"] = int(thread_id)
+        for index, part in enumerate(parts):
+            if index < len(progress.message_ids):
+                continue
+            message = await self._call(
+                self._app.bot.send_message,
+                chat_id=chat_id,
+                text=part.text,
+                entities=[_entity(e.offset, e.length, e.user_id, e.name) for e in part.entities]
+                or None,
+                reply_markup=markup if index == len(parts) - 1 else None,
+                **placement,
+            )
+            progress.message_ids.append(message.message_id)
+            if "reply_parameters" in placement:
+                self._remember_root(message.message_id, placement["reply_parameters"].message_id)
+        return progress.message_ids
+
+    def _remember_root(self, message_id: int, root: int) -> None:
+        self._roots[message_id] = root
+        while len(self._roots) > MAX_ROOTS:
+            del self._roots[next(iter(self._roots))]  # the oldest
+
+    async def _call(self, method: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Call the Bot API, retrying flood waits and network faults a few times."""
+        for attempt in range(1, self._attempts + 1):
+            try:
+                return await method(*args, **kwargs)
+            except RetryAfter as error:
+                wait = _seconds(error.retry_after)
+                if attempt == self._attempts or wait > self._max_flood_wait:
+                    raise
+                log.warning("telegram: flood limit, retrying in %.1f s", wait)
+                await asyncio.sleep(wait)
+            except (Forbidden, BadRequest) as error:
+                # A person blocked the bot or left: retrying will not help. The experts' group
+                # is different: an operator can fix it, so the outbox keeps trying.
+                gone = isinstance(error, Forbidden) or "chat not found" in error.message.lower()
+                if gone and kwargs.get("chat_id") != self._group:
+                    raise PermanentSendError(error.message) from error
+                raise
+            except NetworkError as error:
+                if attempt == self._attempts:
+                    raise
+                delay = self._retry_delay * 2 ** (attempt - 1)
+                log.warning("telegram: %s; retrying in %.2f s", error, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _commands(pairs: Sequence[tuple[str, str]]) -> list[BotCommand]:
+    return [BotCommand(name, description[:256]) for name, description in pairs]
+
+
+def _keyboard(delivery: Delivery) -> InlineKeyboardMarkup | None:
+    """One button a row: labels in several languages are too long to sit side by side."""
+    if not delivery.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.action)] for b in delivery.buttons]
+    )
+
+
+def _entity(offset: int, length: int, user_id: int, name: str) -> MessageEntity:
+    user = User(id=user_id, first_name=name, is_bot=False)
+    return MessageEntity(MessageEntity.TEXT_MENTION, offset, length, user=user)
+
+
+def _title(title: str) -> str:
+    title = " ".join(title.split()) or "Question"
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
+
+
+def _seconds(value: int | float | dt.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)

@@ -1,0 +1,490 @@
+"""A small Bot API server on loopback for the real python-telegram-bot stack to talk to.
+
+It answers the methods the bot uses with realistic JSON, records every call, long-polls
+getUpdates with updates the test injects, can fail a method the next N times (429 with
+retry_after, 5xx, 403), and answers any other method with 404 while recording it in
+``unexpected``, so the test fails loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["BOT_ID", "Call", "FakeBotApi", "TelegramUser"]
+
+BOT_ID = 7000001
+BOT_USERNAME = "rrm_test_bot"
+# Sent as JSON strings in form bodies; decoded so tests can read them.
+JSON_FIELDS = {
+    "allowed_updates",
+    "commands",
+    "entities",
+    "link_preview_options",
+    "reply_markup",
+    "reply_parameters",
+    "scope",
+}
+INT_FIELDS = {"chat_id", "message_id", "message_thread_id", "offset", "timeout", "limit"}
+
+
+@dataclass(frozen=True)
+class TelegramUser:
+    """A person on Telegram."""
+
+    id: int
+    first_name: str
+    last_name: str = ""
+    language_code: str | None = "en"
+
+    def json(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.last_name:
+            user["last_name"] = self.last_name
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+    def private_chat(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "private", "first_name": self.first_name}
+
+
+@dataclass
+class Call:
+    """One request the bot made: the method and its decoded parameters."""
+
+    method: str
+    params: dict[str, Any]
+    status: int = 200
+    result: Any = None
+
+    @property
+    def text(self) -> str:
+        """The message text sent."""
+        return str(self.params.get("text", ""))
+
+    @property
+    def message_id(self) -> int:
+        """The id of the message the call created."""
+        return int(self.result["message_id"])
+
+
+@dataclass
+class _Fault:
+    status: int
+    times: int
+    retry_after: int | None = None
+    description: str = ""
+
+
+@dataclass
+class _Pending:
+    update: dict[str, Any]
+    redelivery: bool = False
+
+
+@dataclass
+class FakeBotApi:
+    """The fake server. Use ``async with FakeBotApi(token, group_id) as server``."""
+
+    token: str
+    group_id: int
+    forum: bool = True
+    calls: list[Call] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._updates: list[_Pending] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self._faults: dict[str, list[_Fault]] = {}
+        self._messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.topics: dict[int, str] = {}
+        self.injected: dict[int, dict[str, Any]] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self.port = 0
+
+    # Running -----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeBotApi:
+        app = web.Application()
+        app.router.add_post(f"/bot{self.token}/{{method}}", self._handle)
+        app.router.add_route("*", "/{tail:.*}", self._wrong_path)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        # End pending long polls now rather than at their timeout.
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        """The address to give PTB's ``base_url``."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # What the test does ------------------------------------------------------------------
+
+    def fail(
+        self, method: str, times: int = 1, status: int = 429, retry_after: int | None = None
+    ) -> None:
+        """Answer ``method`` with an error the next ``times`` calls."""
+        descriptions = {
+            403: "Forbidden: bot was blocked by the user",
+            429: f"Too Many Requests: retry after {retry_after}",
+            500: "Internal Server Error",
+            502: "Bad Gateway",
+        }
+        fault = _Fault(status, times, retry_after, descriptions.get(status, "Error"))
+        self._faults.setdefault(method, []).append(fault)
+
+    async def inject(self, update: dict[str, Any], *, redelivery: bool = False) -> int:
+        """Queue an update for getUpdates (a redelivery ignores the offset); return its id."""
+        if "update_id" not in update:
+            update = {"update_id": next(self._update_ids), **update}
+        self.injected[int(update["update_id"])] = update
+        self._updates.append(_Pending(update, redelivery))
+        async with self._changed:
+            self._changed.notify_all()
+        return int(update["update_id"])
+
+    async def redeliver(self, update_id: int) -> None:
+        """Deliver an update again, as Telegram does after a restart before confirmation."""
+        await self.inject(self.injected[update_id], redelivery=True)
+
+    async def private_text(
+        self, user: TelegramUser, text: str, *, reply_to: int | None = None
+    ) -> int:
+        """The user writes to the bot in their private chat."""
+        message = self._incoming(user, user.private_chat(), text=text)
+        if reply_to is not None:
+            message["reply_to_message"] = self._messages[(user.id, reply_to)]
+        return await self.inject({"message": message})
+
+    async def private_photo(self, user: TelegramUser) -> int:
+        """The user sends a photo with no caption."""
+        photo = [{"file_id": "AgACph0t0", "file_unique_id": "ph0t0", "width": 90, "height": 90}]
+        return await self.inject(
+            {"message": self._incoming(user, user.private_chat(), photo=photo)}
+        )
+
+    async def press(self, user: TelegramUser, message_id: int, data: str) -> int:
+        """The user presses a button under the bot's message."""
+        query = {
+            "id": f"cq{message_id}{len(self.calls)}",
+            "from": user.json(),
+            "chat_instance": "42",
+            "message": self._messages[(user.id, message_id)],
+            "data": data,
+        }
+        return await self.inject({"callback_query": query})
+
+    async def group_text(
+        self,
+        user: TelegramUser,
+        text: str,
+        *,
+        topic: int | None = None,
+        reply_to: int | None = None,
+        edit_of: dict[str, Any] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        """Someone writes in the experts' group: in a forum topic, or replying to a message."""
+        if edit_of is not None:
+            message = {**edit_of, "text": text, "edit_date": int(time.time())}
+            return await self.inject({"edited_message": message}), message
+        message = self._incoming(user, self._group_chat(), text=text)
+        if topic is not None:
+            message["message_thread_id"] = topic
+            message["is_topic_message"] = True
+            message["reply_to_message"] = self._messages.get(
+                (self.group_id, topic), {"message_id": topic, "date": 0, "chat": self._group_chat()}
+            )
+        if reply_to is not None:
+            replied = self._messages[(self.group_id, reply_to)]
+            message["reply_to_message"] = replied
+            message["message_thread_id"] = replied.get("message_thread_id", reply_to)
+        return await self.inject({"message": message}), message
+
+    def sent(self, method: str = "sendMessage", **match: Any) -> list[Call]:
+        """Successful calls to ``method`` whose parameters include ``match``."""
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and c.status == 200
+            and all(c.params.get(k) == v for k, v in match.items())
+        ]
+
+    def attempts(self, method: str) -> list[Call]:
+        """Every call to ``method``, failed or not."""
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(
+        self, check: Callable[[], Any], timeout: float = 10.0, what: str = "condition"
+    ) -> Any:
+        """Wait until ``check()`` is truthy (re-checked after each call); return its value."""
+
+        async def poll() -> Any:
+            async with self._changed:
+                while not (value := check()):
+                    await self._changed.wait()
+                return value
+
+        try:
+            return await asyncio.wait_for(poll(), timeout)
+        except TimeoutError:
+            recent = [(c.method, c.params.get("text", "")[:60]) for c in self.calls[-8:]]
+            raise AssertionError(f"timed out waiting for {what}; last calls: {recent}") from None
+
+    async def wait_sent(
+        self, count: int = 1, method: str = "sendMessage", **match: Any
+    ) -> list[Call]:
+        """Wait until ``count`` matching calls succeeded; return them all."""
+        return await self.wait_for(  # type: ignore[no-any-return]
+            lambda: (found := self.sent(method, **match)) and len(found) >= count and found,
+            what=f"{count} × {method} {match}",
+        )
+
+    async def wait_text(self, fragment: str, **match: Any) -> Call:
+        """Wait for a message containing ``fragment`` (and matching ``match``); return it."""
+        found = await self.wait_for(
+            lambda: [c for c in self.sent("sendMessage", **match) if fragment in c.text],
+            what=f"a message with {fragment!r} {match}",
+        )
+        return found[0]  # type: ignore[no-any-return]
+
+    # The Bot API -------------------------------------------------------------------------
+
+    async def _wrong_path(self, request: web.Request) -> web.Response:
+        self.unexpected.append(f"{request.method} {request.path.replace(self.token, '<token>')}")
+        return _error(404, "Not Found")
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = _decode(dict(await request.post()))
+        call = Call(method, params)
+        self.calls.append(call)
+        try:
+            response = await self._answer(method, params, call)
+        finally:
+            async with self._changed:
+                self._changed.notify_all()
+        return response
+
+    async def _answer(self, method: str, params: dict[str, Any], call: Call) -> web.Response:
+        faults = self._faults.get(method)
+        if faults:
+            fault = faults[0]
+            fault.times -= 1
+            if fault.times <= 0:
+                faults.pop(0)
+            call.status = fault.status
+            extra = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
+            return _error(fault.status, fault.description, extra)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            call.status = 404
+            self.unexpected.append(method)
+            return _error(404, "Not Found")
+        outcome = await handler(params)
+        if isinstance(outcome, web.Response):
+            call.status = outcome.status
+            self.unexpected.append(f"{method} refused: {outcome.text}")
+            return outcome
+        call.result = outcome
+        return web.json_response({"ok": True, "result": outcome})
+
+    async def _api_getMe(self, _params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "RRM",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": True,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_deleteWebhook(self, _params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or not commands:
+            return _error(400, "Bad Request: commands must be a non-empty list")
+        for command in commands:
+            if not (1 <= len(command["command"]) <= 32 and 1 <= len(command["description"]) <= 256):
+                return _error(400, "Bad Request: BOT_COMMAND_INVALID")
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = params.get("offset") or 0
+        timeout = float(params.get("timeout") or 0)
+        # An offset confirms every update before it: Telegram forgets them.
+        self._updates = [
+            p for p in self._updates if p.redelivery or p.update["update_id"] >= offset
+        ]
+        if not self._updates and timeout:
+            async with self._changed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self._changed.wait_for(lambda: bool(self._updates) or self._closing),
+                        timeout,
+                    )
+        ready = list(self._updates)
+        for pending in ready:
+            pending.redelivery = False
+        return [p.update for p in ready]
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
+        text = params.get("text", "")
+        if not text.strip():
+            return _error(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            return _error(400, "Bad Request: message is too long")
+        if "parse_mode" in params:
+            return _error(400, "Bad Request: this fake expects plain text")
+        chat = self._chat(params.get("chat_id"))
+        if chat is None:
+            return _error(400, "Bad Request: chat not found")
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "RRM", "username": BOT_USERNAME},
+            "chat": chat,
+            "date": int(time.time()),
+            "text": text,
+        }
+        for entity in params.get("entities") or []:
+            if entity["offset"] + entity["length"] > len(text.encode("utf-16-le")) // 2:
+                return _error(400, "Bad Request: can't parse entities")
+        if params.get("entities"):
+            message["entities"] = params["entities"]
+        thread = params.get("message_thread_id")
+        if thread is not None:
+            if chat["type"] != "supergroup" or thread not in self.topics:
+                return _error(400, "Bad Request: message thread not found")
+            message["message_thread_id"] = thread
+            message["is_topic_message"] = True
+        reply = params.get("reply_parameters")
+        if reply is not None:
+            replied = self._messages.get((chat["id"], reply["message_id"]))
+            if replied is None and not reply.get("allow_sending_without_reply"):
+                return _error(400, "Bad Request: message to be replied not found")
+            if replied is not None:
+                message["reply_to_message"] = replied
+                message["message_thread_id"] = replied.get(
+                    "message_thread_id", replied["message_id"]
+                )
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        self._messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    async def _api_createForumTopic(self, params: dict[str, Any]) -> Any:
+        name = params.get("name", "")
+        if params.get("chat_id") != self.group_id or not self.forum:
+            return _error(400, "Bad Request: the chat is not a forum")
+        if not 1 <= len(name) <= 128:
+            return _error(400, "Bad Request: TOPIC_NAME_INVALID")
+        # As on Telegram, the topic's id is the id of its opening service message.
+        topic_id = next(self._message_ids)
+        self.topics[topic_id] = name
+        self._messages[(self.group_id, topic_id)] = {
+            "message_id": topic_id,
+            "date": int(time.time()),
+            "chat": self._group_chat(),
+            "message_thread_id": topic_id,
+            "is_topic_message": True,
+            "forum_topic_created": {"name": name, "icon_color": 7322096},
+        }
+        return {"message_thread_id": topic_id, "name": name, "icon_color": 7322096}
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> Any:
+        if not params.get("callback_query_id"):
+            return _error(400, "Bad Request: query id is empty")
+        return True
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> Any:
+        key = (params.get("chat_id"), params.get("message_id"))
+        message = self._messages.get(key)  # type: ignore[arg-type]
+        if message is None:
+            return _error(400, "Bad Request: message to edit not found")
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
+        key = (params.get("chat_id"), params.get("message_id"))
+        message = self._messages.get(key)  # type: ignore[arg-type]
+        if message is None:
+            return _error(400, "Bad Request: message to edit not found")
+        message["text"] = params.get("text", "")
+        message["edit_date"] = int(time.time())
+        return message
+
+    # Helpers -----------------------------------------------------------------------------
+
+    def _group_chat(self) -> dict[str, Any]:
+        return {
+            "id": self.group_id,
+            "type": "supergroup",
+            "title": "RRM experts",
+            "is_forum": self.forum,
+        }
+
+    def _chat(self, chat_id: Any) -> dict[str, Any] | None:
+        if chat_id == self.group_id:
+            return self._group_chat()
+        if isinstance(chat_id, int) and chat_id > 0:
+            return {"id": chat_id, "type": "private", "first_name": "someone"}
+        return None
+
+    def _incoming(self, user: TelegramUser, chat: dict[str, Any], **content: Any) -> dict[str, Any]:
+        message = {
+            "message_id": next(self._message_ids),
+            "from": user.json(),
+            "chat": chat,
+            "date": int(time.time()),
+            **content,
+        }
+        self._messages[(chat["id"], message["message_id"])] = message
+        return message
+
+
+def _decode(form: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in form.items():
+        if key in JSON_FIELDS:
+            params[key] = json.loads(value)
+        elif key in INT_FIELDS and isinstance(value, str) and value.lstrip("-").isdigit():
+            params[key] = int(value)
+        else:
+            params[key] = value
+    return params
+
+
+def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> web.Response:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return web.json_response(body, status=status)
