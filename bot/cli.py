@@ -108,21 +108,34 @@ def _database(config: Config):  # type: ignore[no-untyped-def]
 def cmd_run(config: Config, _args: argparse.Namespace) -> int:
     """Run the bot until /quit or Ctrl-C."""
     from bot.app import Application
+    from bot.channels.base import Channel
     from bot.channels.console import ConsoleChannel, stdin_lines
 
-    if not config.console.enabled:
-        raise CommandError("no channel is enabled: set [console] enabled = true")
+    if not (config.console.enabled or config.telegram.enabled or config.matrix.enabled):
+        raise CommandError(
+            "no channel is enabled: set enabled = true in [console], [telegram] or [matrix]"
+        )
     logging.getLogger().setLevel(logging.INFO if not _verbose() else logging.DEBUG)
     people: list[Expert | Coordinator] = [*config.experts, *config.coordinators]
     staff = {p.identities["console"]: p.name for p in people if "console" in p.identities}
     console = ConsoleChannel(stdin_lines(), sys.stdout, staff)
+    channels: list[Channel] = [console] if config.console.enabled else []
+    if config.telegram.enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        channels.append(TelegramChannel(config.telegram, config.languages.supported))
+    if config.matrix.enabled:
+        from bot.channels.matrix import MatrixChannel
+
+        channels.append(MatrixChannel(config.matrix))
 
     async def run() -> None:
-        app = Application(config, [console])
+        app = Application(config, channels)
         print("Starting RRM (loading the knowledge base)…", flush=True)
         await app.start()
         try:
-            await console.finished.wait()
+            # Without the console, run until Ctrl-C.
+            await (console.finished if config.console.enabled else asyncio.Event()).wait()
         finally:
             await app.stop()
 

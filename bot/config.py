@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -22,14 +23,18 @@ __all__ = [
     "Expert",
     "KnowledgeConfig",
     "LanguagesConfig",
+    "MatrixConfig",
     "Partner",
     "RoutingConfig",
+    "TelegramConfig",
     "Topic",
     "default_config_path",
     "load_config",
 ]
 
 CHANNELS = ("console", "telegram", "matrix")
+TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+MATRIX_USER_ID = re.compile(r"@[^:\s]+:\S+")
 
 
 class ConfigError(Exception):
@@ -131,6 +136,35 @@ class ChannelConfig:
 
 
 @dataclass(frozen=True)
+class TelegramConfig:
+    """The Telegram channel: the bot's token, the experts' supergroup, polling and rates."""
+
+    enabled: bool = False
+    # Secret: RRM_TELEGRAM_TOKEN overrides it; never logged.
+    token: str = field(default="", repr=False)
+    base_url: str = "https://api.telegram.org/bot"
+    experts_chat_id: int = 0
+    forum: bool = True
+    poll_timeout: int = 30
+    rate_per_second: float = 30.0
+    group_rate_per_minute: float = 20.0
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    """The Matrix channel: the bot's account on a homeserver and the experts' room."""
+
+    enabled: bool = False
+    homeserver: str = ""
+    user_id: str = ""
+    # Secrets: RRM_MATRIX_PASSWORD and RRM_MATRIX_ACCESS_TOKEN override them; never logged.
+    password: str = field(default="", repr=False)
+    access_token: str = field(default="", repr=False)
+    device_id: str = ""
+    experts_room: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, validated."""
 
@@ -144,8 +178,8 @@ class Config:
     experts: tuple[Expert, ...] = ()
     coordinators: tuple[Coordinator, ...] = ()
     console: ChannelConfig = ChannelConfig(enabled=True)
-    telegram: ChannelConfig = ChannelConfig()
-    matrix: ChannelConfig = ChannelConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    matrix: MatrixConfig = MatrixConfig()
 
     def topic(self, topic_id: str) -> Topic | None:
         """Return the topic with this id, if configured."""
@@ -186,6 +220,10 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         config = _build(Config, raw, "")
         if url := environ.get("RRM_DATABASE_URL"):
             config = dataclasses.replace(config, database=DatabaseConfig(url=url))
+        if token := environ.get("RRM_TELEGRAM_TOKEN"):
+            telegram = dataclasses.replace(config.telegram, token=token)
+            config = dataclasses.replace(config, telegram=telegram)
+        config = _matrix_secrets(config, environ)
         config = dataclasses.replace(config, path=str(path))
         _check(config)
     except _KeyError as error:
@@ -351,3 +389,87 @@ def _check(config: Config) -> None:
                 f"coordinators[{i}].partner", f"unknown partner {coordinator.partner!r}"
             )
         identities(coordinator.identities, f"coordinators[{i}].identities")
+    _check_telegram(config)
+    _check_matrix(config)
+
+
+def _check_telegram(config: Config) -> None:
+    """The [telegram] section, and the Telegram user ids of experts and coordinators."""
+    telegram = config.telegram
+    people = [(f"experts[{i}]", p.identities) for i, p in enumerate(config.experts)]
+    people += [(f"coordinators[{i}]", p.identities) for i, p in enumerate(config.coordinators)]
+    for key, identities in people:
+        user_id = identities.get("telegram")
+        if user_id is not None and not user_id.isdigit():
+            raise _KeyError(
+                f"{key}.identities.telegram",
+                "must be the numeric Telegram user id, not the @username",
+            )
+    if not telegram.base_url.startswith(("http://", "https://")):
+        raise _KeyError("telegram.base_url", "must be an http:// or https:// URL")
+    if telegram.poll_timeout < 0:
+        raise _KeyError("telegram.poll_timeout", "must not be negative")
+    if telegram.rate_per_second < 0 or telegram.group_rate_per_minute < 0:
+        raise _KeyError("telegram.rate_per_second", "rates must not be negative (0: no limit)")
+    if not telegram.enabled:
+        return
+    if not telegram.token.strip():
+        raise _KeyError(
+            "telegram.token", "required when telegram is enabled (or set RRM_TELEGRAM_TOKEN)"
+        )
+    # The token itself is never echoed: it is a secret.
+    if not TELEGRAM_TOKEN.fullmatch(telegram.token.strip()):
+        raise _KeyError("telegram.token", "does not look like a bot token (digits:letters)")
+    if telegram.experts_chat_id >= 0:
+        raise _KeyError(
+            "telegram.experts_chat_id",
+            "required when telegram is enabled: the experts' supergroup id (negative, -100…)",
+        )
+
+
+def _matrix_secrets(config: Config, environ: Mapping[str, str]) -> Config:
+    """Let RRM_MATRIX_PASSWORD and RRM_MATRIX_ACCESS_TOKEN override the [matrix] secrets."""
+    matrix = config.matrix
+    if password := environ.get("RRM_MATRIX_PASSWORD"):
+        matrix = dataclasses.replace(matrix, password=password)
+    if token := environ.get("RRM_MATRIX_ACCESS_TOKEN"):
+        matrix = dataclasses.replace(matrix, access_token=token)
+    return dataclasses.replace(config, matrix=matrix)
+
+
+def _check_matrix(config: Config) -> None:
+    """The [matrix] section, and the Matrix user ids of experts and coordinators."""
+    matrix = config.matrix
+    people: list[tuple[str, Expert | Coordinator]] = [
+        *((f"experts[{i}]", p) for i, p in enumerate(config.experts)),
+        *((f"coordinators[{i}]", p) for i, p in enumerate(config.coordinators)),
+    ]
+    for key, person in people:
+        user_id = person.identities.get("matrix")
+        if user_id is not None and not MATRIX_USER_ID.fullmatch(user_id):
+            raise _KeyError(
+                f"{key}.identities.matrix",
+                "must be a full Matrix user id such as @name:example.org",
+            )
+    if not matrix.enabled:
+        return
+    if not matrix.homeserver.startswith(("http://", "https://")):
+        raise _KeyError(
+            "matrix.homeserver", "required when matrix is enabled: an http:// or https:// URL"
+        )
+    if not MATRIX_USER_ID.fullmatch(matrix.user_id):
+        raise _KeyError(
+            "matrix.user_id", "required when matrix is enabled: the bot's @name:server id"
+        )
+    if not matrix.experts_room.startswith(("!", "#")) or ":" not in matrix.experts_room:
+        raise _KeyError(
+            "matrix.experts_room",
+            "required when matrix is enabled: a room id (!id:server) or alias (#name:server)",
+        )
+    # The secrets themselves are never echoed.
+    if not matrix.password.strip() and not matrix.access_token.strip():
+        raise _KeyError(
+            "matrix.password",
+            "required when matrix is enabled: a password or an access_token "
+            "(or set RRM_MATRIX_PASSWORD / RRM_MATRIX_ACCESS_TOKEN)",
+        )

@@ -1,0 +1,484 @@
+"""The Matrix channel: askers in direct rooms, experts in one room with a thread per question.
+
+What the channel keeps in memory only, and so forgets on restart: the choices (buttons) of
+the last message with choices in each room, the thread of recent experts' room messages
+(to place edits and plain replies in their thread) and the latest message of each thread
+(to reply to it as a fallback for clients without threads). Redactions are not acted on
+yet. End-to-end encrypted rooms are not supported: the bot says so once in such a room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    Event,
+    JoinError,
+    LoginError,
+    MegolmEvent,
+    ReactionEvent,
+    RedactionEvent,
+    RoomCreateError,
+    RoomGetEventResponse,
+    RoomMessageMedia,
+    RoomMessageNotice,
+    RoomMessageText,
+    RoomPreset,
+    RoomResolveAliasError,
+    RoomSendResponse,
+    SyncError,
+    SyncResponse,
+    UnknownEncryptedEvent,
+    WhoamiError,
+)
+
+from bot.channels.base import Deliver, PermanentSendError
+from bot.channels.matrix_content import (
+    KEYCAPS,
+    Relation,
+    button_number,
+    message_content,
+    read_relation,
+    strip_reply_fallback,
+    thread_relation,
+)
+from bot.config import MatrixConfig
+from handlers.events import Button, Delivery, Inbound, Sent
+
+__all__ = ["ENCRYPTED_NOTICE", "MatrixChannel", "MatrixError"]
+
+log = logging.getLogger(__name__)
+
+ENCRYPTED_NOTICE = (
+    "Sorry, I cannot read end-to-end encrypted messages yet, so I cannot see what is "
+    "written in this room. Please create a room with encryption turned off (in Element: "
+    "New room, then switch off 'Enable end-to-end encrypted messages'), invite me there "
+    "and write your question again."
+)
+# Errors for which sending again can never succeed: the bot is not (or no longer) allowed in
+# the room, or the room is gone.
+PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM"}
+MEMORY = 10_000  # events remembered per map; old ones are dropped first
+# Up to this many events per room and sync: more arrive only in a burst while the bot is busy.
+SYNC_FILTER = {"room": {"timeline": {"limit": 100}}, "presence": {"not_types": ["*"]}}
+
+
+class MatrixError(Exception):
+    """The homeserver refused a request (login, join, send) with this error."""
+
+
+class _Recent(OrderedDict[str, str]):
+    """A dict that forgets its oldest keys beyond ``MEMORY``."""
+
+    def remember(self, key: str, value: str) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > MEMORY:
+            self.popitem(last=False)
+
+
+class MatrixChannel:
+    """A matrix-nio client that turns room events into inbound events and sends deliveries."""
+
+    name = "matrix"
+
+    def __init__(
+        self,
+        config: MatrixConfig,
+        *,
+        sync_timeout_ms: int = 30_000,
+        rate_limit_retries: int = 3,
+        max_retry_wait: float = 30.0,
+    ) -> None:
+        self.config = config
+        self._sync_timeout_ms = sync_timeout_ms
+        self._rate_limit_retries = rate_limit_retries
+        self._max_retry_wait = max_retry_wait
+        self.client: AsyncClient | None = None
+        self.user_id = config.user_id
+        self.experts_room_id = ""
+        # Outbox ids restart from 1 with a new database, and the homeserver would take a reused
+        # transaction id for a retry and drop the message: a per-process prefix prevents that,
+        # while retries from this process stay idempotent.
+        self._instance = uuid.uuid4().hex[:8]
+        self._buttons: dict[str, tuple[str, tuple[Button, ...]]] = {}
+        self._thread_of = _Recent()
+        self._latest_in_thread = _Recent()
+        self._warned_encrypted: set[str] = set()
+        self._direct_rooms: dict[str, str] = {}
+        self._joined_now: set[str] = set()
+        self._deliver: Deliver | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, deliver: Deliver) -> None:
+        """Log in, join the experts' room, skip the backlog, and start syncing."""
+        self._deliver = deliver
+        config = self.config
+        self.client = AsyncClient(
+            config.homeserver,
+            config.user_id,
+            device_id=config.device_id or None,
+            # 429s come back to us (see _send_event) and network errors raise after two
+            # retries, so the outbox keeps the message and retries it later.
+            config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2, request_timeout=30),
+        )
+        try:
+            await self._login()
+            self.experts_room_id = await self._join_experts_room()
+            await self._skip_backlog()
+        except BaseException:
+            await self.client.close()
+            self.client = None
+            raise
+        self._task = asyncio.create_task(self._sync_forever(), name="matrix-sync")
+        self._task.add_done_callback(self._sync_done)
+
+    async def stop(self) -> None:
+        """Stop syncing and close the connection."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    async def _login(self) -> None:
+        client, config = self._require_client(), self.config
+        if config.access_token:
+            client.user_id = config.user_id
+            client.access_token = config.access_token
+            whoami = await client.whoami()
+            if isinstance(whoami, WhoamiError):
+                raise MatrixError(f"the access token was refused: {whoami.status_code}")
+            if whoami.user_id != config.user_id:
+                raise MatrixError(
+                    f"the access token belongs to {whoami.user_id}, not {config.user_id}"
+                )
+            client.device_id = whoami.device_id or config.device_id
+        else:
+            response = await client.login(config.password, device_name="RRM bot")
+            if isinstance(response, LoginError):
+                raise MatrixError(f"login as {config.user_id} failed: {response.status_code}")
+        self.user_id = client.user_id
+        log.info("matrix: logged in as %s (device %s)", client.user_id, client.device_id)
+
+    async def _join_experts_room(self) -> str:
+        client, room = self._require_client(), self.config.experts_room
+        if room.startswith("#"):
+            resolved = await client.room_resolve_alias(room)
+            if isinstance(resolved, RoomResolveAliasError):
+                raise MatrixError(f"experts room {room}: {resolved.message}")
+            room = resolved.room_id
+        joined = await client.join(room)
+        if isinstance(joined, JoinError):
+            raise MatrixError(
+                f"cannot join the experts room {room} (invite the bot there): {joined.message}"
+            )
+        return joined.room_id
+
+    async def _skip_backlog(self) -> None:
+        """Sync once and act on nothing but pending invitations: old messages are history."""
+        client = self._require_client()
+        # Synapse answers a repeated identical first sync from a cache for two minutes: a
+        # stale answer would make the next sync replay everything since. A field unique to
+        # this start (servers ignore unknown filter fields) makes the request new.
+        first = {"room": {"timeline": {"limit": 1}}, "org.rrm.start": self._instance}
+        response = await client.sync(timeout=0, full_state=True, sync_filter=first)
+        if isinstance(response, SyncError):
+            raise MatrixError(f"first sync failed: {response.message}")
+        await self._accept_invites(response)
+
+    async def _sync_forever(self) -> None:
+        client = self._require_client()
+        failures = 0
+        while True:
+            try:
+                response = await client.sync(timeout=self._sync_timeout_ms, sync_filter=SYNC_FILTER)
+            except Exception as error:  # network trouble: nio raises aiohttp's errors
+                response = SyncError(repr(error))
+            if isinstance(response, SyncError):
+                failures += 1
+                delay = min(2**failures, 60)
+                log.warning("matrix sync failed (%s); retrying in %s s", response.message, delay)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            try:
+                await self._handle_sync(response)
+            except Exception:
+                log.exception("matrix: handling a sync failed")
+
+    def _sync_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("matrix sync stopped", exc_info=task.exception())
+
+    async def _handle_sync(self, response: SyncResponse) -> None:
+        await self._accept_invites(response)
+        for room_id, info in response.rooms.join.items():
+            if info.timeline.limited and room_id not in self._joined_now:
+                log.warning("matrix: gap in %s: older events of this sync were skipped", room_id)
+            self._joined_now.discard(room_id)
+            for event in info.timeline.events:
+                try:
+                    await self._on_event(room_id, event)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("matrix event %s in %s failed", event.event_id, room_id)
+
+    async def _accept_invites(self, response: SyncResponse) -> None:
+        client = self._require_client()
+        for room_id in response.rooms.invite:
+            joined = await client.join(room_id)
+            if isinstance(joined, JoinError):
+                log.warning("matrix: cannot join %s: %s", room_id, joined.message)
+            else:
+                self._joined_now.add(room_id)
+                log.info("matrix: joined %s on invitation", room_id)
+
+    async def _on_event(self, room_id: str, event: Event) -> None:
+        in_space = room_id == self.experts_room_id
+        content = event.source.get("content", {})
+        relation = read_relation(content)
+        if in_space:
+            self._note_thread(event.event_id, relation)
+        encrypted = isinstance(event, (MegolmEvent, UnknownEncryptedEvent))
+        if encrypted or self._encrypted(room_id):
+            # Said as soon as the bot is in such a room (its own join is the first event).
+            await self._warn_encrypted(room_id)
+            return
+        if event.sender == self.user_id:
+            return
+        if isinstance(event, RedactionEvent):
+            return  # not acted on yet: a redacted question stays asked
+        if isinstance(event, ReactionEvent):
+            if not in_space:
+                await self._react(room_id, event)
+            return
+        if isinstance(event, RoomMessageNotice) or not isinstance(
+            event, (RoomMessageText, RoomMessageMedia)
+        ):
+            return  # notices are other bots talking; state events are not messages
+        await self._hand_over(await self._inbound(room_id, event, content, relation, in_space))
+
+    async def _inbound(
+        self,
+        room_id: str,
+        event: RoomMessageText | RoomMessageMedia,
+        content: dict[str, Any],
+        relation: Relation,
+        in_space: bool,
+    ) -> Inbound:
+        edited = relation.replaces is not None
+        if isinstance(event, RoomMessageMedia):
+            text, attachment = "", content.get("msgtype", "m.file")
+        elif edited:
+            new = content.get("m.new_content")
+            body = new.get("body") if isinstance(new, dict) else None
+            text, attachment = (body if isinstance(body, str) else event.body), None
+        else:
+            text, attachment = event.body, None
+            if relation.reply_to is not None:
+                text = strip_reply_fallback(text)
+        thread_id = None
+        if in_space:
+            thread_id = await self._thread_for(room_id, relation)
+        elif not edited and (number := button_number(text)) is not None:
+            action = self._take_button(room_id, None, number)
+            if action is not None:
+                return self._event(room_id, event, action=action)
+        return self._event(
+            room_id,
+            event,
+            text=text,
+            space=in_space,
+            thread_id=thread_id,
+            reply_to=relation.reply_to,
+            edited=edited,
+            attachment=attachment,
+        )
+
+    def _event(self, room_id: str, event: Event, **fields: Any) -> Inbound:
+        client = self._require_client()
+        room = client.rooms.get(room_id)
+        name = room.user_name(event.sender) if room is not None else None
+        return Inbound(
+            channel=self.name,
+            event_id=event.event_id,
+            sender_id=event.sender,
+            chat_id=room_id,
+            sender_name=name or event.sender.split(":", 1)[0].lstrip("@"),
+            message_id=event.event_id,
+            **fields,
+        )
+
+    async def _react(self, room_id: str, event: ReactionEvent) -> None:
+        number = button_number(event.key)
+        action = self._take_button(room_id, event.reacts_to, number) if number else None
+        if action is not None:
+            await self._hand_over(self._event(room_id, event, action=action))
+
+    def _take_button(self, room_id: str, target: str | None, number: int) -> str | None:
+        """The action of choice ``number`` under the room's last message with choices.
+
+        A choice is taken once: a later "2" is a message again, not a second press.
+        """
+        event_id, buttons = self._buttons.get(room_id, ("", ()))
+        if not buttons or (target is not None and target != event_id):
+            return None
+        if not 1 <= number <= len(buttons):
+            return None
+        del self._buttons[room_id]
+        return buttons[number - 1].action
+
+    async def _thread_for(self, room_id: str, relation: Relation) -> str | None:
+        """The thread root of a message in the experts' room, or None outside threads."""
+        if relation.thread_root:
+            return str(relation.thread_root)
+        target = relation.replaces or relation.reply_to
+        if target is None:
+            return None
+        if target in self._thread_of:
+            return self._thread_of[target]
+        if relation.replaces:
+            # An edit names the message it corrects, not its thread: ask the homeserver.
+            found = await self._require_client().room_get_event(room_id, target)
+            if isinstance(found, RoomGetEventResponse):
+                root = read_relation(found.event.source.get("content", {})).thread_root
+                if root:
+                    return root
+            return None
+        # A plain reply from a client without threads: to a thread's root, or into it.
+        return target
+
+    def _note_thread(self, event_id: str, relation: Relation) -> None:
+        root = relation.thread_root
+        if root is None and relation.reply_to is not None:
+            root = self._thread_of.get(relation.reply_to)
+        if root is not None and relation.replaces is None:
+            self._thread_of.remember(event_id, root)
+            self._latest_in_thread.remember(root, event_id)
+
+    def _encrypted(self, room_id: str) -> bool:
+        room = self._require_client().rooms.get(room_id)
+        return bool(room is not None and room.encrypted)
+
+    async def _warn_encrypted(self, room_id: str) -> None:
+        if room_id in self._warned_encrypted:
+            return
+        self._warned_encrypted.add(room_id)
+        log.warning("matrix: room %s is encrypted; the bot cannot read it", room_id)
+        try:
+            await self._send_event(
+                room_id,
+                "m.room.message",
+                {"msgtype": "m.notice", "body": ENCRYPTED_NOTICE},
+                f"rrm-{self._instance}-e2e-{len(self._warned_encrypted)}",
+            )
+        except Exception as error:
+            log.warning("matrix: cannot tell %s it is unreadable: %s", room_id, error)
+
+    async def _hand_over(self, inbound: Inbound) -> None:
+        assert self._deliver is not None
+        await self._deliver(inbound)
+
+    async def send(self, delivery: Delivery) -> Sent:
+        """Send to a direct room, or open or continue a question's thread in the experts room."""
+        room_id = await self._room_for(delivery.chat_id) if delivery.chat_id else ""
+        room_id = room_id or self.experts_room_id
+        content = message_content(
+            delivery.text,
+            title=delivery.thread_title if delivery.opens_thread else None,
+            mentions=delivery.mentions,
+            buttons=delivery.buttons,
+        )
+        root = delivery.thread_id if delivery.chat_id is None else None
+        if root and not delivery.opens_thread:
+            content["m.relates_to"] = thread_relation(root, self._latest_in_thread.get(root, root))
+        tx_id = f"rrm-{self._instance}-{delivery.outbox_id}"
+        event_id = await self._send_event(room_id, "m.room.message", content, tx_id)
+        if delivery.opens_thread:
+            self._thread_of.remember(event_id, event_id)
+            return Sent(event_id, thread_id=event_id, chat_id=room_id)
+        if root and not delivery.opens_thread:
+            self._thread_of.remember(event_id, root)
+            self._latest_in_thread.remember(root, event_id)
+        if delivery.buttons:
+            self._buttons[room_id] = (event_id, delivery.buttons)
+            await self._offer_reactions(room_id, event_id, len(delivery.buttons), tx_id)
+        return Sent(event_id)
+
+    async def _room_for(self, chat_id: str) -> str:
+        """A room id: ``chat_id`` itself, or a direct room with the person it names.
+
+        The directory knows experts and coordinators by user id only, until they write to
+        the bot; a message to one of them goes to a direct room, found or created.
+        """
+        if not chat_id.startswith("@"):
+            return chat_id
+        if chat_id in self._direct_rooms:
+            return self._direct_rooms[chat_id]
+        client = self._require_client()
+        pair = {self.user_id, chat_id}
+        for room in client.rooms.values():
+            if (
+                room.room_id != self.experts_room_id
+                and set(room.users) | set(room.invited_users) == pair
+            ):
+                self._direct_rooms[chat_id] = room.room_id
+                return room.room_id
+        created = await client.room_create(
+            is_direct=True, invite=[chat_id], preset=RoomPreset.trusted_private_chat
+        )
+        if isinstance(created, RoomCreateError):
+            raise MatrixError(f"cannot open a direct room with {chat_id}: {created.message}")
+        self._direct_rooms[chat_id] = created.room_id
+        return str(created.room_id)
+
+    async def _offer_reactions(self, room_id: str, event_id: str, count: int, tx_id: str) -> None:
+        """React with 1️⃣ 2️⃣ … so a choice is one tap; the numbered list stays the fallback."""
+        for index, key in enumerate(KEYCAPS[:count]):
+            relates = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+            try:
+                await self._send_event(
+                    room_id, "m.reaction", {"m.relates_to": relates}, f"{tx_id}-r{index}"
+                )
+            except Exception as error:
+                log.warning("matrix: reaction under %s not sent: %s", event_id, error)
+                return
+
+    async def _send_event(
+        self, room_id: str, event_type: str, content: dict[str, Any], tx_id: str
+    ) -> str:
+        """Send one event; wait out rate limits a few times, then raise for the outbox."""
+        client = self._require_client()
+        for attempt in range(self._rate_limit_retries + 1):
+            response = await client.room_send(room_id, event_type, content, tx_id=tx_id)
+            if isinstance(response, RoomSendResponse):
+                return str(response.event_id)
+            assert isinstance(response, ErrorResponse)
+            code = str(response.status_code or "")
+            if code in PERMANENT_ERRORS:
+                raise PermanentSendError(f"{room_id}: {code} {response.message}")
+            limited = code in ("M_LIMIT_EXCEEDED", "429")
+            if not limited or attempt == self._rate_limit_retries:
+                raise MatrixError(f"{room_id}: {code} {response.message}")
+            wait = (response.retry_after_ms or 1000) / 1000
+            log.info("matrix: rate limited in %s; waiting %.1f s", room_id, wait)
+            await asyncio.sleep(min(wait, self._max_retry_wait))
+        raise AssertionError("unreachable")
+
+    def _require_client(self) -> AsyncClient:
+        if self.client is None:
+            raise RuntimeError("the Matrix channel is not started")
+        return self.client

@@ -1,0 +1,460 @@
+"""The Matrix channel against a real Synapse: askers in direct rooms, experts in threads."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import Application
+from bot.channels.console import ConsoleChannel
+from bot.channels.matrix import ENCRYPTED_NOTICE, MatrixChannel, MatrixError
+from bot.channels.matrix_content import KEYCAPS
+from bot.clock import FixedClock
+from bot.config import Config, MatrixConfig
+from bot.storage.models import OutboxMessage, Person, Question, RelayedMessage
+from handlers.events import Delivery, Inbound
+from tests.conftest import SAMPLE_FICHES, START
+from tests.fakes.console import ScriptedLines, Transcript
+from tests.fakes.embedder import MemoEmbedder
+from tests.fakes.matrix_user import MatrixUser
+from tests.fakes.synapse import Synapse
+
+pytestmark = pytest.mark.db
+
+APPRENTICE_QUESTION = (
+    "How can several very small craft firms in a rural valley share the training of one "
+    "apprentice and the paperwork that goes with it?"
+)
+ROUTE_QUESTION = (
+    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
+    "catering contracts?"
+)
+# A few fiches are enough here, and embedding them all would make this file slow on its own.
+FICHES = ("employer-pool-apprenticeships-mayo", "vet-dashboard-twente", "shared-vle-lapland-vet")
+PEOPLE = ("bot", "claire", "jonas", "anna", "sofia", "tomas", "mallory", "ratebot", "herald")
+BOT = "@bot:localhost"
+
+
+def password(localpart: str) -> str:
+    return f"pw-{localpart}-secret"
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """One homeserver for the session, with the test accounts registered."""
+    try:
+        import synapse as _  # noqa: F401
+    except ImportError:
+        pytest.skip(
+            "Matrix tests need a homeserver: matrix-synapse is not installed "
+            "(pip install -e '.[test]' installs it)"
+        )
+    server = Synapse.start(tmp_path_factory.mktemp("synapse"))
+    try:
+        for localpart in PEOPLE:
+            server.accounts[localpart] = server.register(localpart, password(localpart))
+        admin = server.register("admin", password("admin"), admin=True)
+        server.admin_token = admin["access_token"]
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def few_fiches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fiches")
+    for name in FICHES:
+        shutil.copytree(SAMPLE_FICHES / name, folder / name)
+    return folder
+
+
+@dataclass
+class World:
+    """The homeserver, the experts' room and the people in it, and the bot's config."""
+
+    server: Synapse
+    room: str
+    config: Config
+    anna: MatrixUser
+    claire: MatrixUser
+    jonas: MatrixUser
+    mallory: MatrixUser
+    sofia: MatrixUser
+
+
+def with_matrix(config: Config, server: Synapse, room: str, fiches: Path) -> Config:
+    """The test config with Matrix on, and claire, jonas and anna known on Matrix."""
+    on_matrix = {"claire", "jonas", "anna"}
+
+    def identify(person):  # type: ignore[no-untyped-def]
+        if person.id not in on_matrix:
+            return person
+        identities = {**person.identities, "matrix": server.user_id(person.id)}
+        return dataclasses.replace(person, identities=identities)
+
+    return dataclasses.replace(
+        config,
+        matrix=MatrixConfig(
+            enabled=True,
+            homeserver=server.url,
+            user_id=BOT,
+            password=password("bot"),
+            device_id="RRMBOT",
+            experts_room=room,
+        ),
+        experts=tuple(identify(e) for e in config.experts),
+        coordinators=tuple(identify(c) for c in config.coordinators),
+        knowledge=dataclasses.replace(config.knowledge, collection=str(fiches)),
+    )
+
+
+@pytest.fixture
+async def world(synapse: Synapse, config: Config, few_fiches: Path) -> AsyncIterator[World]:
+    """A new experts' room: anna created it, invited the bot, and the others joined."""
+    async with contextlib.AsyncExitStack() as stack:
+        users = {}
+        for name in ("anna", "claire", "jonas", "mallory", "sofia"):
+            user = MatrixUser(synapse.url, synapse.user_id(name), password(name))
+            users[name] = await stack.enter_async_context(user)
+        invited = [BOT, *(synapse.user_id(n) for n in ("claire", "jonas", "mallory"))]
+        room = await users["anna"].create_room(invited, name="RRM experts")
+        for name in ("claire", "jonas", "mallory"):
+            await users[name].join(room)
+        yield World(synapse, room, with_matrix(config, synapse, room, few_fiches), **users)
+
+
+@dataclass
+class Bot:
+    app: Application
+    channel: MatrixChannel
+    seen: list[Inbound]
+
+
+@contextlib.asynccontextmanager
+async def matrix_bot(
+    config: Config, embedder: MemoEmbedder, *others: ConsoleChannel
+) -> AsyncIterator[Bot]:
+    """The real Application on the Matrix channel, recording the events it is handed."""
+    channel = MatrixChannel(config.matrix)
+    app = Application(config, [channel, *others], clock=FixedClock(START), embedder=embedder)
+    seen: list[Inbound] = []
+    handle = app.deliver
+
+    async def recording(event: Inbound) -> None:
+        seen.append(event)
+        await handle(event)
+
+    app.deliver = recording  # type: ignore[method-assign]
+    try:
+        await app.start()
+        yield Bot(app, channel, seen)
+    finally:
+        await app.stop()
+
+
+async def direct_room(asker: MatrixUser) -> str:
+    """The asker opens a direct room with the bot; the bot accepts the invitation."""
+    room = await asker.create_room([BOT], direct=True)
+    await asker.wait_member(room, BOT)
+    return room
+
+
+def content(event) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    return dict(event.source["content"])
+
+
+async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embedder) -> None:
+    asker, claire, room = world.sofia, world.claire, world.room
+    async with matrix_bot(world.config, embedder) as bot:
+        dm = await direct_room(asker)
+        await asker.say(dm, APPRENTICE_QUESTION)
+        answer = content(await asker.next_event(dm))
+        assert "Shared apprenticeship employer for small firms in County Mayo" in answer["body"]
+        assert answer["body"].endswith(
+            "1. This answers it\n2. Ask an expert\n3. Show the full fiche"
+        )
+        assert answer["format"] == "org.matrix.custom.html"
+        assert "<ol><li>This answers it</li><li>Ask an expert</li>" in answer["formatted_body"]
+        keys = [content(await asker.next_event(dm, "m.reaction")) for _ in range(3)]
+        assert [k["m.relates_to"]["key"] for k in keys] == list(KEYCAPS[:3])
+
+        await asker.say(dm, "2")  # ask an expert
+        root = await claire.next_event(room)
+        posted = content(root)
+        assert posted["body"].startswith(
+            "#1 · work-based-learning · EN · Claire Dubois, Jonas Weber\nQuestion #1"
+        )
+        assert APPRENTICE_QUESTION in posted["body"]
+        assert (
+            '<b>#1 · work-based-learning · EN</b> · <a href="https://matrix.to/#/@claire:localhost">'
+            'Claire Dubois</a>, <a href="https://matrix.to/#/@jonas:localhost">Jonas Weber</a><br>'
+        ) in posted["formatted_body"]
+        assert posted["m.mentions"] == {"user_ids": ["@claire:localhost", "@jonas:localhost"]}
+        assert "m.relates_to" not in posted
+        told = await asker.next_text(dm)
+        assert "Your question #1 went to Claire Dubois (Chambre de Métiers du Lot)" in told
+
+        reply = await claire.say(
+            room, "A shared employer group hires the apprentice.", thread=root.event_id
+        )
+        relayed = await asker.next_text(dm)
+        assert "Claire Dubois (Chambre de Métiers du Lot) answers your question #1" in relayed
+        assert "A shared employer group hires the apprentice." in relayed
+
+        await asker.say(dm, "Thanks! Which chamber runs it, and who pays the wages?")
+        follow_up = content(await claire.next_event(room))
+        assert "Follow-up from the asker" in follow_up["body"]
+        assert "who pays the wages" in follow_up["body"]
+        assert follow_up["m.relates_to"] == {
+            "rel_type": "m.thread",
+            "event_id": root.event_id,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": reply},
+        }
+        assert "Added to your question #1" in await asker.next_text(dm)
+
+        await claire.edit(room, reply, "A shared employer group (GEIQ) hires the apprentice.")
+        corrected = await asker.next_text(dm)
+        assert "Correction from Claire Dubois" in corrected and "(GEIQ)" in corrected
+
+        await asker.say(dm, "/resolve 1")
+        rating = await asker.next_event(dm)
+        assert "Question #1 is resolved" in content(rating)["body"]
+        assert "Question #1 is resolved." in content(await claire.next_event(room))["body"]
+        await asker.react(dm, rating.event_id, KEYCAPS[0])  # "Yes, it helped"
+        assert "Thank you for your feedback" in await asker.next_text(dm)
+
+        with bot.app.database.sessions() as session:
+            question = session.get(Question, 1)
+            assert question.status == "resolved" and question.helpful is True
+            assert question.first_response_at is not None
+            unsent = session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status != "sent")
+            )
+            assert unsent == 0
+        assert all(event.sender_id != BOT for event in bot.seen)
+
+
+async def test_only_directory_experts_act_in_the_experts_room(world: World, embedder) -> None:
+    asker, claire, room = world.sofia, world.claire, world.room
+    async with matrix_bot(world.config, embedder) as bot:
+        dm = await direct_room(asker)
+        await asker.say(dm, ROUTE_QUESTION)
+        root = await claire.next_event(room)
+        assert "Your question #1 went to" in await asker.next_text(dm)
+
+        await world.mallory.say(room, "I am not an expert, but try this.", thread=root.event_id)
+        await claire.say(room, "Chatter outside any thread is not for the bot.")
+        # A client without threads replies to the root, quoting it first.
+        await claire.send(
+            room,
+            {
+                "msgtype": "m.text",
+                "body": "> <@bot:localhost> Question #1\n\nAsk the county procurement office.",
+                "m.relates_to": {"m.in_reply_to": {"event_id": root.event_id}},
+            },
+        )
+        relayed = await asker.next_text(dm)
+        assert "Claire Dubois (Chambre de Métiers du Lot) answers your question #1" in relayed
+        assert "Ask the county procurement office." in relayed
+        assert "not an expert" not in relayed and "> <@" not in relayed
+
+        stranger = next(e for e in bot.seen if e.sender_id == world.mallory.user_id)
+        assert stranger.space and stranger.thread_id == root.event_id
+        with bot.app.database.sessions() as session:
+            authors = session.scalars(
+                select(Person.config_id)
+                .join(RelayedMessage, RelayedMessage.author_id == Person.id)
+                .where(RelayedMessage.direction == "to_asker")
+            )
+            assert list(authors) == ["claire"]
+
+
+async def test_backlog_own_messages_and_restart_replay_nothing(world: World, embedder) -> None:
+    asker, claire, room = world.sofia, world.claire, world.room
+    # Written before the bot ever ran: history, not commands.
+    await claire.say(room, "/away")
+    async with matrix_bot(world.config, embedder) as bot:
+        dm = await direct_room(asker)
+        await asker.say(dm, ROUTE_QUESTION)
+        root = await claire.next_event(room)
+        assert "Your question #1 went to" in await asker.next_text(dm)
+        assert [e.text for e in bot.seen] == [ROUTE_QUESTION]
+        with bot.app.database.sessions() as session:
+            claire_row = session.scalar(select(Person).where(Person.config_id == "claire"))
+            assert claire_row.away is False
+
+    async with matrix_bot(world.config, embedder) as again:  # same database
+        assert again.channel.client.device_id == "RRMBOT"  # no new device per start
+        await claire.say(room, "Ask the county procurement office.", thread=root.event_id)
+        relayed = await asker.next_text(dm)
+        assert "answers your question #1" in relayed
+        assert [e.text for e in again.seen] == ["Ask the county procurement office."]
+        with again.app.database.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Question)) == 1
+    assert len(asker.messages_from(dm, BOT)) == 2  # routed notice and relay: nothing twice
+
+
+async def test_encrypted_room_is_told_once_and_not_read(world: World, embedder) -> None:
+    asker = world.sofia
+    async with matrix_bot(world.config, embedder) as bot:
+        secret = await asker.create_room([BOT], direct=True, encrypted=True)
+        notice = content(await asker.next_event(secret))
+        assert notice == {"msgtype": "m.notice", "body": ENCRYPTED_NOTICE}
+        megolm = {
+            "algorithm": "m.megolm.v1.aes-sha2",
+            "ciphertext": "AwgAEnAC",
+            "sender_key": "c2VuZGVy",
+            "session_id": "c2Vzc2lvbg",
+            "device_id": "TEST",
+        }
+        for _ in range(2):
+            await asker.send(secret, megolm, "m.room.encrypted")
+        # Two round trips in a plain room: by then the bot has seen the encrypted events.
+        dm = await direct_room(asker)
+        for _ in range(2):
+            await asker.say(dm, "/help")
+            await asker.next_text(dm)
+        assert len(asker.messages_from(secret, BOT)) == 1
+        assert all(e.chat_id != secret for e in bot.seen)
+
+
+async def test_rate_limits_are_waited_out_then_left_to_the_outbox(
+    synapse: Synapse, caplog: pytest.LogCaptureFixture
+) -> None:
+    ratebot = synapse.user_id("ratebot")
+    synapse.request(
+        "POST",
+        f"/_synapse/admin/v1/users/{ratebot}/override_ratelimit",
+        {"messages_per_second": 4, "burst_count": 1},
+        token=synapse.admin_token,
+    )
+    async with MatrixUser(synapse.url, synapse.user_id("tomas"), password("tomas")) as tomas:
+        room = await tomas.create_room([ratebot], direct=True)
+        config = MatrixConfig(
+            enabled=True,
+            homeserver=synapse.url,
+            user_id=ratebot,
+            password=password("ratebot"),
+            experts_room=room,
+        )
+
+        patient = MatrixChannel(config, rate_limit_retries=5)
+        impatient = MatrixChannel(config, rate_limit_retries=0)
+        await patient.start(ignore)
+        await impatient.start(ignore)
+        try:
+            with caplog.at_level(logging.INFO, logger="bot.channels.matrix"):
+                sent = [
+                    await patient.send(Delivery(outbox_id=n, chat_id=room, text=f"message {n}"))
+                    for n in (1, 2, 3)
+                ]
+            assert len({s.message_id for s in sent}) == 3
+            assert "rate limited" in caplog.text
+            # A retry of the same outbox message is the same transaction: no second message.
+            again = await patient.send(Delivery(outbox_id=1, chat_id=room, text="message 1"))
+            assert again.message_id == sent[0].message_id
+            with pytest.raises(MatrixError, match="M_LIMIT_EXCEEDED"):
+                for n in range(10, 14):
+                    await impatient.send(Delivery(outbox_id=n, chat_id=room, text="quick"))
+        finally:
+            await patient.stop()
+            await impatient.stop()
+
+
+async def ignore(_event: Inbound) -> None:
+    return None
+
+
+async def test_a_person_known_by_user_id_is_written_to_in_a_direct_room(synapse: Synapse) -> None:
+    herald = synapse.user_id("herald")
+    async with MatrixUser(synapse.url, synapse.user_id("tomas"), password("tomas")) as tomas:
+        # tomas shares a room with the bot already: the bot's experts' room.
+        room = await tomas.create_room([herald])
+        config = MatrixConfig(
+            enabled=True,
+            homeserver=synapse.url,
+            user_id=herald,
+            password=password("herald"),
+            experts_room=room,
+        )
+        channel = MatrixChannel(config)
+        await channel.start(ignore)
+        try:
+            await channel.send(Delivery(outbox_id=1, chat_id=tomas.user_id, text="A note"))
+        finally:
+            await channel.stop()
+        dm = await tomas.wait_invited()
+        assert dm != room
+        await tomas.join(dm)
+        assert await tomas.next_text(dm) == "A note"
+        # Restarted, logging in with the access token of an existing device this time.
+        account = synapse.accounts["herald"]
+        with_token = dataclasses.replace(config, password="", access_token=account["access_token"])
+        restarted = MatrixChannel(with_token)
+        await restarted.start(ignore)
+        try:
+            assert restarted.client.device_id == account["device_id"]
+            await restarted.send(Delivery(outbox_id=2, chat_id=tomas.user_id, text="Another"))
+        finally:
+            await restarted.stop()
+        assert await tomas.next_text(dm) == "Another"  # the same direct room, found again
+        assert tomas.invites == [dm]
+
+
+async def test_a_refused_login_stops_the_start_with_a_clear_error(synapse: Synapse) -> None:
+    config = MatrixConfig(
+        enabled=True,
+        homeserver=synapse.url,
+        user_id=synapse.user_id("herald"),
+        access_token="syt_not_a_token",
+        experts_room="!nowhere:localhost",
+    )
+    channel = MatrixChannel(config)
+    with pytest.raises(MatrixError, match="the access token was refused: M_UNKNOWN_TOKEN"):
+        await channel.start(ignore)
+    assert channel.client is None
+    wrong = dataclasses.replace(config, access_token="", password="wrong password")
+    with pytest.raises(MatrixError, match="login as @herald:localhost failed: M_FORBIDDEN"):
+        await MatrixChannel(wrong).start(ignore)
+
+
+async def test_matrix_asker_answered_by_a_console_expert(world: World, embedder) -> None:
+    # The experts are known on the console only: the thread opens there.
+    config = dataclasses.replace(
+        world.config,
+        experts=tuple(
+            dataclasses.replace(e, identities={"console": e.id}) for e in world.config.experts
+        ),
+    )
+    lines, out = ScriptedLines(), Transcript()
+    console = ConsoleChannel(lines, out, {"claire": "Claire Dubois"}, speaker="claire")
+    asker = world.sofia
+    try:
+        async with matrix_bot(config, embedder, console):
+            dm = await direct_room(asker)
+            await asker.say(dm, ROUTE_QUESTION)
+            assert "Your question #1 went to" in await asker.next_text(dm)
+            await bot_flushed(out, "experts' space · thread #1")
+            await lines.say("#1 Ask the county procurement office.")
+            relayed = await asker.next_text(dm)
+            assert "Claire Dubois" in relayed and "Ask the county procurement office." in relayed
+            assert not world.claire.messages_from(world.room, BOT)
+    finally:
+        await lines.close()
+
+
+async def bot_flushed(out: Transcript, expected: str) -> None:
+    """The console printed ``expected`` (it is printed before the Matrix reply is sent)."""
+    shown = out.getvalue()
+    assert expected in shown, shown

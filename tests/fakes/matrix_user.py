@@ -1,0 +1,198 @@
+"""A person on the test homeserver: a matrix-nio client that writes and waits for messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    Event,
+    JoinError,
+    RoomCreateError,
+    RoomPreset,
+    RoomSendResponse,
+    RoomVisibility,
+    SyncError,
+)
+
+WAIT = 20.0  # seconds a test waits for the bot before failing
+
+
+class MatrixUser:
+    """Logs in, syncs in the background, and records every timeline event it sees."""
+
+    def __init__(self, homeserver: str, user_id: str, password: str) -> None:
+        self.user_id = user_id
+        self._password = password
+        self.client = AsyncClient(
+            homeserver, user_id, config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2)
+        )
+        self.events: dict[str, list[Event]] = {}
+        self.invites: list[str] = []
+        # What the test has read, per room and event type.
+        self._read: dict[tuple[str, str], int] = {}
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> MatrixUser:
+        response = await self.client.login(self._password, device_name="test")
+        assert not isinstance(response, Exception) and self.client.access_token, response
+        first = await self.client.sync(timeout=0, sync_filter={"room": {"timeline": {"limit": 1}}})
+        assert not isinstance(first, SyncError), first
+        self._task = asyncio.create_task(self._sync(), name=f"sync {self.user_id}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.client.close()
+
+    async def _sync(self) -> None:
+        while True:
+            response = await self.client.sync(timeout=30_000)
+            if isinstance(response, SyncError):
+                await asyncio.sleep(0.2)
+                continue
+            async with self._changed:
+                self.invites.extend(response.rooms.invite)
+                for room_id, info in response.rooms.join.items():
+                    self.events.setdefault(room_id, []).extend(info.timeline.events)
+                self._changed.notify_all()
+
+    async def create_room(
+        self,
+        invite: list[str],
+        *,
+        direct: bool = False,
+        encrypted: bool = False,
+        name: str = "",
+    ) -> str:
+        """Create a private room inviting ``invite``; return its id."""
+        state = []
+        if encrypted:
+            state.append(
+                {
+                    "type": "m.room.encryption",
+                    "state_key": "",
+                    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+                }
+            )
+        response = await self.client.room_create(
+            visibility=RoomVisibility.private,
+            name=name or None,
+            is_direct=direct,
+            preset=RoomPreset.trusted_private_chat if direct else RoomPreset.private_chat,
+            invite=invite,
+            initial_state=state,
+        )
+        assert not isinstance(response, RoomCreateError), response
+        return str(response.room_id)
+
+    async def join(self, room_id: str) -> None:
+        """Join a room this user is invited to."""
+        response = await self.client.join(room_id)
+        assert not isinstance(response, JoinError), response
+
+    async def wait_invited(self, timeout: float = WAIT) -> str:
+        """The first room this user is invited to (after logging in)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: bool(self.invites)), timeout)
+            return self.invites[0]
+
+    async def wait_member(self, room_id: str, user_id: str, timeout: float = WAIT) -> None:
+        """Wait until ``user_id`` has joined ``room_id``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            members = await self.client.joined_members(room_id)
+            if any(m.user_id == user_id for m in getattr(members, "members", [])):
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{user_id} did not join {room_id}")
+
+    async def send(
+        self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
+    ) -> str:
+        """Send raw content; return the event id."""
+        response = await self.client.room_send(room_id, kind, content)
+        assert isinstance(response, RoomSendResponse), response
+        return str(response.event_id)
+
+    async def say(
+        self, room_id: str, text: str, *, thread: str | None = None, latest: str | None = None
+    ) -> str:
+        """Write a message, in a thread when ``thread`` names its root."""
+        content: dict[str, Any] = {"msgtype": "m.text", "body": text}
+        if thread:
+            content["m.relates_to"] = {
+                "rel_type": "m.thread",
+                "event_id": thread,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": latest or thread},
+            }
+        return await self.send(room_id, content)
+
+    async def edit(self, room_id: str, event_id: str, text: str) -> str:
+        """Correct one of this user's messages (``m.replace``)."""
+        return await self.send(
+            room_id,
+            {
+                "msgtype": "m.text",
+                "body": f"* {text}",
+                "m.new_content": {"msgtype": "m.text", "body": text},
+                "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+            },
+        )
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        """React to a message with ``key``."""
+        relates = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+        return await self.send(room_id, {"m.relates_to": relates}, "m.reaction")
+
+    async def next_event(
+        self, room_id: str, kind: str = "m.room.message", timeout: float = WAIT
+    ) -> Event:
+        """The next unread event of type ``kind`` from someone else in the room."""
+        key = (room_id, kind)
+
+        def find() -> Event | None:
+            events = self.events.get(room_id, [])
+            while self._read.get(key, 0) < len(events):
+                event = events[self._read.get(key, 0)]
+                self._read[key] = self._read.get(key, 0) + 1
+                if event.sender != self.user_id and event.source.get("type") == kind:
+                    return event
+            return None
+
+        async with self._changed:
+            found: list[Event] = []
+
+            def ready() -> bool:
+                event = find()
+                if event is not None:
+                    found.append(event)
+                return bool(found)
+
+            try:
+                await asyncio.wait_for(self._changed.wait_for(ready), timeout)
+            except TimeoutError:
+                raise AssertionError(f"{self.user_id}: no {kind} in {room_id}") from None
+            return found[0]
+
+    async def next_text(self, room_id: str, timeout: float = WAIT) -> str:
+        """The body of the next message from someone else in the room."""
+        event = await self.next_event(room_id, timeout=timeout)
+        return str(event.source["content"].get("body", ""))
+
+    def messages_from(self, room_id: str, sender: str) -> list[Event]:
+        """Every message ``sender`` sent in the room that this user has seen."""
+        return [
+            e
+            for e in self.events.get(room_id, [])
+            if e.sender == sender and e.source.get("type") == "m.room.message"
+        ]
