@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,7 +38,8 @@ class Database:
         self.engine: Engine = create_engine(self.url, connect_args=args, pool_pre_ping=True)
         self.backend = backend
         if backend == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def _alembic(self) -> AlembicConfig:
@@ -65,9 +66,17 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(connection: object, _record: object) -> None:
+def _sqlite_connect(connection: object, _record: object) -> None:
+    # pysqlite opens transactions on its own and commits a SAVEPOINT's work behind
+    # SQLAlchemy's back; with its handling off, SQLAlchemy's BEGIN (below) rules, so a
+    # nested transaction stays inside the outer one and rolls back with it.
+    connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
