@@ -9,6 +9,9 @@ Usage: python bench/ask_bench.py [--fiches 10000] [--questions 1000] [--out benc
    in one process, and reads each line's elapsed_ms, the wall time and the peak memory.
 3. Measures, in the same run, the two floors of one question: one langdetect call and one
    query embedding, and reports the pipeline's cost against their sum.
+
+Wall times depend on what else the machine is doing; CPU seconds (user + system, every
+thread) are reported beside them because they depend much less on it.
 """
 
 from __future__ import annotations
@@ -36,6 +39,24 @@ from routing.language import LanguageDetector  # noqa: E402
 PLACES = ["Alba", "Braga", "Cluj", "Drama", "Évora", "Fermo", "Gniezno", "Haskovo", "Ioannina",
           "Jaén", "Kassel", "Lleida", "Mantova", "Nitra", "Ourense", "Pleven", "Rzeszów",
           "Sibiu", "Trento", "Uppsala", "Viseu", "Xanthi", "Zamora"]
+
+
+# Runs `rrm ask` and reports its own peak memory, apart from the importer's.
+ASK_WITH_PEAK = (
+    "import resource, sys\n"
+    "from bot.cli import main\n"
+    "try:\n"
+    "    code = main(sys.argv[1:])\n"
+    "finally:\n"
+    "    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+    "    print(f'peak_rss_kb={peak}', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def child_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -89,25 +110,27 @@ def main() -> None:
         text = text.replace('url = "sqlite:///rrm.db"', f'url = "sqlite:///{work / "rrm.db"}"')
         text = text.replace('collection = "fiches"', f'collection = "{work / "fiches"}"')
         config_path.write_text(text, "utf-8")
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), child_cpu_seconds()
         subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config_path), "kb",
                         "import", str(work / "fiches")], check=True, cwd=ROOT)
-        seconds = time.perf_counter() - started
-        (work / "imported").write_text(f"{seconds:.1f}\n")
-    import_seconds = float((work / "imported").read_text())
+        seconds, cpu = time.perf_counter() - started, child_cpu_seconds() - cpu
+        (work / "imported").write_text(f"{seconds:.1f} {cpu:.1f}\n")
+    import_seconds, import_cpu = map(float, (work / "imported").read_text().split())
 
     questions = [json.loads(line)["q"] for line in
                  (args.sample / "questions.jsonl").read_text("utf-8").splitlines()]
     batch = [questions[i % len(questions)] for i in range(args.questions)]
     payload = "".join(json.dumps({"text": q}, ensure_ascii=False) + "\n" for q in batch)
     # One warm-up line loads the index; then the timed run.
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), child_cpu_seconds()
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--config", str(config_path), "ask", "--json", "-"],
+        [sys.executable, "-c", ASK_WITH_PEAK, "--config", str(config_path), "ask", "--json", "-"],
         input=payload, capture_output=True, text=True, cwd=ROOT, check=False,
     )
-    wall = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, ask_cpu = time.perf_counter() - started, child_cpu_seconds() - cpu
+    if result.returncode != 0:
+        sys.exit(f"rrm ask failed ({result.returncode}): {result.stderr[-2000:]}")
+    peak_kb = int(re.findall(r"peak_rss_kb=(\d+)", result.stderr)[-1])
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     elapsed = [float(line["elapsed_ms"]) for line in lines if "elapsed_ms" in line]
 
@@ -115,6 +138,7 @@ def main() -> None:
     detector = LanguageDetector(config.languages.supported)
     embedder = make_embedder(config.knowledge.embedder)
     detect_ms, embed_ms = [], []
+    floors_started, floors_cpu = time.perf_counter(), time.process_time()
     for question in batch:
         t0 = time.perf_counter()
         detector.detect(question)
@@ -123,19 +147,26 @@ def main() -> None:
         t2 = time.perf_counter()
         detect_ms.append((t1 - t0) * 1000)
         embed_ms.append((t2 - t1) * 1000)
+    floors_wall = time.perf_counter() - floors_started
+    floors_cpu = time.process_time() - floors_cpu
     floor = statistics.median(detect_ms) + statistics.median(embed_ms)
     report = {
         "fiche_versions": args.fiches,
         "import_seconds": round(import_seconds, 1),
+        "import_cpu_seconds": round(import_cpu, 1),
+        "import_cpu_ms_per_version": round(1000 * import_cpu / args.fiches, 1),
         "questions": len(elapsed),
         "ask_wall_seconds": round(wall, 2),
         "ask_questions_per_second": round(len(elapsed) / wall, 2),
         "ask_median_ms": round(statistics.median(elapsed), 2),
         "ask_p90_ms": round(percentile(elapsed, 0.9), 2),
-        "ask_peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "ask_cpu_seconds": round(ask_cpu, 2),
+        "ask_peak_rss_mb": round(peak_kb / 1024, 1),
         "floor_langdetect_median_ms": round(statistics.median(detect_ms), 2),
         "floor_embedding_median_ms": round(statistics.median(embed_ms), 2),
         "pipeline_over_floors": round(statistics.median(elapsed) / floor, 3),
+        "floors_cpu_seconds": round(floors_cpu, 2),
+        "floors_wall_seconds": round(floors_wall, 2),
     }
     print(json.dumps(report, indent=2))
 
