@@ -17,6 +17,7 @@ __all__ = ["DeadlineScheduler"]
 log = logging.getLogger(__name__)
 NEXT_JOB = "deadline-next"
 SWEEP_JOB = "deadline-sweep"
+MIN_DELAY_SECONDS = 0.5
 
 
 class DeadlineScheduler:
@@ -45,7 +46,7 @@ class DeadlineScheduler:
     async def start(self) -> None:
         """Fire whatever fell due while the bot was stopped, then start the jobs."""
         self.scheduler.add_job(
-            self.sweep,
+            self._job,
             "interval",
             seconds=self.sweep_seconds,
             id=SWEEP_JOB,
@@ -56,11 +57,17 @@ class DeadlineScheduler:
         await self.sweep()
 
     async def stop(self) -> None:
-        """Stop the jobs; a sweep under way finishes its transaction first."""
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        """Stop the jobs once a sweep under way has finished its transaction."""
         async with self._lock:
-            pass
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=False)
+
+    async def _job(self) -> None:
+        try:
+            await self.sweep()
+        except asyncio.CancelledError:
+            # Cancelled by stop() while waiting for the lock: nothing had started.
+            log.debug("deadline sweep cancelled by shutdown")
 
     async def sweep(self) -> int:
         """Fire every due step, then set the one-shot job at the next due instant."""
@@ -68,8 +75,9 @@ class DeadlineScheduler:
             try:
                 fired = await asyncio.to_thread(self.keeper.fire_due)
             except Exception:
-                log.exception("deadline sweep failed; the next sweep tries again")
-                fired = 0
+                # No one-shot job now, or a lasting fault would loop; the periodic sweep retries.
+                log.exception("deadline sweep failed; the next periodic sweep tries again")
+                return 0
             if fired:
                 self.on_fired()
             await self.reschedule()
@@ -80,10 +88,11 @@ class DeadlineScheduler:
         next_due = await asyncio.to_thread(self.keeper.next_due)
         if next_due is None or not self.scheduler.running:
             return
-        delay = max((next_due - self.clock.now()).total_seconds(), 0.0)
+        # A step still due after a sweep is held by another process: look again shortly.
+        delay = max((next_due - self.clock.now()).total_seconds(), MIN_DELAY_SECONDS)
         run_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
         self.scheduler.add_job(
-            self.sweep,
+            self._job,
             "date",
             run_date=run_at,
             id=NEXT_JOB,

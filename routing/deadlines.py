@@ -51,8 +51,11 @@ class BusinessCalendar:
         # Built from local wall-clock times, then compared in UTC: a day that changes to or
         # from summer time still opens and closes at its local hours.
         start = dt.datetime.combine(day, self.opens, tzinfo=self.zone).astimezone(dt.UTC)
-        end = dt.datetime.combine(day, self.closes, tzinfo=self.zone).astimezone(dt.UTC)
-        return start, end
+        if self.closes == dt.time.max:  # "24:00": the next midnight
+            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=self.zone)
+        else:
+            end = dt.datetime.combine(day, self.closes, tzinfo=self.zone)
+        return start, end.astimezone(dt.UTC)
 
     def add(self, start: dt.datetime, hours: float) -> dt.datetime:
         """The instant ``hours`` working hours after ``start`` (aware), in UTC."""
