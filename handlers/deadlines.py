@@ -8,12 +8,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import Clock
 from bot.config import Config
 from bot.storage import deadline_repo, repo
+from bot.storage.deadline_repo import StepContext
 from bot.storage.models import Assignment, DeadlineStep, OutboxMessage, Person, Question
 from handlers.i18n import Translator, format_when
 from routing.deadlines import BusinessCalendar, parse_calendar, plan_steps, targets_for
@@ -119,8 +119,12 @@ class DeadlineKeeper:
             with self.sessions.begin() as session:
                 now = self.clock.now()
                 ids = deadline_repo.due_step_ids(session, now, limit)
-                for step_id in ids:
-                    taken += self._fire(session, step_id, now)
+                late_before = now - dt.timedelta(seconds=self.config.deadlines.late_after_seconds)
+                steps = deadline_repo.claim_steps(session, ids, self.worker, now, late_before)
+                context = deadline_repo.step_context(session, (s.question_id for s in steps))
+                for step in steps:
+                    self._fire(session, context, step, now)
+                taken += len(steps)
             if len(ids) < limit:
                 return taken
 
@@ -129,20 +133,14 @@ class DeadlineKeeper:
         with self.sessions() as session:
             return deadline_repo.next_due(session)
 
-    def _fire(self, session: Session, step_id: int, now: dt.datetime) -> bool:
-        step = session.get(DeadlineStep, step_id)
-        if step is None:
-            return False
-        late = (now - step.due_at).total_seconds() > self.config.deadlines.late_after_seconds
-        if not deadline_repo.claim_step(session, step_id, self.worker, now, late=late):
-            return False
-        question = session.get(Question, step.question_id)
-        assert question is not None
-        session.refresh(step)
+    def _fire(
+        self, session: Session, context: StepContext, step: DeadlineStep, now: dt.datetime
+    ) -> None:
+        question = context.questions[step.question_id]
         if _settled(step, question):
             step.state = "cancelled"
-            return True
-        notice = _Notice(self, session, question, now)
+            return
+        notice = _Notice(self, session, context, question, now)
         level, people = notice.responsible(step.target)
         if step.clock == "resolution":
             notice.resolution_overdue(step)
@@ -156,12 +154,11 @@ class DeadlineKeeper:
             now,
             question_id=question.id,
             step=step.step,
-            late=late,
+            late=step.late,
             clock=step.clock,
             to=level,
             people=[p.config_id for p in people],
         )
-        return True
 
 
 def _settled(step: DeadlineStep, question: Question) -> bool:
@@ -174,9 +171,15 @@ class _Notice:
     """The messages of one fired step, written to the outbox."""
 
     def __init__(
-        self, keeper: DeadlineKeeper, session: Session, question: Question, now: dt.datetime
+        self,
+        keeper: DeadlineKeeper,
+        session: Session,
+        context: StepContext,
+        question: Question,
+        now: dt.datetime,
     ) -> None:
-        self.keeper, self.session, self.question, self.now = keeper, session, question, now
+        self.keeper, self.session, self.context = keeper, session, context
+        self.question, self.now = question, now
         self.config = keeper.config
 
     # -- words --------------------------------------------------------------------------
@@ -216,61 +219,56 @@ class _Notice:
     # -- who ----------------------------------------------------------------------------
     def responsible(self, level: str) -> tuple[str, list[Person]]:
         """Who a step at ``level`` asks; a level with nobody passes to the next one."""
-        session, question = self.session, self.question
-        assignments = repo.active_assignments(session, question.id)
+        people = self.context.people
+        assignments = self.context.assignments[self.question.id]
         removed = False
-        for assignment in assignments:
-            person = session.get(Person, assignment.person_id)
+        for assignment in list(assignments):
+            person = people.get(assignment.person_id)
             if person is None or not person.active:
                 # An expert taken out of the config loses the question to the next step.
-                repo.end_assignments(
-                    session, question.id, self.now, "removed", person_id=assignment.person_id
-                )
+                assignment.active, assignment.ended_at = False, self.now
+                assignment.ended_reason = "removed"
+                assignments.remove(assignment)
                 removed = removed or assignment.role == "primary"
-        assignments = repo.active_assignments(session, question.id)
         primary = [a.person_id for a in assignments if a.role == "primary"]
         for name in LEVELS[LEVELS.index(level) :]:
-            people = self._people(name, assignments, primary)
-            if people:
+            chosen = self._people(name, assignments, primary)
+            if chosen:
                 if removed and name in ("experts", "lead"):
-                    self._promote(people[0], assignments)
-                return name, people
+                    self._promote(chosen[0], assignments)
+                return name, chosen
         return "coordinators", []
 
     def _people(
         self, level: str, assignments: list[Assignment], primary: list[int]
     ) -> list[Person]:
-        session = self.session
         if level == "primary":
             ids = primary
         elif level == "experts":
             ids = [a.person_id for a in assignments if a.role != "primary"]
         elif level == "lead":
             partner = self.config.partner(self.question.partner_id or "")
-            lead = partner.lead_expert if partner else ""
-            person = session.scalar(
-                select(Person).where(Person.config_id == lead, Person.active.is_(True))
+            lead = (
+                self.context.staff(partner.lead_expert) if partner and partner.lead_expert else None
             )
-            ids = [person.id] if lead and person is not None and person.id not in primary else []
+            ids = [lead.id] if lead is not None and lead.id not in primary else []
         else:
-            return repo.people_by_role(session, "coordinator")
-        people = [session.get(Person, i) for i in ids]
-        return [p for p in people if p is not None and p.active]
+            return self.context.coordinators()
+        return [self.context.people[i] for i in ids]
 
     def _promote(self, person: Person, assignments: list[Assignment]) -> None:
         mine = next((a for a in assignments if a.person_id == person.id), None)
         if mine is None:
-            self.session.add(
-                Assignment(
-                    question_id=self.question.id,
-                    person_id=person.id,
-                    role="primary",
-                    active=True,
-                    created_at=self.now,
-                )
+            mine = Assignment(
+                question_id=self.question.id,
+                person_id=person.id,
+                role="primary",
+                active=True,
+                created_at=self.now,
             )
-        else:
-            mine.role = "primary"
+            self.session.add(mine)
+            assignments.insert(0, mine)
+        mine.role = "primary"
         repo.log_event(
             self.session,
             "reassigned",
@@ -306,7 +304,7 @@ class _Notice:
         )
         self.post(text + self.late_note(step), mentions=people)
         topic = question.topic or "?"
-        for coordinator in repo.people_by_role(self.session, "coordinator"):
+        for coordinator in self.context.coordinators():
             self.tell(
                 coordinator,
                 self.t_for(
@@ -321,7 +319,7 @@ class _Notice:
                 )
                 + self.late_note(step, coordinator),
             )
-        asker = self.session.get(Person, question.asker_id)
+        asker = self.context.people.get(question.asker_id)
         if step.step == 0 and asker is not None:
             self.tell(
                 asker,
@@ -348,7 +346,7 @@ class _Notice:
             )
             + self.late_note(step)
         )
-        for coordinator in repo.people_by_role(self.session, "coordinator"):
+        for coordinator in self.context.coordinators():
             self.tell(
                 coordinator,
                 self.t_for(
@@ -363,22 +361,26 @@ class _Notice:
             )
 
     # -- where --------------------------------------------------------------------------
+    # Both kinds of message set the same columns, so a batch is inserted in one statement.
     def post(self, text: str, mentions: Sequence[Person] = ()) -> None:
         """Post in the question's thread on every channel where it has one."""
-        channels = deadline_repo.thread_channels(self.session, self.question.id)
+        channels = self.context.threads[self.question.id]
         for channel in channels or list(self.keeper.channels[:1]):
             tags = [
                 [identity.external_id, person.display_name]
                 for person in mentions
-                for identity in repo.identities_of(self.session, person.id)
+                for identity in self.context.identities.get(person.id, [])
                 if identity.channel == channel
             ]
             self.session.add(
                 OutboxMessage(
                     channel=channel,
                     target="space",
+                    person_id=None,
+                    chat_id=None,
                     question_id=self.question.id,
                     opens_thread=False,
+                    thread_title=None,
                     text=text,
                     buttons=[],
                     mentions=tags,
@@ -388,7 +390,7 @@ class _Notice:
 
     def tell(self, person: Person, text: str, channel: str | None = None) -> bool:
         """A private message to ``person`` where they can be reached from this process."""
-        identities = repo.identities_of(self.session, person.id)
+        identities = self.context.identities.get(person.id, [])
         order = ([channel] if channel else []) + list(self.keeper.channels)
         for name in order:
             if name not in self.keeper.channels:
@@ -402,6 +404,8 @@ class _Notice:
                             person_id=person.id,
                             chat_id=identity.chat_id or identity.external_id,
                             question_id=self.question.id,
+                            opens_thread=False,
+                            thread_title=None,
                             text=text,
                             buttons=[],
                             mentions=[],

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import DeadlineStep, OutboxMessage, Question
+from bot.storage.models import Assignment, DeadlineStep, Identity, OutboxMessage, Person, Question
 
 __all__ = [
-    "claim_step",
+    "StepContext",
+    "claim_steps",
     "due_step_ids",
     "next_due",
     "overdue_questions",
-    "pending_steps",
+    "step_context",
     "steps_of",
     "thread_channels",
 ]
@@ -32,17 +34,12 @@ def steps_of(session: Session, question_id: int) -> list[DeadlineStep]:
     )
 
 
-def pending_steps(session: Session, question_id: int) -> list[DeadlineStep]:
-    """The steps of a question that have not fired nor been cancelled."""
-    return [s for s in steps_of(session, question_id) if s.state == "pending"]
-
-
 def due_step_ids(session: Session, now: dt.datetime, limit: int) -> list[int]:
     """Pending steps due by ``now``, oldest first.
 
     On PostgreSQL the rows are locked for this transaction and rows another process holds
-    are skipped, so concurrent sweeps take disjoint batches; elsewhere ``claim_step``'s
-    conditional update is what keeps a step from firing twice.
+    are skipped, so concurrent sweeps take disjoint batches; elsewhere the conditional
+    update of ``claim_steps`` is what keeps a step from firing twice.
     """
     query = (
         select(DeadlineStep.id)
@@ -55,17 +52,98 @@ def due_step_ids(session: Session, now: dt.datetime, limit: int) -> list[int]:
     return list(session.scalars(query))
 
 
-def claim_step(
-    session: Session, step_id: int, worker: str, now: dt.datetime, *, late: bool
-) -> bool:
-    """Mark a pending step fired by ``worker``; False if someone else already took it."""
-    result = session.execute(
+def claim_steps(
+    session: Session, step_ids: list[int], worker: str, now: dt.datetime, late_before: dt.datetime
+) -> list[DeadlineStep]:
+    """Mark pending steps fired by ``worker``; return those taken (not already someone else's).
+
+    One conditional update: a step another process fired in the meantime is no longer
+    pending, so it is not updated and not returned. A step due before ``late_before`` is late.
+    """
+    if not step_ids:
+        return []
+    taken = session.scalars(
         update(DeadlineStep)
-        .where(DeadlineStep.id == step_id, DeadlineStep.state == "pending")
-        .values(state="fired", fired_at=now, claimed_by=worker, late=late)
+        .where(DeadlineStep.id.in_(step_ids), DeadlineStep.state == "pending")
+        .values(
+            state="fired",
+            fired_at=now,
+            claimed_by=worker,
+            late=case((DeadlineStep.due_at < late_before, True), else_=False),
+        )
+        .returning(DeadlineStep.id)
         .execution_options(synchronize_session=False)
+    ).all()
+    if not taken:
+        return []
+    return list(
+        session.scalars(
+            select(DeadlineStep)
+            .where(DeadlineStep.id.in_(taken))
+            .order_by(DeadlineStep.due_at, DeadlineStep.id)
+            .execution_options(populate_existing=True)
+        )
     )
-    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+@dataclass
+class StepContext:
+    """Everything firing a batch of steps reads, loaded in a few queries."""
+
+    questions: dict[int, Question]
+    assignments: dict[int, list[Assignment]]  # active ones, by question, primary first
+    people: dict[int, Person]  # staff and the batch's askers
+    identities: dict[int, list[Identity]]  # by person
+    threads: dict[int, list[str]]  # channels of each question's thread
+
+    def coordinators(self) -> list[Person]:
+        """Active coordinators, by id."""
+        return sorted(
+            (p for p in self.people.values() if p.role == "coordinator" and p.active),
+            key=lambda p: p.id,
+        )
+
+    def staff(self, config_id: str) -> Person | None:
+        """The expert or coordinator with this config id, if still active."""
+        return next(
+            (p for p in self.people.values() if p.config_id == config_id and p.active), None
+        )
+
+
+def step_context(session: Session, question_ids: Iterable[int]) -> StepContext:
+    """Load the questions of a batch with their assignees, staff, askers and threads."""
+    ids = sorted(set(question_ids))
+    questions = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(ids)))}
+    assignments: dict[int, list[Assignment]] = {i: [] for i in ids}
+    for assignment in session.scalars(
+        select(Assignment)
+        .where(Assignment.question_id.in_(ids), Assignment.active.is_(True))
+        .order_by(Assignment.role != "primary", Assignment.id)
+    ):
+        assignments[assignment.question_id].append(assignment)
+    askers = {q.asker_id for q in questions.values()}
+    people = {
+        p.id: p
+        for p in session.scalars(
+            select(Person).where(
+                or_(Person.role.in_(("expert", "coordinator")), Person.id.in_(askers))
+            )
+        )
+    }
+    identities: dict[int, list[Identity]] = {}
+    for identity in session.scalars(
+        select(Identity).where(Identity.person_id.in_(list(people))).order_by(Identity.id)
+    ):
+        identities.setdefault(identity.person_id, []).append(identity)
+    threads: dict[int, list[str]] = {i: [] for i in ids}
+    for question_id, channel in session.execute(
+        select(OutboxMessage.question_id, OutboxMessage.channel)
+        .where(OutboxMessage.question_id.in_(ids), OutboxMessage.opens_thread.is_(True))
+        .distinct()
+    ):
+        if question_id is not None:
+            threads[question_id].append(channel)
+    return StepContext(questions, assignments, people, identities, threads)
 
 
 def next_due(session: Session) -> dt.datetime | None:
