@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,13 +13,11 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.storage import deadline_repo, repo
 from bot.storage.deadline_repo import StepContext
-from bot.storage.models import Assignment, DeadlineStep, OutboxMessage, Person, Question
+from bot.storage.models import Assignment, DeadlineStep, Person, Question
 from handlers.i18n import Translator, format_when
 from routing.deadlines import BusinessCalendar, parse_calendar, plan_steps, targets_for
 
 __all__ = ["LEVELS", "DeadlineKeeper", "calendar_for", "replan_clock", "start_clock"]
-
-log = logging.getLogger(__name__)
 
 LEVELS = ("primary", "experts", "lead", "coordinators")
 DEFAULT_WEEK = ("mon", "tue", "wed", "thu", "fri")
@@ -121,9 +118,11 @@ class DeadlineKeeper:
                 ids = deadline_repo.due_step_ids(session, now, limit)
                 late_before = now - dt.timedelta(seconds=self.config.deadlines.late_after_seconds)
                 steps = deadline_repo.claim_steps(session, ids, self.worker, now, late_before)
-                context = deadline_repo.step_context(session, (s.question_id for s in steps))
-                for step in steps:
-                    self._fire(session, context, step, now)
+                if steps:
+                    context = deadline_repo.step_context(session, (s.question_id for s in steps))
+                    for step in steps:
+                        self._fire(session, context, step, now)
+                    deadline_repo.write_outputs(session, context)
                 taken += len(steps)
             if len(ids) < limit:
                 return taken
@@ -148,16 +147,20 @@ class DeadlineKeeper:
             notice.reminder(step, people)
         else:
             notice.escalation(step, people)
-        repo.log_event(
-            session,
-            step.kind,
-            now,
-            question_id=question.id,
-            step=step.step,
-            late=step.late,
-            clock=step.clock,
-            to=level,
-            people=[p.config_id for p in people],
+        context.events.append(
+            {
+                "question_id": question.id,
+                "kind": step.kind,
+                "actor_id": None,
+                "detail": {
+                    "step": step.step,
+                    "late": step.late,
+                    "clock": step.clock,
+                    "to": level,
+                    "people": [p.config_id for p in people],
+                },
+                "created_at": now,
+            }
         )
 
 
@@ -361,7 +364,7 @@ class _Notice:
             )
 
     # -- where --------------------------------------------------------------------------
-    # Both kinds of message set the same columns, so a batch is inserted in one statement.
+    # Messages and events are collected and inserted for the whole batch at once.
     def post(self, text: str, mentions: Sequence[Person] = ()) -> None:
         """Post in the question's thread on every channel where it has one."""
         channels = self.context.threads[self.question.id]
@@ -372,20 +375,17 @@ class _Notice:
                 for identity in self.context.identities.get(person.id, [])
                 if identity.channel == channel
             ]
-            self.session.add(
-                OutboxMessage(
-                    channel=channel,
-                    target="space",
-                    person_id=None,
-                    chat_id=None,
-                    question_id=self.question.id,
-                    opens_thread=False,
-                    thread_title=None,
-                    text=text,
-                    buttons=[],
-                    mentions=tags,
-                    created_at=self.now,
-                )
+            self.context.outbox.append(
+                {
+                    "channel": channel,
+                    "target": "space",
+                    "person_id": None,
+                    "chat_id": None,
+                    "question_id": self.question.id,
+                    "text": text,
+                    "mentions": tags,
+                    "created_at": self.now,
+                }
             )
 
     def tell(self, person: Person, text: str, channel: str | None = None) -> bool:
@@ -397,20 +397,17 @@ class _Notice:
                 continue
             for identity in identities:
                 if identity.channel == name:
-                    self.session.add(
-                        OutboxMessage(
-                            channel=name,
-                            target="person",
-                            person_id=person.id,
-                            chat_id=identity.chat_id or identity.external_id,
-                            question_id=self.question.id,
-                            opens_thread=False,
-                            thread_title=None,
-                            text=text,
-                            buttons=[],
-                            mentions=[],
-                            created_at=self.now,
-                        )
+                    self.context.outbox.append(
+                        {
+                            "channel": name,
+                            "target": "person",
+                            "person_id": person.id,
+                            "chat_id": identity.chat_id or identity.external_id,
+                            "question_id": self.question.id,
+                            "text": text,
+                            "mentions": [],
+                            "created_at": self.now,
+                        }
                     )
                     return True
         return False

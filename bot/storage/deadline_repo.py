@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import Assignment, DeadlineStep, Identity, OutboxMessage, Person, Question
+from bot.storage.models import (
+    Assignment,
+    DeadlineStep,
+    Event,
+    Identity,
+    OutboxMessage,
+    Person,
+    Question,
+)
 
 __all__ = [
     "StepContext",
@@ -20,6 +29,7 @@ __all__ = [
     "step_context",
     "steps_of",
     "thread_channels",
+    "write_outputs",
 ]
 
 
@@ -95,6 +105,9 @@ class StepContext:
     people: dict[int, Person]  # staff and the batch's askers
     identities: dict[int, list[Identity]]  # by person
     threads: dict[int, list[str]]  # channels of each question's thread
+    # What firing the batch writes: outbox rows and events, as column values.
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     def coordinators(self) -> list[Person]:
         """Active coordinators, by id."""
@@ -115,12 +128,15 @@ def step_context(session: Session, question_ids: Iterable[int]) -> StepContext:
     ids = sorted(set(question_ids))
     questions = {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(ids)))}
     assignments: dict[int, list[Assignment]] = {i: [] for i in ids}
+    # Filtered on "active" here, not in SQL: SQLite would pick the index on "active" (most
+    # rows) over the one on question_id and read every assignment.
     for assignment in session.scalars(
         select(Assignment)
-        .where(Assignment.question_id.in_(ids), Assignment.active.is_(True))
+        .where(Assignment.question_id.in_(ids))
         .order_by(Assignment.role != "primary", Assignment.id)
     ):
-        assignments[assignment.question_id].append(assignment)
+        if assignment.active:
+            assignments[assignment.question_id].append(assignment)
     askers = {q.asker_id for q in questions.values()}
     people = {
         p.id: p
@@ -185,3 +201,14 @@ def thread_channels(session: Session, question_id: int) -> list[str]:
             )
         )
     )
+
+
+def write_outputs(session: Session, context: StepContext) -> None:
+    """Insert the outbox messages and events a batch of steps wrote, in order, in bulk."""
+    session.flush()  # assignment changes first, in the same transaction
+    if context.outbox:
+        session.execute(insert(OutboxMessage), context.outbox)
+    if context.events:
+        session.execute(insert(Event), context.events)
+    context.outbox.clear()
+    context.events.clear()
