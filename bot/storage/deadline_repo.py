@@ -74,7 +74,9 @@ def claim_steps(
         return []
     taken = session.scalars(
         update(DeadlineStep)
-        .where(DeadlineStep.id.in_(step_ids), DeadlineStep.state == "pending")
+        # coalesce() keeps SQLite off the index on state, which it would scan whole
+        # instead of looking the ids up by primary key.
+        .where(DeadlineStep.id.in_(step_ids), func.coalesce(DeadlineStep.state, "") == "pending")
         .values(
             state="fired",
             fired_at=now,
