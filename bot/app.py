@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
+import socket
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
@@ -12,10 +14,12 @@ from bot.assembly import build_triage, open_database, seed_fiches_if_empty
 from bot.channels.base import Channel
 from bot.clock import Clock, SystemClock
 from bot.config import Config
+from bot.deadline_scheduler import DeadlineScheduler
 from bot.outbox import OutboxSender
 from bot.storage.database import Database
 from handlers.context import Services
 from handlers.conversation import Conversation
+from handlers.deadlines import DeadlineKeeper
 from handlers.directory import sync_directory
 from handlers.events import Inbound
 from handlers.i18n import Translator
@@ -47,6 +51,7 @@ class Application:
         self.database: Database | None = None
         self.conversation: Conversation | None = None
         self.sender: OutboxSender | None = None
+        self.deadlines: DeadlineScheduler | None = None
 
     async def start(self) -> None:
         """Open the database, load the knowledge base, and start channels and the sender."""
@@ -57,7 +62,24 @@ class Application:
         self._spawn(self.sender.run(), "outbox-sender")
         for channel in self.channels.values():
             await channel.start(self.deliver)
+        await self._start_deadlines(services)
         self.sender.wake.set()
+
+    async def _start_deadlines(self, services: Services) -> None:
+        assert self.sender is not None
+        keeper = DeadlineKeeper(
+            config=self.config,
+            sessions=services.sessions,
+            clock=self.clock,
+            texts=services.texts,
+            channels=services.channels,
+            worker=f"{socket.gethostname()}:{os.getpid()}",
+        )
+        self.deadlines = DeadlineScheduler(
+            keeper, self.clock, self.config.deadlines.sweep_seconds, self.sender.wake.set
+        )
+        # Recovers every pending step from the database: what fell due while down fires now.
+        await self.deadlines.start()
 
     def _build(self) -> tuple[Database, Services]:
         config = self.config
@@ -86,6 +108,9 @@ class Application:
             log.exception("handling %s event %s failed", event.channel, event.event_id)
         # Send the replies before the next event, so each person sees them in order.
         await self.sender.flush()
+        if self.deadlines is not None:
+            # The event may have routed a question or changed a priority: a new next step.
+            await self.deadlines.reschedule()
 
     async def flush(self) -> int:
         """Send everything pending now (tests and the console use it to keep order)."""
@@ -104,6 +129,8 @@ class Application:
 
     async def stop(self) -> None:
         """Send what is pending, stop channels, cancel background tasks, close the database."""
+        if self.deadlines is not None:
+            await self.deadlines.stop()
         if self.sender is not None:
             try:
                 await self.sender.flush()

@@ -20,12 +20,15 @@ __all__ = [
     "ConfigError",
     "Coordinator",
     "DatabaseConfig",
+    "DeadlinesConfig",
+    "EscalationStep",
     "Expert",
     "KnowledgeConfig",
     "LanguagesConfig",
     "MatrixConfig",
     "Partner",
     "RoutingConfig",
+    "Targets",
     "TelegramConfig",
     "Topic",
     "default_config_path",
@@ -78,8 +81,48 @@ class RoutingConfig:
     mention_others: int = 2
     short_message_words: int = 6
     topic_min_confidence: float = 0.25
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Response targets in working hours; 0 keeps the value they override."""
+
+    first_response_hours: float = 0.0
+    resolution_hours: float = 0.0
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """One step of the escalation chain: who is asked, how long after the deadline."""
+
+    to: str  # primary | experts | lead | coordinators
+    after_hours: float = 0.0
+
+
+def _default_chain() -> tuple[EscalationStep, ...]:
+    return (
+        EscalationStep("primary", 0.0),
+        EscalationStep("experts", 4.0),
+        EscalationStep("lead", 8.0),
+        EscalationStep("coordinators", 16.0),
+    )
+
+
+@dataclass(frozen=True)
+class DeadlinesConfig:
+    """The deadline policy: targets, reminders, the escalation chain, the sweep."""
+
     first_response_hours: float = 24.0
     resolution_hours: float = 72.0
+    by_priority: Mapping[str, Targets] = field(
+        default_factory=lambda: {"urgent": Targets(4.0, 24.0)}
+    )
+    by_topic: Mapping[str, Targets] = field(default_factory=dict)
+    reminders: tuple[float, ...] = (0.5, 0.9)
+    escalation: tuple[EscalationStep, ...] = field(default_factory=_default_chain)
+    sweep_seconds: float = 60.0
+    # A step fired more than this after its due time says it is late (the bot was down).
+    late_after_seconds: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +145,12 @@ class Partner:
     country: str = ""
     timezone: str = "UTC"
     languages: tuple[str, ...] = ()
+    # The business calendar deadlines are counted in.
+    working_days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
+    working_hours: str = "09:00-17:00"
+    holidays: tuple[str, ...] = ()
+    # The expert asked when the partner's own expert misses a deadline.
+    lead_expert: str = ""
 
 
 @dataclass(frozen=True)
@@ -173,6 +222,7 @@ class Config:
     languages: LanguagesConfig = LanguagesConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
     routing: RoutingConfig = RoutingConfig()
+    deadlines: DeadlinesConfig = DeadlinesConfig()
     topics: tuple[Topic, ...] = ()
     partners: tuple[Partner, ...] = ()
     experts: tuple[Expert, ...] = ()
@@ -327,8 +377,6 @@ def _check(config: Config) -> None:
         raise _KeyError("knowledge.answer_threshold", "must be between 0 and 1")
     if config.routing.mention_others < 0:
         raise _KeyError("routing.mention_others", "must not be negative")
-    if config.routing.first_response_hours <= 0 or config.routing.resolution_hours <= 0:
-        raise _KeyError("routing.first_response_hours", "response targets must be positive")
 
     def unique(items: tuple[Any, ...], section: str) -> set[str]:
         seen: set[str] = set()
@@ -370,6 +418,7 @@ def _check(config: Config) -> None:
                 f"partners[{i}].timezone", f"unknown time zone {partner.timezone!r}"
             ) from None
         languages(partner.languages, f"partners[{i}].languages")
+        _check_calendar(partner, f"partners[{i}]")
     for i, expert in enumerate(config.experts):
         if expert.partner not in partner_ids:
             raise _KeyError(f"experts[{i}].partner", f"unknown partner {expert.partner!r}")
@@ -391,6 +440,7 @@ def _check(config: Config) -> None:
         identities(coordinator.identities, f"coordinators[{i}].identities")
     _check_telegram(config)
     _check_matrix(config)
+    _check_deadlines(config)
 
 
 def _check_telegram(config: Config) -> None:
@@ -473,3 +523,65 @@ def _check_matrix(config: Config) -> None:
             "required when matrix is enabled: a password or an access_token "
             "(or set RRM_MATRIX_PASSWORD / RRM_MATRIX_ACCESS_TOKEN)",
         )
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PRIORITIES = ("low", "normal", "high", "urgent")
+ESCALATION_TARGETS = ("primary", "experts", "lead", "coordinators")
+
+
+def _check_calendar(partner: Partner, key: str) -> None:
+    """A partner's working days, hours and holidays must parse (routing.deadlines reads them)."""
+    from routing.deadlines import CalendarError, parse_calendar
+
+    try:
+        parse_calendar(
+            partner.timezone, partner.working_days, partner.working_hours, partner.holidays
+        )
+    except CalendarError as error:
+        raise _KeyError(f"{key}.{error.field}", error.problem) from None
+
+
+def _check_deadlines(config: Config) -> None:
+    """The [deadlines] section: positive targets, reminder fractions, a sane chain."""
+    policy = config.deadlines
+    targets = [("deadlines", Targets(policy.first_response_hours, policy.resolution_hours))]
+    for priority, spec in policy.by_priority.items():
+        if priority not in PRIORITIES:
+            raise _KeyError(f"deadlines.by_priority.{priority}", f"use one of {PRIORITIES}")
+        targets.append((f"deadlines.by_priority.{priority}", spec))
+    topic_ids = {t.id for t in config.topics}
+    for topic, spec in policy.by_topic.items():
+        if topic not in topic_ids:
+            raise _KeyError(f"deadlines.by_topic.{topic}", f"unknown topic {topic!r}")
+        targets.append((f"deadlines.by_topic.{topic}", spec))
+    for key, spec in targets:
+        for name in ("first_response_hours", "resolution_hours"):
+            value = getattr(spec, name)
+            if value < 0 or (key == "deadlines" and value == 0):
+                raise _KeyError(f"{key}.{name}", "must be a positive number of working hours")
+    for i, point in enumerate(policy.reminders):
+        if not 0 < point < 1:
+            raise _KeyError(
+                f"deadlines.reminders[{i}]", "a fraction of the target, between 0 and 1"
+            )
+    if list(policy.reminders) != sorted(set(policy.reminders)):
+        raise _KeyError("deadlines.reminders", "must be increasing, without repeats")
+    previous = 0.0
+    for i, step in enumerate(policy.escalation):
+        if step.to not in ESCALATION_TARGETS:
+            raise _KeyError(f"deadlines.escalation[{i}].to", f"use one of {ESCALATION_TARGETS}")
+        if step.after_hours < previous:
+            raise _KeyError(
+                f"deadlines.escalation[{i}].after_hours",
+                "must not be negative nor earlier than the step before",
+            )
+        previous = step.after_hours
+    if policy.sweep_seconds <= 0:
+        raise _KeyError("deadlines.sweep_seconds", "must be positive")
+    if policy.late_after_seconds < 0:
+        raise _KeyError("deadlines.late_after_seconds", "must not be negative")
+    experts = {e.id: e for e in config.experts}
+    for i, partner in enumerate(config.partners):
+        if partner.lead_expert and partner.lead_expert not in experts:
+            raise _KeyError(f"partners[{i}].lead_expert", f"unknown expert {partner.lead_expert!r}")

@@ -6,6 +6,7 @@ from bot.storage import repo
 from bot.storage.models import FicheAnswer, Question
 from handlers.asking import language_name, status_label
 from handlers.context import Turn
+from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS
 from handlers.events import Button
 from handlers.referral import refer
 from knowledge.repository import get_version
@@ -34,6 +35,7 @@ def help_text(turn: Turn) -> str:
             turn.t("Just write your question. Commands:"),
             "/status — " + turn.t("your questions and where they stand"),
             "/resolve N — " + turn.t("mark question N as settled"),
+            "/urgent N — " + turn.t("mark question N as urgent: a shorter deadline"),
             "/new — " + turn.t("start a new question instead of adding to the current one"),
             "/language xx — " + turn.t("choose the language I write to you in"),
             "/help — " + turn.t("this list"),
@@ -158,6 +160,7 @@ ASKER_COMMANDS = {
     "status": status,
     "resolve": resolve,
     "new": new,
+    **DEADLINE_ASKER_COMMANDS,
 }
 
 

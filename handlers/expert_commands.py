@@ -8,6 +8,7 @@ from bot.storage import repo
 from bot.storage.models import Assignment, Person, Question
 from handlers.asker_commands import close
 from handlers.context import Turn
+from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
 from handlers.directory import candidates
 from handlers.referral import refer
 from routing.matching import match
@@ -220,4 +221,9 @@ def set_topic(turn: Turn, args: list[str]) -> None:
 
 THREAD_COMMANDS = {"claim": claim, "pass": pass_question, "resolve": resolve_thread}
 EXPERT_COMMANDS = {"away": away, **THREAD_COMMANDS}
-COORDINATOR_COMMANDS = {"open": open_questions, "reassign": reassign, "topic": set_topic}
+COORDINATOR_COMMANDS = {
+    "open": open_questions,
+    "reassign": reassign,
+    "topic": set_topic,
+    **DEADLINE_COORDINATOR_COMMANDS,
+}

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 from bot.storage import repo
 from bot.storage.models import Assignment, Person, Question
 from handlers.context import Turn
+from handlers.deadlines import start_clock
 from handlers.directory import candidates
-from routing.deadlines import due_times
 from routing.matching import Candidate, RouteDecision, match
 
 __all__ = ["assign", "refer", "space_channels", "thread_title"]
@@ -45,14 +45,13 @@ def refer(turn: Turn, question: Question, *, excluded: set[int] | None = None) -
         coordinators,
         mention_others=config.routing.mention_others,
     )
-    due = due_times(turn.now, config.routing.first_response_hours, config.routing.resolution_hours)
     question.status = "open"
     question.decision = question.decision or "route"
-    question.routed_at = turn.now
+    # A question routed again keeps its first routing time: one clock per question.
+    question.routed_at = question.routed_at or turn.now
     question.fallback = decision.fallback
-    question.first_response_due = due.first_response
-    question.resolution_due = due.resolution
     question.partner_id = decision.primary.partner or None if decision.primary else None
+    start_clock(session, config, question, turn.now)
     recipients = assign(session, question, decision, turn)
     asker = session.get(Person, question.asker_id)
     assert asker is not None

@@ -1,6 +1,6 @@
 """Routing: language detection, topic classification, expert matching and deadlines."""
 
-from routing.deadlines import Due, due_times
+from routing.deadlines import BusinessCalendar, Due, parse_calendar, plan_steps
 from routing.language import Detection, LanguageDetector
 from routing.matching import Candidate, RouteDecision, match
 from routing.topics import TopicClassifier, TopicGuess
@@ -8,6 +8,7 @@ from routing.triage import Analysis, Triage
 
 __all__ = [
     "Analysis",
+    "BusinessCalendar",
     "Candidate",
     "Detection",
     "Due",
@@ -16,6 +17,7 @@ __all__ = [
     "TopicClassifier",
     "TopicGuess",
     "Triage",
-    "due_times",
     "match",
+    "parse_calendar",
+    "plan_steps",
 ]

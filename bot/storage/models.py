@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Assignment",
     "Base",
+    "DeadlineStep",
     "Event",
     "Fiche",
     "FicheAnswer",
@@ -144,6 +145,29 @@ class Question(Base):
     resolution_due: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     helpful: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class DeadlineStep(Base):
+    """A reminder or escalation of one question, due at an instant; fired at most once."""
+
+    __tablename__ = "deadline_steps"
+    __table_args__ = (
+        UniqueConstraint("question_id", "clock", "kind", "step"),
+        Index("ix_deadline_steps_pending", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    clock: Mapped[str] = mapped_column(String(16))  # first_response | resolution
+    kind: Mapped[str] = mapped_column(String(16))  # reminder | escalation
+    step: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(16))  # primary | experts | lead | coordinators
+    due_at: Mapped[dt.datetime]
+    # pending | fired | cancelled (answered or resolved in time)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    fired_at: Mapped[dt.datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class FicheAnswer(Base):

@@ -30,16 +30,22 @@ class ConsoleSession:
 
 
 @contextlib.asynccontextmanager
-async def console_bot(config: Config, embedder: MemoEmbedder) -> AsyncIterator[ConsoleSession]:
-    """The bot on the console channel; stopped cleanly at the end."""
+async def console_bot(
+    config: Config,
+    embedder: MemoEmbedder,
+    *,
+    clock: FixedClock | None = None,
+    console_type: type[ConsoleChannel] = ConsoleChannel,
+) -> AsyncIterator[ConsoleSession]:
+    """The bot on the console channel (at START unless a clock is given); stopped at the end."""
     lines, out = ScriptedLines(), Transcript()
     staff = {
         person.identities["console"]: person.name
         for person in (*config.experts, *config.coordinators)
         if "console" in person.identities
     }
-    console = ConsoleChannel(lines, out, staff)
-    app = Application(config, [console], clock=FixedClock(START), embedder=embedder)
+    console = console_type(lines, out, staff)
+    app = Application(config, [console], clock=clock or FixedClock(START), embedder=embedder)
     await app.start()
     out.new()
     try:

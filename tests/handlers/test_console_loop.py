@@ -61,7 +61,8 @@ async def test_ask_route_answer_follow_up_resolve(config, embedder) -> None:
         number = thread.group(1)
         assert "@claire" in shown and "Assigned to: Claire Dubois" in shown
         assert f"Your question #{number} went to Claire Dubois (Chambre de Métiers du Lot)" in shown
-        assert "Tue 3 Mar 2026, 09:00" in shown  # 24 h later, shown in the asker's zone
+        # 24 working hours in Paris (Mon 10:00 local + 7 + 8 + 8 + 1), in the asker's zone.
+        assert "Thu 5 Mar 2026, 09:00" in shown
 
         await bot.say("/as claire")
         bot.clock.advance(dt.timedelta(hours=2))

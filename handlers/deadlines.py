@@ -1,0 +1,413 @@
+"""Question clocks: plan each question's reminders and escalations, and fire those that fall due."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.storage import deadline_repo, repo
+from bot.storage.deadline_repo import StepContext
+from bot.storage.models import Assignment, DeadlineStep, Person, Question
+from handlers.i18n import Translator, format_when
+from routing.deadlines import BusinessCalendar, parse_calendar, plan_steps, targets_for
+
+__all__ = ["LEVELS", "DeadlineKeeper", "calendar_for", "replan_clock", "start_clock"]
+
+LEVELS = ("primary", "experts", "lead", "coordinators")
+DEFAULT_WEEK = ("mon", "tue", "wed", "thu", "fri")
+BATCH = 200
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar(
+    timezone: str, days: tuple[str, ...], hours: str, holidays: tuple[str, ...]
+) -> BusinessCalendar:
+    return parse_calendar(timezone, days, hours, holidays)
+
+
+def calendar_for(config: Config, partner_id: str | None) -> BusinessCalendar:
+    """The responsible partner's calendar; without one, weekdays 9–17 in the default zone."""
+    partner = config.partner(partner_id or "")
+    if partner is None:
+        return _calendar(config.languages.default_timezone, DEFAULT_WEEK, "09:00-17:00", ())
+    return _calendar(
+        partner.timezone, partner.working_days, partner.working_hours, partner.holidays
+    )
+
+
+def _plan(session: Session, config: Config, question: Question, now: dt.datetime) -> None:
+    policy = config.deadlines
+    targets = targets_for(
+        (policy.first_response_hours, policy.resolution_hours),
+        {k: (v.first_response_hours, v.resolution_hours) for k, v in policy.by_priority.items()},
+        {k: (v.first_response_hours, v.resolution_hours) for k, v in policy.by_topic.items()},
+        question.priority,
+        question.topic,
+    )
+    start = question.routed_at or now
+    due, planned = plan_steps(
+        calendar_for(config, question.partner_id),
+        start,
+        targets,
+        policy.reminders,
+        [(step.to, step.after_hours) for step in policy.escalation],
+    )
+    question.first_response_due, question.resolution_due = due.first_response, due.resolution
+    existing = {(s.clock, s.kind, s.step): s for s in deadline_repo.steps_of(session, question.id)}
+    for step in planned:
+        row = existing.get((step.clock, step.kind, step.step))
+        if row is None:
+            session.add(
+                DeadlineStep(
+                    question_id=question.id,
+                    clock=step.clock,
+                    kind=step.kind,
+                    step=step.step,
+                    target=step.to,
+                    due_at=step.due_at,
+                    state="pending",
+                    late=False,
+                )
+            )
+        elif row.state == "pending":
+            row.due_at, row.target = step.due_at, step.to
+            if step.kind == "reminder" and step.due_at <= now:
+                # A shortened target passed this reminder already: escalations say enough.
+                row.state = "cancelled"
+
+
+def start_clock(session: Session, config: Config, question: Question, now: dt.datetime) -> None:
+    """Set a routed question's deadlines and plan its steps, once.
+
+    A question routed again (a new topic) or reassigned keeps the clock it has.
+    """
+    if question.first_response_due is not None and deadline_repo.steps_of(session, question.id):
+        return
+    _plan(session, config, question, now)
+
+
+def replan_clock(session: Session, config: Config, question: Question, now: dt.datetime) -> None:
+    """Recompute the deadlines after a change of priority, from the same start."""
+    _plan(session, config, question, now)
+
+
+@dataclass
+class DeadlineKeeper:
+    """Fires due steps: each claimed once, its messages written in the same transaction."""
+
+    config: Config
+    sessions: sessionmaker[Session]
+    clock: Clock
+    texts: Translator
+    # Channels running in this process, in order of preference for reaching people.
+    channels: Sequence[str]
+    worker: str = "rrm"
+
+    def fire_due(self, limit: int = BATCH) -> int:
+        """Fire every step due now, in batches; return how many this process took."""
+        taken = 0
+        while True:
+            with self.sessions.begin() as session:
+                now = self.clock.now()
+                ids = deadline_repo.due_step_ids(session, now, limit)
+                late_before = now - dt.timedelta(seconds=self.config.deadlines.late_after_seconds)
+                steps = deadline_repo.claim_steps(session, ids, self.worker, now, late_before)
+                if steps:
+                    context = deadline_repo.step_context(session, (s.question_id for s in steps))
+                    for step in steps:
+                        self._fire(session, context, step, now)
+                    deadline_repo.write_outputs(session, context)
+                taken += len(steps)
+            if len(ids) < limit:
+                return taken
+
+    def next_due(self) -> dt.datetime | None:
+        """When the next pending step falls due."""
+        with self.sessions() as session:
+            return deadline_repo.next_due(session)
+
+    def _fire(
+        self, session: Session, context: StepContext, step: DeadlineStep, now: dt.datetime
+    ) -> None:
+        question = context.questions[step.question_id]
+        if _settled(step, question):
+            step.state = "cancelled"
+            return
+        notice = _Notice(self, session, context, question, now)
+        level, people = notice.responsible(step.target)
+        if step.clock == "resolution":
+            notice.resolution_overdue(step)
+        elif step.kind == "reminder":
+            notice.reminder(step, people)
+        else:
+            notice.escalation(step, people)
+        context.events.append(
+            {
+                "question_id": question.id,
+                "kind": step.kind,
+                "actor_id": None,
+                "detail": {
+                    "step": step.step,
+                    "late": step.late,
+                    "clock": step.clock,
+                    "to": level,
+                    "people": [p.config_id for p in people],
+                },
+                "created_at": now,
+            }
+        )
+
+
+def _settled(step: DeadlineStep, question: Question) -> bool:
+    if step.clock == "resolution":
+        return question.status not in repo.ACTIVE
+    return question.status != "open" or question.first_response_at is not None
+
+
+class _Notice:
+    """The messages of one fired step, written to the outbox."""
+
+    def __init__(
+        self,
+        keeper: DeadlineKeeper,
+        session: Session,
+        context: StepContext,
+        question: Question,
+        now: dt.datetime,
+    ) -> None:
+        self.keeper, self.session, self.context = keeper, session, context
+        self.question, self.now = question, now
+        self.config = keeper.config
+
+    # -- words --------------------------------------------------------------------------
+    def t(self, message: str, **values: object) -> str:
+        """A message for the experts' space, which works in the network's common language."""
+        return self.keeper.texts.translate(self.config.languages.default, message, **values)
+
+    def t_for(self, person: Person, message: str, **values: object) -> str:
+        """A message in ``person``'s language."""
+        language = person.language or self.config.languages.default
+        return self.keeper.texts.translate(language, message, **values)
+
+    def when(self, instant: dt.datetime, person: Person | None = None) -> str:
+        """A time in the reader's language and zone (the space's: the default zone)."""
+        languages = self.config.languages
+        if person is None:
+            return format_when(instant, languages.default, languages.default_timezone)
+        zone = person.timezone
+        if not zone and person.partner_id and (partner := self.config.partner(person.partner_id)):
+            zone = partner.timezone
+        zone = zone or languages.timezones.get(person.language or "", languages.default_timezone)
+        return format_when(instant, person.language or languages.default, zone)
+
+    def late_note(self, step: DeadlineStep, person: Person | None = None) -> str:
+        """Say that a step comes late because the bot was not running when it was due."""
+        if not step.late:
+            return ""
+        when = self.when(step.due_at, person)
+        if person is None:
+            return "\n" + self.t(
+                "(Sent late: this was due at {when}, while the bot was not running.)", when=when
+            )
+        return "\n" + self.t_for(
+            person, "(Sent late: this was due at {when}, while the bot was not running.)", when=when
+        )
+
+    # -- who ----------------------------------------------------------------------------
+    def responsible(self, level: str) -> tuple[str, list[Person]]:
+        """Who a step at ``level`` asks; a level with nobody passes to the next one."""
+        people = self.context.people
+        assignments = self.context.assignments[self.question.id]
+        removed = False
+        for assignment in list(assignments):
+            person = people.get(assignment.person_id)
+            if person is None or not person.active:
+                # An expert taken out of the config loses the question to the next step.
+                assignment.active, assignment.ended_at = False, self.now
+                assignment.ended_reason = "removed"
+                assignments.remove(assignment)
+                removed = removed or assignment.role == "primary"
+        primary = [a.person_id for a in assignments if a.role == "primary"]
+        for name in LEVELS[LEVELS.index(level) :]:
+            chosen = self._people(name, assignments, primary)
+            if chosen:
+                if removed and name in ("experts", "lead"):
+                    self._promote(chosen[0], assignments)
+                return name, chosen
+        return "coordinators", []
+
+    def _people(
+        self, level: str, assignments: list[Assignment], primary: list[int]
+    ) -> list[Person]:
+        if level == "primary":
+            ids = primary
+        elif level == "experts":
+            ids = [a.person_id for a in assignments if a.role != "primary"]
+        elif level == "lead":
+            partner = self.config.partner(self.question.partner_id or "")
+            lead = (
+                self.context.staff(partner.lead_expert) if partner and partner.lead_expert else None
+            )
+            ids = [lead.id] if lead is not None and lead.id not in primary else []
+        else:
+            return self.context.coordinators()
+        return [self.context.people[i] for i in ids]
+
+    def _promote(self, person: Person, assignments: list[Assignment]) -> None:
+        mine = next((a for a in assignments if a.person_id == person.id), None)
+        if mine is None:
+            mine = Assignment(
+                question_id=self.question.id,
+                person_id=person.id,
+                role="primary",
+                active=True,
+                created_at=self.now,
+            )
+            self.session.add(mine)
+            assignments.insert(0, mine)
+        mine.role = "primary"
+        repo.log_event(
+            self.session,
+            "reassigned",
+            self.now,
+            question_id=self.question.id,
+            assignee=person.config_id,
+            reason="removed",
+        )
+
+    # -- what ---------------------------------------------------------------------------
+    def reminder(self, step: DeadlineStep, people: list[Person]) -> None:
+        """Remind the assignee in the question's thread."""
+        question = self.question
+        assert question.first_response_due is not None
+        text = self.t(
+            "Reminder: question #{number} needs a first answer by {when}.",
+            number=question.id,
+            when=self.when(question.first_response_due),
+        )
+        self.post(text + self.late_note(step), mentions=people)
+
+    def escalation(self, step: DeadlineStep, people: list[Person]) -> None:
+        """Ask the next people in the thread, tell the coordinators, and the asker once."""
+        question = self.question
+        assert question.first_response_due is not None
+        names = ", ".join(p.display_name for p in people)
+        text = self.t(
+            "Question #{number} is overdue: its first answer was due {when}. "
+            "{people}, please answer it here or /pass it on.",
+            number=question.id,
+            when=self.when(question.first_response_due),
+            people=names,
+        )
+        self.post(text + self.late_note(step), mentions=people)
+        topic = question.topic or "?"
+        for coordinator in self.context.coordinators():
+            self.tell(
+                coordinator,
+                self.t_for(
+                    coordinator,
+                    "Escalation: question #{number} ({topic}, {language}) has no answer; "
+                    "it was due {when}. Now asked: {people}.",
+                    number=question.id,
+                    topic=topic,
+                    language=question.language.upper(),
+                    when=self.when(question.first_response_due, coordinator),
+                    people=names,
+                )
+                + self.late_note(step, coordinator),
+            )
+        asker = self.context.people.get(question.asker_id)
+        if step.step == 0 and asker is not None:
+            self.tell(
+                asker,
+                self.t_for(
+                    asker,
+                    "We are sorry: the answer to your question #{number} is late (it was due "
+                    "{when}). We have asked the experts again and told the network's "
+                    "coordinators; you will get the answer here as soon as it is written.",
+                    number=question.id,
+                    when=self.when(question.first_response_due, asker),
+                ),
+                channel=question.channel,
+            )
+
+    def resolution_overdue(self, step: DeadlineStep) -> None:
+        """Tell the thread and the coordinators that a question is still not settled."""
+        question = self.question
+        assert question.resolution_due is not None
+        self.post(
+            self.t(
+                "Question #{number} is still not resolved: it was due to be settled by {when}.",
+                number=question.id,
+                when=self.when(question.resolution_due),
+            )
+            + self.late_note(step)
+        )
+        for coordinator in self.context.coordinators():
+            self.tell(
+                coordinator,
+                self.t_for(
+                    coordinator,
+                    "Question #{number} ({topic}, {language}) is not resolved; it was due {when}.",
+                    number=question.id,
+                    topic=question.topic or "?",
+                    language=question.language.upper(),
+                    when=self.when(question.resolution_due, coordinator),
+                )
+                + self.late_note(step, coordinator),
+            )
+
+    # -- where --------------------------------------------------------------------------
+    # Messages and events are collected and inserted for the whole batch at once.
+    def post(self, text: str, mentions: Sequence[Person] = ()) -> None:
+        """Post in the question's thread on every channel where it has one."""
+        channels = self.context.threads[self.question.id]
+        for channel in channels or list(self.keeper.channels[:1]):
+            tags = [
+                [identity.external_id, person.display_name]
+                for person in mentions
+                for identity in self.context.identities.get(person.id, [])
+                if identity.channel == channel
+            ]
+            self.context.outbox.append(
+                {
+                    "channel": channel,
+                    "target": "space",
+                    "person_id": None,
+                    "chat_id": None,
+                    "question_id": self.question.id,
+                    "text": text,
+                    "mentions": tags,
+                    "created_at": self.now,
+                }
+            )
+
+    def tell(self, person: Person, text: str, channel: str | None = None) -> bool:
+        """A private message to ``person`` where they can be reached from this process."""
+        identities = self.context.identities.get(person.id, [])
+        order = ([channel] if channel else []) + list(self.keeper.channels)
+        for name in order:
+            if name not in self.keeper.channels:
+                continue
+            for identity in identities:
+                if identity.channel == name:
+                    self.context.outbox.append(
+                        {
+                            "channel": name,
+                            "target": "person",
+                            "person_id": person.id,
+                            "chat_id": identity.chat_id or identity.external_id,
+                            "question_id": self.question.id,
+                            "text": text,
+                            "mentions": [],
+                            "created_at": self.now,
+                        }
+                    )
+                    return True
+        return False
