@@ -47,6 +47,7 @@ class Application:
         self.database: Database | None = None
         self.conversation: Conversation | None = None
         self.sender: OutboxSender | None = None
+        self.dashboard: Any = None  # the uvicorn server, when [dashboard] is enabled
 
     async def start(self) -> None:
         """Open the database, load the knowledge base, and start channels and the sender."""
@@ -58,6 +59,11 @@ class Application:
         for channel in self.channels.values():
             await channel.start(self.deliver)
         self.sender.wake.set()
+        if self.config.dashboard.enabled:
+            from bot.dashboard import make_server
+
+            self.dashboard = make_server(self.config, database, self.clock, handle_signals=False)
+            self._spawn(self.dashboard.serve(), "dashboard")
 
     def _build(self) -> tuple[Database, Services]:
         config = self.config
@@ -111,6 +117,11 @@ class Application:
                 log.exception("last outbox flush failed; pending messages stay in the outbox")
         for channel in self.channels.values():
             await channel.stop()
+        if self.dashboard is not None:
+            # Let it close its connections itself before anything is cancelled.
+            self.dashboard.should_exit = True
+            serving = [task for task in self._tasks if task.get_name() == "dashboard"]
+            await asyncio.wait(serving, timeout=5)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -10,6 +10,7 @@ from handlers.asker_commands import close
 from handlers.context import Turn
 from handlers.directory import candidates
 from handlers.referral import refer
+from handlers.stats_commands import STATS_COMMANDS
 from routing.matching import match
 
 __all__ = ["COORDINATOR_COMMANDS", "EXPERT_COMMANDS", "THREAD_COMMANDS"]
@@ -220,4 +221,9 @@ def set_topic(turn: Turn, args: list[str]) -> None:
 
 THREAD_COMMANDS = {"claim": claim, "pass": pass_question, "resolve": resolve_thread}
 EXPERT_COMMANDS = {"away": away, **THREAD_COMMANDS}
-COORDINATOR_COMMANDS = {"open": open_questions, "reassign": reassign, "topic": set_topic}
+COORDINATOR_COMMANDS = {
+    "open": open_questions,
+    "reassign": reassign,
+    "topic": set_topic,
+    **STATS_COMMANDS,
+}
