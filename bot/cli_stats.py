@@ -8,9 +8,13 @@ import getpass
 import sys
 from typing import Any
 
+from bot.clock import Clock, SystemClock
 from bot.config import Config
 
-__all__ = ["add_commands"]
+__all__ = ["CLOCK", "add_commands"]
+
+# What "now" is for these commands; tests put a fixed clock here.
+CLOCK: Clock = SystemClock()
 
 
 def add_commands(commands: Any) -> None:
@@ -49,14 +53,13 @@ def _error(message: str) -> Exception:
 def cmd_stats(config: Config, args: argparse.Namespace) -> int:
     """Print the figures of a period, overall and broken down."""
     from bot.assembly import open_database
-    from bot.clock import SystemClock
     from bot.stats import compute, parse_period
     from bot.stats.period import PeriodError
     from bot.stats.tables import as_csv, report_json, table
     from bot.stats.warnings import render_warning, top_warnings
     from handlers.directory import sync_directory
 
-    now = SystemClock().now()
+    now = CLOCK.now()
     try:
         period = parse_period(now, args.period, args.start, args.end)
     except PeriodError as error:
@@ -141,14 +144,13 @@ def _read_password() -> str:
 def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
     """Create a dashboard account, or set a new password for it."""
     from bot.assembly import open_database
-    from bot.clock import SystemClock
     from bot.dashboard.accounts import AccountError, add_account
 
     password = _read_password()
     database = open_database(config)
     try:
         with database.sessions.begin() as session:
-            created = add_account(session, args.name, password, SystemClock().now())
+            created = add_account(session, args.name, password, CLOCK.now())
     except AccountError as error:
         raise _error(f"{error}; nothing changed") from None
     finally:
@@ -160,7 +162,6 @@ def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
 def cmd_dashboard(config: Config, _args: argparse.Namespace) -> int:
     """Serve the dashboard until Ctrl-C."""
     from bot.assembly import open_database
-    from bot.clock import SystemClock
     from bot.dashboard import serve
 
     if len(config.dashboard.secret.strip()) < 16:
@@ -170,7 +171,7 @@ def cmd_dashboard(config: Config, _args: argparse.Namespace) -> int:
     database = open_database(config)
     print(f"dashboard on {config.dashboard.url} (Ctrl-C stops it)", flush=True)
     try:
-        asyncio.run(serve(config, database, SystemClock()))
+        asyncio.run(serve(config, database, CLOCK))
     finally:
         database.dispose()
     return 0

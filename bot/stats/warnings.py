@@ -67,7 +67,7 @@ def render_warning(
     if warning.kind == "late":
         return t("Only {percent}% of first responses were on time", percent=v["percent"])
     return t(
-        "No {language}-speaking expert for {topic}",
-        language=language_name(str(v["language"])),
+        "No {speakers}-speaking expert for {topic}",
+        speakers=language_name(str(v["language"])),
         topic=v["topic"],
     )
