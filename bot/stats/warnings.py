@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from babel import Locale
+
 from bot.stats.figures import Report
 
 __all__ = ["Warning", "render_warning", "top_warnings"]
@@ -48,10 +50,18 @@ def english(message: str, **values: object) -> str:
     return message.format(**values)
 
 
+def english_name(code: str) -> str:
+    """A language's English name (``el`` → Greek)."""
+    try:
+        return Locale.parse(code).get_display_name("en") or code
+    except (ValueError, TypeError):
+        return code
+
+
 def render_warning(
     warning: Warning,
     t: Callable[..., str] = english,
-    language_name: Callable[[str], str] = str,
+    language_name: Callable[[str], str] = english_name,
 ) -> str:
     """The warning as a sentence; ``t`` translates (literal messages, for extraction)."""
     v = warning.values

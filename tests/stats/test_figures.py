@@ -232,10 +232,7 @@ def test_loads_coverage_and_warnings(session: Session, config: Config) -> None:
     assert ("eu-funding", "fr") not in report.coverage.experts
     # q4 and q6 asked in French about EU funding: the gap most asked about comes first.
     assert report.coverage.gaps()[0] == ("eu-funding", "fr", 2)
-    texts = [
-        render_warning(w, language_name=lambda c: {"fr": "French"}.get(c, c))
-        for w in top_warnings(report)
-    ]
+    texts = [render_warning(w) for w in top_warnings(report)]
     assert texts == [
         "Questions overdue now: 3",
         "Only 60% of first responses were on time",

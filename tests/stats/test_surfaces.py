@@ -197,7 +197,7 @@ def test_cli_json_and_csv_match_the_dashboard(
     text = cli(args, capsys, monkeypatch, database_url)
     assert "first response hours: median 7, p90 24" in text
     assert "open now 4, overdue now 3" in text
-    assert "! No fr-speaking expert for eu-funding" in text
+    assert "! No French-speaking expert for eu-funding" in text
 
 
 def test_dashboard_pages_show_the_same_numbers(client: TestClient) -> None:
