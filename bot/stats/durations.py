@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.stats.period import Period
@@ -14,6 +14,12 @@ from bot.storage.models import Question, QuestionTimes
 
 __all__ = ["WorkingHours", "refresh_durations"]
 
+DURATIONS = (
+    "first_response_hours",
+    "first_response_work_hours",
+    "resolution_hours",
+    "resolution_work_hours",
+)
 WorkingHours = Callable[[dt.datetime, dt.datetime, str | None], float]
 
 
@@ -30,7 +36,14 @@ def refresh_durations(
     first run this touches just the questions answered since. Returns how many it updated.
     """
     rows = session.execute(
-        select(Question, QuestionTimes)
+        select(
+            Question.id,
+            Question.partner_id,
+            Question.routed_at,
+            Question.first_response_at,
+            Question.resolved_at,
+            QuestionTimes.question_id,
+        )
         .outerjoin(QuestionTimes, QuestionTimes.question_id == Question.id)
         .where(
             Question.created_at >= period.start,
@@ -48,20 +61,23 @@ def refresh_durations(
             ),
         )
     ).all()
-    for question, times in rows:
-        if times is None:
-            times = QuestionTimes(question_id=question.id)
-            session.add(times)
-        routed = question.routed_at
-        assert routed is not None
-        partner = question.partner_id
-        if question.first_response_at is not None:
-            times.first_response_hours = _hours(routed, question.first_response_at)
-            times.first_response_work_hours = working_hours(
-                routed, question.first_response_at, partner
-            )
-        if question.resolved_at is not None:
-            times.resolution_hours = _hours(routed, question.resolved_at)
-            times.resolution_work_hours = working_hours(routed, question.resolved_at, partner)
-    session.flush()
+    new, changed = [], []
+    for question_id, partner, routed, first, resolved, stored in rows:
+        values: dict[str, object] = {"question_id": question_id}
+        if first is not None:
+            values["first_response_hours"] = _hours(routed, first)
+            values["first_response_work_hours"] = working_hours(routed, first, partner)
+        if resolved is not None:
+            values["resolution_hours"] = _hours(routed, resolved)
+            values["resolution_work_hours"] = working_hours(routed, resolved, partner)
+        (changed if stored is not None else new).append(values)
+    # Every row of one statement must name the same columns.
+    for group in (new, changed):
+        for values in group:
+            for column in DURATIONS:
+                values.setdefault(column, None)
+    if new:
+        session.execute(insert(QuestionTimes), new)
+    if changed:
+        session.execute(update(QuestionTimes), changed)
     return len(rows)

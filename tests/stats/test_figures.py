@@ -249,3 +249,21 @@ def test_an_empty_period_has_zero_figures(session: Session, config: Config) -> N
         None,
     )
     assert (overall.open_now, overall.overdue_now) == (4, 3)  # now does not depend on the period
+
+
+def test_durations_follow_later_answers_and_resolutions(session: Session, config: Config) -> None:
+    from bot.storage.models import Question
+
+    compute(session, config, period(), dataset.NOW)
+    q4 = session.get(Question, 4)
+    assert q4 is not None and q4.routed_at is not None
+    q4.resolved_at, q4.status = q4.routed_at + 40 * dataset.H, "resolved"  # in time: due at 72
+    q7 = session.get(Question, 7)
+    assert q7 is not None and q7.routed_at is not None
+    q7.first_response_at, q7.status = q7.routed_at + 1 * dataset.H, "answered"
+    session.flush()
+    overall = compute(session, config, period(), dataset.NOW).overall
+    # First responses [1, 2, 4, 10, 30]; resolutions [20, 30, 40, 80].
+    assert (overall.first_response_median_hours, overall.first_response_p90_hours) == (4.0, 22.0)
+    assert (overall.resolution_median_hours, overall.resolution_p90_hours) == (35.0, 68.0)
+    assert (overall.resolution_on_time, overall.resolution_due) == (3, 4)
