@@ -61,8 +61,10 @@ def refresh_durations(
             ),
         )
     ).all()
-    new, changed = [], []
+    new: list[dict[str, object]] = []
+    changed: list[dict[str, object]] = []
     for question_id, partner, routed, first, resolved, stored in rows:
+        assert routed is not None  # the query asks for routed questions only
         values: dict[str, object] = {"question_id": question_id}
         if first is not None:
             values["first_response_hours"] = _hours(routed, first)
