@@ -26,33 +26,37 @@ def percentiles(
     rows = source.subquery()
     if session.get_bind().dialect.name == "postgresql":
         return _postgresql(session, rows, columns)
-    table: Table = {}
-    for column in columns:
+    # One pass: each column gets its own ranking, missing values ranked last.
+    ranked_columns = []
+    for index, column in enumerate(columns):
         value = rows.c[column]
-        ranked = (
-            select(
-                rows.c.grp,
-                value.label("v"),
-                func.row_number().over(partition_by=rows.c.grp, order_by=value).label("rn"),
-                func.count().over(partition_by=rows.c.grp).label("n"),
-            )
-            .where(value.is_not(None))
-            .subquery()
-        )
-        parts: list[ColumnElement[object]] = []
+        ranked_columns += [
+            value.label(f"v{index}"),
+            func.row_number()
+            .over(partition_by=rows.c.grp, order_by=(value.is_(None), value))
+            .label(f"rn{index}"),
+            func.count(value).over(partition_by=rows.c.grp).label(f"n{index}"),
+        ]
+    ranked = select(rows.c.grp, *ranked_columns).subquery()
+    parts: list[ColumnElement[object]] = []
+    for index in range(len(columns)):
+        v, rn, n = ranked.c[f"v{index}"], ranked.c[f"rn{index}"], ranked.c[f"n{index}"]
         for percent in PERCENTS:
             # The wanted position, 0-based, is (n - 1) * p / 100: its whole and its remainder.
-            whole = (ranked.c.n - 1) * percent // 100
+            whole = (n - 1) * percent // 100
             parts += [
-                func.max(case((ranked.c.rn - 1 == whole, ranked.c.v))),
-                func.max(case((ranked.c.rn - 1 == whole + 1, ranked.c.v))),
-                func.max((ranked.c.n - 1) * percent % 100),
+                func.max(case((rn - 1 == whole, v))),
+                func.max(case((rn - 1 == whole + 1, v))),
+                func.max((n - 1) * percent % 100),
             ]
-        query = select(ranked.c.grp, *parts).group_by(ranked.c.grp)
-        for group, *found in session.execute(query):
-            cell = table.setdefault(group, {}).setdefault(column, {})
-            for index, percent in enumerate(PERCENTS):
-                low, high, remainder = found[3 * index : 3 * index + 3]
+    table: Table = {}
+    for group, *found in session.execute(select(ranked.c.grp, *parts).group_by(ranked.c.grp)):
+        cells = iter(found)
+        table[group] = {}
+        for column in columns:
+            cell = table[group][column] = {}
+            for percent in PERCENTS:
+                low, high, remainder = next(cells), next(cells), next(cells)
                 if low is None:
                     cell[percent] = None
                 elif not remainder or high is None:
