@@ -52,6 +52,7 @@ class Application:
         self.conversation: Conversation | None = None
         self.sender: OutboxSender | None = None
         self.deadlines: DeadlineScheduler | None = None
+        self.dashboard: Any = None  # the uvicorn server, when [dashboard] is enabled
 
     async def start(self) -> None:
         """Open the database, load the knowledge base, and start channels and the sender."""
@@ -64,6 +65,11 @@ class Application:
             await channel.start(self.deliver)
         await self._start_deadlines(services)
         self.sender.wake.set()
+        if self.config.dashboard.enabled:
+            from bot.dashboard import make_server
+
+            self.dashboard = make_server(self.config, database, self.clock, handle_signals=False)
+            self._spawn(self.dashboard.serve(), "dashboard")
 
     async def _start_deadlines(self, services: Services) -> None:
         assert self.sender is not None
@@ -138,6 +144,11 @@ class Application:
                 log.exception("last outbox flush failed; pending messages stay in the outbox")
         for channel in self.channels.values():
             await channel.stop()
+        if self.dashboard is not None:
+            # Let it close its connections itself before anything is cancelled.
+            self.dashboard.should_exit = True
+            serving = [task for task in self._tasks if task.get_name() == "dashboard"]
+            await asyncio.wait(serving, timeout=5)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -93,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="write JSON (one line per question)")
     ask.add_argument("--hint", help="a language hint, as a channel would give")
     ask.set_defaults(action=cmd_ask)
+
+    from bot.cli_stats import add_commands
+
+    add_commands(commands)
     return parser
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "Config",
     "ConfigError",
     "Coordinator",
+    "DashboardConfig",
     "DatabaseConfig",
     "DeadlinesConfig",
     "EscalationStep",
@@ -214,6 +215,25 @@ class MatrixConfig:
 
 
 @dataclass(frozen=True)
+class DashboardConfig:
+    """The coordinators' web dashboard, served by `rrm dashboard` or with `rrm run`."""
+
+    enabled: bool = False
+    address: str = "127.0.0.1"
+    port: int = 8088
+    # Secret: signs sessions and one-time links; RRM_DASHBOARD_SECRET overrides it.
+    secret: str = field(default="", repr=False)
+    # The address coordinators open, for links the bot sends (default http://address:port).
+    public_url: str = ""
+    link_minutes: int = 15
+
+    @property
+    def url(self) -> str:
+        """The dashboard's address as coordinators reach it."""
+        return (self.public_url or f"http://{self.address}:{self.port}").rstrip("/")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, validated."""
 
@@ -230,6 +250,7 @@ class Config:
     console: ChannelConfig = ChannelConfig(enabled=True)
     telegram: TelegramConfig = TelegramConfig()
     matrix: MatrixConfig = MatrixConfig()
+    dashboard: DashboardConfig = DashboardConfig()
 
     def topic(self, topic_id: str) -> Topic | None:
         """Return the topic with this id, if configured."""
@@ -274,6 +295,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             telegram = dataclasses.replace(config.telegram, token=token)
             config = dataclasses.replace(config, telegram=telegram)
         config = _matrix_secrets(config, environ)
+        if secret := environ.get("RRM_DASHBOARD_SECRET"):
+            dashboard = dataclasses.replace(config.dashboard, secret=secret)
+            config = dataclasses.replace(config, dashboard=dashboard)
         config = dataclasses.replace(config, path=str(path))
         _check(config)
     except _KeyError as error:
@@ -441,6 +465,7 @@ def _check(config: Config) -> None:
     _check_telegram(config)
     _check_matrix(config)
     _check_deadlines(config)
+    _check_dashboard(config)
 
 
 def _check_telegram(config: Config) -> None:
@@ -585,3 +610,18 @@ def _check_deadlines(config: Config) -> None:
     for i, partner in enumerate(config.partners):
         if partner.lead_expert and partner.lead_expert not in experts:
             raise _KeyError(f"partners[{i}].lead_expert", f"unknown expert {partner.lead_expert!r}")
+def _check_dashboard(config: Config) -> None:
+    """The [dashboard] section; the secret is needed only to serve it, and never echoed."""
+    dashboard = config.dashboard
+    if not 0 < dashboard.port < 65536:
+        raise _KeyError("dashboard.port", "must be a port number from 1 to 65535")
+    if dashboard.link_minutes < 1:
+        raise _KeyError("dashboard.link_minutes", "must be at least 1")
+    if dashboard.public_url and not dashboard.public_url.startswith(("http://", "https://")):
+        raise _KeyError("dashboard.public_url", "must be an http:// or https:// URL")
+    if dashboard.enabled and len(dashboard.secret.strip()) < 16:
+        raise _KeyError(
+            "dashboard.secret",
+            "required when the dashboard is enabled: at least 16 random characters "
+            "(or set RRM_DASHBOARD_SECRET)",
+        )

@@ -11,6 +11,7 @@ from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
 from handlers.directory import candidates
 from handlers.referral import refer
+from handlers.stats_commands import STATS_COMMANDS
 from routing.matching import match
 
 __all__ = ["COORDINATOR_COMMANDS", "EXPERT_COMMANDS", "THREAD_COMMANDS"]
@@ -226,4 +227,5 @@ COORDINATOR_COMMANDS = {
     "reassign": reassign,
     "topic": set_topic,
     **DEADLINE_COORDINATOR_COMMANDS,
+    **STATS_COMMANDS,
 }

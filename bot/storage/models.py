@@ -25,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Assignment",
     "Base",
+    "DashboardAccount",
+    "DashboardLink",
     "DeadlineStep",
     "Event",
     "Fiche",
@@ -36,6 +38,7 @@ __all__ = [
     "Partner",
     "Person",
     "Question",
+    "QuestionTimes",
     "RelayedMessage",
     "TextVector",
     "Thread",
@@ -318,3 +321,48 @@ class TextVector(Base):
     embedder: Mapped[str] = mapped_column(String(64), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class QuestionTimes(Base):
+    """How long a routed question waited, in wall-clock and working hours, computed once.
+
+    Working hours depend on the partner's calendar, which SQL cannot evaluate, so the
+    statistics compute each question's durations once in Python and aggregate them in SQL.
+    """
+
+    __tablename__ = "question_times"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    first_response_hours: Mapped[float | None] = mapped_column(Float)
+    first_response_work_hours: Mapped[float | None] = mapped_column(Float)
+    resolution_hours: Mapped[float | None] = mapped_column(Float)
+    resolution_work_hours: Mapped[float | None] = mapped_column(Float)
+
+
+class DashboardAccount(Base):
+    """A coordinator's login to the web dashboard; only a scrypt hash of the password is kept."""
+
+    __tablename__ = "dashboard_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime]
+
+
+class DashboardLink(Base):
+    """A one-time dashboard login link the bot sent a coordinator in chat."""
+
+    __tablename__ = "dashboard_links"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+
+
+# The statistics select questions by the day they were asked.
+Index("ix_questions_created_at", Question.created_at)

@@ -1,0 +1,303 @@
+"""Benchmark `rrm stats` on a large history: 1,000,000 questions on SQLite and PostgreSQL.
+
+Usage: python bench/stats_bench.py [--questions 1000000] [--postgresql URL] [--runs 3]
+
+1. Generates ``--questions`` questions evenly over the past year, in time order as the bot
+   stores them (a third answered from fiches, the rest routed to the example config's
+   experts, with first responses, resolutions, ratings, reminders and escalations; about
+   one in nine stays open, some 110,000 open questions) and bulk-inserts them:
+   executemany on SQLite, COPY on PostgreSQL (in a fresh schema dropped at the end).
+2. Fills the stored durations of every routed question (the steady state: `rrm stats`
+   computes each question's durations once), and times that first fill.
+3. Times the figures of `rrm stats` (default 30 days, and the whole year), overall and by
+   each breakdown, taking the median of ``--runs`` runs, and one whole `rrm stats` command
+   in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import io
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from bot.assembly import open_database  # noqa: E402
+from bot.cli import main  # noqa: E402
+from bot.clock import FixedClock  # noqa: E402
+from bot.config import Config, DatabaseConfig, load_config  # noqa: E402
+from bot.stats import compute, parse_period  # noqa: E402
+from bot.stats.durations import refresh_durations  # noqa: E402
+from bot.storage.database import Database  # noqa: E402
+from bot.storage.models import Person  # noqa: E402
+from handlers.directory import sync_directory  # noqa: E402
+
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+CHANNELS = ["telegram", "matrix", "console"]
+QUESTION_COLUMNS = (
+    "asker_id, channel, text, language, topic, topic_confidence, status, decision, "
+    "partner_id, priority, created_at, routed_at, first_response_at, first_response_due, "
+    "resolution_due, resolved_at, helpful"
+)
+
+
+def generate(config: Config, experts: dict[str, int], asker: int, count: int, seed: int = 7):  # type: ignore[no-untyped-def]
+    """Rows of questions, and for routed ones the primary expert; ids are 1..count in order."""
+    rng = random.Random(seed)
+    topics = [t.id for t in config.topics]
+    languages = list(config.languages.supported)
+    staff = [(e.id, e.partner) for e in config.experts]
+    hour = dt.timedelta(hours=1)
+    year = 365 * 86400
+    for number in range(1, count + 1):
+        # Questions arrive in time order, as they do in the bot: ids grow with created_at.
+        created = NOW - dt.timedelta(seconds=year * (count - number) / count)
+        topic = rng.choice(topics) if rng.random() > 0.05 else None
+        language = rng.choice(languages)
+        channel = rng.choice(CHANNELS)
+        if rng.random() < 0.33:
+            resolved = created + 0.1 * hour if rng.random() < 0.6 else None
+            row = (
+                asker,
+                channel,
+                "q",
+                language,
+                topic,
+                0.5,
+                "resolved" if resolved else "offered",
+                "answer",
+                None,
+                "normal",
+                created,
+                None,
+                None,
+                None,
+                None,
+                resolved,
+                True if resolved else None,
+            )
+            yield number, row, None
+            continue
+        expert, partner = rng.choice(staff)
+        first = created + rng.uniform(0.2, 60) * hour if rng.random() < 0.92 else None
+        if first and first > NOW:
+            first = None
+        resolved = None
+        if first and rng.random() < 0.9:
+            resolved = first + rng.uniform(0.5, 90) * hour
+            resolved = resolved if resolved < NOW else None
+        status = "resolved" if resolved else ("answered" if first else "open")
+        helpful = rng.random() < 0.8 if resolved and rng.random() < 0.4 else None
+        row = (
+            asker,
+            channel,
+            "q",
+            language,
+            topic,
+            0.5,
+            status,
+            "route",
+            partner,
+            "normal",
+            created,
+            created,
+            first,
+            created + 24 * hour,
+            created + 72 * hour,
+            resolved,
+            helpful,
+        )
+        yield number, row, experts[expert]
+
+
+def sqlite_time(value: object) -> object:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+def fill(database: Database, config: Config, count: int) -> float:
+    """Insert the generated history; return the seconds it took."""
+    with database.sessions.begin() as session:
+        sync_directory(session, config, NOW - dt.timedelta(days=400))
+        experts = {p.config_id: p.id for p in session.query(Person) if p.config_id}
+        asker = Person(role="asker", display_name="Asker", created_at=NOW)
+        session.add(asker)
+        session.flush()
+        asker_id = asker.id
+    started = time.perf_counter()
+    rows = generate(config, experts, asker_id, count)  # type: ignore[arg-type]
+    raw = database.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if database.backend == "sqlite":
+            cursor.execute("BEGIN")  # the connection is in autocommit mode (see database.py)
+            _fill_sqlite(cursor, rows)
+        else:
+            _fill_postgresql(cursor, rows)
+        raw.commit()
+    finally:
+        raw.close()
+    with database.engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+    return time.perf_counter() - started
+
+
+def _chunks(rows, size: int = 50_000) -> Iterator[list]:  # type: ignore[no-untyped-def, type-arg]
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _events(number: int, row: tuple, rng: random.Random) -> list[tuple]:  # type: ignore[type-arg]
+    if row[7] != "route" or rng.random() > 0.1:
+        return []
+    found = [(number, "reminder", "{}", row[13] - dt.timedelta(hours=4))]
+    if rng.random() < 0.3:
+        found.append((number, "escalation", "{}", row[13]))
+    return found
+
+
+def _fill_sqlite(cursor, rows) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(3)
+    marks = ", ".join("?" * 17)
+    for chunk in _chunks(rows):
+        cursor.executemany(
+            f"INSERT INTO questions (id, {QUESTION_COLUMNS}) VALUES (?, {marks})",
+            [(n, *map(sqlite_time, row)) for n, row, _ in chunk],
+        )
+        cursor.executemany(
+            "INSERT INTO assignments (question_id, person_id, role, active, created_at) "
+            "VALUES (?, ?, 'primary', ?, ?)",
+            [(n, who, row[6] != "resolved", sqlite_time(row[10])) for n, row, who in chunk if who],
+        )
+        cursor.executemany(
+            "INSERT INTO events (question_id, kind, detail, created_at) VALUES (?, ?, ?, ?)",
+            [
+                (n, kind, detail, sqlite_time(when))
+                for n, row, _ in chunk
+                for n, kind, detail, when in _events(n, row, rng)
+            ],
+        )
+
+
+def _fill_postgresql(cursor, rows) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(3)
+    assignments, events = [], []
+    with cursor.copy(f"COPY questions (id, {QUESTION_COLUMNS}) FROM STDIN") as copy:
+        for number, row, who in rows:
+            copy.write_row((number, *row))
+            if who:
+                assignments.append((number, who, "primary", row[6] != "resolved", row[10]))
+            events += _events(number, row, rng)
+    with cursor.copy(
+        "COPY assignments (question_id, person_id, role, active, created_at) FROM STDIN"
+    ) as copy:
+        for item in assignments:
+            copy.write_row(item)
+    with cursor.copy("COPY events (question_id, kind, detail, created_at) FROM STDIN") as copy:
+        for item in events:
+            copy.write_row(item)
+    cursor.execute("SELECT setval('questions_id_seq', (SELECT max(id) FROM questions))")
+
+
+def timed(action, runs: int) -> float:  # type: ignore[no-untyped-def]
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - started)
+    return statistics.median(seconds)
+
+
+def measure(config: Config, count: int, runs: int, label: str) -> None:
+    database = open_database(config)
+    print(f"\n{label}: {count:,} questions")
+    print(f"  bulk insert                      {fill(database, config, count):7.1f} s")
+    year = parse_period(NOW, "365d")
+    started = time.perf_counter()
+    with database.sessions.begin() as session:
+        filled = refresh_durations(session, year)
+    print(f"  first fill of {filled:,} durations  {time.perf_counter() - started:7.1f} s")
+    every = [None, "partner", "expert", "topic", "language", "channel", "week"]
+    for name, days, breakdowns in [
+        ("30 days", "30d", every),
+        ("365 days", "365d", [None, "topic"]),
+    ]:
+        period = parse_period(NOW, days)
+        for by in breakdowns:
+
+            def run(period=period, by=by) -> None:  # type: ignore[no-untyped-def]
+                with database.sessions.begin() as session:
+                    compute(session, config, period, NOW, by)
+
+            print(f"  figures, {name:8} by {by or 'nothing':9} {timed(run, runs):7.3f} s")
+    database.dispose()
+    with contextlib.redirect_stdout(io.StringIO()):
+        import bot.cli_stats
+
+        bot.cli_stats.CLOCK = FixedClock(NOW)
+        path = Path(config.path)
+        import os
+
+        os.environ["RRM_DATABASE_URL"] = config.database.url
+        whole = timed(lambda: main(["--config", str(path), "stats"]), runs)
+    print(f"  `rrm stats` (30 days), whole command in-process {whole:7.3f} s")
+
+
+def main_bench() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip-postgresql", action="store_true")
+    args = parser.parse_args()
+    base = load_config(ROOT / "config.example.toml", environ={})
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        measure(
+            dataclasses.replace(base, database=DatabaseConfig(url=url)),
+            args.questions,
+            args.runs,
+            "SQLite",
+        )
+    if args.skip_postgresql:
+        return
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(args.postgresql.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = f"{args.postgresql}?options=-csearch_path%3D{schema}"
+        measure(
+            dataclasses.replace(base, database=DatabaseConfig(url=url)),
+            args.questions,
+            args.runs,
+            "PostgreSQL",
+        )
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main_bench()

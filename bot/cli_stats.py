@@ -1,0 +1,177 @@
+"""The statistics commands of ``rrm``: stats, coordinator accounts, and the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from typing import Any
+
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+
+__all__ = ["CLOCK", "add_commands"]
+
+# What "now" is for these commands; tests put a fixed clock here.
+CLOCK: Clock = SystemClock()
+
+
+def add_commands(commands: Any) -> None:
+    """Register ``stats``, ``coordinator add`` and ``dashboard`` on the subparsers."""
+    from bot.stats.figures import DIMENSIONS
+
+    stats = commands.add_parser("stats", help="response statistics for a period")
+    stats.add_argument("--from", dest="start", help="first day, e.g. 2026-03-01")
+    stats.add_argument("--to", dest="end", help="last day, included (default: today)")
+    stats.add_argument("--period", help="the last N days or weeks instead: 7d, 30d, 4w")
+    stats.add_argument("--by", choices=DIMENSIONS, help="break the figures down")
+    output = stats.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="write JSON")
+    output.add_argument("--csv", action="store_true", help="write the figures table as CSV")
+    stats.set_defaults(action=cmd_stats)
+
+    coordinator = commands.add_parser(
+        "coordinator", help="dashboard accounts of coordinators"
+    ).add_subparsers(title="coordinator commands")
+    add = coordinator.add_parser(
+        "add", help="create an account or set its password (read from a prompt or stdin)"
+    )
+    add.add_argument("name")
+    add.set_defaults(action=cmd_coordinator_add)
+
+    dashboard = commands.add_parser("dashboard", help="serve the coordinators' web dashboard")
+    dashboard.set_defaults(action=cmd_dashboard)
+
+
+def _error(message: str) -> Exception:
+    from bot.cli import CommandError
+
+    return CommandError(message)
+
+
+def cmd_stats(config: Config, args: argparse.Namespace) -> int:
+    """Print the figures of a period, overall and broken down."""
+    from bot.assembly import open_database
+    from bot.stats import compute, parse_period
+    from bot.stats.period import PeriodError
+    from bot.stats.tables import as_csv, report_json, table
+    from bot.stats.warnings import render_warning, top_warnings
+    from handlers.directory import sync_directory
+
+    now = CLOCK.now()
+    try:
+        period = parse_period(now, args.period, args.start, args.end)
+    except PeriodError as error:
+        raise _error(str(error)) from None
+    database = open_database(config)
+    try:
+        with database.sessions.begin() as session:
+            sync_directory(session, config, now)
+            report = compute(session, config, period, now, args.by)
+    finally:
+        database.dispose()
+    if args.json:
+        print(report_json(report))
+    elif args.csv:
+        sys.stdout.write(as_csv(table("figures", report)))
+    else:
+        print(_text(report))
+        for warning in top_warnings(report):
+            print(f"! {render_warning(warning)}")
+    return 0
+
+
+def _number(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _text(report: Any) -> str:
+    o = report.overall
+    lines = [
+        f"questions asked {report.period.label}: {o.asked}",
+        f"  answered from fiches {o.from_fiches}, routed {o.routed}, "
+        f"deflection rate {_number(o.deflection_rate)}",
+        f"  first response hours: median {_number(o.first_response_median_hours)}, "
+        f"p90 {_number(o.first_response_p90_hours)}; working hours: median "
+        f"{_number(o.first_response_median_work_hours)}, "
+        f"p90 {_number(o.first_response_p90_work_hours)}",
+        f"  resolution hours: median {_number(o.resolution_median_hours)}, "
+        f"p90 {_number(o.resolution_p90_hours)}; working hours: median "
+        f"{_number(o.resolution_median_work_hours)}, p90 {_number(o.resolution_p90_work_hours)}",
+        f"  on time: first response {o.first_response_on_time}/{o.first_response_due} "
+        f"({_number(o.first_response_on_time_rate)}), resolution "
+        f"{o.resolution_on_time}/{o.resolution_due} ({_number(o.resolution_on_time_rate)})",
+        f"  reminders {o.reminders}, escalations {o.escalations}",
+        f"  open now {o.open_now}, overdue now {o.overdue_now}",
+        f"  satisfaction {_number(o.satisfaction)} ({o.helped} of {o.rated} said it helped)",
+    ]
+    if report.by:
+        lines.append("")
+        lines.append(
+            f"{report.by:24} {'asked':>6} {'fiches':>6} {'routed':>6} {'1st med':>8} "
+            f"{'1st p90':>8} {'on time':>7} {'open':>5} {'late':>5} {'satisf':>6}"
+        )
+        for r in report.rows:
+            lines.append(
+                f"{(r.key or '(none)')[:24]:24} {r.asked:>6} {r.from_fiches:>6} {r.routed:>6} "
+                f"{_number(r.first_response_median_hours):>8} "
+                f"{_number(r.first_response_p90_hours):>8} "
+                f"{_number(r.first_response_on_time_rate):>7} {r.open_now:>5} "
+                f"{r.overdue_now:>5} {_number(r.satisfaction):>6}"
+            )
+    lines.append("")
+    lines.append(
+        "expert load: " + ", ".join(f"{x.expert} {x.load}/{x.capacity}" for x in report.loads)
+    )
+    return "\n".join(lines)
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != first:
+            raise _error("the two passwords differ; nothing changed")
+        return first
+    # Piped: the first line of standard input, so it never appears in argv or the history.
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
+    """Create a dashboard account, or set a new password for it."""
+    from bot.assembly import open_database
+    from bot.dashboard.accounts import AccountError, add_account
+
+    password = _read_password()
+    database = open_database(config)
+    try:
+        with database.sessions.begin() as session:
+            created = add_account(session, args.name, password, CLOCK.now())
+    except AccountError as error:
+        raise _error(f"{error}; nothing changed") from None
+    finally:
+        database.dispose()
+    print(f"account {args.name.strip()} {'created' if created else 'updated'}")
+    return 0
+
+
+def cmd_dashboard(config: Config, _args: argparse.Namespace) -> int:
+    """Serve the dashboard until Ctrl-C."""
+    from bot.assembly import open_database
+    from bot.dashboard import serve
+
+    if len(config.dashboard.secret.strip()) < 16:
+        raise _error(
+            "dashboard.secret: set at least 16 random characters (or RRM_DASHBOARD_SECRET)"
+        )
+    database = open_database(config)
+    print(f"dashboard on {config.dashboard.url} (Ctrl-C stops it)", flush=True)
+    try:
+        asyncio.run(serve(config, database, CLOCK))
+    finally:
+        database.dispose()
+    return 0

@@ -1,0 +1,131 @@
+"""Dashboard logins: coordinator accounts with scrypt-hashed passwords, and one-time links."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.storage.models import DashboardAccount, DashboardLink, Person
+
+__all__ = [
+    "AccountError",
+    "add_account",
+    "check_login",
+    "hash_password",
+    "issue_link",
+    "redeem_link",
+    "verify_password",
+]
+
+# scrypt's cost: about 16 MiB and a few tens of milliseconds per hash.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MIN_PASSWORD = 10
+
+
+class AccountError(ValueError):
+    """A refused account change, with the reason for the person typing."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of ``password``, with its parameters, for storing."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32
+    )
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches a hash made by ``hash_password``."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        found = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=base64.b64decode(salt),
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(base64.b64decode(digest)),
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(found, base64.b64decode(digest))
+
+
+def add_account(session: Session, name: str, password: str, now: dt.datetime) -> bool:
+    """Create the account ``name``, or set a new password; True if it is new."""
+    name = name.strip()
+    if not name or len(name) > 64 or any(c.isspace() for c in name):
+        raise AccountError("the name must be 1 to 64 characters with no spaces")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD} characters")
+    account = session.scalar(select(DashboardAccount).where(DashboardAccount.name == name))
+    created = account is None
+    if account is None:
+        account = DashboardAccount(name=name, created_at=now)
+        session.add(account)
+    account.password_hash = hash_password(password)
+    session.flush()
+    return created
+
+
+def check_login(session: Session, name: str, password: str) -> bool:
+    """Whether ``name`` and ``password`` match an account."""
+    account = session.scalar(select(DashboardAccount).where(DashboardAccount.name == name))
+    if account is None:
+        # Spend the same time as a real check, so names cannot be probed by timing.
+        verify_password(password, hash_password("not an account"))
+        return False
+    return verify_password(password, account.password_hash)
+
+
+def _serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt="rrm-dashboard-link")
+
+
+def issue_link(
+    session: Session, secret: str, person_id: int, now: dt.datetime, minutes: int
+) -> str:
+    """A signed token that logs ``person_id`` in once, within ``minutes``."""
+    nonce = secrets.token_urlsafe(24)
+    session.add(
+        DashboardLink(
+            nonce=nonce,
+            person_id=person_id,
+            created_at=now,
+            expires_at=now + dt.timedelta(minutes=minutes),
+        )
+    )
+    session.flush()
+    return str(_serializer(secret).dumps(nonce))
+
+
+def redeem_link(session: Session, secret: str, token: str, now: dt.datetime) -> str | None:
+    """The name of the coordinator a valid, unused, unexpired token is for; it is used up."""
+    try:
+        nonce = _serializer(secret).loads(token)
+    except BadSignature:
+        return None
+    if not isinstance(nonce, str):
+        return None
+    link = session.get(DashboardLink, nonce, with_for_update=True)
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        return None
+    person = session.get(Person, link.person_id)
+    if person is None or person.role != "coordinator" or not person.active:
+        return None
+    link.used_at = now
+    return person.config_id or person.display_name

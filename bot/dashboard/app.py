@@ -1,0 +1,231 @@
+"""The dashboard's web app: login, overview, breakdowns and CSV downloads, on Starlette."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.dashboard.accounts import check_login, redeem_link
+from bot.dashboard.charts import horizontal_bars, weekly_chart
+from bot.stats.backlog import open_questions
+from bot.stats.figures import DIMENSIONS, Report, compute, figures_by
+from bot.stats.period import Period, PeriodError, parse_period
+from bot.stats.tables import TABLES, as_csv, table
+from bot.stats.warnings import render_warning, top_warnings
+from bot.storage.database import Database
+
+__all__ = ["create_app", "make_server", "serve"]
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
+    """The dashboard app over ``database``; sessions are signed with the configured secret."""
+    if not config.dashboard.secret:
+        raise ValueError("dashboard.secret is empty: set it or RRM_DASHBOARD_SECRET")
+    templates = Jinja2Templates(directory=str(TEMPLATES))
+    templates.env.filters.update(percent=_percent, hours=_hours, when=_when, blank=_blank)
+    secret = config.dashboard.secret
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+        context.setdefault("user", request.session.get("user"))
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    def refused(request: Request, status: int, reason: str) -> Response:
+        if request.url.path.endswith(".csv"):
+            return PlainTextResponse(reason, status_code=status)
+        return page(request, "login.html", status, error=reason, user=None)
+
+    def period_of(request: Request) -> Period:
+        params = request.query_params
+        return parse_period(
+            clock.now(), params.get("period"), params.get("from") or None, params.get("to") or None
+        )
+
+    def report(session: Session, request: Request, by: str | None) -> Report:
+        return compute(session, config, period_of(request), clock.now(), by)
+
+    def login_form(request: Request) -> Response:
+        return page(request, "login.html", user=None)
+
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        name, password = str(form.get("name", "")), str(form.get("password", ""))
+        with database.sessions.begin() as session:
+            valid = check_login(session, name, password)
+        if not valid:
+            return page(request, "login.html", 401, error="Wrong name or password.", user=None)
+        request.session["user"] = name
+        return RedirectResponse("/", status_code=303)
+
+    def link(request: Request) -> Response:
+        with database.sessions.begin() as session:
+            who = redeem_link(session, secret, request.path_params["token"], clock.now())
+        if who is None:
+            return refused(request, 403, "This link is not valid: it was used or has expired.")
+        request.session["user"] = who
+        return RedirectResponse("/", status_code=303)
+
+    def logout(request: Request) -> Response:
+        request.session.clear()
+        return RedirectResponse("/login", status_code=303)
+
+    def overview(request: Request) -> Response:
+        if not request.session.get("user"):
+            return refused(request, 401, "Please log in to see the statistics.")
+        with database.sessions.begin() as session:
+            weekly = report(session, request, "week")
+            partners = figures_by(session, weekly.period, clock.now(), "partner")
+            backlog = open_questions(session, clock.now())
+        weeks = [(r.key, r.asked, r.first_response_median_hours) for r in weekly.rows if r.asked]
+        on_time = [
+            (
+                f.key or "(none)",
+                f.first_response_on_time_rate * 100,
+                _percent(f.first_response_on_time_rate),
+            )
+            for f in sorted(partners.values(), key=lambda f: f.key)
+            if f.first_response_on_time_rate is not None
+        ]
+        loads = [
+            (f"{row.name}{' (away)' if row.away else ''}", row.load, f"{row.load} / {row.capacity}")
+            for row in weekly.loads
+        ]
+        return page(
+            request,
+            "overview.html",
+            report=weekly,
+            query=request.url.query,
+            warnings=[render_warning(w) for w in top_warnings(weekly)],
+            weekly_chart=weekly_chart(weeks, "Questions and median first response per week"),
+            on_time_chart=horizontal_bars(on_time, 100, "First responses on time per partner"),
+            load_chart=horizontal_bars(
+                loads,
+                max([row.capacity for row in weekly.loads] + [1]),
+                "Load per expert",
+            ),
+            coverage=weekly.coverage,
+            backlog=backlog,
+            now=clock.now(),
+            dimensions=DIMENSIONS,
+        )
+
+    def breakdown(request: Request) -> Response:
+        if not request.session.get("user"):
+            return refused(request, 401, "Please log in to see the statistics.")
+        by = request.path_params["by"]
+        if by not in DIMENSIONS:
+            return PlainTextResponse(f"no breakdown by {by!r}", status_code=404)
+        with database.sessions.begin() as session:
+            data = report(session, request, by)
+        return page(
+            request,
+            "breakdown.html",
+            report=data,
+            by=by,
+            table=table("figures", data),
+            query=request.url.query,
+            dimensions=DIMENSIONS,
+        )
+
+    def download(request: Request) -> Response:
+        if not request.session.get("user"):
+            return refused(request, 401, "log in first")
+        name = request.path_params["name"]
+        by = request.query_params.get("by") or None
+        if name not in TABLES or (by is not None and by not in DIMENSIONS):
+            return PlainTextResponse(f"no table {name!r}", status_code=404)
+        with database.sessions.begin() as session:
+            data = report(session, request, by)
+            backlog = open_questions(session, clock.now()) if name == "open" else []
+        filename = f"rrm-{name}{'-by-' + by if by else ''}.csv"
+        return Response(
+            as_csv(table(name, data, backlog)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    async def bad_period(request: Request, error: Exception) -> Response:
+        return PlainTextResponse(str(error), status_code=400)
+
+    routes = [
+        Route("/", overview),
+        Route("/login", login_form, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/link/{token}", link),
+        Route("/logout", logout),
+        Route("/by/{by}", breakdown),
+        Route("/csv/{name}.csv", download),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=secret,
+                session_cookie="rrm_dashboard",
+                max_age=12 * 3600,
+                same_site="strict",
+            )
+        ],
+        exception_handlers={PeriodError: bad_period},
+    )
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.0f}%"
+
+
+def _hours(hours: float | None) -> str:
+    return "—" if hours is None else f"{hours:g} h"
+
+
+def _when(instant: dt.datetime | None) -> str:
+    return "—" if instant is None else instant.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _blank(value: object) -> object:
+    return "—" if value is None or value == "" else value
+
+
+def make_server(
+    config: Config, database: Database, clock: Clock, *, handle_signals: bool = True
+) -> uvicorn.Server:
+    """A uvicorn server for the dashboard: ``serve()`` runs it, ``should_exit`` ends it.
+
+    Inside ``rrm run`` the application owns the signals, so the server must not take them.
+    """
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config, database, clock),
+            host=config.dashboard.address,
+            port=config.dashboard.port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    if not handle_signals:
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]
+    return server
+
+
+async def serve(config: Config, database: Database, clock: Clock) -> None:
+    """Serve the dashboard on the configured address until Ctrl-C."""
+    log.info("dashboard on %s", config.dashboard.url)
+    await make_server(config, database, clock).serve()

@@ -1,0 +1,15 @@
+"""Statistics for coordinators: one module of figures that chat, CLI, CSV and dashboard share."""
+
+from bot.stats.figures import DIMENSIONS, Figures, Report, compute
+from bot.stats.period import Period, parse_period
+from bot.stats.working_hours import working_hours_between
+
+__all__ = [
+    "DIMENSIONS",
+    "Figures",
+    "Period",
+    "Report",
+    "compute",
+    "parse_period",
+    "working_hours_between",
+]

@@ -1,0 +1,153 @@
+"""The dashboard in a real headless Chromium (Debian's package) over loopback."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from bot.assembly import open_database
+from bot.clock import FixedClock
+from bot.config import Config, DashboardConfig
+from bot.dashboard import create_app
+from bot.dashboard.accounts import add_account
+from tests.stats import dataset
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+QUERY = f"?from={dataset.FROM}&to={dataset.TO}"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def dashboard(config: Config) -> Iterator[str]:
+    """The dashboard served by uvicorn on a loopback port, on the hand-made dataset."""
+    config = dataclasses.replace(config, dashboard=DashboardConfig(secret="browser-test-secret"))
+    database = open_database(config)
+    with database.sessions.begin() as session:
+        dataset.load(session, config)
+        add_account(session, "anna", "correct horse battery", dataset.NOW)
+    port = _free_port()
+    app = create_app(config, database, FixedClock(dataset.NOW))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the dashboard did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    database.dispose()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip(
+            "Chromium or its driver is not installed "
+            "(apt-get install chromium chromium-driver; .ci/run does it)"
+        )
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1200,1600",
+    ]:
+        options.add_argument(argument)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    # Refused without a login, pages and downloads alike.
+    assert _status(f"{dashboard}/") == 401
+    assert _status(f"{dashboard}/csv/figures.csv") == 401
+    assert _status(f"{dashboard}/link/not-a-real-token") == 403
+    browser.get(f"{dashboard}/{QUERY}")
+    assert "Please log in" in browser.find_element(By.ID, "error").text
+
+    browser.find_element(By.ID, "name").send_keys("anna")
+    browser.find_element(By.ID, "password").send_keys("correct horse battery")
+    browser.find_element(By.ID, "login").click()
+    browser.get(f"{dashboard}/{QUERY}")
+    cards = {
+        card: browser.find_element(By.CSS_SELECTOR, f"#{card} b").text
+        for card in ["card-asked", "card-deflection", "card-first", "card-on-time", "card-open"]
+    }
+    assert cards == {
+        "card-asked": "8",
+        "card-deflection": "25%",
+        "card-first": "7 h",
+        "card-on-time": "60%",
+        "card-open": "4",
+    }
+    assert len(browser.find_elements(By.CSS_SELECTOR, "svg")) == 3
+    gaps = browser.find_elements(By.CSS_SELECTOR, "#coverage td.gap")
+    assert len(gaps) > 0
+    browser.save_screenshot(str(tmp_path / "dashboard.png"))
+    assert (tmp_path / "dashboard.png").stat().st_size > 10_000
+
+    browser.find_element(By.LINK_TEXT, "by partner").click()
+    rows = browser.find_elements(By.CSS_SELECTOR, "#breakdown tr")
+    cells = {r.find_elements(By.TAG_NAME, "td")[0].text: r for r in rows[1:]}
+    assert sorted(cells) == ["(none)", "all", "cc-asturias", "kedivim", "ue-torino", "wup-krakow"]
+    assert cells["kedivim"].find_elements(By.TAG_NAME, "td")[1].text == "2"
+
+    browser.find_element(By.ID, "csv").click()
+    target = tmp_path / "downloads" / "rrm-figures-by-partner.csv"
+    deadline = time.monotonic() + 20
+    while not target.exists():
+        assert time.monotonic() < deadline, "the CSV download did not arrive"
+        time.sleep(0.1)
+    lines = target.read_text("utf-8").splitlines()
+    assert lines[0].startswith("partner,asked,from_fiches,routed,deflection_rate,")
+    assert lines[1].startswith("all,8,2,6,0.25,7.0,24.0,")
+    assert any(line.startswith("kedivim,2,0,2,0.0,6.0,9.2,") for line in lines)
+
+    browser.find_element(By.LINK_TEXT, "log out").click()
+    browser.get(f"{dashboard}/")
+    assert "Please log in" in browser.find_element(By.ID, "error").text
