@@ -37,7 +37,7 @@ class Translator:
         """Whether ``language`` has its own translation of ``message``."""
         return message in self._catalogs.get(language, {})
 
-    def translate(self, language: str | None, message: str, **values: object) -> str:
+    def translate(self, language: str | None, message: str, /, **values: object) -> str:
         """Return ``message`` in ``language`` with ``{placeholders}`` filled in."""
         text = self._catalogs.get(language or "en", {}).get(message, message)
         try:
