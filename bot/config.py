@@ -51,6 +51,11 @@ class DatabaseConfig:
 
     url: str = "sqlite:///rrm.db"
 
+    def __repr__(self) -> str:
+        # The URL may hold a password; a repr ends up in logs and tracebacks.
+        masked = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", self.url)
+        return f"DatabaseConfig(url={masked!r})"
+
 
 @dataclass(frozen=True)
 class LanguagesConfig:
