@@ -15,7 +15,9 @@ from bot.channels.base import Channel
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deadline_scheduler import DeadlineScheduler
+from bot.intake import Intake
 from bot.outbox import OutboxSender
+from bot.retention import run_retention
 from bot.storage.database import Database
 from handlers.context import Services
 from handlers.conversation import Conversation
@@ -53,6 +55,8 @@ class Application:
         self.sender: OutboxSender | None = None
         self.deadlines: DeadlineScheduler | None = None
         self.dashboard: Any = None  # the uvicorn server, when [dashboard] is enabled
+        self.intake: Intake | None = None
+        self._metrics_server: Any = None
 
     async def start(self) -> None:
         """Open the database, load the knowledge base, and start channels and the sender."""
@@ -60,11 +64,30 @@ class Application:
         self.database = database
         self.conversation = Conversation(services)
         self.sender = OutboxSender(database.sessions, self.channels, self.clock)
+        self.intake = Intake(
+            self.conversation.handle,
+            self._worker,
+            self.sender.flush,
+            self.channels,
+            services.texts,
+            self.config.languages.default,
+        )
         self._spawn(self.sender.run(), "outbox-sender")
+        self._spawn(self.intake.run(), "intake-retry")
+        self._spawn(
+            run_retention(database.sessions, self.clock, self.config.privacy), "retention"
+        )
+        if self.config.metrics.enabled:
+            await self._serve_metrics()
         for channel in self.channels.values():
             await channel.start(self.deliver)
         await self._start_deadlines(services)
-        self.sender.wake.set()
+        # What an earlier run left unsent goes first (a thread must exist before replies in it).
+        try:
+            await self.sender.flush()
+        except Exception:
+            log.exception("first outbox flush failed; the sender retries")
+        self.intake.open()
         if self.config.dashboard.enabled:
             from bot.dashboard import make_server
 
@@ -105,18 +128,36 @@ class Application:
         return database, services
 
     async def deliver(self, event: Inbound) -> None:
-        """Hand one inbound event to the conversation, then wake the sender."""
-        assert self.conversation is not None and self.sender is not None
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._worker, self.conversation.handle, event)
-        except Exception:
-            log.exception("handling %s event %s failed", event.channel, event.event_id)
-        # Send the replies before the next event, so each person sees them in order.
-        await self.sender.flush()
+        """Hand one inbound event to the conversation and send its replies (or keep it)."""
+        assert self.intake is not None
+        await self.intake.deliver(event)
         if self.deadlines is not None:
             # The event may have routed a question or changed a priority: a new next step.
             await self.deadlines.reschedule()
+
+    async def _serve_metrics(self) -> None:
+        import uvicorn
+
+        from bot.metrics import metrics_app
+
+        assert self.database is not None and self.sender is not None
+        intake = self.intake
+        app = metrics_app(
+            self.database.sessions,
+            self.sender.failures,
+            lambda: len(intake.backlog) if intake else 0,
+        )
+        settings = self.config.metrics
+        server = uvicorn.Server(
+            uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
+        )
+        self._metrics_server = server
+        self._spawn(server.serve(), "metrics-server")
+        while not server.started:
+            await asyncio.sleep(0.05)
+            if server.should_exit:
+                break
+        log.info("metrics on http://%s:%d/metrics", settings.host, settings.port)
 
     async def flush(self) -> int:
         """Send everything pending now (tests and the console use it to keep order)."""
@@ -149,6 +190,8 @@ class Application:
             self.dashboard.should_exit = True
             serving = [task for task in self._tasks if task.get_name() == "dashboard"]
             await asyncio.wait(serving, timeout=5)
+        if self._metrics_server is not None:
+            self._metrics_server.should_exit = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

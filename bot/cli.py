@@ -20,6 +20,7 @@ from bot.config import (
     default_config_path,
     load_config,
 )
+from bot.ops_cli import add_operations_commands, config_secrets, safe_url
 
 __all__ = ["main"]
 
@@ -63,6 +64,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands")
 
     run = commands.add_parser("run", help="run the bot on the configured channels")
+    run.add_argument(
+        "--script",
+        type=Path,
+        help="console: read the lines of this file instead of standard input; each line is "
+        "taken in once, even when the script is run again after a crash",
+    )
+    run.add_argument(
+        "--sent-log",
+        type=Path,
+        help="console: append each message sent to this file (JSON lines with the outbox id); "
+        "a message already logged is not sent again",
+    )
     run.set_defaults(action=cmd_run)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(title="db commands")
@@ -97,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     from bot.cli_stats import add_commands
 
     add_commands(commands)
+    add_operations_commands(commands, CommandError)
     return parser
 
 
@@ -106,23 +120,42 @@ def _database(config: Config):  # type: ignore[no-untyped-def]
     try:
         return open_database(config)
     except Exception as error:
-        raise CommandError(f"cannot open database {config.database.url!r}: {error}") from error
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise CommandError(
+            f"cannot open database {safe_url(config.database.url)}: {type(error).__name__}: "
+            f"{first}"
+        ) from None
 
 
-def cmd_run(config: Config, _args: argparse.Namespace) -> int:
+def cmd_run(config: Config, args: argparse.Namespace) -> int:
     """Run the bot until /quit or Ctrl-C."""
     from bot.app import Application
     from bot.channels.base import Channel
-    from bot.channels.console import ConsoleChannel, stdin_lines
+    from bot.channels.console import ConsoleChannel, file_lines, stdin_lines
 
     if not (config.console.enabled or config.telegram.enabled or config.matrix.enabled):
         raise CommandError(
             "no channel is enabled: set enabled = true in [console], [telegram] or [matrix]"
         )
-    logging.getLogger().setLevel(logging.INFO if not _verbose() else logging.DEBUG)
+    from bot.logs import configure_logging
+
+    level = "DEBUG" if _verbose() else config.logging.level
+    if config.console.enabled and sys.stdin.isatty() and level in ("DEBUG", "INFO"):
+        # An interactive console stays readable: one log line per event would drown it.
+        level = "DEBUG" if _verbose() else "WARNING"
+    configure_logging(config.logging.format, level, config_secrets(config))
     people: list[Expert | Coordinator] = [*config.experts, *config.coordinators]
     staff = {p.identities["console"]: p.name for p in people if "console" in p.identities}
-    console = ConsoleChannel(stdin_lines(), sys.stdout, staff)
+    script: Path | None = args.script
+    if script is not None and not script.is_file():
+        raise CommandError(f"{script}: no such script file")
+    console = ConsoleChannel(
+        file_lines(script) if script else stdin_lines(),
+        sys.stdout,
+        staff,
+        script_id=script.name if script else None,
+        sent_log=args.sent_log,
+    )
     channels: list[Channel] = [console] if config.console.enabled else []
     if config.telegram.enabled:
         from bot.channels.telegram import TelegramChannel

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Union
 
 __all__ = [
+    "AccessConfig",
     "ChannelConfig",
     "Config",
     "ConfigError",
@@ -26,8 +27,11 @@ __all__ = [
     "Expert",
     "KnowledgeConfig",
     "LanguagesConfig",
+    "LoggingConfig",
     "MatrixConfig",
+    "MetricsConfig",
     "Partner",
+    "PrivacyConfig",
     "RoutingConfig",
     "Targets",
     "TelegramConfig",
@@ -50,6 +54,11 @@ class DatabaseConfig:
     """Where questions and people are stored."""
 
     url: str = "sqlite:///rrm.db"
+
+    def __repr__(self) -> str:
+        # The URL may hold a password; a repr ends up in logs and tracebacks.
+        masked = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", self.url)
+        return f"DatabaseConfig(url={masked!r})"
 
 
 @dataclass(frozen=True)
@@ -234,6 +243,45 @@ class DashboardConfig:
 
 
 @dataclass(frozen=True)
+class AccessConfig:
+    """Who may ask, and how fast: open to all by default, or an allowlist and invitation codes."""
+
+    open: bool = True
+    # "channel:account id" of askers admitted when the service is not open.
+    allowlist: tuple[str, ...] = ()
+    # Codes an asker sends as "/start CODE" to be admitted. Secret: never logged.
+    invitation_codes: tuple[str, ...] = field(default=(), repr=False)
+    # New questions one asker may send in one minute; 0: no limit.
+    questions_per_minute: int = 3
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """How long askers' personal data is kept in closed questions."""
+
+    # After this many days a resolved or fiche-answered question's asker is anonymised; 0: keep.
+    retention_days: int = 365
+    check_every_hours: float = 24.0
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    """The operations endpoint: /healthz and Prometheus /metrics on their own address."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+
+@dataclass(frozen=True)
+class LoggingConfig:
+    """How the bot logs: plain text lines, or one JSON object per line."""
+
+    format: str = "text"
+    level: str = "INFO"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration, validated."""
 
@@ -251,6 +299,10 @@ class Config:
     telegram: TelegramConfig = TelegramConfig()
     matrix: MatrixConfig = MatrixConfig()
     dashboard: DashboardConfig = DashboardConfig()
+    access: AccessConfig = AccessConfig()
+    privacy: PrivacyConfig = PrivacyConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
 
     def topic(self, topic_id: str) -> Topic | None:
         """Return the topic with this id, if configured."""
@@ -466,6 +518,7 @@ def _check(config: Config) -> None:
     _check_matrix(config)
     _check_deadlines(config)
     _check_dashboard(config)
+    _check_operations(config)
 
 
 def _check_telegram(config: Config) -> None:
@@ -625,3 +678,30 @@ def _check_dashboard(config: Config) -> None:
             "required when the dashboard is enabled: at least 16 random characters "
             "(or set RRM_DASHBOARD_SECRET)",
         )
+def _check_operations(config: Config) -> None:
+    """The [access], [privacy], [metrics] and [logging] sections."""
+    access = config.access
+    for i, entry in enumerate(access.allowlist):
+        channel, _, account = entry.partition(":")
+        if channel not in CHANNELS or not account:
+            raise _KeyError(
+                f"access.allowlist[{i}]", f"must be CHANNEL:ACCOUNT with a channel of {CHANNELS}"
+            )
+    for i, code in enumerate(access.invitation_codes):
+        # The code itself is never echoed: it is a secret.
+        if len(code) < 6 or any(c.isspace() for c in code):
+            raise _KeyError(
+                f"access.invitation_codes[{i}]", "must be at least 6 characters without spaces"
+            )
+    if access.questions_per_minute < 0:
+        raise _KeyError("access.questions_per_minute", "must not be negative (0: no limit)")
+    if config.privacy.retention_days < 0:
+        raise _KeyError("privacy.retention_days", "must not be negative (0: keep)")
+    if config.privacy.check_every_hours <= 0:
+        raise _KeyError("privacy.check_every_hours", "must be positive")
+    if not 0 < config.metrics.port < 65536:
+        raise _KeyError("metrics.port", "must be a TCP port (1-65535)")
+    if config.logging.format not in ("text", "json"):
+        raise _KeyError("logging.format", 'must be "text" or "json"')
+    if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise _KeyError("logging.level", "must be DEBUG, INFO, WARNING or ERROR")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import logging
@@ -35,6 +36,8 @@ class OutboxSender:
         self.wake = asyncio.Event()
         # One flush at a time in this process, or two could send the same row.
         self._lock = asyncio.Lock()
+        # Failed send attempts by channel since start, for the metrics endpoint.
+        self.failures: collections.Counter[str] = collections.Counter()
 
     async def run(self, poll_seconds: float = 1.0) -> None:
         """Flush whenever woken, and at least every ``poll_seconds``."""
@@ -111,18 +114,36 @@ class OutboxSender:
         try:
             result = await channel.send(delivery)
         except PermanentSendError as error:
+            self.failures[channel_name] += 1
             await asyncio.to_thread(self._failed, delivery, str(error), True)
             return False
         except Exception as error:
+            self.failures[channel_name] += 1
             log.warning(
                 "sending outbox message %s on %s failed: %s",
                 delivery.outbox_id,
                 channel_name,
                 error,
+                extra={
+                    "channel": channel_name,
+                    "question_id": delivery.question_id,
+                    "outbox_id": delivery.outbox_id,
+                },
             )
             await asyncio.to_thread(self._failed, delivery, repr(error), False)
             return False
         await asyncio.to_thread(self._sent, delivery, channel_name, result)
+        log.info(
+            "sent outbox message %s on %s (question %s)",
+            delivery.outbox_id,
+            channel_name,
+            delivery.question_id,
+            extra={
+                "channel": channel_name,
+                "question_id": delivery.question_id,
+                "outbox_id": delivery.outbox_id,
+            },
+        )
         return True
 
     def _sent(self, delivery: Delivery, channel_name: str, result: Sent) -> None:

@@ -9,6 +9,7 @@ from babel import Locale
 
 from bot.storage import repo
 from bot.storage.models import FicheAnswer, Question, RelayedMessage
+from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.events import Button
 from handlers.referral import refer
@@ -61,6 +62,8 @@ def handle_question_text(turn: Turn, text: str) -> None:
                 status=status_label(turn, duplicate.status),
             )
         )
+        return
+    if not may_open_question(turn):
         return
     _new_question(turn, text)
 

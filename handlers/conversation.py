@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage import repo
 from bot.storage.models import Identity, Person
+from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text
 from handlers.context import Services, Turn
@@ -121,6 +122,10 @@ class Conversation:
 
     def _in_private(self, turn: Turn) -> None:
         event = turn.event
+        command = COMMAND.match(clean_text(event.text)) if not event.action else None
+        name = command.group(1).lower() if command else None
+        if not admit(turn, name, (command.group(2) or "").split() if command else []):
+            return
         if event.action:
             press(turn, event.action)
             return

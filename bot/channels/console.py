@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
+import os
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
 from bot.channels.base import Deliver
 from handlers.events import Delivery, Inbound, Sent
 
-__all__ = ["SPACE", "ConsoleChannel", "stdin_lines"]
+__all__ = ["SPACE", "ConsoleChannel", "file_lines", "read_sent_log", "stdin_lines"]
 
 SPACE = "experts"
 HELP = """Console commands:
@@ -29,6 +32,12 @@ class ConsoleChannel:
 
     ``staff`` maps console names of experts and coordinators to their display names; any
     other name speaks as an asker.
+
+    A replayed script (``script_id``) gives each line the event id ``script_id:line number``,
+    so running the same script again after a crash takes in only the lines not yet handled.
+    ``sent_log`` is an append-only file with one JSON line per message sent, holding its
+    outbox id; a message already in it is not printed again, which makes a retried send
+    idempotent as Telegram's and Matrix's transaction ids do.
     """
 
     name = "console"
@@ -40,13 +49,19 @@ class ConsoleChannel:
         staff: Mapping[str, str],
         *,
         speaker: str = "you",
+        script_id: str | None = None,
+        sent_log: Path | None = None,
     ) -> None:
         self._lines = lines
         self._out = out
         self._staff = dict(staff)
         self.speaker = speaker
         self._buttons: dict[str, list[tuple[str, str]]] = {}
-        self._message_ids = itertools.count(1)
+        self._script_id = script_id
+        self._line_numbers = itertools.count(1)
+        self._sent_log = sent_log
+        self._logged = read_sent_log(sent_log) if sent_log else {}
+        self._message_ids = itertools.count(len(self._logged) + 1)
         self._task: asyncio.Task[None] | None = None
         self.finished = asyncio.Event()
 
@@ -67,6 +82,14 @@ class ConsoleChannel:
 
     async def send(self, delivery: Delivery) -> Sent:
         """Print a message: to a person, or as a block in the experts' space."""
+        if delivery.outbox_id in self._logged:
+            return self._logged[delivery.outbox_id]  # sent before a crash: not again
+        sent = self._print_delivery(delivery)
+        if self._sent_log is not None and delivery.outbox_id:
+            self._log_sent(delivery, sent)
+        return sent
+
+    def _print_delivery(self, delivery: Delivery) -> Sent:
         message_id = f"c{next(self._message_ids)}"
         if delivery.chat_id is None:
             thread = delivery.thread_id or str(delivery.question_id)
@@ -87,6 +110,26 @@ class ConsoleChannel:
             )
         return Sent(message_id)
 
+    def _log_sent(self, delivery: Delivery, sent: Sent) -> None:
+        assert self._sent_log is not None
+        record = {
+            "outbox_id": delivery.outbox_id,
+            "message_id": sent.message_id,
+            "thread_id": sent.thread_id,
+            "space": sent.chat_id,
+            "to": delivery.chat_id,
+            "question_id": delivery.question_id,
+            "text": delivery.text,
+        }
+        line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+        # One write on an O_APPEND descriptor: a killed process leaves whole lines only.
+        descriptor = os.open(self._sent_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(descriptor, line)
+        finally:
+            os.close(descriptor)
+        self._logged[delivery.outbox_id] = sent
+
     async def _read(self, deliver: Deliver) -> None:
         try:
             async for raw in self._lines:
@@ -100,6 +143,7 @@ class ConsoleChannel:
             self.finished.set()
 
     def _event(self, line: str) -> Inbound | None:
+        line_number = next(self._line_numbers)
         stripped = line.strip()
         if stripped.startswith("/as"):
             name = stripped[3:].strip()
@@ -109,8 +153,12 @@ class ConsoleChannel:
             return None
         if stripped == "/help":
             self._print(HELP)
-        event_id = uuid.uuid4().hex
-        message_id = f"in-{event_id[:12]}"
+        if self._script_id is not None:
+            event_id = f"{self._script_id}:{line_number}"
+            message_id = f"in-{line_number}"
+        else:
+            event_id = uuid.uuid4().hex
+            message_id = f"in-{event_id[:12]}"
         base: dict[str, Any] = {
             "channel": self.name,
             "event_id": event_id,
@@ -151,3 +199,29 @@ async def stdin_lines() -> AsyncIterator[str]:
         if not line:
             return
         yield line
+
+
+def read_sent_log(path: Path) -> dict[int, Sent]:
+    """The messages a sent log records, by outbox id (an unfinished last line is ignored)."""
+    sent: dict[int, Sent] = {}
+    if not path.exists():
+        return sent
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        sent[int(record["outbox_id"])] = Sent(
+            record["message_id"], thread_id=record.get("thread_id"), chat_id=record.get("space")
+        )
+    return sent
+
+
+async def file_lines(path: Path) -> AsyncIterator[str]:
+    """The lines of a script file, read without blocking the event loop."""
+    with path.open(encoding="utf-8") as handle:
+        while True:
+            line = await asyncio.to_thread(handle.readline)
+            if not line:
+                return
+            yield line

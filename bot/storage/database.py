@@ -34,7 +34,8 @@ class Database:
         args: dict[str, object] = dict(connect_args or {})
         if backend == "sqlite":
             args.setdefault("check_same_thread", False)
-            args.setdefault("timeout", 30)
+            if "timeout" not in make_url(self.url).query:  # "?timeout=SECONDS" in the URL wins
+                args.setdefault("timeout", 30)
         self.engine: Engine = create_engine(self.url, connect_args=args, pool_pre_ping=True)
         self.backend = backend
         if backend == "sqlite":

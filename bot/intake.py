@@ -1,0 +1,143 @@
+"""Hand inbound events to the conversation in order; while the database is down, keep and retry.
+
+An event whose handling fails because the database cannot be reached is kept in memory, in
+order, and its sender is told once that their message is delayed; a background task retries
+the backlog until the database answers again. Events arriving meanwhile queue behind it, so
+nobody's messages overtake each other. Redelivery after a crash is still caught by receipts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import concurrent.futures
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from sqlalchemy import exc
+
+from bot.channels.base import Channel
+from handlers.events import Delivery, Inbound
+from handlers.i18n import Translator
+
+__all__ = ["NOT_IN_OUTBOX", "Intake", "database_unreachable"]
+
+log = logging.getLogger(__name__)
+
+# The outbox id of a notice sent straight to a channel because the outbox could not be written.
+NOT_IN_OUTBOX = 0
+
+DELAYED = (
+    "I received your message, but I cannot reach my records right now. I will handle it as "
+    "soon as they are back; there is no need to send it again."
+)
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """Whether an error means the database cannot be reached or written now (worth retrying)."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, exc.OperationalError | exc.InterfaceError | exc.TimeoutError)
+
+
+class Intake:
+    """Takes events from channels and hands them, one at a time, to ``handle``."""
+
+    def __init__(
+        self,
+        handle: Callable[[Inbound], None],
+        worker: concurrent.futures.Executor,
+        flush: Callable[[], Awaitable[int]],
+        channels: Mapping[str, Channel],
+        texts: Translator,
+        default_language: str,
+        *,
+        retry_seconds: float = 2.0,
+    ) -> None:
+        self._handle = handle
+        self._worker = worker
+        self._flush = flush
+        self._channels = channels
+        self._texts = texts
+        self._default_language = default_language
+        self.retry_seconds = retry_seconds
+        self.backlog: collections.deque[Inbound] = collections.deque()
+        self._told: set[tuple[str, str]] = set()
+        self._lock = asyncio.Lock()
+        self._open = asyncio.Event()
+
+    def open(self) -> None:
+        """Start taking events in (the application first sends what a past run left pending)."""
+        self._open.set()
+
+    async def deliver(self, event: Inbound) -> None:
+        """Handle an event now, or keep it behind the backlog while the database is down."""
+        await self._open.wait()
+        async with self._lock:
+            if not self.backlog and await self._try(event):
+                return
+            self.backlog.append(event)
+            log.warning(
+                "database unreachable: %s event %s kept (%d waiting)",
+                event.channel,
+                event.event_id,
+                len(self.backlog),
+            )
+        await self._tell_delayed(event)
+
+    async def run(self) -> None:
+        """Retry the backlog until it is empty, again and again."""
+        while True:
+            await asyncio.sleep(self.retry_seconds)
+            if not self.backlog:
+                continue
+            async with self._lock:
+                while self.backlog and await self._try(self.backlog[0]):
+                    self.backlog.popleft()
+                if not self.backlog:
+                    log.info("database reachable again: the kept events are handled")
+                    self._told.clear()
+
+    async def _try(self, event: Inbound) -> bool:
+        """Handle one event; False only when the database could not be reached."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._worker, self._handle, event)
+        except Exception as error:
+            if database_unreachable(error):
+                log.debug("handling %s failed: %s", event.event_id, type(error).__name__)
+                return False
+            # A fault in the handling itself: retrying would fail the same way.
+            log.exception("handling %s event %s failed", event.channel, event.event_id)
+        else:
+            log.info(
+                "handled %s event %s",
+                event.channel,
+                event.event_id,
+                extra={"channel": event.channel, "event_id": event.event_id},
+            )
+        try:
+            # Send the replies before the next event, so each person sees them in order.
+            await self._flush()
+        except Exception as error:
+            log.warning("sending replies failed (%s); the outbox sender retries", error)
+        return True
+
+    async def _tell_delayed(self, event: Inbound) -> None:
+        """Tell a sender once per outage that their message waits (straight, not via the outbox)."""
+        if event.space or (event.channel, event.chat_id) in self._told:
+            return
+        channel = self._channels.get(event.channel)
+        if channel is None:
+            return
+        self._told.add((event.channel, event.chat_id))
+        language = event.language_hint or self._default_language
+        notice = Delivery(
+            outbox_id=NOT_IN_OUTBOX,
+            chat_id=event.chat_id,
+            text=self._texts.translate(language, DELAYED),
+        )
+        try:
+            await channel.send(notice)
+        except Exception as error:
+            log.warning("could not tell %s that its message is delayed: %s", event.channel, error)

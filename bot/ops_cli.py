@@ -1,0 +1,284 @@
+"""Operator commands of ``rrm``: privacy export and erase, doctor, backup."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.config import Config
+
+__all__ = ["add_operations_commands", "config_secrets", "redact", "safe_url"]
+
+
+class OperationError(Exception):
+    """A failure of an operator command, reported on one line (already free of secrets)."""
+
+
+def safe_url(url: str) -> str:
+    """A database URL with its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unreadable database URL)"
+
+
+def config_secrets(config: Config) -> list[str]:
+    """Every secret value of the configuration (tokens, passwords, invitation codes)."""
+    values = [
+        config.telegram.token,
+        config.matrix.password,
+        config.matrix.access_token,
+        *config.access.invitation_codes,
+    ]
+    password = None
+    try:
+        password = make_url(config.database.url).password
+    except Exception:
+        password = None
+    if password:
+        values.append(str(password))
+    return [v for v in values if v and len(v) >= 4]
+
+
+def redact(message: str, config: Config) -> str:
+    """``message`` with every secret of the configuration replaced by ``***``."""
+    for secret in sorted(config_secrets(config), key=len, reverse=True):
+        message = message.replace(secret, "***")
+    return message
+
+
+def add_operations_commands(
+    commands: Any, error_type: Callable[[str], Exception] = OperationError
+) -> None:
+    """Add ``privacy``, ``doctor`` and ``backup`` to the ``rrm`` sub-commands."""
+    privacy = commands.add_parser("privacy", help="personal data: export, erase, expire")
+    actions = privacy.add_subparsers(title="privacy commands")
+    export = actions.add_parser("export", help="write everything stored about a person as JSON")
+    export.add_argument("person", help='"channel:account", a config id, or "#number"')
+    export.add_argument("--output", type=Path, help="write to this file instead of stdout")
+    export.set_defaults(action=_wrap(cmd_privacy_export, error_type))
+    erase = actions.add_parser("erase", help="delete or anonymise a person's data")
+    erase.add_argument("person", help='"channel:account", a config id, or "#number"')
+    erase.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
+    erase.set_defaults(action=_wrap(cmd_privacy_erase, error_type))
+    expire = actions.add_parser("expire", help="apply the retention period now")
+    expire.set_defaults(action=_wrap(cmd_privacy_expire, error_type))
+
+    doctor = commands.add_parser("doctor", help="check config, database, migrations, channels")
+    doctor.set_defaults(action=_wrap(cmd_doctor, error_type))
+
+    backup = commands.add_parser("backup", help="copy the SQLite database while the bot runs")
+    backup.add_argument("path", type=Path)
+    backup.set_defaults(action=_wrap(cmd_backup, error_type))
+
+
+def _wrap(
+    command: Callable[[Config, argparse.Namespace], int], error_type: Callable[[str], Exception]
+) -> Callable[[Config, argparse.Namespace], int]:
+    def run(config: Config, args: argparse.Namespace) -> int:
+        try:
+            return command(config, args)
+        except OperationError as error:
+            raise error_type(redact(str(error), config)) from None
+
+    return run
+
+
+def _open(config: Config) -> Any:
+    from bot.assembly import open_database
+
+    try:
+        return open_database(config)
+    except Exception as error:
+        raise OperationError(
+            f"cannot open database {safe_url(config.database.url)}: {type(error).__name__}: "
+            f"{redact(str(error).splitlines()[0] if str(error) else '', config)}"
+        ) from None
+
+
+def _person(session: Any, reference: str) -> Any:
+    from bot.storage import privacy
+
+    person = privacy.find_person(session, reference)
+    if person is None:
+        raise OperationError(
+            f'no person {reference!r} (give "channel:account", a config id, or "#number")'
+        )
+    return person
+
+
+def cmd_privacy_export(config: Config, args: argparse.Namespace) -> int:
+    """Write everything stored about one person as JSON."""
+    from bot.storage import privacy
+
+    database = _open(config)
+    with database.sessions() as session:
+        data = privacy.export_person(session, _person(session, args.person))
+    database.dispose()
+    rendered = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+    if args.output:
+        args.output.write_text(rendered + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(rendered)
+    return 0
+
+
+def cmd_privacy_erase(config: Config, args: argparse.Namespace) -> int:
+    """Delete a person's accounts and blank their texts; statistics keep their counts."""
+    from bot.clock import SystemClock
+    from bot.storage import privacy
+
+    if not args.yes:
+        raise OperationError("erasing cannot be undone: add --yes to confirm")
+    database = _open(config)
+    with database.sessions.begin() as session:
+        person = _person(session, args.person)
+        if person.config_id:
+            raise OperationError(
+                f"{args.person} is {person.config_id!r} of the configuration: remove them "
+                "from the config file first (the bot recreates configured people at start)"
+            )
+        counts = privacy.erase_person(session, person, SystemClock().now())
+    database.dispose()
+    print(f"erased person #{person.id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_privacy_expire(config: Config, _args: argparse.Namespace) -> int:
+    """Apply the retention period now."""
+    from bot.clock import SystemClock
+    from bot.retention import anonymise_expired
+
+    database = _open(config)
+    report = anonymise_expired(
+        database.sessions, SystemClock().now(), config.privacy.retention_days
+    )
+    database.dispose()
+    print(f"anonymised {report.questions} questions and {report.askers} askers")
+    return 0
+
+
+def cmd_backup(config: Config, args: argparse.Namespace) -> int:
+    """Copy a SQLite database with SQLite's online backup API (safe while the bot runs)."""
+    url = make_url(config.database.url)
+    if url.get_backend_name() != "sqlite":
+        raise OperationError(
+            "rrm backup copies SQLite databases; for PostgreSQL use pg_dump (see the README)"
+        )
+    source_path = url.database
+    if not source_path or source_path == ":memory:" or not Path(source_path).exists():
+        raise OperationError(f"no SQLite database file at {source_path!r}")
+    target = Path(args.path)
+    if target.exists():
+        raise OperationError(f"{target} exists; give a new file name")
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    try:
+        destination = sqlite3.connect(target)
+        with destination:
+            source.backup(destination)
+        destination.close()
+    finally:
+        source.close()
+    print(f"backed up {source_path} to {target}")
+    return 0
+
+
+def cmd_doctor(config: Config, _args: argparse.Namespace) -> int:
+    """Check what can be checked, print one line each, and exit 1 if anything is wrong."""
+    problems = 0
+
+    def report(ok: bool | None, what: str, detail: str) -> None:
+        nonlocal problems
+        mark = {True: "ok  ", False: "FAIL", None: "warn"}[ok]
+        problems += ok is False
+        print(f"{mark} {what}: {redact(detail, config)}")
+
+    report(True, "config", f"{config.path} loaded and checked")
+    _doctor_database(config, report)
+    _doctor_channels(config, report)
+    print("everything checked is fine" if not problems else f"{problems} problem(s) found")
+    return 1 if problems else 0
+
+
+def _doctor_database(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
+    from bot.storage.database import Database
+    from knowledge.repository import count_versions
+
+    shown = safe_url(config.database.url)
+    try:
+        database = Database(config.database.url)
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as error:
+        first = str(error).splitlines()[0] if str(error) else ""
+        report(False, "database", f"cannot connect to {shown}: {type(error).__name__}: {first}")
+        return
+    report(True, "database", f"{shown} answers")
+    current, head = database.current_revision(), database.head_revision()
+    if current == head:
+        report(True, "migrations", f"at {head}")
+    else:
+        report(
+            False,
+            "migrations",
+            f"database at {current or 'empty'}, code at {head}: run `rrm db upgrade`",
+        )
+        database.dispose()
+        return
+    with database.sessions() as session:
+        versions = count_versions(session)
+    report(
+        True if versions else None,
+        "fiches",
+        f"{versions} fiche versions" if versions else "none imported yet (`rrm kb import PATH`)",
+    )
+    database.dispose()
+
+
+def _doctor_channels(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
+    import httpx
+
+    enabled = [
+        name for name in ("console", "telegram", "matrix") if getattr(config, name).enabled
+    ]
+    report(bool(enabled), "channels", ", ".join(enabled) or "none enabled")
+    if config.telegram.enabled:
+        url = f"{config.telegram.base_url}{config.telegram.token}/getMe"
+        try:
+            answer = httpx.get(url, timeout=10).json()
+            if answer.get("ok"):
+                username = answer["result"].get("username", "?")
+                report(True, "telegram", f"token accepted: the bot is @{username}")
+            else:
+                report(False, "telegram", f"token refused: {answer.get('description', answer)}")
+        except Exception as error:
+            report(False, "telegram", f"cannot reach {config.telegram.base_url}: {error}")
+    if config.matrix.enabled:
+        base = config.matrix.homeserver.rstrip("/")
+        try:
+            httpx.get(f"{base}/_matrix/client/versions", timeout=10).raise_for_status()
+            if config.matrix.access_token:
+                whoami = httpx.get(
+                    f"{base}/_matrix/client/v3/account/whoami",
+                    headers={"Authorization": f"Bearer {config.matrix.access_token}"},
+                    timeout=10,
+                )
+                ok = whoami.status_code == 200
+                report(ok, "matrix", "access token accepted" if ok else "access token refused")
+            else:
+                report(True, "matrix", f"{base} answers (password login checked at start)")
+        except Exception as error:
+            report(False, "matrix", f"cannot reach {base}: {error}")
+    for section, people in (("experts", config.experts), ("coordinators", config.coordinators)):
+        for person in people:
+            if not any(channel in person.identities for channel in enabled):
+                report(None, section, f"{person.id} has no identity on an enabled channel")
+

@@ -1,0 +1,61 @@
+"""Write a console script of many askers and expert answers, and the config to run it with."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from tests.conftest import EXAMPLE_CONFIG, SAMPLE_FICHES
+
+PLACES = ["Alba", "Braga"]
+SUBJECTS = [
+    "fund apprenticeships in small craft firms",
+    "train in-company tutors for dual VET",
+    "monitor young people after vocational school",
+    "reach early school leavers in mountain villages",
+    "anticipate the skills local employers will need",
+]
+EXPERT = "claire"
+
+
+def question(number: int) -> str:
+    """The question of asker ``number``: ten texts in turn, so few need embedding."""
+    place = PLACES[number % len(PLACES)]
+    subject = SUBJECTS[number % len(SUBJECTS)]
+    return f"How could {place} {subject}? We ask for our regional plan."
+
+
+def answer(number: int) -> str:
+    """The expert's answer to question ``number`` (it holds the number, to check the relay)."""
+    return f"Answer number {number}: start with a shared employer group."
+
+
+def write_script(path: Path, count: int) -> None:
+    """Each asker asks once; the expert answers in the question's thread right after."""
+    lines = []
+    for number in range(1, count + 1):
+        lines += [
+            f"/as asker{number}",
+            question(number),
+            f"/as {EXPERT}",
+            f"#{number} {answer(number)}",
+        ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_config(folder: Path, database_url: str, fiches: int = 3, **access: object) -> Path:
+    """The example config on ``database_url``, a few sample fiches, every question routed."""
+    collection = folder / "fiches"
+    for fiche in sorted(p for p in SAMPLE_FICHES.iterdir() if p.is_dir())[:fiches]:
+        shutil.copytree(fiche, collection / fiche.name)
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    text = re.sub(r'(?m)^url = ".*"$', f'url = "{database_url}"', text, count=1)
+    text = re.sub(r'(?m)^collection = ".*"$', f'collection = "{collection}"', text, count=1)
+    # Nothing reaches a score of 1: every question goes to the experts.
+    text = re.sub(r"(?m)^answer_threshold = .*$", "answer_threshold = 1.0", text, count=1)
+    for key, value in access.items():
+        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text, count=1)
+    path = folder / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,138 @@
+"""The bot as its own process, killed with SIGKILL at random points: nothing lost, nothing doubled.
+
+Many askers (500 with RRM_CRASH_QUESTIONS=500) each ask a question and an expert answers
+each in its thread. The bot runs the script as a separate OS process; the test kills it
+several times with SIGKILL and restarts it on the same script, until a run reaches the end.
+Then every question must have been routed once, every answer relayed once, and every outbox
+message sent exactly once.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import Application
+from bot.config import load_config
+from bot.storage.database import Database
+from bot.storage.models import Assignment, Event, OutboxMessage, Question, RelayedMessage, Thread
+from tests.conftest import ROOT
+from tests.fakes.console_script import answer, write_config, write_script
+
+pytestmark = pytest.mark.db
+
+# The issue asks for 500 (RRM_CRASH_QUESTIONS=500, about 100 s on two busy cores); the
+# default keeps `make test` short.
+QUESTIONS = int(os.environ.get("RRM_CRASH_QUESTIONS", "200"))
+KILLS = 5
+
+
+async def seed(config_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Import the fiches and cache the topic vectors once, with the session's memoised model."""
+    app = Application(load_config(config_path, environ={}), [], embedder=embedder)
+    await app.start()
+    await app.stop()
+
+
+def start_bot(config: Path, script: Path, sent_log: Path, errors: Path) -> subprocess.Popen[str]:
+    with errors.open("a") as stderr:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.fakes.console_process",
+                str(config),
+                str(script),
+                str(sent_log),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+
+
+def wait_ready(process: subprocess.Popen[str]) -> None:
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert line.strip() == "ready", f"the bot did not start: {line!r}"
+
+
+async def test_sigkill_at_random_points_loses_and_doubles_nothing(
+    tmp_path: Path, database_url: str, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    config = write_config(tmp_path, database_url)
+    script, sent_log, errors = tmp_path / "script.txt", tmp_path / "sent.jsonl", tmp_path / "err"
+    write_script(script, QUESTIONS)
+    await seed(config, embedder)
+    seed_value = int(os.environ.get("RRM_CRASH_SEED", time.time_ns() % 10_000))
+    chance = random.Random(seed_value)
+    print(f"crash test: {QUESTIONS} questions, seed {seed_value} (RRM_CRASH_SEED to replay)")
+    kills, finished = [], False
+    for _ in range(KILLS):
+        process = start_bot(config, script, sent_log, errors)
+        wait_ready(process)
+        try:
+            process.wait(timeout=chance.uniform(0.5, 6.0))
+            finished = True
+            process.stdout.close()  # type: ignore[union-attr]
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            process.stdout.close()  # type: ignore[union-attr]
+            kills.append(len(sent_log.read_text().splitlines()) if sent_log.exists() else 0)
+        if finished:
+            break
+    if not finished:
+        process = start_bot(config, script, sent_log, errors)
+        wait_ready(process)
+        assert process.wait(timeout=600) == 0, errors.read_text()[-3000:]
+        process.stdout.close()  # type: ignore[union-attr]
+    print(f"killed {len(kills)} times, after {kills} messages sent")
+    assert kills, "the bot finished before it could be killed once"
+
+    sent = [json.loads(line) for line in sent_log.read_text(encoding="utf-8").splitlines()]
+    outbox_ids = [record["outbox_id"] for record in sent]
+    assert len(outbox_ids) == len(set(outbox_ids)), "an outbox message was sent twice"
+    database = Database(database_url)
+    with database.sessions() as session:
+        rows = session.execute(select(OutboxMessage.id, OutboxMessage.status)).all()
+        assert {status for _, status in rows} == {"sent"}, "an outbox message was never sent"
+        assert set(outbox_ids) == {row_id for row_id, _ in rows}
+        assert session.scalar(select(func.count()).select_from(Question)) == QUESTIONS
+        assert set(session.scalars(select(Question.status))) == {"answered"}
+        for model, condition in [
+            (Thread, None),
+            (Assignment, Assignment.role == "primary"),
+            (Event, Event.kind == "routed"),
+            (RelayedMessage, RelayedMessage.direction == "to_asker"),
+        ]:
+            statement = select(model.question_id, func.count()).group_by(model.question_id)
+            if condition is not None:
+                statement = statement.where(condition)
+            per_question = dict(session.execute(statement).all())
+            assert len(per_question) == QUESTIONS, model.__name__
+            assert set(per_question.values()) == {1}, f"{model.__name__} not exactly once"
+    database.dispose()
+    # What each asker saw: one routing notice and one relayed answer, theirs.
+    seen: dict[str, list[str]] = collections.defaultdict(list)
+    for record in sent:
+        if record["to"] is not None:
+            seen[record["to"]].append(record["text"])
+    for number in range(1, QUESTIONS + 1):
+        texts = seen[f"asker{number}"]
+        assert len(texts) == 2, (number, texts)
+        assert sum(answer(number) in text for text in texts) == 1, (number, texts)
+    threads = [record["thread_id"] for record in sent if record["to"] is None]
+    assert sorted(threads, key=int) == [str(n) for n in range(1, QUESTIONS + 1)]
