@@ -9,7 +9,8 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bot.assembly import build_triage, open_database, seed_fiches_if_empty
-from bot.channels.base import Channel
+from bot.channels.base import Channel, ChannelStartError, StatefulChannel
+from bot.channels.state import ChannelState
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.outbox import OutboxSender
@@ -56,8 +57,35 @@ class Application:
         self.sender = OutboxSender(database.sessions, self.channels, self.clock)
         self._spawn(self.sender.run(), "outbox-sender")
         for channel in self.channels.values():
-            await channel.start(self.deliver)
+            if isinstance(channel, StatefulChannel):
+                channel.use_state(ChannelState(database.sessions, channel.name))
+        started: list[Channel] = []
+        for channel in self.channels.values():
+            try:
+                await channel.start(self.deliver)
+            except BaseException as error:
+                # Leave nothing running behind a failed start: the caller reports and exits.
+                await self._abandon(started)
+                raise ChannelStartError(channel.name, error) from error
+            started.append(channel)
         self.sender.wake.set()
+
+    async def _abandon(self, started: Sequence[Channel]) -> None:
+        """Stop the channels already started, the sender, and close the database."""
+        for channel in reversed(started):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("stopping channel %s after a failed start failed", channel.name)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._worker.shutdown(wait=False)
+        if self.database is not None:
+            self.database.dispose()
+            self.database = None
+        self.sender = None
 
     def _build(self) -> tuple[Database, Services]:
         config = self.config

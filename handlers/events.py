@@ -4,7 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Button", "Delivery", "Inbound", "Sent"]
+__all__ = ["Attachment", "Button", "Delivery", "Inbound", "Sent"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: what it is, and how its channel names it.
+
+    ``kind`` is "photo", "document", "video", "audio", "voice" or "animation"; ``ref`` is
+    valid on ``channel`` only (a Telegram file id, a Matrix mxc:// URI).
+    """
+
+    kind: str
+    channel: str
+    ref: str
+    caption: str = ""
+    name: str = ""
+    mimetype: str = ""
+
+    def label(self) -> str:
+        """How a text-only reader sees it: "[attachment: photo report.jpg]"."""
+        return f"[attachment: {' '.join(p for p in (self.kind, self.name) if p)}]"
 
 
 @dataclass(frozen=True)
@@ -30,6 +50,11 @@ class Inbound:
     action: str | None = None
     edited: bool = False
     attachment: str | None = None
+    # The files the message carries, when the channel can relay them (``attachment`` names
+    # the first one's kind for every channel).
+    attachments: tuple[Attachment, ...] = ()
+    # A withdrawal (Matrix redaction): the id of the message taken back.
+    redacts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +78,7 @@ class Delivery:
     buttons: tuple[Button, ...] = ()
     mentions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     question_id: int | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

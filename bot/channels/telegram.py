@@ -42,7 +42,7 @@ from bot.channels.base import Deliver, PermanentSendError
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_text import Part, split_text, with_mentions
 from bot.config import TelegramConfig
-from handlers.events import Delivery, Sent
+from handlers.events import Attachment, Delivery, Sent
 from handlers.i18n import Translator
 
 __all__ = ["ASKER_COMMANDS", "EXPERT_COMMANDS", "TelegramChannel"]
@@ -65,6 +65,15 @@ EXPERT_COMMANDS = (
     ("away", "no new questions for now (/away off when back)"),
 )
 UPDATES = ("message", "edited_message", "callback_query")
+# A relayed file's kind → the Bot API method that sends it by file id, and its argument.
+MEDIA_METHODS = {
+    "photo": ("send_photo", "photo"),
+    "document": ("send_document", "document"),
+    "video": ("send_video", "video"),
+    "audio": ("send_audio", "audio"),
+    "voice": ("send_voice", "voice"),
+    "animation": ("send_animation", "animation"),
+}
 # Loggers that write the Bot API address, token included.
 URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
 MAX_TITLE = 128
@@ -125,6 +134,8 @@ class TelegramChannel:
         self._roots: dict[int, int] = {}
         self._edge = Edge(self.name, self._group, config.forum, self._roots)
         self._progress: dict[int, _Progress] = {}
+        # Forum topics found closed: reopened before the next post into them.
+        self._closed_topics: set[str] = set()
         self._redact = _RedactToken(config.token)
         self._deliver: Deliver | None = None
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -261,12 +272,19 @@ class TelegramChannel:
         if self._app is None:
             raise RuntimeError("the Telegram channel is not started")
         text, mentions = with_mentions(delivery.text, delivery.mentions)
+        files = tuple(
+            a for a in delivery.attachments if a.channel == self.name and a.kind in MEDIA_METHODS
+        )
+        named = [a.label() for a in delivery.attachments if a not in files]
+        if named:
+            # Files from another platform cannot be sent by reference: they are named.
+            text = text.rstrip() + "\n" + "\n".join(named)
         parts = split_text(text, mentions)
         if not parts:
             raise PermanentSendError("empty message: Telegram refuses messages without text")
         progress = self._progress.setdefault(delivery.outbox_id, _Progress())
         try:
-            sent = await self._send(delivery, parts, progress)
+            sent = await self._send(delivery, parts, files, progress)
         except PermanentSendError:
             self._progress.pop(delivery.outbox_id, None)
             raise
@@ -274,18 +292,24 @@ class TelegramChannel:
         self._progress.pop(delivery.outbox_id, None)
         return sent
 
-    async def _send(self, delivery: Delivery, parts: list[Part], progress: _Progress) -> Sent:
+    async def _send(
+        self,
+        delivery: Delivery,
+        parts: list[Part],
+        files: Sequence[Attachment],
+        progress: _Progress,
+    ) -> Sent:
         markup = _keyboard(delivery)
         if delivery.chat_id is None and delivery.opens_thread:
             sent = await self._open_thread(delivery, parts, markup, progress)
         elif delivery.chat_id is None:
             if delivery.thread_id is None:
                 raise RuntimeError(f"outbox message {delivery.outbox_id} has no thread")
-            ids = await self._post(self._group, parts, markup, progress, delivery.thread_id)
+            ids = await self._post(self._group, parts, markup, progress, delivery.thread_id, files)
             sent = Sent(str(ids[-1]))
         else:
             chat_id = int(delivery.chat_id)
-            ids = await self._post(chat_id, parts, markup, progress, delivery.thread_id)
+            ids = await self._post(chat_id, parts, markup, progress, delivery.thread_id, files)
             sent = Sent(str(ids[-1]))
         return sent
 
@@ -318,8 +342,35 @@ class TelegramChannel:
         markup: InlineKeyboardMarkup | None,
         progress: _Progress,
         thread_id: str | None,
+        files: Sequence[Attachment] = (),
     ) -> list[int]:
-        """Send the parts not sent yet; the buttons go under the last. Return all their ids."""
+        """Send the parts not sent yet, then the files; the buttons go under the last part.
+
+        Return the ids of all the messages sent.
+        """
+        in_topic = thread_id is not None and chat_id == self._group and self.config.forum
+        if in_topic:
+            assert thread_id is not None
+            thread_id = await self._open_topic(thread_id)
+        try:
+            return await self._post_in(chat_id, parts, markup, progress, thread_id, files)
+        except BadRequest as error:
+            if not in_topic or thread_id is None or not _topic_gone(error):
+                raise
+            # Experts closed (or deleted) the question's topic: reopen it, or use General.
+            self._closed_topics.add(thread_id)
+            thread_id = await self._open_topic(thread_id)
+            return await self._post_in(chat_id, parts, markup, progress, thread_id, files)
+
+    async def _post_in(
+        self,
+        chat_id: int,
+        parts: list[Part],
+        markup: InlineKeyboardMarkup | None,
+        progress: _Progress,
+        thread_id: str | None,
+        files: Sequence[Attachment],
+    ) -> list[int]:
         assert self._app is not None
         placement: dict[str, Any] = {}
         if thread_id is not None and chat_id == self._group and not self.config.forum:
@@ -344,7 +395,38 @@ class TelegramChannel:
             progress.message_ids.append(message.message_id)
             if "reply_parameters" in placement:
                 self._remember_root(message.message_id, placement["reply_parameters"].message_id)
+        for index, file in enumerate(files, start=len(parts)):
+            if index < len(progress.message_ids):
+                continue
+            method, argument = MEDIA_METHODS[file.kind]
+            message = await self._call(
+                getattr(self._app.bot, method), chat_id=chat_id, **{argument: file.ref}, **placement
+            )
+            progress.message_ids.append(message.message_id)
         return progress.message_ids
+
+    async def _open_topic(self, thread_id: str) -> str | None:
+        """The topic to post in: ``thread_id`` once reopened if experts closed it.
+
+        A topic that cannot be reopened (deleted, or the bot lacks the right) is replaced by
+        the group's General topic (None), so the message still reaches the experts.
+        """
+        if thread_id not in self._closed_topics:
+            return thread_id
+        assert self._app is not None
+        try:
+            await self._call(
+                self._app.bot.reopen_forum_topic,
+                chat_id=self._group,
+                message_thread_id=int(thread_id),
+            )
+        except TelegramError as error:
+            log.warning(
+                "telegram: topic %s stays closed (%s); posting in General", thread_id, error
+            )
+            return None
+        self._closed_topics.discard(thread_id)
+        return thread_id
 
     def _remember_root(self, message_id: int, root: int) -> None:
         self._roots[message_id] = root
@@ -394,6 +476,11 @@ def _keyboard(delivery: Delivery) -> InlineKeyboardMarkup | None:
 def _entity(offset: int, length: int, user_id: int, name: str) -> MessageEntity:
     user = User(id=user_id, first_name=name, is_bot=False)
     return MessageEntity(MessageEntity.TEXT_MENTION, offset, length, user=user)
+
+
+def _topic_gone(error: BadRequest) -> bool:
+    message = error.message.lower()
+    return "topic_closed" in message or "thread not found" in message or "topic_deleted" in message
 
 
 def _title(title: str) -> str:

@@ -1,0 +1,75 @@
+"""Telegram relays files, corrections and closed topics; edits from askers ask nothing new."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.storage.models import Question
+from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used by name)
+    ASKER,
+    CLAIRE,
+    ROUTE_QUESTION,
+    TOKEN,
+    config,
+    route_to_topic,
+    telegram_bot,
+)
+
+pytestmark = pytest.mark.db
+
+
+async def test_files_edits_and_a_closed_topic(config, embedder) -> None:  # noqa: F811
+    async with telegram_bot(config, embedder) as bot:
+        server = bot.server
+        topic = await route_to_topic(bot)
+
+        # A photo with a caption, then a document alone: both reach the asker by file id.
+        _, photo = await server.group_file(CLAIRE, topic, "photo", caption="The signed form.")
+        heading = await server.wait_text("The signed form.", chat_id=ASKER.id)
+        assert "answers your question #1" in heading.text
+        [sent_photo] = await server.wait_sent(method="sendPhoto", chat_id=ASKER.id)
+        assert sent_photo.params["photo"] == photo["photo"][-1]["file_id"]  # the largest size
+        await server.group_file(CLAIRE, topic, "document")
+        [sent_document] = await server.wait_sent(method="sendDocument", chat_id=ASKER.id)
+        assert sent_document.params["document"].startswith("BQACd0c")
+        assert sent_document.message_id > sent_photo.message_id
+
+        # The asker changes a message already sent: that is not a new question.
+        update_id = await server.private_text(ASKER, "Also: who signs the contract?")
+        await server.wait_text("Added to your question #1", chat_id=ASKER.id)
+        message = server.injected[update_id]["message"]
+        await server.inject({"edited_message": {**message, "text": "Who signs it?"}})
+        await server.wait_text("I do not read changes", chat_id=ASKER.id)
+
+        # Experts closed the topic; the asker writes again: the bot reopens it and posts.
+        server.closed_topics.add(topic)
+        await server.private_text(ASKER, "And who keeps the original?")
+        follow_up = await server.wait_text(
+            "who keeps the original", chat_id=server.group_id, message_thread_id=topic
+        )
+        assert follow_up.params["message_thread_id"] == topic
+        assert server.sent("reopenForumTopic", message_thread_id=topic)
+        assert not server.closed_topics
+
+        # A command outside a question's topic is answered in the same place, not in General.
+        server.topics[77] = "coffee corner"
+        await server.inject(
+            {
+                "message": {
+                    "message_id": 4242,
+                    "date": 0,
+                    "chat": {"id": server.group_id, "type": "supergroup", "is_forum": True},
+                    "from": CLAIRE.json(),
+                    "text": "/claim",
+                    "message_thread_id": 77,
+                    "is_topic_message": True,
+                }
+            }
+        )
+        answer = await server.wait_text("not a question thread", chat_id=server.group_id)
+        assert answer.params.get("message_thread_id") == 77
+
+        assert bot.app.database is not None
+        with bot.app.database.sessions() as session:
+            assert session.scalar(select(func.count()).select_from(Question)) == 1
