@@ -15,6 +15,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -146,8 +147,14 @@ class TelegramChannel:
     # Lifecycle ---------------------------------------------------------------------------
 
     async def start(self, deliver: Deliver) -> None:
-        """Check the token (getMe), set the command lists, and start polling for updates."""
+        """Check the token (getMe), set the command lists, and start polling for updates.
+
+        With ``webhook_url`` set, register the webhook (with its secret token) and listen
+        for Telegram's requests instead; a request without the secret is refused (403).
+        """
         self._deliver = deliver
+        # httpx logs every request's address, token included, at INFO.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         for name in URL_LOGGERS:
             logging.getLogger(name).addFilter(self._redact)
         app = self._build()
@@ -160,9 +167,12 @@ class TelegramChannel:
             await self._set_commands(app)
             await app.start()
             assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=self.config.poll_timeout, allowed_updates=list(UPDATES)
-            )
+            if self.config.webhook_url:
+                await self._start_webhook(app)
+            else:
+                await app.updater.start_polling(
+                    timeout=self.config.poll_timeout, allowed_updates=list(UPDATES)
+                )
         except InvalidToken:
             await self.stop()
             # PTB's own message quotes the token: replace it, and drop the chained original.
@@ -173,7 +183,21 @@ class TelegramChannel:
             await self.stop()
             raise
         me = app.bot.bot
-        log.info("telegram: polling as @%s (id %s)", me.username, me.id)
+        mode = "webhook" if self.config.webhook_url else "polling"
+        log.info("telegram: %s as @%s (id %s)", mode, me.username, me.id)
+
+    async def _start_webhook(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        config = self.config
+        assert app.updater is not None
+        await app.updater.start_webhook(
+            listen=config.webhook_listen,
+            port=config.webhook_port,
+            # The proxy forwards the public address's path unchanged.
+            url_path=urlsplit(config.webhook_url).path.lstrip("/"),
+            webhook_url=config.webhook_url,
+            secret_token=config.webhook_secret,
+            allowed_updates=list(UPDATES),
+        )
 
     async def stop(self) -> None:
         """Stop polling, let the update in hand finish, and close the HTTP connections."""

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import Application
+from bot.channels.telegram import TelegramChannel
+from bot.clock import FixedClock
 from bot.storage.models import Question
 from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used by name)
     ASKER,
     CLAIRE,
-    ROUTE_QUESTION,
+    GROUP,
     TOKEN,
     config,
     route_to_topic,
     telegram_bot,
+    telegram_config,
 )
+from tests.conftest import START
+from tests.fakes.telegram_server import FakeBotApi
 
 pytestmark = pytest.mark.db
 
@@ -73,3 +82,45 @@ async def test_files_edits_and_a_closed_topic(config, embedder) -> None:  # noqa
         assert bot.app.database is not None
         with bot.app.database.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Question)) == 1
+
+
+async def test_webhook_mode_checks_the_secret_on_every_request(
+    config,  # noqa: F811
+    embedder,
+    caplog,
+    unused_tcp_port: int,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        config = telegram_config(config, server)
+        settings = dataclasses.replace(
+            config.telegram,
+            webhook_url="https://rrm.example.org/telegram/updates",
+            webhook_listen="127.0.0.1",
+            webhook_port=unused_tcp_port,
+            webhook_secret="s3cret-Token_1",
+        )
+        channel = TelegramChannel(settings, config.languages.supported, retry_delay=0.01)
+        app = Application(config, [channel], clock=FixedClock(START), embedder=embedder)
+        await app.start()
+        try:
+            assert server.webhook == {
+                "url": "https://rrm.example.org/telegram/updates",
+                "secret_token": "s3cret-Token_1",
+            }
+            assert not server.attempts("getUpdates")
+            address = f"http://127.0.0.1:{unused_tcp_port}/telegram/updates"
+            wrong = server.private_update(ASKER, "/help")
+            assert await server.post_to_webhook(address, wrong, "not-the-secret") == 403
+            assert await server.post_to_webhook(address, wrong, "") == 403
+            right = server.private_update(ASKER, "/status")
+            assert await server.post_to_webhook(address, right, "s3cret-Token_1") == 200
+            await server.wait_text("You have not asked any question yet.", chat_id=ASKER.id)
+            await app.flush()
+            # Only the update with the secret was handled: no list of commands was sent.
+            assert len(server.sent(chat_id=ASKER.id)) == 1
+            assert channel.last_update_id == right["update_id"]
+        finally:
+            await app.stop()
+        assert server.unexpected == []
+    assert TOKEN not in caplog.text

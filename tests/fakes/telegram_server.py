@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 __all__ = ["BOT_ID", "Call", "FakeBotApi", "TelegramUser"]
@@ -111,6 +113,7 @@ class FakeBotApi:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.topics: dict[int, str] = {}
         self.closed_topics: set[int] = set()
+        self.webhook: dict[str, str] | None = None
         # Files people sent, by file id: the bot may send them again by that id.
         self.files: dict[str, Any] = {}
         self.injected: dict[int, dict[str, Any]] = {}
@@ -182,6 +185,20 @@ class FakeBotApi:
         if reply_to is not None:
             message["reply_to_message"] = self._messages[(user.id, reply_to)]
         return await self.inject({"message": message})
+
+    def private_update(self, user: TelegramUser, text: str) -> dict[str, Any]:
+        """An update with a private message, numbered but not queued (for webhook mode)."""
+        message = self._incoming(user, user.private_chat(), text=text)
+        return {"update_id": next(self._update_ids), "message": message}
+
+    async def post_to_webhook(self, address: str, update: dict[str, Any], secret: str) -> int:
+        """POST an update to the bot's webhook as Telegram does; return the HTTP status."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(address, json=update, headers=headers) as response,
+        ):
+            return response.status
 
     async def private_photo(self, user: TelegramUser) -> int:
         """The user sends a photo with no caption."""
@@ -362,7 +379,22 @@ class FakeBotApi:
         }
 
     async def _api_deleteWebhook(self, _params: dict[str, Any]) -> bool:
+        self.webhook = None
         return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        url, secret = params.get("url", ""), params.get("secret_token", "")
+        if not url.startswith("https://"):
+            return _error(400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret or "x"):
+            return _error(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook = {"url": url, "secret_token": secret}
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active")
+        return await self._get_updates(params)
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
         commands = params.get("commands")
@@ -373,7 +405,7 @@ class FakeBotApi:
                 return _error(400, "Bad Request: BOT_COMMAND_INVALID")
         return True
 
-    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = params.get("offset") or 0
         timeout = float(params.get("timeout") or 0)
         # An offset confirms every update before it: Telegram forgets them.
