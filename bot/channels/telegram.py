@@ -37,7 +37,14 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot.channels.base import Deliver, PermanentSendError
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
@@ -77,6 +84,7 @@ MEDIA_METHODS = {
 }
 # Loggers that write the Bot API address, token included.
 URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
+LIMITER_LOGGER = "telegram.ext.AIORateLimiter"
 MAX_TITLE = 128
 # Reply-chain mode remembers this many of its messages' roots (Telegram names most itself).
 MAX_ROOTS = 10_000
@@ -144,6 +152,11 @@ class TelegramChannel:
         self.updates_handled = 0
         self.last_update_id: int | None = None
 
+    @property
+    def rate_limiter(self) -> BaseRateLimiter[Any] | None:
+        """The limiter every Bot API call goes through (None when not started)."""
+        return self._app.bot.rate_limiter if self._app is not None else None
+
     # Lifecycle ---------------------------------------------------------------------------
 
     async def start(self, deliver: Deliver) -> None:
@@ -157,6 +170,9 @@ class TelegramChannel:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         for name in URL_LOGGERS:
             logging.getLogger(name).addFilter(self._redact)
+        # The limiter reports each flood wait it hands back as an error with a traceback;
+        # _call waits it out and logs one line instead.
+        logging.getLogger(LIMITER_LOGGER).addFilter(_quiet_flood_waits)
         app = self._build()
         app.add_handler(TypeHandler(Update, self._on_update))
         app.add_error_handler(self._on_error)
@@ -211,6 +227,7 @@ class TelegramChannel:
             await app.bot.shutdown()  # after a failed start, the app leaves the bot's client open
         for name in URL_LOGGERS:
             logging.getLogger(name).removeFilter(self._redact)
+        logging.getLogger(LIMITER_LOGGER).removeFilter(_quiet_flood_waits)
 
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         config = self.config
@@ -482,6 +499,10 @@ class TelegramChannel:
                 log.warning("telegram: %s; retrying in %.2f s", error, delay)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+
+def _quiet_flood_waits(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], RetryAfter))
 
 
 def _commands(pairs: Sequence[tuple[str, str]]) -> list[BotCommand]:

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from sqlalchemy import func, select
+from telegram.ext import AIORateLimiter
 
 from bot.app import Application
 from bot.channels.telegram import TelegramChannel
@@ -16,6 +17,7 @@ from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used 
     ASKER,
     CLAIRE,
     GROUP,
+    ROUTE_QUESTION,
     TOKEN,
     config,
     route_to_topic,
@@ -23,7 +25,7 @@ from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used 
     telegram_config,
 )
 from tests.conftest import START
-from tests.fakes.telegram_server import FakeBotApi
+from tests.fakes.telegram_server import FakeBotApi, TelegramUser
 
 pytestmark = pytest.mark.db
 
@@ -124,3 +126,36 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
             await app.stop()
         assert server.unexpected == []
     assert TOKEN not in caplog.text
+
+
+async def test_a_burst_of_200_routed_questions_loses_and_doubles_nothing(
+    config,  # noqa: F811
+    embedder,
+) -> None:
+    count = 200
+    askers = [TelegramUser(800_000 + n, f"Asker{n}", language_code="en") for n in range(count)]
+    async with telegram_bot(config, embedder) as bot:
+        server = bot.server
+        assert isinstance(bot.channel.rate_limiter, AIORateLimiter)
+        server.flood_every(199, retry_after=1)  # three flood waits along the way
+        for asker in askers:
+            # The same words from 200 people: 200 questions (and one embedding, so it is quick).
+            await server.private_text(asker, ROUTE_QUESTION)
+        await server.wait_for(
+            lambda: len(server.sent("createForumTopic")) == count
+            and all(server.sent(chat_id=a.id) for a in askers),
+            timeout=240,
+            what=f"{count} topics and {count} answers",
+        )
+        await bot.app.flush()
+        flood_waits = [c for c in server.calls if c.status == 429]
+        assert flood_waits, "the fake never answered 429"
+        # Nothing lost, nothing doubled: one topic, one post in it, one notice per asker.
+        assert len(server.sent("createForumTopic")) == count
+        for asker in askers:
+            [told] = server.sent(chat_id=asker.id)
+            assert told.text.startswith("Your question #")
+        posts = [c for c in server.sent(chat_id=GROUP) if "message_thread_id" in c.params]
+        assert sorted(c.params["message_thread_id"] for c in posts) == sorted(server.topics)
+        assert {row.status for row in bot.outbox()} == {"sent"}
+        assert len(bot.outbox()) == 2 * count

@@ -35,6 +35,8 @@ JSON_FIELDS = {
     "reply_parameters",
     "scope",
 }
+# The methods that post something, and so count towards Telegram's flood limits.
+SENDING = {"sendMessage", "sendPhoto", "sendDocument", "createForumTopic", "copyMessage"}
 # Refusals caused by what people did in the chat, not by a wrong call: the bot must cope.
 STATE_REFUSALS = ("TOPIC_CLOSED",)
 INT_FIELDS = {"chat_id", "message_id", "message_thread_id", "offset", "timeout", "limit"}
@@ -114,6 +116,8 @@ class FakeBotApi:
         self.topics: dict[int, str] = {}
         self.closed_topics: set[int] = set()
         self.webhook: dict[str, str] | None = None
+        self._flood: tuple[int, int] | None = None
+        self._sends = 0
         # Files people sent, by file id: the bot may send them again by that id.
         self.files: dict[str, Any] = {}
         self.injected: dict[int, dict[str, Any]] = {}
@@ -162,6 +166,10 @@ class FakeBotApi:
         }
         fault = _Fault(status, times, retry_after, descriptions.get(status, "Error"))
         self._faults.setdefault(method, []).append(fault)
+
+    def flood_every(self, calls: int, retry_after: int = 1) -> None:
+        """Answer every ``calls``-th sending call 429 with ``retry_after``, as a busy bot sees."""
+        self._flood = (calls, retry_after)
 
     async def inject(self, update: dict[str, Any], *, redelivery: bool = False) -> int:
         """Queue an update for getUpdates (a redelivery ignores the offset); return its id."""
@@ -344,6 +352,13 @@ class FakeBotApi:
         return response
 
     async def _answer(self, method: str, params: dict[str, Any], call: Call) -> web.Response:
+        if self._flood is not None and method in SENDING:
+            self._sends += 1
+            every, retry_after = self._flood
+            if self._sends % every == 0:
+                call.status = 429
+                text = f"Too Many Requests: retry after {retry_after}"
+                return _error(429, text, {"retry_after": retry_after})
         faults = self._faults.get(method)
         if faults:
             fault = faults[0]
