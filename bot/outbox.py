@@ -15,7 +15,7 @@ from bot.channels.base import Channel, PermanentSendError
 from bot.clock import Clock
 from bot.storage import repo
 from bot.storage.models import OutboxMessage, Thread
-from handlers.events import Attachment, Button, Delivery, Sent
+from handlers.events import Attachment, Button, Delivery, Sent, Span
 
 __all__ = ["OutboxSender"]
 
@@ -100,6 +100,7 @@ class OutboxSender:
                             mentions=tuple((m[0], m[1]) for m in row.mentions),
                             question_id=row.question_id,
                             attachments=tuple(Attachment(**a) for a in row.attachments),
+                            formatting=tuple(Span(**f) for f in row.formatting),
                         ),
                         row.channel,
                         row.target,

@@ -13,7 +13,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.storage import repo
 from bot.storage.models import Identity, OutboxMessage, Person, Question
-from handlers.events import Attachment, Button, Inbound
+from handlers.events import Attachment, Button, Inbound, Span
 from handlers.i18n import Translator, format_when
 from routing.triage import Triage
 
@@ -113,6 +113,7 @@ class Turn:
         question: Question | None = None,
         channel: str | None = None,
         attachments: Sequence[Attachment] = (),
+        formatting: Sequence[Span] = (),
     ) -> bool:
         """Send a private message to ``person`` on a channel where they can be reached."""
         identity = self._reachable(person, channel)
@@ -129,6 +130,7 @@ class Turn:
                 buttons=[[b.label, b.action] for b in buttons],
                 mentions=[],
                 attachments=[dataclasses.asdict(a) for a in attachments],
+                formatting=[dataclasses.asdict(s) for s in formatting],
                 created_at=self.now,
             )
         )

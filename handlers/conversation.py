@@ -120,7 +120,9 @@ class Conversation:
             return  # chatter outside question threads is not for the bot
         thread = repo.find_thread(turn.session, event.channel, event.chat_id, event.thread_id)
         if thread is not None:
-            relay_to_asker(turn, thread, text, event.attachments)
+            # Formatting is kept only where cleaning left the text as it was (same indices).
+            formatting = event.formatting if text == event.text else ()
+            relay_to_asker(turn, thread, text, event.attachments, formatting)
 
     def _in_private(self, turn: Turn) -> None:
         event = turn.event

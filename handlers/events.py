@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Attachment", "Button", "Delivery", "Inbound", "Sent"]
+__all__ = ["Attachment", "Button", "Delivery", "Inbound", "Sent", "Span"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,24 @@ class Attachment:
     def label(self) -> str:
         """How a text-only reader sees it: "[attachment: photo report.jpg]"."""
         return f"[attachment: {' '.join(p for p in (self.kind, self.name) if p)}]"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Formatting over ``text[start:end]`` (Python string indices), kept when relaying.
+
+    ``kind`` is one of bold, italic, underline, strikethrough, spoiler, code, pre,
+    text_link (with ``url``), blockquote.
+    """
+
+    kind: str
+    start: int
+    end: int
+    url: str = ""
+
+    def shifted(self, by: int) -> Span:
+        """The same span ``by`` characters further on (when text is put in front)."""
+        return Span(self.kind, self.start + by, self.end + by, self.url)
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,8 @@ class Inbound:
     attachments: tuple[Attachment, ...] = ()
     # A withdrawal (Matrix redaction): the id of the message taken back.
     redacts: str | None = None
+    # The text's formatting (bold, links …), when the channel reads it.
+    formatting: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,7 @@ class Delivery:
     mentions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     question_id: int | None = None
     attachments: tuple[Attachment, ...] = ()
+    formatting: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)

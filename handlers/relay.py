@@ -9,13 +9,17 @@ from sqlalchemy import select
 from bot.storage import repo
 from bot.storage.models import Assignment, Person, Question, RelayedMessage, Thread
 from handlers.context import Turn
-from handlers.events import Attachment
+from handlers.events import Attachment, Span
 
 __all__ = ["relay_to_asker", "relay_withdrawal"]
 
 
 def relay_to_asker(
-    turn: Turn, thread: Thread, text: str, attachments: Sequence[Attachment] = ()
+    turn: Turn,
+    thread: Thread,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+    formatting: Sequence[Span] = (),
 ) -> None:
     """Relay an expert's message (or its correction) in ``thread`` to the question's asker.
 
@@ -51,7 +55,16 @@ def relay_to_asker(
         number=question.id,
     )
     body = f"{heading}\n\n{text}\n\n{footer}" if text else f"{heading}\n\n{footer}"
-    turn.tell(asker, body, question=question, channel=question.channel, attachments=attachments)
+    # The expert's formatting, moved past the heading put in front of their text.
+    spans = [span.shifted(len(heading) + 2) for span in formatting] if text else []
+    turn.tell(
+        asker,
+        body,
+        question=question,
+        channel=question.channel,
+        attachments=attachments,
+        formatting=spans,
+    )
     session.add(
         RelayedMessage(
             question_id=question.id,

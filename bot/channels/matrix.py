@@ -451,6 +451,7 @@ class MatrixChannel:
             title=delivery.thread_title if delivery.opens_thread else None,
             mentions=delivery.mentions,
             buttons=delivery.buttons,
+            formatting=delivery.formatting,
         )
         # A question's thread, or in the experts' room the thread a command came from.
         root = delivery.thread_id

@@ -48,7 +48,7 @@ from telegram.ext import (
 
 from bot.channels.base import Deliver, PermanentSendError
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
-from bot.channels.telegram_text import Part, split_text, with_mentions
+from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from bot.config import TelegramConfig
 from handlers.events import Attachment, Delivery, Sent
 from handlers.i18n import Translator
@@ -320,7 +320,7 @@ class TelegramChannel:
         if named:
             # Files from another platform cannot be sent by reference: they are named.
             text = text.rstrip() + "\n" + "\n".join(named)
-        parts = split_text(text, mentions)
+        parts = split_text(text, mentions, spans=delivery.formatting)
         if not parts:
             raise PermanentSendError("empty message: Telegram refuses messages without text")
         progress = self._progress.setdefault(delivery.outbox_id, _Progress())
@@ -429,6 +429,7 @@ class TelegramChannel:
                 chat_id=chat_id,
                 text=part.text,
                 entities=[_entity(e.offset, e.length, e.user_id, e.name) for e in part.entities]
+                + [_style(s) for s in part.styles]
                 or None,
                 reply_markup=markup if index == len(parts) - 1 else None,
                 **placement,
@@ -526,6 +527,10 @@ def _entity(offset: int, length: int, user_id: int, name: str) -> MessageEntity:
 def _topic_gone(error: BadRequest) -> bool:
     message = error.message.lower()
     return "topic_closed" in message or "thread not found" in message or "topic_deleted" in message
+
+
+def _style(style: Style) -> MessageEntity:
+    return MessageEntity(style.kind, style.offset, style.length, url=style.url or None)
 
 
 def _title(title: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from telegram import Message, Update, User
 from telegram.constants import ChatType
 
+from bot.channels.telegram_text import spans_of
 from handlers.events import Attachment, Inbound
 
 __all__ = [
@@ -115,6 +116,13 @@ def from_message(update: Update, edge: Edge) -> Inbound | None:
         edited=update.edited_message is not None,
         attachment=attachment,
         attachments=files_of(message, edge.channel),
+        formatting=spans_of(
+            text,
+            [
+                (e.type, e.offset, e.length, e.url or "")
+                for e in (message.entities or message.caption_entities or ())
+            ],
+        ),
         **_person(message.from_user),  # type: ignore[arg-type]
     )
 

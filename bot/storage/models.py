@@ -250,6 +250,8 @@ class OutboxMessage(Base):
     mentions: Mapped[list[Any]] = mapped_column(default=list)  # [[external_id, name]]
     # [{"kind", "channel", "ref", "caption", "name"}]: files relayed with the text (0005)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
+    # [{"kind", "start", "end", "url"}]: the text's formatting, by string index (0005)
+    formatting: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None]

@@ -11,6 +11,7 @@ from telegram.ext import AIORateLimiter
 
 from bot.app import Application
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_text import utf16_length
 from bot.clock import FixedClock
 from bot.storage.models import Question
 from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used by name)
@@ -142,8 +143,10 @@ async def test_a_burst_of_200_routed_questions_loses_and_doubles_nothing(
             # The same words from 200 people: 200 questions (and one embedding, so it is quick).
             await server.private_text(asker, ROUTE_QUESTION)
         await server.wait_for(
-            lambda: len(server.sent("createForumTopic")) == count
-            and all(server.sent(chat_id=a.id) for a in askers),
+            lambda: (
+                len(server.sent("createForumTopic")) == count
+                and all(server.sent(chat_id=a.id) for a in askers)
+            ),
             timeout=240,
             what=f"{count} topics and {count} answers",
         )
@@ -159,3 +162,32 @@ async def test_a_burst_of_200_routed_questions_loses_and_doubles_nothing(
         assert sorted(c.params["message_thread_id"] for c in posts) == sorted(server.topics)
         assert {row.status for row in bot.outbox()} == {"sent"}
         assert len(bot.outbox()) == 2 * count
+
+
+async def test_an_experts_formatting_reaches_the_asker(config, embedder) -> None:  # noqa: F811
+    answer = "See the 📘 guide: apply before March."
+    async with telegram_bot(config, embedder) as bot:
+        server = bot.server
+        topic = await route_to_topic(bot)
+        guide = utf16_length("See the 📘 ")
+        await server.group_text(
+            CLAIRE,
+            answer,
+            topic=topic,
+            entities=[
+                {"type": "bold", "offset": guide, "length": 5},
+                {"type": "text_link", "offset": guide + 7, "length": 5, "url": "https://eu.int/a"},
+            ],
+        )
+        relayed = await server.wait_text(answer, chat_id=ASKER.id)
+        units = relayed.text.encode("utf-16-le")
+        styled = [
+            (
+                e["type"],
+                units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le"),
+            )
+            for e in relayed.params["entities"]
+        ]
+        assert styled == [("bold", "guide"), ("text_link", "apply")]
+        assert relayed.params["entities"][1]["url"] == "https://eu.int/a"
+        assert "parse_mode" not in relayed.params

@@ -267,12 +267,15 @@ class FakeBotApi:
         topic: int | None = None,
         reply_to: int | None = None,
         edit_of: dict[str, Any] | None = None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Someone writes in the experts' group: in a forum topic, or replying to a message."""
         if edit_of is not None:
             message = {**edit_of, "text": text, "edit_date": int(time.time())}
             return await self.inject({"edited_message": message}), message
         message = self._incoming(user, self._group_chat(), text=text)
+        if entities:
+            message["entities"] = entities
         if topic is not None:
             message["message_thread_id"] = topic
             message["is_topic_message"] = True

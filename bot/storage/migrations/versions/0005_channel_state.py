@@ -27,11 +27,15 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column('attachments', sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
         )
+        batch_op.add_column(
+            sa.Column('formatting', sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
         batch_op.add_column(sa.Column('thread_id', sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('outbox') as batch_op:
         batch_op.drop_column('thread_id')
+        batch_op.drop_column('formatting')
         batch_op.drop_column('attachments')
     op.drop_table('channel_state')
