@@ -12,7 +12,8 @@ every one of them has been answered:
    search); ``question`` sends a question the bot routes to the experts (language,
    search, routing, a forum topic and two messages per update).
 
-It prints both rates and their ratio (full / echo).
+It runs the two ``--rounds`` times, alternating, so both see the same load on a shared
+machine, and prints each round's rates and ratio (full / echo) and the median ratio.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import asyncio
 import dataclasses
 import logging
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -138,18 +140,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=300)
     parser.add_argument("--workload", choices=("status", "question"), default="status")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    folder = Path(tempfile.mkdtemp(prefix="rrm-telegram-bench-"))
-    try:
-        echo = asyncio.run(echo_rate(args.updates))
-        full = asyncio.run(full_rate(args.updates, args.workload, folder))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     print(f"updates: {args.updates}, workload: {args.workload}")
-    print(f"bare PTB echo bot: {echo:8.1f} updates/s")
-    print(f"full RRM pipeline: {full:8.1f} updates/s")
-    print(f"ratio full/echo:   {full / echo:8.2f}")
+    ratios = []
+    for round_number in range(1, args.rounds + 1):
+        folder = Path(tempfile.mkdtemp(prefix="rrm-telegram-bench-"))
+        try:
+            echo = asyncio.run(echo_rate(args.updates))
+            full = asyncio.run(full_rate(args.updates, args.workload, folder))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        ratios.append(full / echo)
+        print(
+            f"round {round_number}: bare PTB echo bot {echo:7.1f} updates/s, "
+            f"full RRM pipeline {full:7.1f} updates/s, ratio {full / echo:5.2f}"
+        )
+    print(f"median ratio full/echo: {statistics.median(ratios):.2f}")
 
 
 if __name__ == "__main__":
