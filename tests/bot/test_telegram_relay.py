@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 from telegram.ext import AIORateLimiter
 
 from bot.app import Application
+from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_text import utf16_length
 from bot.clock import FixedClock
@@ -26,6 +28,7 @@ from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used 
     telegram_config,
 )
 from tests.conftest import START
+from tests.fakes.console import ScriptedLines, Transcript
 from tests.fakes.telegram_server import FakeBotApi, TelegramUser
 
 pytestmark = pytest.mark.db
@@ -191,3 +194,30 @@ async def test_an_experts_formatting_reaches_the_asker(config, embedder) -> None
         assert styled == [("bold", "guide"), ("text_link", "apply")]
         assert relayed.params["entities"][1]["url"] == "https://eu.int/a"
         assert "parse_mode" not in relayed.params
+
+
+async def test_a_console_asker_sees_a_telegram_experts_file_named(config, embedder) -> None:  # noqa: F811
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        config = telegram_config(config, server)
+        lines, out = ScriptedLines(), Transcript()
+        console = ConsoleChannel(lines, out, {}, speaker="maeve")
+        telegram = TelegramChannel(config.telegram, config.languages.supported, retry_delay=0.01)
+        app = Application(config, [console, telegram], clock=FixedClock(START), embedder=embedder)
+        await app.start()
+        try:
+            await lines.say(ROUTE_QUESTION)
+            assert "Your question #1 went to" in out.new()
+            [opened] = await server.wait_sent(method="createForumTopic")
+            topic = opened.result["message_thread_id"]
+            await server.group_file(CLAIRE, topic, "document", caption="The model contract.")
+            for _ in range(1000):
+                if "[attachment:" in out.getvalue():
+                    break
+                await asyncio.sleep(0.02)
+            shown = out.new()
+            assert "The model contract." in shown
+            assert "[attachment: document apprenticeship-contract.pdf]" in shown
+        finally:
+            await lines.close()
+            await app.stop()
+        assert server.unexpected == []
