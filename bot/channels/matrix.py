@@ -124,6 +124,7 @@ class MatrixChannel:
         self._deliver: Deliver | None = None
         self._task: asyncio.Task[None] | None = None
         self._state: StateStore | None = None
+        self._writes: set[asyncio.Future[None]] = set()
 
     def use_state(self, state: StateStore) -> None:
         """Keep the sync token and device id in ``state`` (the database) across restarts."""
@@ -165,6 +166,8 @@ class MatrixChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
         if self.client is not None:
             await self.client.close()
             self.client = None
@@ -220,8 +223,14 @@ class MatrixChannel:
         return await self._state.get(key) if self._state is not None else None
 
     async def _remember(self, key: str, value: str | None) -> None:
-        if self._state is not None and value:
-            await self._state.put(key, value)
+        if self._state is None or not value:
+            return
+        # The write runs in a thread that cancelling cannot stop: ``stop`` waits for it, so
+        # the database is never closed under it.
+        write = asyncio.ensure_future(self._state.put(key, value))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        await asyncio.shield(write)
 
     async def _catch_up(self, since: str) -> None:
         """Sync from where the last run stopped: what was sent meanwhile is handled now."""

@@ -231,6 +231,8 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         assert "Question #1 is resolved." in content(await claire.next_event(room))["body"]
         await asker.react(dm, rating.event_id, KEYCAPS[0])  # "Yes, it helped"
         assert "Thank you for your feedback" in await asker.next_text(dm)
+        # The asker can see a message before the bot has recorded it as sent.
+        await bot.app.flush()
 
         with bot.app.database.sessions() as session:
             question = session.get(Question, 1)
