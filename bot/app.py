@@ -11,7 +11,8 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bot.assembly import build_triage, open_database, seed_fiches_if_empty
-from bot.channels.base import Channel
+from bot.channels.base import Channel, ChannelStartError, StatefulChannel
+from bot.channels.state import ChannelState
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deadline_scheduler import DeadlineScheduler
@@ -80,7 +81,17 @@ class Application:
         if self.config.metrics.enabled:
             await self._serve_metrics()
         for channel in self.channels.values():
-            await channel.start(self.deliver)
+            if isinstance(channel, StatefulChannel):
+                channel.use_state(ChannelState(database.sessions, channel.name))
+        started: list[Channel] = []
+        for channel in self.channels.values():
+            try:
+                await channel.start(self.deliver)
+            except BaseException as error:
+                # Leave nothing running behind a failed start: the caller reports and exits.
+                await self._abandon(started)
+                raise ChannelStartError(channel.name, error) from error
+            started.append(channel)
         await self._start_deadlines(services)
         # What an earlier run left unsent goes first (a thread must exist before replies in it).
         try:
@@ -109,6 +120,23 @@ class Application:
         )
         # Recovers every pending step from the database: what fell due while down fires now.
         await self.deadlines.start()
+
+    async def _abandon(self, started: Sequence[Channel]) -> None:
+        """Stop the channels already started, the sender, and close the database."""
+        for channel in reversed(started):
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("stopping channel %s after a failed start failed", channel.name)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        self._worker.shutdown(wait=False)
+        if self.database is not None:
+            self.database.dispose()
+            self.database = None
+        self.sender = None
 
     def _build(self) -> tuple[Database, Services]:
         config = self.config

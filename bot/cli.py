@@ -130,7 +130,7 @@ def _database(config: Config):  # type: ignore[no-untyped-def]
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     """Run the bot until /quit or Ctrl-C."""
     from bot.app import Application
-    from bot.channels.base import Channel
+    from bot.channels.base import Channel, ChannelStartError
     from bot.channels.console import ConsoleChannel, file_lines, stdin_lines
 
     if not (config.console.enabled or config.telegram.enabled or config.matrix.enabled):
@@ -169,7 +169,11 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     async def run() -> None:
         app = Application(config, channels)
         print("Starting RRM (loading the knowledge base)…", flush=True)
-        await app.start()
+        try:
+            await app.start()
+        except ChannelStartError as error:
+            # The channels started before were stopped; say which failed and why, once.
+            raise CommandError(str(error)) from None
         try:
             # Without the console, run until Ctrl-C.
             await (console.finished if config.console.enabled else asyncio.Event()).wait()

@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 CHANNELS = ("console", "telegram", "matrix")
+# What Telegram accepts as a webhook's secret token.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 MATRIX_USER_ID = re.compile(r"@[^:\s]+:\S+")
 
@@ -207,6 +209,13 @@ class TelegramConfig:
     poll_timeout: int = 30
     rate_per_second: float = 30.0
     group_rate_per_minute: float = 20.0
+    # Webhook mode when webhook_url is set: Telegram posts updates to it, and the bot listens
+    # on webhook_listen:webhook_port behind the reverse proxy that serves that address.
+    webhook_url: str = ""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    # Secret: RRM_TELEGRAM_WEBHOOK_SECRET overrides it; every request must carry it.
+    webhook_secret: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -345,6 +354,9 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             config = dataclasses.replace(config, database=DatabaseConfig(url=url))
         if token := environ.get("RRM_TELEGRAM_TOKEN"):
             telegram = dataclasses.replace(config.telegram, token=token)
+            config = dataclasses.replace(config, telegram=telegram)
+        if secret := environ.get("RRM_TELEGRAM_WEBHOOK_SECRET"):
+            telegram = dataclasses.replace(config.telegram, webhook_secret=secret)
             config = dataclasses.replace(config, telegram=telegram)
         config = _matrix_secrets(config, environ)
         if secret := environ.get("RRM_DASHBOARD_SECRET"):
@@ -521,6 +533,22 @@ def _check(config: Config) -> None:
     _check_operations(config)
 
 
+def _check_webhook(telegram: TelegramConfig) -> None:
+    """Webhook mode: an https address, a port, and a secret Telegram can send back."""
+    if not telegram.webhook_url:
+        return
+    if not telegram.webhook_url.startswith("https://"):
+        raise _KeyError("telegram.webhook_url", "must be an https:// URL (Telegram requires it)")
+    if not 1 <= telegram.webhook_port <= 65535:
+        raise _KeyError("telegram.webhook_port", "must be a port number, 1 to 65535")
+    if not WEBHOOK_SECRET.fullmatch(telegram.webhook_secret):
+        raise _KeyError(
+            "telegram.webhook_secret",
+            "required in webhook mode: 1-256 characters A-Z a-z 0-9 _ - "
+            "(or set RRM_TELEGRAM_WEBHOOK_SECRET)",
+        )
+
+
 def _check_telegram(config: Config) -> None:
     """The [telegram] section, and the Telegram user ids of experts and coordinators."""
     telegram = config.telegram
@@ -539,6 +567,7 @@ def _check_telegram(config: Config) -> None:
         raise _KeyError("telegram.poll_timeout", "must not be negative")
     if telegram.rate_per_second < 0 or telegram.group_rate_per_minute < 0:
         raise _KeyError("telegram.rate_per_second", "rates must not be negative (0: no limit)")
+    _check_webhook(telegram)
     if not telegram.enabled:
         return
     if not telegram.token.strip():

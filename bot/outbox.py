@@ -16,7 +16,7 @@ from bot.channels.base import Channel, PermanentSendError
 from bot.clock import Clock
 from bot.storage import repo
 from bot.storage.models import OutboxMessage, Thread
-from handlers.events import Button, Delivery, Sent
+from handlers.events import Attachment, Button, Delivery, Sent, Span
 
 __all__ = ["OutboxSender"]
 
@@ -74,7 +74,7 @@ class OutboxSender:
             ready = []
             waiting_threads: set[tuple[int | None, str]] = set()
             for row in rows:
-                thread_id = None
+                thread_id = row.thread_id
                 if row.target == "space" and not row.opens_thread:
                     thread = session.scalar(
                         select(Thread).where(
@@ -102,6 +102,8 @@ class OutboxSender:
                             buttons=tuple(Button(label, action) for label, action in row.buttons),
                             mentions=tuple((m[0], m[1]) for m in row.mentions),
                             question_id=row.question_id,
+                            attachments=tuple(Attachment(**a) for a in row.attachments),
+                            formatting=tuple(Span(**f) for f in row.formatting),
                         ),
                         row.channel,
                         row.target,

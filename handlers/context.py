@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.storage import repo
 from bot.storage.models import Identity, OutboxMessage, Person, Question
-from handlers.events import Button, Inbound
+from handlers.events import Attachment, Button, Inbound, Span
 from handlers.i18n import Translator, format_when
 from routing.triage import Triage
 
@@ -94,6 +95,8 @@ class Turn:
                 target="person",
                 person_id=self.person.id,
                 chat_id=self.event.chat_id,
+                # In the experts' space, the answer goes to the thread (or topic) asked from.
+                thread_id=self.event.thread_id if self.event.space else None,
                 question_id=question.id if question else None,
                 text=text,
                 buttons=[[b.label, b.action] for b in buttons],
@@ -109,6 +112,8 @@ class Turn:
         buttons: Sequence[Button] = (),
         question: Question | None = None,
         channel: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        formatting: Sequence[Span] = (),
     ) -> bool:
         """Send a private message to ``person`` on a channel where they can be reached."""
         identity = self._reachable(person, channel)
@@ -124,6 +129,8 @@ class Turn:
                 text=text,
                 buttons=[[b.label, b.action] for b in buttons],
                 mentions=[],
+                attachments=[dataclasses.asdict(a) for a in attachments],
+                formatting=[dataclasses.asdict(s) for s in formatting],
                 created_at=self.now,
             )
         )

@@ -17,7 +17,7 @@ from handlers.asking import handle_question_text
 from handlers.context import Services, Turn
 from handlers.events import Inbound
 from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS
-from handlers.relay import relay_to_asker
+from handlers.relay import relay_to_asker, relay_withdrawal
 
 __all__ = ["MAX_MESSAGE_CHARS", "Conversation", "clean_text"]
 
@@ -114,11 +114,16 @@ class Conversation:
             if handler is not None:
                 handler(turn, args)
             return
-        if event.thread_id is None or not text:
+        if event.redacts:
+            relay_withdrawal(turn, event.redacts)
+            return
+        if event.thread_id is None or not (text or event.attachments):
             return  # chatter outside question threads is not for the bot
         thread = repo.find_thread(turn.session, event.channel, event.chat_id, event.thread_id)
         if thread is not None:
-            relay_to_asker(turn, thread, text)
+            # Formatting is kept only where cleaning left the text as it was (same indices).
+            formatting = event.formatting if text == event.text else ()
+            relay_to_asker(turn, thread, text, event.attachments, formatting)
 
     def _in_private(self, turn: Turn) -> None:
         event = turn.event
@@ -128,6 +133,17 @@ class Conversation:
             return
         if event.action:
             press(turn, event.action)
+            return
+        if event.redacts:
+            return  # a withdrawn private message: what it said was already handled
+        if event.edited:
+            # An edit is not a new question, nor a command given twice.
+            turn.reply(
+                turn.t(
+                    "I do not read changes to messages already sent. To add to or correct "
+                    "your question, send a new message."
+                )
+            )
             return
         text = clean_text(event.text)
         if not text:

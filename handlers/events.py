@@ -4,7 +4,45 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Button", "Delivery", "Inbound", "Sent"]
+__all__ = ["Attachment", "Button", "Delivery", "Inbound", "Sent", "Span"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: what it is, and how its channel names it.
+
+    ``kind`` is "photo", "document", "video", "audio", "voice" or "animation"; ``ref`` is
+    valid on ``channel`` only (a Telegram file id, a Matrix mxc:// URI).
+    """
+
+    kind: str
+    channel: str
+    ref: str
+    caption: str = ""
+    name: str = ""
+    mimetype: str = ""
+
+    def label(self) -> str:
+        """How a text-only reader sees it: "[attachment: photo report.jpg]"."""
+        return f"[attachment: {' '.join(p for p in (self.kind, self.name) if p)}]"
+
+
+@dataclass(frozen=True)
+class Span:
+    """Formatting over ``text[start:end]`` (Python string indices), kept when relaying.
+
+    ``kind`` is one of bold, italic, underline, strikethrough, spoiler, code, pre,
+    text_link (with ``url``), blockquote.
+    """
+
+    kind: str
+    start: int
+    end: int
+    url: str = ""
+
+    def shifted(self, by: int) -> Span:
+        """The same span ``by`` characters further on (when text is put in front)."""
+        return Span(self.kind, self.start + by, self.end + by, self.url)
 
 
 @dataclass(frozen=True)
@@ -30,6 +68,13 @@ class Inbound:
     action: str | None = None
     edited: bool = False
     attachment: str | None = None
+    # The files the message carries, when the channel can relay them (``attachment`` names
+    # the first one's kind for every channel).
+    attachments: tuple[Attachment, ...] = ()
+    # A withdrawal (Matrix redaction): the id of the message taken back.
+    redacts: str | None = None
+    # The text's formatting (bold, links …), when the channel reads it.
+    formatting: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +98,8 @@ class Delivery:
     buttons: tuple[Button, ...] = ()
     mentions: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     question_id: int | None = None
+    attachments: tuple[Attachment, ...] = ()
+    formatting: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)

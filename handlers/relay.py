@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
 from bot.storage import repo
 from bot.storage.models import Assignment, Person, Question, RelayedMessage, Thread
 from handlers.context import Turn
+from handlers.events import Attachment, Span
 
-__all__ = ["relay_to_asker"]
+__all__ = ["relay_to_asker", "relay_withdrawal"]
 
 
-def relay_to_asker(turn: Turn, thread: Thread, text: str) -> None:
-    """Relay an expert's message (or its correction) in ``thread`` to the question's asker."""
+def relay_to_asker(
+    turn: Turn,
+    thread: Thread,
+    text: str,
+    attachments: Sequence[Attachment] = (),
+    formatting: Sequence[Span] = (),
+) -> None:
+    """Relay an expert's message (or its correction) in ``thread`` to the question's asker.
+
+    Files the expert attached go with it; a channel that cannot show them names them.
+    """
     session = turn.session
     question = session.get(Question, thread.question_id)
     assert question is not None
@@ -40,8 +54,16 @@ def relay_to_asker(turn: Turn, thread: Thread, text: str) -> None:
         "Reply here to answer back. Send /resolve {number} when your question is settled.",
         number=question.id,
     )
+    body = f"{heading}\n\n{text}\n\n{footer}" if text else f"{heading}\n\n{footer}"
+    # The expert's formatting, moved past the heading put in front of their text.
+    spans = [span.shifted(len(heading) + 2) for span in formatting] if text else []
     turn.tell(
-        asker, f"{heading}\n\n{text}\n\n{footer}", question=question, channel=question.channel
+        asker,
+        body,
+        question=question,
+        channel=question.channel,
+        attachments=attachments,
+        formatting=spans,
     )
     session.add(
         RelayedMessage(
@@ -50,7 +72,7 @@ def relay_to_asker(turn: Turn, thread: Thread, text: str) -> None:
             author_id=expert.id,
             channel=turn.event.channel,
             external_id=turn.event.message_id,
-            text=text,
+            text=text or " ".join(a.label() for a in attachments),
             created_at=turn.now,
         )
     )
@@ -79,3 +101,39 @@ def relay_to_asker(turn: Turn, thread: Thread, text: str) -> None:
             actor_id=expert.id,
         )
     asker.focus_question_id = question.id
+
+
+def relay_withdrawal(turn: Turn, message_id: str) -> None:
+    """An expert took back (deleted) a message that was relayed: tell the asker to disregard it.
+
+    Messages never relayed (chatter, strangers, the bot's own) are not mentioned to anyone.
+    """
+    session = turn.session
+    relayed = session.scalar(
+        select(RelayedMessage).where(
+            RelayedMessage.direction == "to_asker",
+            RelayedMessage.channel == turn.event.channel,
+            RelayedMessage.external_id == message_id,
+        )
+    )
+    if relayed is None or relayed.author_id != turn.person.id:
+        return
+    question = session.get(Question, relayed.question_id)
+    assert question is not None
+    asker = session.get(Person, question.asker_id)
+    assert asker is not None
+    text = turn.t_for(
+        asker,
+        "{author} withdrew a message they sent on your question #{number}. Please disregard it.",
+        author=turn.person.display_name,
+        number=question.id,
+    )
+    turn.tell(asker, text, question=question, channel=question.channel)
+    repo.log_event(
+        session,
+        "withdrawn",
+        turn.now,
+        question_id=question.id,
+        actor_id=turn.person.id,
+        message_id=message_id,
+    )

@@ -3,17 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from handlers.events import Delivery, Inbound, Sent
 
-__all__ = ["Channel", "Deliver", "PermanentSendError"]
+__all__ = [
+    "Channel",
+    "ChannelStartError",
+    "Deliver",
+    "PermanentSendError",
+    "StateStore",
+    "StatefulChannel",
+]
 
 Deliver = Callable[[Inbound], Awaitable[None]]
 
 
 class PermanentSendError(Exception):
     """A message the platform will never accept (blocked bot, deleted chat): do not retry."""
+
+
+class ChannelStartError(Exception):
+    """A channel could not start; the channels started before it were stopped again."""
+
+    def __init__(self, channel: str, cause: BaseException) -> None:
+        detail = str(cause) or type(cause).__name__
+        super().__init__(f"the {channel} channel could not start: {detail}")
+        self.channel = channel
+
+
+class StateStore(Protocol):
+    """A channel's small key/value memory in the database (sync tokens, device ids)."""
+
+    async def get(self, key: str) -> str | None:
+        """The stored value, or None."""
+        ...
+
+    async def put(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``, replacing any earlier one."""
+        ...
+
+
+@runtime_checkable
+class StatefulChannel(Protocol):
+    """A channel that keeps state across restarts: it is given its store before ``start``."""
+
+    name: str
+
+    def use_state(self, state: StateStore) -> None:
+        """Keep ``state`` for reading at start and writing while running."""
+        ...
 
 
 class Channel(Protocol):

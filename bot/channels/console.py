@@ -102,7 +102,11 @@ class ConsoleChannel:
             )
             self._block(heading + (f" · {mentions}" if mentions else ""), delivery.text)
             return Sent(message_id, thread_id=thread, chat_id=SPACE)
-        self._block(f"to {delivery.chat_id}", delivery.text)
+        text = delivery.text
+        if delivery.attachments:
+            # A terminal shows no files: it names them under the text.
+            text += "\n" + "\n".join(a.label() for a in delivery.attachments)
+        self._block(f"to {delivery.chat_id}", text)
         if delivery.buttons:
             self._buttons[delivery.chat_id] = [(b.label, b.action) for b in delivery.buttons]
             self._print(

@@ -1,10 +1,13 @@
 """The Matrix channel: askers in direct rooms, experts in one room with a thread per question.
 
-What the channel keeps in memory only, and so forgets on restart: the choices (buttons) of
-the last message with choices in each room, the thread of recent experts' room messages
-(to place edits and plain replies in their thread) and the latest message of each thread
-(to reply to it as a fallback for clients without threads). Redactions are not acted on
-yet. End-to-end encrypted rooms are not supported: the bot says so once in such a room.
+The sync token and the device id are kept in the database (the ``channel_state`` table),
+so a restart continues where the last run stopped: nothing replayed, nothing missed, no new
+device. What the channel keeps in memory only, and so forgets on restart: the choices
+(buttons) of the last message with choices in each room, the thread of recent experts' room
+messages (to place edits and plain replies in their thread) and the latest message of each
+thread (to reply to it as a fallback for clients without threads). A redaction is handed on
+as a withdrawal. End-to-end encrypted rooms are not supported: the bot says so once in such
+a room.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from nio import (
     WhoamiError,
 )
 
-from bot.channels.base import Deliver, PermanentSendError
+from bot.channels.base import Deliver, PermanentSendError, StateStore
 from bot.channels.matrix_content import (
     KEYCAPS,
     Relation,
@@ -51,7 +54,7 @@ from bot.channels.matrix_content import (
     thread_relation,
 )
 from bot.config import MatrixConfig
-from handlers.events import Button, Delivery, Inbound, Sent
+from handlers.events import Attachment, Button, Delivery, Inbound, Sent
 
 __all__ = ["ENCRYPTED_NOTICE", "MatrixChannel", "MatrixError"]
 
@@ -69,6 +72,9 @@ PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM"}
 MEMORY = 10_000  # events remembered per map; old ones are dropped first
 # Up to this many events per room and sync: more arrive only in a burst while the bot is busy.
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}, "presence": {"not_types": ["*"]}}
+# Matrix message types of files ↔ the core's attachment kinds.
+FILE_KINDS = {"m.image": "photo", "m.file": "document", "m.video": "video", "m.audio": "audio"}
+FILE_TYPES = {"photo": "m.image", "video": "m.video", "audio": "m.audio", "voice": "m.audio"}
 
 
 class MatrixError(Exception):
@@ -117,23 +123,35 @@ class MatrixChannel:
         self._joined_now: set[str] = set()
         self._deliver: Deliver | None = None
         self._task: asyncio.Task[None] | None = None
+        self._state: StateStore | None = None
+        self._writes: set[asyncio.Future[None]] = set()
+
+    def use_state(self, state: StateStore) -> None:
+        """Keep the sync token and device id in ``state`` (the database) across restarts."""
+        self._state = state
 
     async def start(self, deliver: Deliver) -> None:
         """Log in, join the experts' room, skip the backlog, and start syncing."""
         self._deliver = deliver
         config = self.config
+        device_id = config.device_id or await self._recall("device_id")
         self.client = AsyncClient(
             config.homeserver,
             config.user_id,
-            device_id=config.device_id or None,
+            device_id=device_id or None,
             # 429s come back to us (see _send_event) and network errors raise after two
             # retries, so the outbox keeps the message and retries it later.
             config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2, request_timeout=30),
         )
         try:
             await self._login()
+            await self._remember("device_id", self.client.device_id)
             self.experts_room_id = await self._join_experts_room()
-            await self._skip_backlog()
+            since = await self._recall("next_batch")
+            if since:
+                await self._catch_up(since)
+            else:
+                await self._skip_backlog()
         except BaseException:
             await self.client.close()
             self.client = None
@@ -148,6 +166,8 @@ class MatrixChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
         if self.client is not None:
             await self.client.close()
             self.client = None
@@ -197,6 +217,32 @@ class MatrixChannel:
         if isinstance(response, SyncError):
             raise MatrixError(f"first sync failed: {response.message}")
         await self._accept_invites(response)
+        await self._remember("next_batch", response.next_batch)
+
+    async def _recall(self, key: str) -> str | None:
+        return await self._state.get(key) if self._state is not None else None
+
+    async def _remember(self, key: str, value: str | None) -> None:
+        if self._state is None or not value:
+            return
+        # The write runs in a thread that cancelling cannot stop: ``stop`` waits for it, so
+        # the database is never closed under it.
+        write = asyncio.ensure_future(self._state.put(key, value))
+        self._writes.add(write)
+        write.add_done_callback(self._writes.discard)
+        await asyncio.shield(write)
+
+    async def _catch_up(self, since: str) -> None:
+        """Sync from where the last run stopped: what was sent meanwhile is handled now."""
+        client = self._require_client()
+        # Full state, so the rooms' members and names are known again, and the timeline
+        # since the stored token only.
+        response = await client.sync(
+            timeout=0, since=since, full_state=True, sync_filter=SYNC_FILTER
+        )
+        if isinstance(response, SyncError):
+            raise MatrixError(f"first sync failed: {response.message}")
+        await self._handle_sync(response)
 
     async def _sync_forever(self) -> None:
         client = self._require_client()
@@ -224,6 +270,12 @@ class MatrixChannel:
 
     async def _handle_sync(self, response: SyncResponse) -> None:
         await self._accept_invites(response)
+        await self._handle_timelines(response)
+        # Stored once the events are handled: a crash before this replays them, and the
+        # core's receipts make the replay change nothing.
+        await self._remember("next_batch", response.next_batch)
+
+    async def _handle_timelines(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.join.items():
             if info.timeline.limited and room_id not in self._joined_now:
                 log.warning("matrix: gap in %s: older events of this sync were skipped", room_id)
@@ -260,7 +312,11 @@ class MatrixChannel:
         if event.sender == self.user_id:
             return
         if isinstance(event, RedactionEvent):
-            return  # not acted on yet: a redacted question stays asked
+            # The core tells the asker when an expert takes back a relayed answer.
+            await self._hand_over(
+                self._event(room_id, event, space=in_space, redacts=event.redacts)
+            )
+            return
         if isinstance(event, ReactionEvent):
             if not in_space:
                 await self._react(room_id, event)
@@ -280,8 +336,10 @@ class MatrixChannel:
         in_space: bool,
     ) -> Inbound:
         edited = relation.replaces is not None
+        files: tuple[Attachment, ...] = ()
         if isinstance(event, RoomMessageMedia):
             text, attachment = "", content.get("msgtype", "m.file")
+            files = _files(content, self.name)
         elif edited:
             new = content.get("m.new_content")
             body = new.get("body") if isinstance(new, dict) else None
@@ -306,6 +364,7 @@ class MatrixChannel:
             reply_to=relation.reply_to,
             edited=edited,
             attachment=attachment,
+            attachments=files,
         )
 
     def _event(self, room_id: str, event: Event, **fields: Any) -> Inbound:
@@ -401,12 +460,30 @@ class MatrixChannel:
             title=delivery.thread_title if delivery.opens_thread else None,
             mentions=delivery.mentions,
             buttons=delivery.buttons,
+            formatting=delivery.formatting,
         )
-        root = delivery.thread_id if delivery.chat_id is None else None
+        # A question's thread, or in the experts' room the thread a command came from.
+        root = delivery.thread_id
+        files = [a for a in delivery.attachments if a.channel == self.name]
+        named = [a.label() for a in delivery.attachments if a.channel != self.name]
+        if named:
+            # Files from another platform cannot be sent by reference: they are named.
+            content = message_content(
+                delivery.text.rstrip() + "\n" + "\n".join(named),
+                title=delivery.thread_title if delivery.opens_thread else None,
+                mentions=delivery.mentions,
+                buttons=delivery.buttons,
+            )
         if root and not delivery.opens_thread:
             content["m.relates_to"] = thread_relation(root, self._latest_in_thread.get(root, root))
         tx_id = f"rrm-{self._instance}-{delivery.outbox_id}"
         event_id = await self._send_event(room_id, "m.room.message", content, tx_id)
+        for index, file in enumerate(files):
+            # The same transaction ids on a retry: a file already sent is not sent twice.
+            file_content = _file_content(file)
+            if root and not delivery.opens_thread:
+                file_content["m.relates_to"] = thread_relation(root, event_id)
+            await self._send_event(room_id, "m.room.message", file_content, f"{tx_id}-f{index}")
         if delivery.opens_thread:
             self._thread_of.remember(event_id, event_id)
             return Sent(event_id, thread_id=event_id, chat_id=room_id)
@@ -482,3 +559,31 @@ class MatrixChannel:
         if self.client is None:
             raise RuntimeError("the Matrix channel is not started")
         return self.client
+
+
+def _files(content: dict[str, Any], channel: str) -> tuple[Attachment, ...]:
+    """The file of an ``m.image``/``m.file``/… message, by its mxc:// URI."""
+    url = content.get("url")
+    if not isinstance(url, str) or not url.startswith("mxc://"):
+        return ()  # an encrypted file (``file``) or a malformed one: nothing to relay
+    kind = FILE_KINDS.get(str(content.get("msgtype")), "document")
+    body = str(content.get("body") or "")
+    filename = content.get("filename")
+    # With a ``filename``, the body is a caption; without one, the body is the file's name.
+    name, caption = (filename, body if body != filename else "") if filename else (body, "")
+    info = content.get("info")
+    mimetype = str(info.get("mimetype", "")) if isinstance(info, dict) else ""
+    return (Attachment(kind, channel, url, caption, str(name), mimetype),)
+
+
+def _file_content(file: Attachment) -> dict[str, Any]:
+    content: dict[str, Any] = {
+        "msgtype": FILE_TYPES.get(file.kind, "m.file"),
+        "body": file.name or file.kind,
+        "url": file.ref,
+    }
+    if file.name:
+        content["filename"] = file.name
+    if file.mimetype:
+        content["info"] = {"mimetype": file.mimetype}
+    return content

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.events import Button
+from handlers.events import Button, Span
 
 __all__ = [
     "KEYCAPS",
@@ -17,6 +18,7 @@ __all__ = [
     "message_content",
     "read_relation",
     "strip_reply_fallback",
+    "styled_html",
     "thread_relation",
 ]
 
@@ -27,6 +29,48 @@ KEYCAPS = tuple(f"{n}\ufe0f\u20e3" for n in range(1, 10))
 
 def _html(text: str) -> str:
     return html.escape(text).replace("\n", "<br>")
+
+
+# Each span kind as its HTML tags (the subset Matrix clients render).
+TAGS = {
+    "bold": ("<b>", "</b>"),
+    "italic": ("<i>", "</i>"),
+    "underline": ("<u>", "</u>"),
+    "strikethrough": ("<del>", "</del>"),
+    "spoiler": ("<span data-mx-spoiler>", "</span>"),
+    "code": ("<code>", "</code>"),
+    "pre": ("<pre><code>", "</code></pre>"),
+    "blockquote": ("<blockquote>", "</blockquote>"),
+}
+
+
+def styled_html(text: str, spans: Sequence[Span]) -> str:
+    """Escaped HTML of ``text`` with its formatting; always well nested.
+
+    The text is cut at every span boundary and each piece wrapped in the tags of the spans
+    covering it, so overlapping spans (which Telegram allows) still give valid HTML.
+    """
+    spans = [s for s in spans if 0 <= s.start < s.end <= len(text) and (s.kind in TAGS or _web(s))]
+    if not spans:
+        return _html(text)
+    cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
+    pieces = []
+    for start, end in itertools.pairwise(cuts):
+        piece = _html(text[start:end])
+        for span in spans:
+            if span.start <= start and end <= span.end:
+                if _web(span):
+                    href = html.escape(span.url, quote=True)
+                    piece = f'<a href="{href}">{piece}</a>'
+                elif span.kind in TAGS:
+                    opening, closing = TAGS[span.kind]
+                    piece = f"{opening}{piece}{closing}"
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def _web(span: Span) -> bool:
+    return span.kind == "text_link" and span.url.startswith(("https://", "http://"))
 
 
 def _pill(user_id: str, name: str) -> str:
@@ -42,6 +86,7 @@ def message_content(
     title: str | None = None,
     mentions: Sequence[tuple[str, str]] = (),
     buttons: Sequence[Button] = (),
+    formatting: Sequence[Span] = (),
 ) -> dict[str, Any]:
     """An ``m.text`` content with ``body`` and escaped HTML ``formatted_body``.
 
@@ -56,7 +101,7 @@ def message_content(
     if mentions:
         head_text.append(", ".join(name for _, name in mentions))
         head_html.append(", ".join(_pill(user_id, name) for user_id, name in mentions))
-    body, formatted = text, _html(text)
+    body, formatted = text, styled_html(text, formatting)
     if head_text:
         body = " · ".join(head_text) + "\n" + body
         formatted = " · ".join(head_html) + "<br>" + formatted

@@ -15,6 +15,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -36,13 +37,20 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot.channels.base import Deliver, PermanentSendError
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
-from bot.channels.telegram_text import Part, split_text, with_mentions
+from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from bot.config import TelegramConfig
-from handlers.events import Delivery, Sent
+from handlers.events import Attachment, Delivery, Sent
 from handlers.i18n import Translator
 
 __all__ = ["ASKER_COMMANDS", "EXPERT_COMMANDS", "TelegramChannel"]
@@ -65,8 +73,18 @@ EXPERT_COMMANDS = (
     ("away", "no new questions for now (/away off when back)"),
 )
 UPDATES = ("message", "edited_message", "callback_query")
+# A relayed file's kind → the Bot API method that sends it by file id, and its argument.
+MEDIA_METHODS = {
+    "photo": ("send_photo", "photo"),
+    "document": ("send_document", "document"),
+    "video": ("send_video", "video"),
+    "audio": ("send_audio", "audio"),
+    "voice": ("send_voice", "voice"),
+    "animation": ("send_animation", "animation"),
+}
 # Loggers that write the Bot API address, token included.
 URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
+LIMITER_LOGGER = "telegram.ext.AIORateLimiter"
 MAX_TITLE = 128
 # Reply-chain mode remembers this many of its messages' roots (Telegram names most itself).
 MAX_ROOTS = 10_000
@@ -125,6 +143,8 @@ class TelegramChannel:
         self._roots: dict[int, int] = {}
         self._edge = Edge(self.name, self._group, config.forum, self._roots)
         self._progress: dict[int, _Progress] = {}
+        # Forum topics found closed: reopened before the next post into them.
+        self._closed_topics: set[str] = set()
         self._redact = _RedactToken(config.token)
         self._deliver: Deliver | None = None
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
@@ -132,13 +152,27 @@ class TelegramChannel:
         self.updates_handled = 0
         self.last_update_id: int | None = None
 
+    @property
+    def rate_limiter(self) -> BaseRateLimiter[Any] | None:
+        """The limiter every Bot API call goes through (None when not started)."""
+        return self._app.bot.rate_limiter if self._app is not None else None
+
     # Lifecycle ---------------------------------------------------------------------------
 
     async def start(self, deliver: Deliver) -> None:
-        """Check the token (getMe), set the command lists, and start polling for updates."""
+        """Check the token (getMe), set the command lists, and start polling for updates.
+
+        With ``webhook_url`` set, register the webhook (with its secret token) and listen
+        for Telegram's requests instead; a request without the secret is refused (403).
+        """
         self._deliver = deliver
+        # httpx logs every request's address, token included, at INFO.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         for name in URL_LOGGERS:
             logging.getLogger(name).addFilter(self._redact)
+        # The limiter reports each flood wait it hands back as an error with a traceback;
+        # _call waits it out and logs one line instead.
+        logging.getLogger(LIMITER_LOGGER).addFilter(_quiet_flood_waits)
         app = self._build()
         app.add_handler(TypeHandler(Update, self._on_update))
         app.add_error_handler(self._on_error)
@@ -149,9 +183,12 @@ class TelegramChannel:
             await self._set_commands(app)
             await app.start()
             assert app.updater is not None
-            await app.updater.start_polling(
-                timeout=self.config.poll_timeout, allowed_updates=list(UPDATES)
-            )
+            if self.config.webhook_url:
+                await self._start_webhook(app)
+            else:
+                await app.updater.start_polling(
+                    timeout=self.config.poll_timeout, allowed_updates=list(UPDATES)
+                )
         except InvalidToken:
             await self.stop()
             # PTB's own message quotes the token: replace it, and drop the chained original.
@@ -162,7 +199,21 @@ class TelegramChannel:
             await self.stop()
             raise
         me = app.bot.bot
-        log.info("telegram: polling as @%s (id %s)", me.username, me.id)
+        mode = "webhook" if self.config.webhook_url else "polling"
+        log.info("telegram: %s as @%s (id %s)", mode, me.username, me.id)
+
+    async def _start_webhook(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        config = self.config
+        assert app.updater is not None
+        await app.updater.start_webhook(
+            listen=config.webhook_listen,
+            port=config.webhook_port,
+            # The proxy forwards the public address's path unchanged.
+            url_path=urlsplit(config.webhook_url).path.lstrip("/"),
+            webhook_url=config.webhook_url,
+            secret_token=config.webhook_secret,
+            allowed_updates=list(UPDATES),
+        )
 
     async def stop(self) -> None:
         """Stop polling, let the update in hand finish, and close the HTTP connections."""
@@ -176,6 +227,7 @@ class TelegramChannel:
             await app.bot.shutdown()  # after a failed start, the app leaves the bot's client open
         for name in URL_LOGGERS:
             logging.getLogger(name).removeFilter(self._redact)
+        logging.getLogger(LIMITER_LOGGER).removeFilter(_quiet_flood_waits)
 
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         config = self.config
@@ -261,12 +313,19 @@ class TelegramChannel:
         if self._app is None:
             raise RuntimeError("the Telegram channel is not started")
         text, mentions = with_mentions(delivery.text, delivery.mentions)
-        parts = split_text(text, mentions)
+        files = tuple(
+            a for a in delivery.attachments if a.channel == self.name and a.kind in MEDIA_METHODS
+        )
+        named = [a.label() for a in delivery.attachments if a not in files]
+        if named:
+            # Files from another platform cannot be sent by reference: they are named.
+            text = text.rstrip() + "\n" + "\n".join(named)
+        parts = split_text(text, mentions, spans=delivery.formatting)
         if not parts:
             raise PermanentSendError("empty message: Telegram refuses messages without text")
         progress = self._progress.setdefault(delivery.outbox_id, _Progress())
         try:
-            sent = await self._send(delivery, parts, progress)
+            sent = await self._send(delivery, parts, files, progress)
         except PermanentSendError:
             self._progress.pop(delivery.outbox_id, None)
             raise
@@ -274,18 +333,24 @@ class TelegramChannel:
         self._progress.pop(delivery.outbox_id, None)
         return sent
 
-    async def _send(self, delivery: Delivery, parts: list[Part], progress: _Progress) -> Sent:
+    async def _send(
+        self,
+        delivery: Delivery,
+        parts: list[Part],
+        files: Sequence[Attachment],
+        progress: _Progress,
+    ) -> Sent:
         markup = _keyboard(delivery)
         if delivery.chat_id is None and delivery.opens_thread:
             sent = await self._open_thread(delivery, parts, markup, progress)
         elif delivery.chat_id is None:
             if delivery.thread_id is None:
                 raise RuntimeError(f"outbox message {delivery.outbox_id} has no thread")
-            ids = await self._post(self._group, parts, markup, progress, delivery.thread_id)
+            ids = await self._post(self._group, parts, markup, progress, delivery.thread_id, files)
             sent = Sent(str(ids[-1]))
         else:
             chat_id = int(delivery.chat_id)
-            ids = await self._post(chat_id, parts, markup, progress, delivery.thread_id)
+            ids = await self._post(chat_id, parts, markup, progress, delivery.thread_id, files)
             sent = Sent(str(ids[-1]))
         return sent
 
@@ -318,8 +383,35 @@ class TelegramChannel:
         markup: InlineKeyboardMarkup | None,
         progress: _Progress,
         thread_id: str | None,
+        files: Sequence[Attachment] = (),
     ) -> list[int]:
-        """Send the parts not sent yet; the buttons go under the last. Return all their ids."""
+        """Send the parts not sent yet, then the files; the buttons go under the last part.
+
+        Return the ids of all the messages sent.
+        """
+        in_topic = thread_id is not None and chat_id == self._group and self.config.forum
+        if in_topic:
+            assert thread_id is not None
+            thread_id = await self._open_topic(thread_id)
+        try:
+            return await self._post_in(chat_id, parts, markup, progress, thread_id, files)
+        except BadRequest as error:
+            if not in_topic or thread_id is None or not _topic_gone(error):
+                raise
+            # Experts closed (or deleted) the question's topic: reopen it, or use General.
+            self._closed_topics.add(thread_id)
+            thread_id = await self._open_topic(thread_id)
+            return await self._post_in(chat_id, parts, markup, progress, thread_id, files)
+
+    async def _post_in(
+        self,
+        chat_id: int,
+        parts: list[Part],
+        markup: InlineKeyboardMarkup | None,
+        progress: _Progress,
+        thread_id: str | None,
+        files: Sequence[Attachment],
+    ) -> list[int]:
         assert self._app is not None
         placement: dict[str, Any] = {}
         if thread_id is not None and chat_id == self._group and not self.config.forum:
@@ -337,6 +429,7 @@ class TelegramChannel:
                 chat_id=chat_id,
                 text=part.text,
                 entities=[_entity(e.offset, e.length, e.user_id, e.name) for e in part.entities]
+                + [_style(s) for s in part.styles]
                 or None,
                 reply_markup=markup if index == len(parts) - 1 else None,
                 **placement,
@@ -344,7 +437,38 @@ class TelegramChannel:
             progress.message_ids.append(message.message_id)
             if "reply_parameters" in placement:
                 self._remember_root(message.message_id, placement["reply_parameters"].message_id)
+        for index, file in enumerate(files, start=len(parts)):
+            if index < len(progress.message_ids):
+                continue
+            method, argument = MEDIA_METHODS[file.kind]
+            message = await self._call(
+                getattr(self._app.bot, method), chat_id=chat_id, **{argument: file.ref}, **placement
+            )
+            progress.message_ids.append(message.message_id)
         return progress.message_ids
+
+    async def _open_topic(self, thread_id: str) -> str | None:
+        """The topic to post in: ``thread_id`` once reopened if experts closed it.
+
+        A topic that cannot be reopened (deleted, or the bot lacks the right) is replaced by
+        the group's General topic (None), so the message still reaches the experts.
+        """
+        if thread_id not in self._closed_topics:
+            return thread_id
+        assert self._app is not None
+        try:
+            await self._call(
+                self._app.bot.reopen_forum_topic,
+                chat_id=self._group,
+                message_thread_id=int(thread_id),
+            )
+        except TelegramError as error:
+            log.warning(
+                "telegram: topic %s stays closed (%s); posting in General", thread_id, error
+            )
+            return None
+        self._closed_topics.discard(thread_id)
+        return thread_id
 
     def _remember_root(self, message_id: int, root: int) -> None:
         self._roots[message_id] = root
@@ -378,6 +502,10 @@ class TelegramChannel:
         raise AssertionError("unreachable")
 
 
+def _quiet_flood_waits(record: logging.LogRecord) -> bool:
+    return not (record.exc_info and isinstance(record.exc_info[1], RetryAfter))
+
+
 def _commands(pairs: Sequence[tuple[str, str]]) -> list[BotCommand]:
     return [BotCommand(name, description[:256]) for name, description in pairs]
 
@@ -394,6 +522,15 @@ def _keyboard(delivery: Delivery) -> InlineKeyboardMarkup | None:
 def _entity(offset: int, length: int, user_id: int, name: str) -> MessageEntity:
     user = User(id=user_id, first_name=name, is_bot=False)
     return MessageEntity(MessageEntity.TEXT_MENTION, offset, length, user=user)
+
+
+def _topic_gone(error: BadRequest) -> bool:
+    message = error.message.lower()
+    return "topic_closed" in message or "thread not found" in message or "topic_deleted" in message
+
+
+def _style(style: Style) -> MessageEntity:
+    return MessageEntity(style.kind, style.offset, style.length, url=style.url or None)
 
 
 def _title(title: str) -> str:

@@ -8,9 +8,18 @@ from dataclasses import dataclass
 from telegram import Message, Update, User
 from telegram.constants import ChatType
 
-from handlers.events import Inbound
+from bot.channels.telegram_text import spans_of
+from handlers.events import Attachment, Inbound
 
-__all__ = ["ATTACHMENTS", "Edge", "attachment_of", "from_callback", "from_message"]
+__all__ = [
+    "ATTACHMENTS",
+    "RELAYED_MEDIA",
+    "Edge",
+    "attachment_of",
+    "files_of",
+    "from_callback",
+    "from_message",
+]
 
 # Checked in this order: an animation is also a document.
 ATTACHMENTS = (
@@ -29,6 +38,10 @@ ATTACHMENTS = (
 )
 
 
+# Media the bot relays by file id; the others (stickers, polls, places) are only named.
+RELAYED_MEDIA = ("photo", "document", "video", "audio", "voice", "animation")
+
+
 @dataclass(frozen=True)
 class Edge:
     """What conversion needs to know: the channel's name and the experts' group."""
@@ -43,6 +56,23 @@ class Edge:
 def attachment_of(message: Message) -> str | None:
     """The kind of media a message carries ("photo", "document" …), if any."""
     return next((kind for kind in ATTACHMENTS if getattr(message, kind, None)), None)
+
+
+def files_of(message: Message, channel: str) -> tuple[Attachment, ...]:
+    """The relayable file a message carries (Telegram sends one a message), by file id."""
+    kind = attachment_of(message)
+    if kind not in RELAYED_MEDIA:
+        return ()
+    if kind == "photo":
+        # Telegram lists the sizes of a photo, the largest last.
+        file_id, name, mimetype = message.photo[-1].file_id, "", "image/jpeg"
+    else:
+        media = getattr(message, kind)
+        file_id = media.file_id
+        name = getattr(media, "file_name", None) or ""
+        mimetype = getattr(media, "mime_type", None) or ""
+    caption = message.caption or ""
+    return (Attachment(kind, channel, file_id, caption, name, mimetype),)
 
 
 def _person(user: User) -> dict[str, str | None]:
@@ -85,6 +115,14 @@ def from_message(update: Update, edge: Edge) -> Inbound | None:
         reply_to=reply_to,
         edited=update.edited_message is not None,
         attachment=attachment,
+        attachments=files_of(message, edge.channel),
+        formatting=spans_of(
+            text,
+            [
+                (e.type, e.offset, e.length, e.url or "")
+                for e in (message.entities or message.caption_entities or ())
+            ],
+        ),
         **_person(message.from_user),  # type: ignore[arg-type]
     )
 

@@ -1,11 +1,22 @@
-"""Telegram message text: mentions as entities, and long texts split at the 4,096 limit."""
+"""Telegram message text: mentions and formatting as entities, split at the 4,096 limit."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["MAX_TEXT", "Mention", "Part", "split_text", "utf16_length", "with_mentions"]
+from handlers.events import Span
+
+__all__ = [
+    "MAX_TEXT",
+    "Mention",
+    "Part",
+    "Style",
+    "spans_of",
+    "split_text",
+    "utf16_length",
+    "with_mentions",
+]
 
 # Telegram counts a message's length, and entity offsets, in UTF-16 code units.
 MAX_TEXT = 4096
@@ -32,11 +43,55 @@ class Entity:
 
 
 @dataclass(frozen=True)
+class Style:
+    """Formatting in one message part, in UTF-16 offsets: a Bot API entity's fields."""
+
+    kind: str
+    offset: int
+    length: int
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class Part:
-    """One message of a split text, with the mentions that fall inside it."""
+    """One message of a split text, with the mentions and formatting that fall inside it."""
 
     text: str
     entities: tuple[Entity, ...] = ()
+    styles: tuple[Style, ...] = ()
+
+
+# Bot API entity types kept when relaying (links, e-mails, @names Telegram finds itself).
+STYLE_KINDS = {
+    "bold",
+    "italic",
+    "underline",
+    "strikethrough",
+    "spoiler",
+    "code",
+    "pre",
+    "text_link",
+    "blockquote",
+    "expandable_blockquote",
+}
+
+
+def spans_of(text: str, entities: Sequence[tuple[str, int, int, str]]) -> tuple[Span, ...]:
+    """Formatting entities (type, UTF-16 offset, length, url) as spans by string index."""
+    index_at: dict[int, int] = {}
+    units = 0
+    for index, char in enumerate(text):
+        index_at[units] = index
+        units += 2 if ord(char) > 0xFFFF else 1
+    index_at[units] = len(text)
+    spans = []
+    for kind, offset, length, url in entities:
+        start, end = index_at.get(offset), index_at.get(offset + length)
+        if kind not in STYLE_KINDS or start is None or end is None or end <= start:
+            continue
+        kind = "blockquote" if kind == "expandable_blockquote" else kind
+        spans.append(Span(kind, start, end, url))
+    return tuple(spans)
 
 
 def utf16_length(text: str) -> int:
@@ -84,24 +139,38 @@ def _free_occurrence(text: str, name: str, taken: Sequence[Mention]) -> int | No
     return None
 
 
-def split_text(text: str, mentions: Sequence[Mention] = (), limit: int = MAX_TEXT) -> list[Part]:
+def split_text(
+    text: str,
+    mentions: Sequence[Mention] = (),
+    limit: int = MAX_TEXT,
+    spans: Sequence[Span] = (),
+) -> list[Part]:
     """Split ``text`` into messages of at most ``limit`` UTF-16 units, between words.
 
     A break goes at the last paragraph end, else line end, else space that fits, never inside
-    a mention; the whitespace at a break is dropped. A single word longer than the limit is cut.
+    a mention and, where the text allows, not inside formatting (a bold passage longer than
+    a message is continued, bold, in the next). The whitespace at a break is dropped. A single
+    word longer than the limit is cut.
     """
     parts: list[Part] = []
     start = _skip_space(text, 0)
     while start < len(text):
         end = _fit(text, start, limit)
-        cut = end if end >= len(text) else _break(text, start, end, mentions)
+        cut = end if end >= len(text) else _break(text, start, end, mentions, spans)
         chunk = text[start:cut].rstrip()
-        inside = [m for m in mentions if m.start >= start and m.end <= start + len(chunk)]
+        stop = start + len(chunk)
+        inside = [m for m in mentions if m.start >= start and m.end <= stop]
         entities = tuple(
             Entity(utf16_length(text[start : m.start]), utf16_length(m.name), m.user_id, m.name)
             for m in inside
         )
-        parts.append(Part(chunk, entities))
+        styles = []
+        for span in spans:
+            first, last = max(span.start, start), min(span.end, stop)
+            if first < last and text[first:last].strip():
+                offset = utf16_length(text[start:first])
+                styles.append(Style(span.kind, offset, utf16_length(text[first:last]), span.url))
+        parts.append(Part(chunk, entities, tuple(styles)))
         start = _skip_space(text, cut)
     return parts
 
@@ -122,9 +191,30 @@ def _fit(text: str, start: int, limit: int) -> int:
     return len(text)
 
 
-def _break(text: str, start: int, end: int, mentions: Sequence[Mention]) -> int:
+def _break(
+    text: str, start: int, end: int, mentions: Sequence[Mention], spans: Sequence[Span] = ()
+) -> int:
+    def unformatted(index: int) -> bool:
+        return all(not (s.start < index < s.end) for s in spans)
+
+    half = start + (end - start) // 2
+    # Between formatted passages if a break fits there, else anywhere but in a mention.
+    for separator in ("\n\n", "\n", " "):
+        index = text.rfind(separator, half, end + 1)
+        while index > start and not (unformatted(index) and _free(index, mentions)):
+            index = text.rfind(separator, half, index)
+        if index > start:
+            return index
+    return _break_words(text, start, end, mentions)
+
+
+def _free(index: int, mentions: Sequence[Mention]) -> bool:
+    return all(not (m.start < index < m.end) for m in mentions)
+
+
+def _break_words(text: str, start: int, end: int, mentions: Sequence[Mention]) -> int:
     def free(index: int) -> bool:
-        return all(not (m.start < index < m.end) for m in mentions)
+        return _free(index, mentions)
 
     half = start + (end - start) // 2
     for separator in ("\n\n", "\n", " "):

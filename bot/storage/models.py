@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Assignment",
     "Base",
+    "ChannelStateEntry",
     "DashboardAccount",
     "DashboardLink",
     "DeadlineStep",
@@ -266,12 +267,18 @@ class OutboxMessage(Base):
     target: Mapped[str] = mapped_column(String(8))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     chat_id: Mapped[str | None] = mapped_column(String(200))
+    # A reply in the experts' space outside a question's own thread: where it was asked (0005)
+    thread_id: Mapped[str | None] = mapped_column(String(200))
     question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"), index=True)
     opens_thread: Mapped[bool] = mapped_column(Boolean, default=False)
     thread_title: Mapped[str | None] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(default=list)  # [[label, action]]
     mentions: Mapped[list[Any]] = mapped_column(default=list)  # [[external_id, name]]
+    # [{"kind", "channel", "ref", "caption", "name"}]: files relayed with the text (0005)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    # [{"kind", "start", "end", "url"}]: the text's formatting, by string index (0005)
+    formatting: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None]
@@ -366,3 +373,12 @@ class DashboardLink(Base):
 
 # The statistics select questions by the day they were asked.
 Index("ix_questions_created_at", Question.created_at)
+class ChannelStateEntry(Base):
+    """A channel's memory across restarts (a Matrix sync token, a device id), by key."""
+
+    __tablename__ = "channel_state"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.storage.models import (
     Assignment,
+    ChannelStateEntry,
     Event,
     FicheAnswer,
     Identity,
@@ -26,6 +27,7 @@ __all__ = [
     "ACTIVE",
     "active_assignments",
     "add_question",
+    "channel_state",
     "claim_receipt",
     "end_assignments",
     "find_identity",
@@ -37,6 +39,7 @@ __all__ = [
     "open_questions",
     "outbox_pending",
     "people_by_role",
+    "put_channel_state",
     "question_for_sent_message",
     "questions_of",
     "recent_duplicate",
@@ -235,3 +238,20 @@ def end_assignments(
     session.execute(
         update(Assignment).where(condition).values(active=False, ended_at=now, ended_reason=reason)
     )
+
+
+def channel_state(session: Session, channel: str, key: str) -> str | None:
+    """A value a channel stored to survive restarts, or None."""
+    entry = session.get(ChannelStateEntry, (channel, key))
+    return entry.value if entry is not None else None
+
+
+def put_channel_state(
+    session: Session, channel: str, key: str, value: str, now: dt.datetime
+) -> None:
+    """Store a channel's value under ``key``, replacing the earlier one."""
+    entry = session.get(ChannelStateEntry, (channel, key))
+    if entry is None:
+        session.add(ChannelStateEntry(channel=channel, key=key, value=value, updated_at=now))
+    else:
+        entry.value, entry.updated_at = value, now

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -154,3 +155,23 @@ def test_db_upgrade(config_path, capsys) -> None:  # type: ignore[no-untyped-def
     head = Database("sqlite://").head_revision()
     assert head and head != "0001"
     assert status == 0 and f"database at revision {head}" in out
+
+
+def test_run_with_a_channel_that_cannot_start(config_path, tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The console started first is stopped again, and one clear line says what failed."""
+    head, telegram = config_path.read_text("utf-8").split("[telegram]\n", 1)
+    for key, value in (
+        ("enabled", "true"),
+        ("token", '"123:NeverLogged"'),
+        ("base_url", '"http://127.0.0.1:9/bot"'),  # nothing listens on the discard port
+        ("experts_chat_id", "-1001"),
+    ):
+        telegram = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", telegram, count=1)
+    text = head + "[telegram]\n" + telegram
+    path = tmp_path / "config.toml"
+    path.write_text(text, "utf-8")
+    status, _, err = run(["--config", str(path), "run"], capsys, stdin="", monkeypatch=monkeypatch)
+    assert status == 1
+    [line] = [line for line in err.splitlines() if line.startswith("rrm:")]
+    assert line.startswith("rrm: the telegram channel could not start:")
+    assert "Traceback" not in err and "NeverLogged" not in err

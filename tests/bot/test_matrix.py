@@ -232,6 +232,8 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         assert "Question #1 is resolved." in content(await claire.next_event(room))["body"]
         await asker.react(dm, rating.event_id, KEYCAPS[0])  # "Yes, it helped"
         assert "Thank you for your feedback" in await asker.next_text(dm)
+        # The asker can see a message before the bot has recorded it as sent.
+        await bot.app.flush()
 
         with bot.app.database.sessions() as session:
             question = session.get(Question, 1)
@@ -279,9 +281,14 @@ async def test_only_directory_experts_act_in_the_experts_room(world: World, embe
 
 async def test_backlog_own_messages_and_restart_replay_nothing(world: World, embedder) -> None:
     asker, claire, room = world.sofia, world.claire, world.room
+    # No device id in the config: the first run's device is kept in the database.
+    config = dataclasses.replace(
+        world.config, matrix=dataclasses.replace(world.config.matrix, device_id="")
+    )
     # Written before the bot ever ran: history, not commands.
     await claire.say(room, "/away")
-    async with matrix_bot(world.config, embedder) as bot:
+    async with matrix_bot(config, embedder) as bot:
+        device = bot.channel.client.device_id
         dm = await direct_room(asker)
         await asker.say(dm, ROUTE_QUESTION)
         root = await claire.next_event(room)
@@ -291,15 +298,68 @@ async def test_backlog_own_messages_and_restart_replay_nothing(world: World, emb
             claire_row = session.scalar(select(Person).where(Person.config_id == "claire"))
             assert claire_row.away is False
 
-    async with matrix_bot(world.config, embedder) as again:  # same database
-        assert again.channel.client.device_id == "RRMBOT"  # no new device per start
-        await claire.say(room, "Ask the county procurement office.", thread=root.event_id)
+    # Written while the bot is down: handled after the restart, not lost.
+    await claire.say(room, "Ask the county procurement office.", thread=root.event_id)
+    async with matrix_bot(config, embedder) as again:  # same database
+        assert again.channel.client.device_id == device  # no new device per start
         relayed = await asker.next_text(dm)
         assert "answers your question #1" in relayed
-        assert [e.text for e in again.seen] == ["Ask the county procurement office."]
+        assert "Ask the county procurement office." in relayed
+        await claire.say(room, "And the regional one.", thread=root.event_id)
+        assert "And the regional one." in await asker.next_text(dm)
+        assert [e.text for e in again.seen] == [
+            "Ask the county procurement office.",
+            "And the regional one.",
+        ]
         with again.app.database.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Question)) == 1
-    assert len(asker.messages_from(dm, BOT)) == 2  # routed notice and relay: nothing twice
+    # The routed notice and two relays: nothing twice.
+    assert len(asker.messages_from(dm, BOT)) == 3
+    devices = world.server.request(
+        "GET", f"/_synapse/admin/v2/users/{BOT}/devices", token=world.server.admin_token
+    )
+    assert [d["device_id"] for d in devices["devices"]].count(device) == 1
+
+
+async def test_files_withdrawals_and_edited_questions(world: World, embedder) -> None:
+    asker, claire, room = world.sofia, world.claire, world.room
+    async with matrix_bot(world.config, embedder) as bot:
+        dm = await direct_room(asker)
+        await asker.say(dm, ROUTE_QUESTION)
+        root = await claire.next_event(room)
+        assert "Your question #1 went to" in await asker.next_text(dm)
+
+        uri = await claire.upload(b"%PDF-1.4 contract", "application/pdf", "contract.pdf")
+        await claire.send(
+            room,
+            {
+                "msgtype": "m.file",
+                "body": "contract.pdf",
+                "url": uri,
+                "info": {"mimetype": "application/pdf"},
+                "m.relates_to": {"rel_type": "m.thread", "event_id": root.event_id},
+            },
+        )
+        assert "answers your question #1" in await asker.next_text(dm)
+        file = content(await asker.next_event(dm))
+        assert file["msgtype"] == "m.file" and file["url"] == uri
+        assert file["body"] == "contract.pdf" and file["info"]["mimetype"] == "application/pdf"
+
+        answer = await claire.say(room, "Ask the regional bar.", thread=root.event_id)
+        assert "Ask the regional bar." in await asker.next_text(dm)
+        await claire.redact(room, answer)
+        withdrawn = await asker.next_text(dm)
+        assert "Claire Dubois withdrew a message" in withdrawn and "#1" in withdrawn
+
+        question = await asker.say(dm, "Also: who signs the contract?")
+        assert "Added to your question #1" in await asker.next_text(dm)
+        await asker.edit(dm, question, "Who signs it?")
+        assert "I do not read changes" in await asker.next_text(dm)
+        assert "who signs the contract?" in content(await claire.next_event(room))["body"]
+        with bot.app.database.sessions() as session:
+            follow_ups = select(func.count()).select_from(RelayedMessage)
+            assert session.scalar(follow_ups.where(RelayedMessage.direction == "to_experts")) == 1
+            assert session.scalar(select(func.count()).select_from(Question)) == 1
 
 
 async def test_encrypted_room_is_told_once_and_not_read(world: World, embedder) -> None:

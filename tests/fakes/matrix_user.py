@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import time
 from typing import Any
 
@@ -14,9 +15,11 @@ from nio import (
     JoinError,
     RoomCreateError,
     RoomPreset,
+    RoomRedactResponse,
     RoomSendResponse,
     RoomVisibility,
     SyncError,
+    UploadResponse,
 )
 
 WAIT = 20.0  # seconds a test waits for the bot before failing
@@ -148,6 +151,23 @@ class MatrixUser:
                 "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
             },
         )
+
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        """Upload a file to the homeserver's media repository; return its mxc:// URI."""
+        response, _keys = await self.client.upload(
+            lambda *_: io.BytesIO(data),
+            content_type=content_type,
+            filename=filename,
+            filesize=len(data),
+        )
+        assert isinstance(response, UploadResponse), response
+        return str(response.content_uri)
+
+    async def redact(self, room_id: str, event_id: str) -> str:
+        """Take back one of this user's messages; return the redaction's event id."""
+        response = await self.client.room_redact(room_id, event_id, reason="sent by mistake")
+        assert isinstance(response, RoomRedactResponse), response
+        return str(response.event_id)
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         """React to a message with ``key``."""

@@ -12,11 +12,13 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 __all__ = ["BOT_ID", "Call", "FakeBotApi", "TelegramUser"]
@@ -33,6 +35,10 @@ JSON_FIELDS = {
     "reply_parameters",
     "scope",
 }
+# The methods that post something, and so count towards Telegram's flood limits.
+SENDING = {"sendMessage", "sendPhoto", "sendDocument", "createForumTopic", "copyMessage"}
+# Refusals caused by what people did in the chat, not by a wrong call: the bot must cope.
+STATE_REFUSALS = ("TOPIC_CLOSED",)
 INT_FIELDS = {"chat_id", "message_id", "message_thread_id", "offset", "timeout", "limit"}
 
 
@@ -108,6 +114,12 @@ class FakeBotApi:
         self._faults: dict[str, list[_Fault]] = {}
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.topics: dict[int, str] = {}
+        self.closed_topics: set[int] = set()
+        self.webhook: dict[str, str] | None = None
+        self._flood: tuple[int, int] | None = None
+        self._sends = 0
+        # Files people sent, by file id: the bot may send them again by that id.
+        self.files: dict[str, Any] = {}
         self.injected: dict[int, dict[str, Any]] = {}
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
@@ -155,6 +167,10 @@ class FakeBotApi:
         fault = _Fault(status, times, retry_after, descriptions.get(status, "Error"))
         self._faults.setdefault(method, []).append(fault)
 
+    def flood_every(self, calls: int, retry_after: int = 1) -> None:
+        """Answer every ``calls``-th sending call 429 with ``retry_after``, as a busy bot sees."""
+        self._flood = (calls, retry_after)
+
     async def inject(self, update: dict[str, Any], *, redelivery: bool = False) -> int:
         """Queue an update for getUpdates (a redelivery ignores the offset); return its id."""
         if "update_id" not in update:
@@ -178,12 +194,59 @@ class FakeBotApi:
             message["reply_to_message"] = self._messages[(user.id, reply_to)]
         return await self.inject({"message": message})
 
+    def private_update(self, user: TelegramUser, text: str) -> dict[str, Any]:
+        """An update with a private message, numbered but not queued (for webhook mode)."""
+        message = self._incoming(user, user.private_chat(), text=text)
+        return {"update_id": next(self._update_ids), "message": message}
+
+    async def post_to_webhook(self, address: str, update: dict[str, Any], secret: str) -> int:
+        """POST an update to the bot's webhook as Telegram does; return the HTTP status."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(address, json=update, headers=headers) as response,
+        ):
+            return response.status
+
     async def private_photo(self, user: TelegramUser) -> int:
         """The user sends a photo with no caption."""
-        photo = [{"file_id": "AgACph0t0", "file_unique_id": "ph0t0", "width": 90, "height": 90}]
+        photo = self._photo("ph0t0")
         return await self.inject(
             {"message": self._incoming(user, user.private_chat(), photo=photo)}
         )
+
+    async def group_file(
+        self, user: TelegramUser, topic: int, kind: str, caption: str = ""
+    ) -> tuple[int, dict[str, Any]]:
+        """Someone posts a photo or a document (with an optional caption) in a forum topic."""
+        media: Any
+        if kind == "photo":
+            media = self._photo(f"p{len(self.files)}")
+        else:
+            file_id = f"BQACd0c{len(self.files)}"
+            media = {
+                "file_id": file_id,
+                "file_unique_id": f"d0c{len(self.files)}",
+                "file_name": "apprenticeship-contract.pdf",
+                "mime_type": "application/pdf",
+            }
+            self.files[file_id] = media
+        content: dict[str, Any] = {kind: media}
+        if caption:
+            content["caption"] = caption
+        message = self._incoming(user, self._group_chat(), **content)
+        message["message_thread_id"] = topic
+        message["is_topic_message"] = True
+        return await self.inject({"message": message}), message
+
+    def _photo(self, unique: str) -> list[dict[str, Any]]:
+        sizes = [
+            {"file_id": f"AgAC{unique}s", "file_unique_id": unique, "width": 90, "height": 90},
+            {"file_id": f"AgAC{unique}m", "file_unique_id": unique, "width": 800, "height": 800},
+        ]
+        for size in sizes:
+            self.files[size["file_id"]] = sizes
+        return sizes
 
     async def press(self, user: TelegramUser, message_id: int, data: str) -> int:
         """The user presses a button under the bot's message."""
@@ -204,12 +267,15 @@ class FakeBotApi:
         topic: int | None = None,
         reply_to: int | None = None,
         edit_of: dict[str, Any] | None = None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Someone writes in the experts' group: in a forum topic, or replying to a message."""
         if edit_of is not None:
             message = {**edit_of, "text": text, "edit_date": int(time.time())}
             return await self.inject({"edited_message": message}), message
         message = self._incoming(user, self._group_chat(), text=text)
+        if entities:
+            message["entities"] = entities
         if topic is not None:
             message["message_thread_id"] = topic
             message["is_topic_message"] = True
@@ -289,6 +355,13 @@ class FakeBotApi:
         return response
 
     async def _answer(self, method: str, params: dict[str, Any], call: Call) -> web.Response:
+        if self._flood is not None and method in SENDING:
+            self._sends += 1
+            every, retry_after = self._flood
+            if self._sends % every == 0:
+                call.status = 429
+                text = f"Too Many Requests: retry after {retry_after}"
+                return _error(429, text, {"retry_after": retry_after})
         faults = self._faults.get(method)
         if faults:
             fault = faults[0]
@@ -306,7 +379,8 @@ class FakeBotApi:
         outcome = await handler(params)
         if isinstance(outcome, web.Response):
             call.status = outcome.status
-            self.unexpected.append(f"{method} refused: {outcome.text}")
+            if not any(answer in (outcome.text or "") for answer in STATE_REFUSALS):
+                self.unexpected.append(f"{method} refused: {outcome.text}")
             return outcome
         call.result = outcome
         return web.json_response({"ok": True, "result": outcome})
@@ -323,7 +397,22 @@ class FakeBotApi:
         }
 
     async def _api_deleteWebhook(self, _params: dict[str, Any]) -> bool:
+        self.webhook = None
         return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> Any:
+        url, secret = params.get("url", ""), params.get("secret_token", "")
+        if not url.startswith("https://"):
+            return _error(400, "Bad Request: bad webhook: HTTPS url must be provided for webhook")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret or "x"):
+            return _error(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook = {"url": url, "secret_token": secret}
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active")
+        return await self._get_updates(params)
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> Any:
         commands = params.get("commands")
@@ -334,7 +423,7 @@ class FakeBotApi:
                 return _error(400, "Bad Request: BOT_COMMAND_INVALID")
         return True
 
-    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = params.get("offset") or 0
         timeout = float(params.get("timeout") or 0)
         # An offset confirms every update before it: Telegram forgets them.
@@ -377,6 +466,8 @@ class FakeBotApi:
         if params.get("entities"):
             message["entities"] = params["entities"]
         thread = params.get("message_thread_id")
+        if (closed := self._closed(chat, params)) is not None:
+            return closed
         if thread is not None:
             if chat["type"] != "supergroup" or thread not in self.topics:
                 return _error(400, "Bad Request: message thread not found")
@@ -396,6 +487,49 @@ class FakeBotApi:
             message["reply_markup"] = params["reply_markup"]
         self._messages[(chat["id"], message["message_id"])] = message
         return message
+
+    async def _send_media(self, params: dict[str, Any], kind: str) -> Any:
+        ref = params.get(kind)
+        if not isinstance(ref, str) or not ref:
+            return _error(400, f"Bad Request: there is no {kind} in the request")
+        if ref not in self.files:
+            return _error(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        chat = self._chat(params.get("chat_id"))
+        if chat is None:
+            return _error(400, "Bad Request: chat not found")
+        if (closed := self._closed(chat, params)) is not None:
+            return closed
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "RRM", "username": BOT_USERNAME},
+            "chat": chat,
+            "date": int(time.time()),
+            kind: self.files[ref],
+        }
+        if params.get("message_thread_id") is not None:
+            message["message_thread_id"] = params["message_thread_id"]
+        self._messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> Any:
+        return await self._send_media(params, "photo")
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> Any:
+        return await self._send_media(params, "document")
+
+    async def _api_reopenForumTopic(self, params: dict[str, Any]) -> Any:
+        topic = params.get("message_thread_id")
+        if params.get("chat_id") != self.group_id or topic not in self.topics:
+            return _error(400, "Bad Request: message thread not found")
+        if topic not in self.closed_topics:
+            return _error(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        self.closed_topics.discard(topic)
+        return True
+
+    def _closed(self, chat: dict[str, Any], params: dict[str, Any]) -> web.Response | None:
+        if chat["id"] == self.group_id and params.get("message_thread_id") in self.closed_topics:
+            return _error(400, "Bad Request: TOPIC_CLOSED")
+        return None
 
     async def _api_createForumTopic(self, params: dict[str, Any]) -> Any:
         name = params.get("name", "")

@@ -1,0 +1,164 @@
+"""Benchmark the Telegram channel: updates processed per second through the loopback fake.
+
+Usage: python bench/telegram_bench.py [--updates 300] [--workload status|question]
+
+The same fake Bot API server (tests/fakes/telegram_server.py) serves two bots in turn, each
+given ``--updates`` private messages at once from distinct people; the clock runs until
+every one of them has been answered:
+
+1. a bare python-telegram-bot echo bot (one handler that sends the text back), the floor;
+2. the full RRM pipeline: TelegramChannel with its rate limiter, the conversation on a new
+   SQLite database, the outbox. ``status`` sends /status (the conversation and storage, no
+   search); ``question`` sends a question the bot routes to the experts (language,
+   search, routing, a forum topic and two messages per update).
+
+It runs the two ``--rounds`` times, alternating, so both see the same load on a shared
+machine, and prints each round's rates and ratio (full / echo) and the median ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from telegram import Update  # noqa: E402
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
+
+from bot.app import Application  # noqa: E402
+from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.config import ChannelConfig, DatabaseConfig, TelegramConfig, load_config  # noqa: E402
+from tests.fakes.telegram_server import FakeBotApi, TelegramUser  # noqa: E402
+
+TOKEN = "123456789:AAHbenchTokenForTheFakeServer_x"
+GROUP = -1001234567890
+QUESTION = (
+    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
+    "catering contracts?"
+)
+
+
+def people(count: int) -> list[TelegramUser]:
+    return [TelegramUser(900_000 + n, f"Person{n}") for n in range(count)]
+
+
+async def answered(server: FakeBotApi, users: list[TelegramUser], started: float) -> float:
+    """Wait until each user got a message; return the seconds since ``started``."""
+    ids = {u.id for u in users}
+
+    def done() -> bool:
+        return ids <= {c.params.get("chat_id") for c in server.sent()}
+
+    await server.wait_for(done, timeout=3600, what="every answer")
+    return time.perf_counter() - started
+
+
+async def echo_rate(count: int) -> float:
+    """Updates per second for a bare PTB echo bot on the fake server."""
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        app = ApplicationBuilder().token(TOKEN).base_url(server.base_url).build()
+
+        async def echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert update.effective_chat is not None and update.effective_message is not None
+            await update.effective_chat.send_message(update.effective_message.text or "")
+
+        app.add_handler(MessageHandler(filters.TEXT, echo))
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=1)
+        users = people(count)
+        started = time.perf_counter()
+        for user in users:
+            await server.private_text(user, "/status")
+        seconds = await answered(server, users, started)
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    return count / seconds
+
+
+async def full_rate(count: int, workload: str, folder: Path) -> float:
+    """Updates per second for the whole bot on the fake server."""
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        config = load_config(ROOT / "config.example.toml", environ={})
+        experts = tuple(
+            dataclasses.replace(e, identities={"telegram": str(2000 + i)})
+            for i, e in enumerate(config.experts)
+        )
+        telegram = TelegramConfig(
+            enabled=True,
+            token=TOKEN,
+            base_url=server.base_url,
+            experts_chat_id=GROUP,
+            poll_timeout=1,
+            # Telegram's own limits would make this a benchmark of waiting.
+            rate_per_second=10_000.0,
+            group_rate_per_minute=1_000_000.0,
+        )
+        config = dataclasses.replace(
+            config,
+            database=DatabaseConfig(url=f"sqlite:///{folder / 'bench.db'}"),
+            knowledge=dataclasses.replace(config.knowledge, collection=str(ROOT / "fiches")),
+            experts=experts,
+            telegram=telegram,
+            console=ChannelConfig(enabled=False),
+        )
+        channel = TelegramChannel(config.telegram, config.languages.supported)
+        app = Application(config, [channel])
+        await app.start()  # imports and embeds the sample fiches first: not timed
+        try:
+            users = people(count)
+            text = "/status" if workload == "status" else QUESTION
+            if workload == "question":
+                # The first question embeds the text; later ones find it cached, as a
+                # repeated question would.
+                warm = TelegramUser(1, "Warm")
+                await server.private_text(warm, text)
+                await answered(server, [warm], time.perf_counter())
+            started = time.perf_counter()
+            for user in users:
+                await server.private_text(user, text)
+            seconds = await answered(server, users, started)
+        finally:
+            await app.stop()
+        assert server.unexpected == [], server.unexpected
+    return count / seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--updates", type=int, default=300)
+    parser.add_argument("--workload", choices=("status", "question"), default="status")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    print(f"updates: {args.updates}, workload: {args.workload}")
+    ratios = []
+    for round_number in range(1, args.rounds + 1):
+        folder = Path(tempfile.mkdtemp(prefix="rrm-telegram-bench-"))
+        try:
+            echo = asyncio.run(echo_rate(args.updates))
+            full = asyncio.run(full_rate(args.updates, args.workload, folder))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        ratios.append(full / echo)
+        print(
+            f"round {round_number}: bare PTB echo bot {echo:7.1f} updates/s, "
+            f"full RRM pipeline {full:7.1f} updates/s, ratio {full / echo:5.2f}"
+        )
+    print(f"median ratio full/echo: {statistics.median(ratios):.2f}")
+
+
+if __name__ == "__main__":
+    main()
