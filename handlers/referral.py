@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from bot.storage import repo
 from bot.storage.models import Assignment, Person, Question
 from handlers.context import Turn
+from handlers.i18n import format_when
 from handlers.deadlines import start_clock
 from handlers.directory import candidates
 from routing.matching import Candidate, RouteDecision, match
@@ -117,7 +118,10 @@ def _post_thread(
         + (f" ({asker.organisation})" if asker.organisation else ""),
     ]
     if question.first_response_due:
-        lines.append(f"First answer due: {question.first_response_due:%a %d %b %Y %H:%M} UTC")
+        # In the assignee's zone, which is also the calendar the deadline was counted in.
+        partner = turn.config.partner(decision.primary.partner) if decision.primary else None
+        zone = partner.timezone if partner else turn.config.languages.default_timezone
+        lines.append(f"First answer due: {format_when(question.first_response_due, 'en', zone)}")
     if decision.primary:
         lines.append(f"Assigned to: {decision.primary.name}")
     if decision.mentioned:

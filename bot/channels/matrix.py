@@ -148,15 +148,16 @@ class MatrixChannel:
             await self._remember("device_id", self.client.device_id)
             self.experts_room_id = await self._join_experts_room()
             since = await self._recall("next_batch")
-            if since:
-                await self._catch_up(since)
-            else:
+            missed = await self._catch_up(since) if since else None
+            if not since:
                 await self._skip_backlog()
         except BaseException:
             await self.client.close()
             self.client = None
             raise
-        self._task = asyncio.create_task(self._sync_forever(), name="matrix-sync")
+        # What came in while the bot was down is handled by the sync task, not here: the
+        # application takes events in only once every channel has started.
+        self._task = asyncio.create_task(self._sync_forever(missed), name="matrix-sync")
         self._task.add_done_callback(self._sync_done)
 
     async def stop(self) -> None:
@@ -232,8 +233,8 @@ class MatrixChannel:
         write.add_done_callback(self._writes.discard)
         await asyncio.shield(write)
 
-    async def _catch_up(self, since: str) -> None:
-        """Sync from where the last run stopped: what was sent meanwhile is handled now."""
+    async def _catch_up(self, since: str) -> SyncResponse:
+        """Sync from where the last run stopped: what was sent meanwhile, to be handled."""
         client = self._require_client()
         # Full state, so the rooms' members and names are known again, and the timeline
         # since the stored token only.
@@ -242,10 +243,15 @@ class MatrixChannel:
         )
         if isinstance(response, SyncError):
             raise MatrixError(f"first sync failed: {response.message}")
-        await self._handle_sync(response)
+        return response
 
-    async def _sync_forever(self) -> None:
+    async def _sync_forever(self, missed: SyncResponse | None) -> None:
         client = self._require_client()
+        if missed is not None:
+            try:
+                await self._handle_sync(missed)
+            except Exception:
+                log.exception("matrix: handling what came in while down failed")
         failures = 0
         while True:
             try:
