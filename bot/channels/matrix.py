@@ -70,6 +70,7 @@ ENCRYPTED_NOTICE = (
 # the room, or the room is gone.
 PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM"}
 MEMORY = 10_000  # events remembered per map; old ones are dropped first
+STOP_WAIT_SECONDS = 10  # how long stopping waits for the sync being handled
 # Up to this many events per room and sync: more arrive only in a burst while the bot is busy.
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}, "presence": {"not_types": ["*"]}}
 # Matrix message types of files ↔ the core's attachment kinds.
@@ -125,6 +126,8 @@ class MatrixChannel:
         self._task: asyncio.Task[None] | None = None
         self._state: StateStore | None = None
         self._writes: set[asyncio.Future[None]] = set()
+        # Held while a sync's events are handled, so stopping never cuts one in half.
+        self._handling = asyncio.Lock()
 
     def use_state(self, state: StateStore) -> None:
         """Keep the sync token and device id in ``state`` (the database) across restarts."""
@@ -161,12 +164,18 @@ class MatrixChannel:
         self._task.add_done_callback(self._sync_done)
 
     async def stop(self) -> None:
-        """Stop syncing and close the connection."""
+        """Stop syncing (after the sync being handled, if any) and close the connection."""
         if self._task is not None:
+            try:
+                await asyncio.wait_for(self._handling.acquire(), timeout=STOP_WAIT_SECONDS)
+            except TimeoutError:
+                log.warning("matrix: stopping in the middle of handling a sync")
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            if self._handling.locked():
+                self._handling.release()
         if self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
         if self.client is not None:
@@ -275,11 +284,12 @@ class MatrixChannel:
             log.error("matrix sync stopped", exc_info=task.exception())
 
     async def _handle_sync(self, response: SyncResponse) -> None:
-        await self._accept_invites(response)
-        await self._handle_timelines(response)
-        # Stored once the events are handled: a crash before this replays them, and the
-        # core's receipts make the replay change nothing.
-        await self._remember("next_batch", response.next_batch)
+        async with self._handling:
+            await self._accept_invites(response)
+            await self._handle_timelines(response)
+            # Stored once the events are handled: a crash before this replays them, and the
+            # core's receipts make the replay change nothing.
+            await self._remember("next_batch", response.next_batch)
 
     async def _handle_timelines(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.join.items():
