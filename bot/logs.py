@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,14 +52,29 @@ class RedactingFormatter(logging.Formatter):
         return line
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not what it was at set-up."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        """The current standard error."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def configure_logging(format_name: str, level: str, secrets: Iterable[str] = ()) -> None:
     """Send the root logger's records to standard error in the chosen format, secrets masked."""
-    handler = logging.StreamHandler()
+    handler = StderrHandler()
     inner = JsonFormatter() if format_name == "json" else logging.Formatter(TEXT_FORMAT)
     handler.setFormatter(RedactingFormatter(inner, secrets))
     root = logging.getLogger()
+    # Replace the plain handler of logging.basicConfig and our own; leave others (pytest's).
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if type(old) in (logging.StreamHandler, StderrHandler):
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
     for noisy in ("bm25s", "httpx", "httpcore", "uvicorn.access"):

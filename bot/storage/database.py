@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,7 +40,6 @@ class Database:
         self.backend = backend
         if backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
-            event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def _alembic(self) -> AlembicConfig:
@@ -68,16 +67,12 @@ class Database:
 
 
 def _sqlite_connect(connection: object, _record: object) -> None:
-    # pysqlite opens transactions on its own and commits a SAVEPOINT's work behind
-    # SQLAlchemy's back; with its handling off, SQLAlchemy's BEGIN (below) rules, so a
-    # nested transaction stays inside the outer one and rolls back with it.
-    connection.isolation_level = None  # type: ignore[attr-defined]
+    # pysqlite's own transaction handling stays on: it begins at the first write, so
+    # readers in other threads never hold a snapshot that a later write cannot upgrade
+    # ("database is locked"). Its flaw, a SAVEPOINT committed on release, is avoided by
+    # not using SAVEPOINTs (see repo.claim_receipt).
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")

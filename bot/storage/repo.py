@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.storage.models import (
@@ -50,20 +51,20 @@ ACTIVE = ("open", "answered")
 
 
 def claim_receipt(session: Session, channel: str, event_id: str, now: dt.datetime) -> bool:
-    """Record an inbound event; False if it was already taken in (a redelivery)."""
-    exists = session.scalar(
-        select(InboundReceipt.id).where(
-            InboundReceipt.channel == channel, InboundReceipt.event_id == event_id
-        )
+    """Record an inbound event; False if it was already taken in (a redelivery).
+
+    One INSERT that does nothing on a duplicate, inside the caller's transaction: a failed
+    handling rolls the receipt back with everything else, so a redelivery is handled again.
+    """
+    values = {"channel": channel, "event_id": event_id, "received_at": now}
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    statement = (
+        insert(InboundReceipt)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+        .returning(InboundReceipt.id)
     )
-    if exists is not None:
-        return False
-    try:
-        with session.begin_nested():
-            session.add(InboundReceipt(channel=channel, event_id=event_id, received_at=now))
-    except IntegrityError:
-        return False
-    return True
+    return session.execute(statement).scalar() is not None
 
 
 def find_identity(session: Session, channel: str, external_id: str) -> Identity | None:

@@ -64,7 +64,7 @@ async def test_ask_route_answer_follow_up_resolve(config, embedder) -> None:
         # 24 working hours in Paris (Mon 10:00 local + 7 + 8 + 8 + 1), in the asker's zone.
         assert "Thu 5 Mar 2026, 09:00" in shown
         # The experts' thread shows it in the assignee's zone, the calendar it was counted in.
-        assert "First answer due: Thu 5 Mar 2026, 10:00 CET" in shown
+        assert "First answer due: Thu 5 Mar 2026, 10:00 +0100" in shown
 
         await bot.say("/as claire")
         bot.clock.advance(dt.timedelta(hours=2))
