@@ -213,13 +213,14 @@ class Application:
                 log.exception("last outbox flush failed; pending messages stay in the outbox")
         for channel in self.channels.values():
             await channel.stop()
-        if self.dashboard is not None:
-            # Let it close its connections itself before anything is cancelled.
-            self.dashboard.should_exit = True
-            serving = [task for task in self._tasks if task.get_name() == "dashboard"]
+        # Let the web servers close their sockets and connections before anything is cancelled.
+        servers = {"dashboard": self.dashboard, "metrics-server": self._metrics_server}
+        for server in servers.values():
+            if server is not None:
+                server.should_exit = True
+        serving = [task for task in self._tasks if servers.get(task.get_name()) is not None]
+        if serving:
             await asyncio.wait(serving, timeout=5)
-        if self._metrics_server is not None:
-            self._metrics_server.should_exit = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
