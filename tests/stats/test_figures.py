@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.assembly import open_database
 from bot.config import Config
-from bot.stats import Figures, compute, parse_period
+from bot.stats import DIMENSIONS, Figures, compute, parse_period
 from bot.stats.warnings import render_warning, top_warnings
 from tests.stats import dataset
 
@@ -267,3 +267,10 @@ def test_durations_follow_later_answers_and_resolutions(session: Session, config
     assert (overall.first_response_median_hours, overall.first_response_p90_hours) == (4.0, 22.0)
     assert (overall.resolution_median_hours, overall.resolution_p90_hours) == (35.0, 68.0)
     assert (overall.resolution_on_time, overall.resolution_due) == (3, 4)
+
+
+def test_every_breakdown_reports_the_same_overall(session: Session, config: Config) -> None:
+    # Partitions sum their groups' counts into the overall figures; expert (not a partition,
+    # a question may have had two holders) computes it separately. Both must agree.
+    for dimension in DIMENSIONS:
+        assert compute(session, config, period(), dataset.NOW, dimension).overall == OVERALL
