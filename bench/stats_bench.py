@@ -5,7 +5,7 @@ Usage: python bench/stats_bench.py [--questions 1000000] [--postgresql URL] [--r
 1. Generates ``--questions`` questions evenly over the past year, in time order as the bot
    stores them (a third answered from fiches, the rest routed to the example config's
    experts, with first responses, resolutions, ratings, reminders and escalations; about
-   one in nine stays open, some 110,000 open questions) and bulk-inserts them:
+   about 11% stay open, some 115,000 open questions) and bulk-inserts them:
    executemany on SQLite, COPY on PostgreSQL (in a fresh schema dropped at the end).
 2. Fills the stored durations of every routed question (the steady state: `rrm stats`
    computes each question's durations once), and times that first fill.

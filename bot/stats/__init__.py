@@ -2,7 +2,7 @@
 
 from bot.stats.figures import DIMENSIONS, Figures, Report, compute
 from bot.stats.period import Period, parse_period
-from bot.stats.working_hours import working_hours_between
+from bot.stats.working_hours import partner_working_hours, wall_clock_hours
 
 __all__ = [
     "DIMENSIONS",
@@ -11,5 +11,6 @@ __all__ = [
     "Report",
     "compute",
     "parse_period",
-    "working_hours_between",
+    "partner_working_hours",
+    "wall_clock_hours",
 ]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.stats.period import Period
-from bot.stats.working_hours import working_hours_between
+from bot.stats.working_hours import WorkingHours
 from bot.storage.models import Question, QuestionTimes
 
 __all__ = ["WorkingHours", "refresh_durations"]
@@ -20,7 +19,6 @@ DURATIONS = (
     "resolution_hours",
     "resolution_work_hours",
 )
-WorkingHours = Callable[[dt.datetime, dt.datetime, str | None], float]
 
 
 def _hours(start: dt.datetime, end: dt.datetime) -> float:
@@ -28,7 +26,7 @@ def _hours(start: dt.datetime, end: dt.datetime) -> float:
 
 
 def refresh_durations(
-    session: Session, period: Period, working_hours: WorkingHours = working_hours_between
+    session: Session, period: Period, working_hours: WorkingHours
 ) -> int:
     """Fill in the durations of the period's questions that got an answer or were resolved.
 

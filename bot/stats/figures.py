@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.stats.coverage import Coverage, coverage
-from bot.stats.durations import WorkingHours, refresh_durations
+from bot.stats.durations import refresh_durations
 from bot.stats.percentiles import percentiles
 from bot.stats.period import Period
-from bot.stats.working_hours import working_hours_between
+from bot.stats.working_hours import WorkingHours, partner_working_hours
 from bot.storage import repo
 from bot.storage.models import Assignment, Event, Person, Question, QuestionTimes
 
@@ -153,6 +153,20 @@ def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _durations(session: Session, cohort: Any, found: dict[object, dict[str, object]]) -> None:
+    """Put the median and 90th percentile of each stored duration into ``found``, per group."""
+    times = select(cohort.c.grp, *(getattr(QuestionTimes, c).label(c) for c in DURATIONS)).join(
+        QuestionTimes, QuestionTimes.question_id == cohort.c.qid
+    )
+    for grp, columns in percentiles(session, times, DURATIONS).items():
+        cell = found.setdefault(grp, {})
+        for column, values in columns.items():
+            stem = column.removesuffix("_hours").removesuffix("_work")
+            unit = "work_hours" if column.endswith("work_hours") else "hours"
+            cell[f"{stem}_median_{unit}"] = _round(values[50])
+            cell[f"{stem}_p90_{unit}"] = _round(values[90])
+
+
 def figures_by(
     session: Session, period: Period, now: dt.datetime, by: str | None
 ) -> dict[object, Figures]:
@@ -209,16 +223,7 @@ def figures_by(
     )
     for grp, kind, number in session.execute(events):
         found.setdefault(grp, {})["reminders" if kind == "reminder" else "escalations"] = number
-    times = select(cohort.c.grp, *(getattr(QuestionTimes, c).label(c) for c in DURATIONS)).join(
-        QuestionTimes, QuestionTimes.question_id == cohort.c.qid
-    )
-    for grp, columns in percentiles(session, times, DURATIONS).items():
-        cell = found.setdefault(grp, {})
-        for column, values in columns.items():
-            stem = column.removesuffix("_hours").removesuffix("_work")
-            unit = "work_hours" if column.endswith("work_hours") else "hours"
-            cell[f"{stem}_median_{unit}"] = _round(values[50])
-            cell[f"{stem}_p90_{unit}"] = _round(values[90])
+    _durations(session, cohort, found)
     current = _cohort(session, by, period=None, active_only=True).subquery()
     overdue = (q.first_response_at.is_(None) & (q.first_response_due < now)) | (
         q.resolution_due < now
@@ -255,23 +260,62 @@ def expert_loads(session: Session, config: Config) -> list[ExpertLoad]:
     return sorted(rows, key=lambda r: (-r.load / r.capacity, r.expert))
 
 
+ADDITIVE = (
+    "asked",
+    "from_fiches",
+    "routed",
+    "first_response_on_time",
+    "first_response_due",
+    "resolution_on_time",
+    "resolution_due",
+    "reminders",
+    "escalations",
+    "open_now",
+    "overdue_now",
+    "rated",
+    "helped",
+)
+
+
+def _summed(session: Session, period: Period, rows: list[Figures]) -> Figures:
+    """The overall figures of a partition: the groups' counts added, percentiles computed."""
+    cohort = _cohort(session, None, period=period).subquery()
+    found: dict[object, dict[str, object]] = {}
+    _durations(session, cohort, found)
+    total: dict[str, Any] = {name: sum(getattr(row, name) for row in rows) for name in ADDITIVE}
+    return Figures(
+        **found.get("", {}),  # type: ignore[arg-type]
+        **total,
+        deflection_rate=_ratio(total["from_fiches"], total["asked"]),
+        first_response_on_time_rate=_ratio(
+            total["first_response_on_time"], total["first_response_due"]
+        ),
+        resolution_on_time_rate=_ratio(total["resolution_on_time"], total["resolution_due"]),
+        satisfaction=_ratio(total["helped"], total["rated"]),
+    )
+
+
 def compute(
     session: Session,
     config: Config,
     period: Period,
     now: dt.datetime,
     by: str | None = None,
-    working_hours: WorkingHours = working_hours_between,
+    working_hours: WorkingHours | None = None,
 ) -> Report:
     """The report of ``period``: overall figures, a breakdown ``by`` one dimension, loads."""
     if by is not None and by not in DIMENSIONS:
         raise ValueError(f"unknown breakdown {by!r}; use one of {', '.join(DIMENSIONS)}")
-    refresh_durations(session, period, working_hours)
-    overall = figures_by(session, period, now, None).get("", Figures())
+    refresh_durations(session, period, working_hours or partner_working_hours(config))
     rows = []
     if by is not None:
         groups = figures_by(session, period, now, by)
         rows = [groups[k] for k in sorted(groups, key=lambda k: (str(k) == "", k))]  # type: ignore[arg-type, return-value]
+    if by is None or by == "expert":
+        overall = figures_by(session, period, now, None).get("", Figures())
+    else:
+        # Each question is in exactly one group: counts add up, only percentiles need a pass.
+        overall = _summed(session, period, rows)
     return Report(
         period=period,
         now=now,

@@ -1,17 +1,40 @@
-"""Working hours between two instants for a partner: the one calendar hook the statistics use.
-
-This is the plain wall-clock version. The deadlines work brings partner business-hour
-calendars; swapping this function for theirs is the only change the statistics need.
-"""
+"""Working hours between two instants in a partner's business calendar, for the statistics."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
-__all__ = ["working_hours_between"]
+from bot.config import Config
+from routing.deadlines import parse_calendar
+
+__all__ = ["WorkingHours", "partner_working_hours", "wall_clock_hours"]
+
+WorkingHours = Callable[[dt.datetime, dt.datetime, str | None], float]
 
 
-def working_hours_between(start: dt.datetime, end: dt.datetime, partner: str | None) -> float:
-    """Hours of ``partner``'s working time from ``start`` to ``end`` (wall-clock for now)."""
-    del partner  # every partner works around the clock until business calendars arrive
+def wall_clock_hours(start: dt.datetime, end: dt.datetime, partner: str | None) -> float:
+    """Hours from ``start`` to ``end`` around the clock (zero if ``end`` is not later)."""
+    del partner
     return max((end - start).total_seconds(), 0.0) / 3600
+
+
+def partner_working_hours(config: Config) -> WorkingHours:
+    """Hours counted in each partner's calendar, the one its deadlines are counted in.
+
+    A question without a known partner (routed to coordinators) counts around the clock.
+    """
+    calendars = {
+        partner.id: parse_calendar(
+            partner.timezone, partner.working_days, partner.working_hours, partner.holidays
+        )
+        for partner in config.partners
+    }
+
+    def hours(start: dt.datetime, end: dt.datetime, partner: str | None) -> float:
+        calendar = calendars.get(partner or "")
+        if calendar is None:
+            return wall_clock_hours(start, end, partner)
+        return calendar.working_time(start, end).total_seconds() / 3600
+
+    return hours

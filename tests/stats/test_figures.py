@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.assembly import open_database
 from bot.config import Config
-from bot.stats import Figures, compute, parse_period
+from bot.stats import DIMENSIONS, Figures, compute, parse_period
 from bot.stats.warnings import render_warning, top_warnings
 from tests.stats import dataset
 
@@ -267,3 +268,25 @@ def test_durations_follow_later_answers_and_resolutions(session: Session, config
     assert (overall.first_response_median_hours, overall.first_response_p90_hours) == (4.0, 22.0)
     assert (overall.resolution_median_hours, overall.resolution_p90_hours) == (35.0, 68.0)
     assert (overall.resolution_on_time, overall.resolution_due) == (3, 4)
+
+
+def test_every_breakdown_reports_the_same_overall(session: Session, config: Config) -> None:
+    # Partitions sum their groups' counts into the overall figures; expert (not a partition,
+    # a question may have had two holders) computes it separately. Both must agree.
+    for dimension in DIMENSIONS:
+        assert compute(session, config, period(), dataset.NOW, dimension).overall == OVERALL
+
+
+def test_working_hours_follow_the_partner_calendar() -> None:
+    """The example's Paris partner works 09:00–17:00 on weekdays, with 6 April a holiday."""
+    from bot.config import load_config
+    from bot.stats import partner_working_hours
+    from tests.conftest import EXAMPLE_CONFIG
+
+    hours = partner_working_hours(load_config(EXAMPLE_CONFIG, environ={}))
+    paris = dt.timezone(dt.timedelta(hours=2))  # CEST
+    friday_evening = dt.datetime(2026, 4, 3, 16, 0, tzinfo=paris)
+    # Fri 16:00–17:00, Easter Monday off, Tue 09:00–10:30.
+    assert hours(friday_evening, dt.datetime(2026, 4, 7, 10, 30, tzinfo=paris), "cm-lot") == 2.5
+    # No partner (routed to the coordinators): around the clock.
+    assert hours(friday_evening, friday_evening + dt.timedelta(hours=30), None) == 30.0

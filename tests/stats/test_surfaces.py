@@ -7,7 +7,11 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import re
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -99,10 +103,29 @@ def login(client: TestClient) -> None:
     assert response.status_code == 200 and "8" in response.text
 
 
+def around_the_clock_config(folder: Path) -> Path:
+    """The example configuration with every partner working all day (as the fixture's)."""
+    text = EXAMPLE_CONFIG.read_text("utf-8")
+    text = re.sub(r"(?m)^(working_days|working_hours|holidays) = .*\n", "", text)
+    every_day = '["mon", "tue", "wed", "thu", "fri", "sat", "sun"]'
+    text = text.replace(
+        "[[partners]]\n",
+        f'[[partners]]\nworking_days = {every_day}\nworking_hours = "00:00-24:00"\n',
+    )
+    path = folder / "config.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
 def cli(argv: list[str], capsys: Any, monkeypatch: Any, database_url: str) -> str:
     monkeypatch.setenv("RRM_DATABASE_URL", database_url)
     monkeypatch.setattr("bot.cli_stats.CLOCK", FixedClock(dataset.NOW))
-    assert main(["--config", str(EXAMPLE_CONFIG), *argv]) == 0
+    folder = Path(tempfile.mkdtemp())
+    try:
+        config = around_the_clock_config(folder)
+        assert main(["--config", str(config), *argv]) == 0
+    finally:
+        shutil.rmtree(folder)
     return str(capsys.readouterr().out)
 
 
