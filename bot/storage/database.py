@@ -75,4 +75,6 @@ def _sqlite_connect(connection: object, _record: object) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # 64 MB of page cache (the default is 2 MB): statistics over a year read many pages.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
