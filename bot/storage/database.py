@@ -80,4 +80,8 @@ def _sqlite_connect(connection: object, _record: object) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front. With a plain (deferred) BEGIN, a transaction
+    # that read first and writes later fails at once with "database is locked" when another
+    # connection wrote in between (WAL's stale snapshot: the busy timeout does not apply), as
+    # the outbox sender and the conversation's worker do concurrently.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
