@@ -51,6 +51,7 @@ class Application:
         self.sender: OutboxSender | None = None
         self.intake: Intake | None = None
         self._metrics_server: Any = None
+        self._metrics_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Open the database, load the knowledge base, and start channels and the sender."""
@@ -121,7 +122,7 @@ class Application:
             uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None)
         )
         self._metrics_server = server
-        self._spawn(server.serve(), "metrics-server")
+        self._metrics_task = self._spawn(server.serve(), "metrics-server")
         while not server.started:
             await asyncio.sleep(0.05)
             if server.should_exit:
@@ -133,10 +134,11 @@ class Application:
         assert self.sender is not None
         return await self.sender.flush()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine, name=name)
         task.add_done_callback(self._task_done)
         self._tasks.append(task)
+        return task
 
     @staticmethod
     def _task_done(task: asyncio.Task[None]) -> None:
@@ -152,8 +154,10 @@ class Application:
                 log.exception("last outbox flush failed; pending messages stay in the outbox")
         for channel in self.channels.values():
             await channel.stop()
-        if self._metrics_server is not None:
+        if self._metrics_server is not None and self._metrics_task is not None:
+            # Let uvicorn close its sockets itself rather than cancelling it mid-way.
             self._metrics_server.should_exit = True
+            await asyncio.wait([self._metrics_task], timeout=5)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
