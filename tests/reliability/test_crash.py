@@ -1,9 +1,9 @@
 """The bot as its own process, killed with SIGKILL at random points: nothing lost, nothing doubled.
 
-500 askers each ask a question and an expert answers each in its thread. The bot runs the script as a separate OS process; the test kills it
-several times with SIGKILL and restarts it on the same script, until a run reaches the end.
-Then every question must have been routed once, every answer relayed once, and every outbox
-message sent exactly once.
+500 askers each ask a question and an expert answers each in its thread. The bot runs the
+script as a separate OS process; the test kills it several times with SIGKILL and restarts
+it on the same script, until a run reaches the end. Then every question must have been
+routed once, every answer relayed once, and every outbox message sent exactly once.
 """
 
 from __future__ import annotations
