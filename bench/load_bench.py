@@ -1,6 +1,6 @@
 """Load test: N askers' questions through the console channel, as fast as the bot takes them.
 
-Usage: python bench/load_bench.py [--questions 10000] [--database URL] [--fiches N]
+Usage: python bench/load_bench.py [--questions 10000] [--database URL] [--fiches N] [--route]
 
 Runs the real Application (SQLite in a temporary folder unless --database is given, the real
 model, the sample fiches) on a ConsoleChannel whose input never waits: the console hands the
@@ -103,6 +103,10 @@ async def run(args: argparse.Namespace) -> int:
         knowledge=dataclasses.replace(config.knowledge, collection=str(collection)),
         access=dataclasses.replace(config.access, questions_per_minute=0),
     )
+    if args.route:
+        # No fiche answers alone: every question takes the longer way to the experts.
+        knowledge = dataclasses.replace(config.knowledge, answer_threshold=1.0)
+        config = dataclasses.replace(config, knowledge=knowledge)
     arrived: dict[str, float] = {}
     console = TimedConsole(lines(args.questions, arrived), arrived)
     app = Application(config, [console])
@@ -154,6 +158,7 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=10_000)
     parser.add_argument("--database", help="a database URL (default: a fresh SQLite file)")
     parser.add_argument("--fiches", type=int, default=0, help="use only the first N sample fiches")
+    parser.add_argument("--route", action="store_true", help="route every question to experts")
     return asyncio.run(run(parser.parse_args()))
 
 
