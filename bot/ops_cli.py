@@ -213,11 +213,12 @@ def _doctor_database(config: Config, report: Callable[[bool | None, str, str], N
     from knowledge.repository import count_versions
 
     shown = safe_url(config.database.url)
+    database = Database(config.database.url)
     try:
-        database = Database(config.database.url)
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:
+        database.dispose()
         first = str(error).splitlines()[0] if str(error) else ""
         report(False, "database", f"cannot connect to {shown}: {type(error).__name__}: {first}")
         return
