@@ -192,10 +192,11 @@ class Application:
         assert self.sender is not None
         return await self.sender.flush()
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine, name=name)
         task.add_done_callback(self._task_done)
         self._tasks.append(task)
+        return task
 
     @staticmethod
     def _task_done(task: asyncio.Task[None]) -> None:

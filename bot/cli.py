@@ -196,6 +196,7 @@ def cmd_db_upgrade(config: Config, _args: argparse.Namespace) -> int:
     before = database.current_revision()
     database.upgrade()
     print(f"database at revision {database.current_revision()} (was {before or 'empty'})")
+    database.dispose()
     return 0
 
 

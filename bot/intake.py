@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -20,12 +21,13 @@ from bot.channels.base import Channel
 from handlers.events import Delivery, Inbound
 from handlers.i18n import Translator
 
-__all__ = ["NOT_IN_OUTBOX", "Intake", "database_unreachable"]
+__all__ = ["Intake", "database_unreachable"]
 
 log = logging.getLogger(__name__)
 
-# The outbox id of a notice sent straight to a channel because the outbox could not be written.
-NOT_IN_OUTBOX = 0
+# Notices sent straight to a channel, because the outbox cannot be written, get negative
+# outbox ids: never a real row's, and distinct, since channels key retries on the id.
+_notice_ids = itertools.count(-1, -1)
 
 DELAYED = (
     "I received your message, but I cannot reach my records right now. I will handle it as "
@@ -133,7 +135,7 @@ class Intake:
         self._told.add((event.channel, event.chat_id))
         language = event.language_hint or self._default_language
         notice = Delivery(
-            outbox_id=NOT_IN_OUTBOX,
+            outbox_id=next(_notice_ids),
             chat_id=event.chat_id,
             text=self._texts.translate(language, DELAYED),
         )

@@ -119,9 +119,11 @@ def cmd_privacy_export(config: Config, args: argparse.Namespace) -> int:
     from bot.storage import privacy
 
     database = _open(config)
-    with database.sessions() as session:
-        data = privacy.export_person(session, _person(session, args.person))
-    database.dispose()
+    try:
+        with database.sessions() as session:
+            data = privacy.export_person(session, _person(session, args.person))
+    finally:
+        database.dispose()
     rendered = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     if args.output:
         args.output.write_text(rendered + "\n", encoding="utf-8")
@@ -139,15 +141,17 @@ def cmd_privacy_erase(config: Config, args: argparse.Namespace) -> int:
     if not args.yes:
         raise OperationError("erasing cannot be undone: add --yes to confirm")
     database = _open(config)
-    with database.sessions.begin() as session:
-        person = _person(session, args.person)
-        if person.config_id:
-            raise OperationError(
-                f"{args.person} is {person.config_id!r} of the configuration: remove them "
-                "from the config file first (the bot recreates configured people at start)"
-            )
-        counts = privacy.erase_person(session, person, SystemClock().now())
-    database.dispose()
+    try:
+        with database.sessions.begin() as session:
+            person = _person(session, args.person)
+            if person.config_id:
+                raise OperationError(
+                    f"{args.person} is {person.config_id!r} of the configuration: remove "
+                    "them from the config file first (the bot recreates configured people)"
+                )
+            counts = privacy.erase_person(session, person, SystemClock().now())
+    finally:
+        database.dispose()
     print(f"erased person #{person.id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
 
@@ -213,11 +217,12 @@ def _doctor_database(config: Config, report: Callable[[bool | None, str, str], N
     from knowledge.repository import count_versions
 
     shown = safe_url(config.database.url)
+    database = Database(config.database.url)
     try:
-        database = Database(config.database.url)
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:
+        database.dispose()
         first = str(error).splitlines()[0] if str(error) else ""
         report(False, "database", f"cannot connect to {shown}: {type(error).__name__}: {first}")
         return

@@ -82,7 +82,7 @@ class Conversation:
             return None
         person = Person(
             role="asker",
-            display_name=event.sender_name[:200],
+            display_name=clean_text(event.sender_name)[:200],
             created_at=now,
             away=False,
             active=True,
@@ -95,7 +95,7 @@ class Conversation:
                 channel=event.channel,
                 external_id=event.sender_id,
                 chat_id=event.chat_id,
-                display_name=event.sender_name[:200],
+                display_name=clean_text(event.sender_name)[:200],
             )
         )
         session.flush()

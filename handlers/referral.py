@@ -7,9 +7,9 @@ from sqlalchemy.orm import Session
 from bot.storage import repo
 from bot.storage.models import Assignment, Person, Question
 from handlers.context import Turn
-from handlers.i18n import format_when
 from handlers.deadlines import start_clock
 from handlers.directory import candidates
+from handlers.i18n import format_when
 from routing.matching import Candidate, RouteDecision, match
 
 __all__ = ["assign", "refer", "space_channels", "thread_title"]

@@ -85,7 +85,7 @@ class ConsoleChannel:
         if delivery.outbox_id in self._logged:
             return self._logged[delivery.outbox_id]  # sent before a crash: not again
         sent = self._print_delivery(delivery)
-        if self._sent_log is not None and delivery.outbox_id:
+        if self._sent_log is not None and delivery.outbox_id > 0:
             self._log_sent(delivery, sent)
         return sent
 

@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +40,7 @@ class Database:
         self.backend = backend
         if backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def _alembic(self) -> AlembicConfig:
@@ -67,10 +68,8 @@ class Database:
 
 
 def _sqlite_connect(connection: object, _record: object) -> None:
-    # pysqlite's own transaction handling stays on: it begins at the first write, so
-    # readers in other threads never hold a snapshot that a later write cannot upgrade
-    # ("database is locked"). Its flaw, a SAVEPOINT committed on release, is avoided by
-    # not using SAVEPOINTs (see repo.claim_receipt).
+    # pysqlite's own transaction handling off: SQLAlchemy's BEGIN IMMEDIATE (below) rules.
+    connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -78,3 +77,11 @@ def _sqlite_connect(connection: object, _record: object) -> None:
     # 64 MB of page cache (the default is 2 MB): statistics over a year read many pages.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock up front. With a plain (deferred) BEGIN, a transaction
+    # that read first and writes later fails at once with "database is locked" when another
+    # connection wrote in between (WAL's stale snapshot: the busy timeout does not apply), as
+    # the outbox sender and the conversation's worker do concurrently.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -267,7 +267,7 @@ class OutboxMessage(Base):
     target: Mapped[str] = mapped_column(String(8))
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     chat_id: Mapped[str | None] = mapped_column(String(200))
-    # A reply in the experts' space outside a question's own thread: where it was asked (0005)
+    # A reply in the experts' space outside a question's own thread: where it was asked (0004)
     thread_id: Mapped[str | None] = mapped_column(String(200))
     question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"), index=True)
     opens_thread: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -275,9 +275,9 @@ class OutboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[Any]] = mapped_column(default=list)  # [[label, action]]
     mentions: Mapped[list[Any]] = mapped_column(default=list)  # [[external_id, name]]
-    # [{"kind", "channel", "ref", "caption", "name"}]: files relayed with the text (0005)
+    # [{"kind", "channel", "ref", "caption", "name"}]: files relayed with the text (0004)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
-    # [{"kind", "start", "end", "url"}]: the text's formatting, by string index (0005)
+    # [{"kind", "start", "end", "url"}]: the text's formatting, by string index (0004)
     formatting: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

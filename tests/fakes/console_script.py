@@ -31,16 +31,23 @@ def answer(number: int) -> str:
     return f"Answer number {number}: start with a shared employer group."
 
 
-def write_script(path: Path, count: int) -> None:
-    """Each asker asks once; the expert answers in the question's thread right after."""
+def write_questions(path: Path, count: int) -> None:
+    """Askers 1…count each ask one question."""
     lines = []
     for number in range(1, count + 1):
-        lines += [
-            f"/as asker{number}",
-            question(number),
-            f"/as {EXPERT}",
-            f"#{number} {answer(number)}",
-        ]
+        lines += [f"/as asker{number}", question(number)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_answers(path: Path, questions: dict[int, int]) -> None:
+    """The expert answers each asker's question in its thread (``questions``: asker → id).
+
+    Question numbers are known only once asked: PostgreSQL sequences skip the numbers of
+    transactions a crash rolled back.
+    """
+    lines = [f"/as {EXPERT}"]
+    for number, question_id in sorted(questions.items()):
+        lines.append(f"#{question_id} {answer(number)}")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -94,10 +94,17 @@ async def test_outage_tells_asker_keeps_messages_and_recovers(
             assert max(answered) >= 0, after
             # In the order they were sent: the question's answer, then the status listing #1.
             assert max(answered) < after.index("Your questions:") < after.index("#1 — ")
-            assert bot.app.database is not None
-            with bot.app.database.sessions() as session:
-                assert session.scalar(select(func.count()).select_from(Question)) == 1
-                assert session.scalar(select(func.count()).select_from(InboundReceipt)) == 3
+            sessions = bot.app.database.sessions  # type: ignore[union-attr]
+
+            def counts() -> tuple[int, int]:
+                with sessions() as session:
+                    return (
+                        session.scalar(select(func.count()).select_from(Question)) or 0,
+                        session.scalar(select(func.count()).select_from(InboundReceipt)) or 0,
+                    )
+
+            # Off the loop: on PostgreSQL the proxy carrying the query runs on this loop.
+            assert await asyncio.to_thread(counts) == (1, 3)
             # Back to normal: a new message is handled at once, with no delay notice.
             shown = await bot.say("/status")
             assert DELAYED not in shown and "#1" in shown

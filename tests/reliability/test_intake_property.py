@@ -132,3 +132,34 @@ async def test_any_input_gets_exactly_one_reply(app: Application) -> None:
         assert again == after
 
     check()
+
+
+async def test_media_without_text_and_strangers_in_the_space(app: Application) -> None:
+    conversation, database = app.conversation, app.database
+    assert conversation is not None and database is not None
+    for number, kind in enumerate(["photo", "sticker", "voice", "m.file", "something-new"]):
+        conversation.handle(
+            Inbound(
+                channel="console",
+                event_id=f"media-{number}",
+                sender_id="ana",
+                chat_id="ana",
+                attachment=kind,
+            )
+        )
+    # Someone not in the config, writing in the experts' space, gets nothing from the bot.
+    for number, text in enumerate(["/claim", "/open", "/reassign 1 claire", "hello"]):
+        conversation.handle(
+            Inbound(
+                channel="console",
+                event_id=f"stranger-{number}",
+                sender_id="mallory",
+                chat_id="experts",
+                space=True,
+                thread_id="1",
+                text=text,
+            )
+        )
+    with database.sessions() as session:
+        texts = list(session.scalars(select(OutboxMessage.text).order_by(OutboxMessage.id)))
+    assert texts == ["I can only read text messages. Please write your question in words."] * 5

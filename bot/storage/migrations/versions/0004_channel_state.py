@@ -1,6 +1,6 @@
 """channel state and outbox attachments
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-27
 """
@@ -8,7 +8,7 @@ Create Date: 2026-11-27
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005'
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
