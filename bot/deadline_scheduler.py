@@ -85,7 +85,12 @@ class DeadlineScheduler:
 
     async def reschedule(self) -> None:
         """Set the one-shot job at the next due step (after new questions or a replan)."""
-        next_due = await asyncio.to_thread(self.keeper.next_due)
+        try:
+            next_due = await asyncio.to_thread(self.keeper.next_due)
+        except Exception as error:
+            # The database may be away; the periodic sweep finds the step when it is back.
+            log.warning("deadline reschedule skipped (%s): the next sweep catches up", error)
+            return
         if next_due is None or not self.scheduler.running:
             return
         # A step still due after a sweep is held by another process: look again shortly.
