@@ -102,6 +102,7 @@ def _status(url: str) -> int:
 
 def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     # Refused without a login, pages and downloads alike.
     assert _status(f"{dashboard}/") == 401
@@ -113,6 +114,9 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     browser.find_element(By.ID, "name").send_keys("anna")
     browser.find_element(By.ID, "password").send_keys("correct horse battery")
     browser.find_element(By.ID, "login").click()
+    # The click does not wait for the login to land: wait for its page, or the next get
+    # races the login's redirect and shows the default period.
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.LINK_TEXT, "log out"))
     browser.get(f"{dashboard}/{QUERY}")
     cards = {
         card: browser.find_element(By.CSS_SELECTOR, f"#{card} b").text
@@ -132,6 +136,7 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     assert (tmp_path / "dashboard.png").stat().st_size > 10_000
 
     browser.find_element(By.LINK_TEXT, "by partner").click()
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "breakdown"))
     rows = browser.find_elements(By.CSS_SELECTOR, "#breakdown tr")
     cells = {r.find_elements(By.TAG_NAME, "td")[0].text: r for r in rows[1:]}
     assert sorted(cells) == ["(none)", "all", "cc-asturias", "kedivim", "ue-torino", "wup-krakow"]
@@ -149,5 +154,6 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     assert any(line.startswith("kedivim,2,0,2,0.0,6.0,9.2,") for line in lines)
 
     browser.find_element(By.LINK_TEXT, "log out").click()
+    WebDriverWait(browser, 20).until(lambda b: not b.find_elements(By.LINK_TEXT, "log out"))
     browser.get(f"{dashboard}/")
     assert "Please log in" in browser.find_element(By.ID, "error").text
