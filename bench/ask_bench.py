@@ -106,10 +106,12 @@ def main() -> None:
     if not (work / "imported").exists():
         shutil.rmtree(work, ignore_errors=True)
         build_collection(work / "fiches", args.fiches)
-        text = (ROOT / "config.example.toml").read_text("utf-8")
-        text = text.replace('url = "sqlite:///rrm.db"', f'url = "sqlite:///{work / "rrm.db"}"')
-        text = text.replace('collection = "fiches"', f'collection = "{work / "fiches"}"')
-        config_path.write_text(text, "utf-8")
+    # Written on every run, so a kept import follows the current configuration's keys.
+    text = (ROOT / "config.example.toml").read_text("utf-8")
+    text = text.replace('url = "sqlite:///rrm.db"', f'url = "sqlite:///{work / "rrm.db"}"')
+    text = text.replace('collection = "fiches"', f'collection = "{work / "fiches"}"')
+    config_path.write_text(text, "utf-8")
+    if not (work / "imported").exists():
         started, cpu = time.perf_counter(), child_cpu_seconds()
         subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config_path), "kb",
                         "import", str(work / "fiches")], check=True, cwd=ROOT)

@@ -22,6 +22,7 @@ __all__ = ["OutboxSender"]
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
+BATCH_SIZE = 100
 
 
 class OutboxSender:
@@ -59,20 +60,26 @@ class OutboxSender:
     async def _flush(self) -> int:
         sent = 0
         while True:
-            batch = await asyncio.to_thread(self._pending)
+            batch, more = await asyncio.to_thread(self._pending)
             progressed = False
             for delivery, channel_name, target in batch:
                 if await self._send(delivery, channel_name, target):
                     sent += 1
                     progressed = True
-            if not batch or not progressed:
+            # Read again only if something was held back (behind a thread being opened, or
+            # past the batch size): an empty second read per flush cost as much as a send.
+            if not (batch and progressed and more):
                 return sent
 
-    def _pending(self) -> list[tuple[Delivery, str, str]]:
+    def _pending(self) -> tuple[list[tuple[Delivery, str, str]], bool]:
+        """Messages ready to send, oldest first, and whether more may be waiting behind them."""
         with self.sessions() as session:
-            rows = repo.outbox_pending(session, list(self.channels), self.clock.now())
+            rows = repo.outbox_pending(
+                session, list(self.channels), self.clock.now(), limit=BATCH_SIZE
+            )
             ready = []
             waiting_threads: set[tuple[int | None, str]] = set()
+            held_back = False
             for row in rows:
                 thread_id = row.thread_id
                 if row.target == "space" and not row.opens_thread:
@@ -83,9 +90,11 @@ class OutboxSender:
                     )
                     if thread is None:
                         waiting_threads.add((row.question_id, row.channel))
+                        held_back = True
                         continue  # its thread is not opened yet
                     thread_id = thread.thread_id
                 if (row.question_id, row.channel) in waiting_threads:
+                    held_back = True
                     continue
                 if row.target == "space" and row.opens_thread:
                     # Later messages of this question wait until the thread exists.
@@ -109,7 +118,7 @@ class OutboxSender:
                         row.target,
                     )
                 )
-            return ready
+            return ready, held_back or len(rows) == BATCH_SIZE
 
     async def _send(self, delivery: Delivery, channel_name: str, target: str) -> bool:
         channel = self.channels[channel_name]
