@@ -47,7 +47,7 @@ class Intake:
 
     def __init__(
         self,
-        handle: Callable[[Inbound], None],
+        handle: Callable[[Inbound], int | None],
         worker: concurrent.futures.Executor,
         flush: Callable[[], Awaitable[int]],
         channels: Mapping[str, Channel],
@@ -104,7 +104,7 @@ class Intake:
         """Handle one event; False only when the database could not be reached."""
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._worker, self._handle, event)
+            question_id = await loop.run_in_executor(self._worker, self._handle, event)
         except Exception as error:
             if database_unreachable(error):
                 log.debug("handling %s failed: %s", event.event_id, type(error).__name__)
@@ -113,10 +113,15 @@ class Intake:
             log.exception("handling %s event %s failed", event.channel, event.event_id)
         else:
             log.info(
-                "handled %s event %s",
+                "handled %s event %s (question %s)",
                 event.channel,
                 event.event_id,
-                extra={"channel": event.channel, "event_id": event.event_id},
+                question_id if question_id is not None else "-",
+                extra={
+                    "channel": event.channel,
+                    "event_id": event.event_id,
+                    "question_id": question_id,
+                },
             )
         try:
             # Send the replies before the next event, so each person sees them in order.

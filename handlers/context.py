@@ -52,6 +52,8 @@ class Turn:
     person: Person
     now: dt.datetime
     replies: int = field(default=0)
+    # The questions this event's messages were about, for the log line of the event.
+    question_ids: set[int] = field(default_factory=set)
 
     @property
     def config(self) -> Config:
@@ -81,6 +83,12 @@ class Turn:
             self.services.timezone_of(reader),
         )
 
+    def _about(self, question: Question | None) -> int | None:
+        if question is None:
+            return None
+        self.question_ids.add(question.id)
+        return question.id
+
     def reply(
         self, text: str, buttons: Sequence[Button] = (), question: Question | None = None
     ) -> None:
@@ -97,7 +105,7 @@ class Turn:
                 chat_id=self.event.chat_id,
                 # In the experts' space, the answer goes to the thread (or topic) asked from.
                 thread_id=self.event.thread_id if self.event.space else None,
-                question_id=question.id if question else None,
+                question_id=self._about(question),
                 text=text,
                 buttons=[[b.label, b.action] for b in buttons],
                 mentions=[],
@@ -125,7 +133,7 @@ class Turn:
                 target="person",
                 person_id=person.id,
                 chat_id=identity.chat_id or identity.external_id,
-                question_id=question.id if question else None,
+                question_id=self._about(question),
                 text=text,
                 buttons=[[b.label, b.action] for b in buttons],
                 mentions=[],
@@ -157,7 +165,7 @@ class Turn:
                 OutboxMessage(
                     channel=channel,
                     target="space",
-                    question_id=question.id,
+                    question_id=self._about(question),
                     opens_thread=opens,
                     thread_title=title,
                     text=text,

@@ -47,22 +47,26 @@ class Conversation:
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def handle(self, event: Inbound) -> None:
-        """Take in one event; a redelivered event changes nothing."""
+    def handle(self, event: Inbound) -> int | None:
+        """Take in one event; a redelivered event changes nothing.
+
+        Returns the question the event's messages were about (the lowest, if several).
+        """
         services = self.services
         with services.sessions.begin() as session:
             now = services.clock.now()
             if not repo.claim_receipt(session, event.channel, event.event_id, now):
                 log.info("duplicate event %s/%s ignored", event.channel, event.event_id)
-                return
+                return None
             person = self._identify(session, event, now)
             if person is None:
-                return
+                return None
             turn = Turn(services, session, event, person, now)
             if event.space:
                 self._in_space(turn)
             else:
                 self._in_private(turn)
+        return min(turn.question_ids, default=None)
 
     def _identify(self, session: Session, event: Inbound, now: dt.datetime) -> Person | None:
         identity = repo.find_identity(session, event.channel, event.sender_id)

@@ -182,3 +182,16 @@ async def test_coordinator_sets_an_unclear_topic(config, embedder) -> None:
             )
             experts = {e.id for e in config.experts if "eu-funding" in e.topics}
             assert active and set(active) <= experts
+
+
+async def test_each_event_is_logged_with_its_channel_and_question(
+    config, embedder, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level("INFO", logger="bot.intake")
+    async with console_bot(config, embedder) as bot:
+        await bot.say(APPRENTICE_QUESTION)
+        await bot.say("/help")
+    handled = [r for r in caplog.records if r.getMessage().startswith("handled console event")]
+    assert [getattr(r, "channel", None) for r in handled] == ["console", "console"]
+    # The question's offer names question 1; /help is about no question.
+    assert [getattr(r, "question_id", "missing") for r in handled] == [1, None]
