@@ -34,12 +34,17 @@ class Services:
 
     def timezone_of(self, person: Person) -> str:
         """The time zone to show a person times in."""
-        if person.timezone:
-            return person.timezone
-        if person.partner_id and (partner := self.config.partner(person.partner_id)):
-            return partner.timezone
-        languages = self.config.languages
-        return languages.timezones.get(person.language or "", languages.default_timezone)
+        return timezone_of(self.config, person)
+
+
+def timezone_of(config: Config, person: Person) -> str:
+    """The time zone to show a person times in: theirs, their partner's, their language's."""
+    if person.timezone:
+        return person.timezone
+    if person.partner_id and (partner := config.partner(person.partner_id)):
+        return partner.timezone
+    languages = config.languages
+    return languages.timezones.get(person.language or "", languages.default_timezone)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,31 +13,14 @@ from bot.config import Config
 from bot.storage import deadline_repo, repo
 from bot.storage.deadline_repo import StepContext
 from bot.storage.models import Assignment, DeadlineStep, Person, Question
+from handlers.context import timezone_of
 from handlers.i18n import Translator, format_when
-from routing.deadlines import BusinessCalendar, parse_calendar, plan_steps, targets_for
+from routing.deadlines import calendar_for, plan_steps, targets_for
 
-__all__ = ["LEVELS", "DeadlineKeeper", "calendar_for", "replan_clock", "start_clock"]
+__all__ = ["LEVELS", "DeadlineKeeper", "replan_clock", "start_clock"]
 
 LEVELS = ("primary", "experts", "lead", "coordinators")
-DEFAULT_WEEK = ("mon", "tue", "wed", "thu", "fri")
 BATCH = 200
-
-
-@functools.lru_cache(maxsize=256)
-def _calendar(
-    timezone: str, days: tuple[str, ...], hours: str, holidays: tuple[str, ...]
-) -> BusinessCalendar:
-    return parse_calendar(timezone, days, hours, holidays)
-
-
-def calendar_for(config: Config, partner_id: str | None) -> BusinessCalendar:
-    """The responsible partner's calendar; without one, weekdays 9–17 in the default zone."""
-    partner = config.partner(partner_id or "")
-    if partner is None:
-        return _calendar(config.languages.default_timezone, DEFAULT_WEEK, "09:00-17:00", ())
-    return _calendar(
-        partner.timezone, partner.working_days, partner.working_hours, partner.holidays
-    )
 
 
 def _plan(session: Session, config: Config, question: Question, now: dt.datetime) -> None:
@@ -200,11 +182,9 @@ class _Notice:
         languages = self.config.languages
         if person is None:
             return format_when(instant, languages.default, languages.default_timezone)
-        zone = person.timezone
-        if not zone and person.partner_id and (partner := self.config.partner(person.partner_id)):
-            zone = partner.timezone
-        zone = zone or languages.timezones.get(person.language or "", languages.default_timezone)
-        return format_when(instant, person.language or languages.default, zone)
+        return format_when(
+            instant, person.language or languages.default, timezone_of(self.config, person)
+        )
 
     def late_note(self, step: DeadlineStep, person: Person | None = None) -> str:
         """Say that a step comes late because the bot was not running when it was due."""

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Config
 
 __all__ = [
     "BusinessCalendar",
     "CalendarError",
     "Due",
     "PlannedStep",
+    "calendar_for",
     "parse_calendar",
     "plan_steps",
     "targets_for",
@@ -191,3 +197,23 @@ def plan_steps(
     ]
     steps.append(PlannedStep("resolution", "escalation", 0, due.resolution, "coordinators"))
     return due, steps
+
+
+DEFAULT_WEEK = ("mon", "tue", "wed", "thu", "fri")
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar(
+    timezone: str, days: tuple[str, ...], hours: str, holidays: tuple[str, ...]
+) -> BusinessCalendar:
+    return parse_calendar(timezone, days, hours, holidays)
+
+
+def calendar_for(config: Config, partner_id: str | None) -> BusinessCalendar:
+    """The responsible partner's calendar; without one, weekdays 9–17 in the default zone."""
+    partner = config.partner(partner_id or "")
+    if partner is None:
+        return _calendar(config.languages.default_timezone, DEFAULT_WEEK, "09:00-17:00", ())
+    return _calendar(
+        partner.timezone, partner.working_days, partner.working_hours, partner.holidays
+    )

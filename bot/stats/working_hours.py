@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from bot.config import Config
-from routing.deadlines import parse_calendar
+from routing.deadlines import calendar_for
 
 __all__ = ["WorkingHours", "partner_working_hours", "wall_clock_hours"]
 
@@ -24,17 +24,10 @@ def partner_working_hours(config: Config) -> WorkingHours:
 
     A question without a known partner (routed to coordinators) counts around the clock.
     """
-    calendars = {
-        partner.id: parse_calendar(
-            partner.timezone, partner.working_days, partner.working_hours, partner.holidays
-        )
-        for partner in config.partners
-    }
 
     def hours(start: dt.datetime, end: dt.datetime, partner: str | None) -> float:
-        calendar = calendars.get(partner or "")
-        if calendar is None:
+        if config.partner(partner or "") is None:
             return wall_clock_hours(start, end, partner)
-        return calendar.working_time(start, end).total_seconds() / 3600
+        return calendar_for(config, partner).working_time(start, end).total_seconds() / 3600
 
     return hours
