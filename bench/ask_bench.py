@@ -103,9 +103,12 @@ def main() -> None:
     args = parser.parse_args()
     work = args.out / f"ask-{args.fiches}"
     config_path = work / "config.toml"
-    if not (work / "imported").exists():
+    if not (work / "fiches").exists():
+        # Built aside and moved in whole; an import that was interrupted resumes on the same
+        # files and database, embedding only what it had not committed yet.
         shutil.rmtree(work, ignore_errors=True)
-        build_collection(work / "fiches", args.fiches)
+        build_collection(work / "fiches.partial", args.fiches)
+        (work / "fiches.partial").rename(work / "fiches")
     # Written on every run, so a kept import follows the current configuration's keys.
     text = (ROOT / "config.example.toml").read_text("utf-8")
     text = text.replace('url = "sqlite:///rrm.db"', f'url = "sqlite:///{work / "rrm.db"}"')
@@ -138,7 +141,7 @@ def main() -> None:
 
     config = load_config(config_path)
     detector = LanguageDetector(config.languages.supported)
-    embedder = make_embedder(config.knowledge.embedder)
+    embedder = make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
     detect_ms, embed_ms = [], []
     floors_started, floors_cpu = time.perf_counter(), time.process_time()
     for question in batch:

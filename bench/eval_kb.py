@@ -36,7 +36,7 @@ def predict(config_path: Path, sample: Path) -> list[dict[str, object]]:
             knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
         )
         database = open_database(config)
-        embedder = make_embedder(config.knowledge.embedder)
+        embedder = make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
         import_fiches(config, database, embedder, sample / "fiches")
         triage = build_triage(config, database, embedder)
         predictions = []

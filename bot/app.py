@@ -75,9 +75,7 @@ class Application:
         )
         self._spawn(self.sender.run(), "outbox-sender")
         self._spawn(self.intake.run(), "intake-retry")
-        self._spawn(
-            run_retention(database.sessions, self.clock, self.config.privacy), "retention"
-        )
+        self._spawn(run_retention(database.sessions, self.clock, self.config.privacy), "retention")
         if self.config.metrics.enabled:
             await self._serve_metrics()
         for channel in self.channels.values():
@@ -141,7 +139,9 @@ class Application:
     def _build(self) -> tuple[Database, Services]:
         config = self.config
         database = open_database(config)
-        embedder = self._embedder or make_embedder(config.knowledge.embedder)
+        embedder = self._embedder or make_embedder(
+            config.knowledge.embedder, config.knowledge.import_workers
+        )
         seed_fiches_if_empty(config, database, embedder)
         with database.sessions.begin() as session:
             sync_directory(session, config, self.clock.now())

@@ -79,7 +79,7 @@ def _fiche_words(database: Database) -> dict[str, list[str]]:
 
 def build_triage(config: Config, database: Database, embedder: Embedder | None = None) -> Triage:
     """Assemble language detection, search and topic classification over the stored fiches."""
-    embedder = embedder or make_embedder(config.knowledge.embedder)
+    embedder = embedder or make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
     detector = LanguageDetector(
         config.languages.supported,
         default=config.languages.default,

@@ -213,7 +213,7 @@ def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
         report = import_fiches(
             config,
             database,
-            make_embedder(config.knowledge.embedder),
+            make_embedder(config.knowledge.embedder, config.knowledge.import_workers),
             args.path,
             skip_errors=args.skip_errors,
         )
@@ -236,7 +236,7 @@ def _triage(config: Config):  # type: ignore[no-untyped-def]
     from knowledge.embedder import make_embedder
 
     database = _database(config)
-    embedder = make_embedder(config.knowledge.embedder)
+    embedder = make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
     seed_fiches_if_empty(config, database, embedder)
     return database, build_triage(config, database, embedder)
 

