@@ -106,6 +106,7 @@ def build_triage(config: Config, database: Database, embedder: Embedder | None =
         classifier,
         answer_threshold=config.knowledge.answer_threshold,
         max_results=config.knowledge.max_results,
+        topic_weight=config.knowledge.topic_weight,
         common_language="en" if "en" in config.languages.supported else config.languages.default,
     )
 

@@ -84,6 +84,7 @@ class KnowledgeConfig:
     import_workers: int = 0
     answer_threshold: float = 0.245
     lexical_weight: float = 0.0
+    topic_weight: float = 0.075
     max_results: int = 10
 
 
@@ -462,6 +463,8 @@ def _check(config: Config) -> None:
             raise _KeyError(f"languages.{code}", f"unknown time zone {zone!r}") from None
     if config.languages.default not in supported:
         raise _KeyError("languages.default", "must be one of languages.supported")
+    if not 0.0 <= config.knowledge.topic_weight <= 1.0:
+        raise _KeyError("knowledge.topic_weight", "must be between 0 and 1")
     if config.knowledge.import_workers < 0:
         raise _KeyError("knowledge.import_workers", "must be 0 (one per core) or more")
     if not 0.0 <= config.knowledge.answer_threshold <= 1.0:

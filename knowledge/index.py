@@ -38,6 +38,12 @@ class FicheHit:
     score: float
     semantic: float
     lexical: float
+    topical: float = 0.0  # added for sharing the question's topic; ranks, never decides
+
+    @property
+    def rank_score(self) -> float:
+        """What the hits are ordered by: the match score plus the topic's share."""
+        return self.score + self.topical
 
 
 class FicheIndex:
