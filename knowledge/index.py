@@ -105,7 +105,9 @@ class FicheIndex:
             return []
         semantic = np.asarray((self._vectors @ vector.T).todense(), dtype=np.float32).ravel()
         lexical = np.zeros(len(self.versions), dtype=np.float32)
-        ids = [self._vocabulary[t] for t in tokenize(query, language) if t in self._vocabulary]
+        ids = []
+        if self.lexical_weight > 0:  # at 0 the lexical scores would change nothing
+            ids = [self._vocabulary[t] for t in tokenize(query, language) if t in self._vocabulary]
         if ids and self._bm25 is not None:
             raw = np.asarray(self._bm25.get_scores_from_ids(ids), dtype=np.float32)
             peak = float(raw.max())
