@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
@@ -22,6 +24,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.dashboard.accounts import check_login, redeem_link
 from bot.dashboard.charts import horizontal_bars, weekly_chart
+from bot.dashboard.throttle import LoginThrottle
 from bot.stats.backlog import open_questions
 from bot.stats.figures import DIMENSIONS, Report, compute, figures_by
 from bot.stats.period import Period, PeriodError, parse_period
@@ -42,6 +45,7 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters.update(percent=_percent, hours=_hours, when=_when, blank=_blank)
     secret = config.dashboard.secret
+    throttle = LoginThrottle(clock)
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         context.setdefault("user", request.session.get("user"))
@@ -67,10 +71,21 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
     async def login(request: Request) -> Response:
         form = await request.form()
         name, password = str(form.get("name", "")), str(form.get("password", ""))
-        with database.sessions.begin() as session:
-            valid = check_login(session, name, password)
+        # Per account and address: a guesser is slowed down, while the coordinator, from
+        # another address, can still log in.
+        address = request.client.host if request.client else "-"
+        keys = (f"{name.strip().lower()} from {address}",)
+        wait = throttle.wait(keys)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            error = f"Too many failed logins. Try again in {minutes} minute(s)."
+            return page(request, "login.html", 429, error=error, user=None)
+        # scrypt takes tens of milliseconds: not on the event loop.
+        valid = await run_in_threadpool(_check_login, database, name, password)
         if not valid:
+            throttle.failed(keys)
             return page(request, "login.html", 401, error="Wrong name or password.", user=None)
+        throttle.succeeded(keys)
         request.session["user"] = name
         return RedirectResponse("/", status_code=303)
 
@@ -186,6 +201,11 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         ],
         exception_handlers={PeriodError: bad_period},
     )
+
+
+def _check_login(database: Database, name: str, password: str) -> bool:
+    with database.sessions.begin() as session:
+        return check_login(session, name, password)
 
 
 def _percent(rate: float | None) -> str:

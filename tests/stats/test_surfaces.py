@@ -258,3 +258,20 @@ def test_dashboard_pages_show_the_same_numbers(client: TestClient) -> None:
         ("False", "piotr"),
     ]
     assert client.get("/", params={"from": "yesterday"}).status_code == 400
+
+
+def test_guessing_a_password_is_slowed_down(stats_config: Config, database: Database) -> None:
+    clock = FixedClock(dataset.NOW)
+    client = TestClient(create_app(stats_config, database, clock))
+    right = {"name": "anna", "password": "correct horse battery"}
+    wrong = {"name": "anna", "password": "tr0ub4dor"}
+    for _ in range(5):
+        assert client.post("/login", data=wrong).status_code == 401
+    refused = client.post("/login", data=right)
+    assert refused.status_code == 429 and "Try again in 15 minute(s)" in refused.text
+    clock.advance(dt.timedelta(minutes=15))
+    assert client.post("/login", data=right).status_code == 200
+    # A success forgets the failures: one more wrong password is only a wrong password.
+    client.get("/logout")
+    assert client.post("/login", data=wrong).status_code == 401
+    assert client.post("/login", data=right).status_code == 200
