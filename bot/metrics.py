@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -57,11 +57,7 @@ class MetricsCollector(Collector):
                     select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
                 ).all()
             )
-            responses = session.execute(
-                select(Question.routed_at, Question.first_response_at).where(
-                    Question.first_response_at.is_not(None), Question.routed_at.is_not(None)
-                )
-            ).all()
+            response = _first_response_buckets(session)
         questions = GaugeMetricFamily(
             "rrm_questions", "Questions by outcome (status)", labels=["outcome"]
         )
@@ -87,18 +83,37 @@ class MetricsCollector(Collector):
         for channel, count in sorted(self._send_failures.items()):
             failures.add_metric([channel], count)
         yield failures
-        seconds = [
-            (answered - routed).total_seconds()
-            for routed, answered in responses
-            if routed is not None and answered is not None
-        ]
-        buckets = [(str(b), sum(1 for s in seconds if s <= b)) for b in FIRST_RESPONSE_BUCKETS]
-        buckets.append(("+Inf", len(seconds)))
+        counts, total, seconds = response
+        buckets = [(str(b), count) for b, count in zip(FIRST_RESPONSE_BUCKETS, counts, strict=True)]
+        buckets.append(("+Inf", total))
         histogram = HistogramMetricFamily(
             "rrm_first_response_seconds", "Time from routing to the first expert answer"
         )
-        histogram.add_metric([], buckets, sum_value=sum(seconds))
+        histogram.add_metric([], buckets, sum_value=seconds)
         yield histogram
+
+
+def _first_response_buckets(session: Session) -> tuple[list[int], int, float]:
+    """Cumulative bucket counts, count and sum of first-response seconds, counted in SQL.
+
+    One aggregate row whatever the number of answered questions (a scrape every few seconds
+    must not read them all).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        # Stored as naive UTC text, which julianday reads (in days).
+        elapsed = (
+            func.julianday(Question.first_response_at) - func.julianday(Question.routed_at)
+        ) * 86400.0
+    else:
+        elapsed = func.extract("epoch", Question.first_response_at - Question.routed_at)
+    columns = [func.sum(case((elapsed <= bound, 1), else_=0)) for bound in FIRST_RESPONSE_BUCKETS]
+    row = session.execute(
+        select(func.count(), func.coalesce(func.sum(elapsed), 0.0), *columns).where(
+            Question.first_response_at.is_not(None), Question.routed_at.is_not(None)
+        )
+    ).one()
+    total, seconds, *counts = row
+    return [int(c or 0) for c in counts], int(total), float(seconds)
 
 
 def metrics_app(

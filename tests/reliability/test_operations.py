@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime as dt
 import json
 import logging
 import socket
@@ -13,11 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.assembly import open_database
 from bot.cli import main
 from bot.config import Config, load_config
 from bot.logs import configure_logging
-from bot.metrics import metrics_app
+from bot.metrics import MetricsCollector, metrics_app
 from bot.storage.database import Database
+from bot.storage.models import Person, Question
 from tests.fakes.app import console_bot
 from tests.fakes.console_script import write_config
 
@@ -184,3 +187,40 @@ def test_backup_copies_a_live_sqlite_database(tmp_path: Path, capsys) -> None:  
     postgres = write_config(tmp_path / "pg", "postgresql://postgres@127.0.0.1/x", fiches=0)
     status, _, err = rrm(capsys, "--config", str(postgres), "backup", str(tmp_path / "b.db"))
     assert status == 1 and "pg_dump" in err
+
+
+@pytest.mark.db
+def test_first_response_histogram_is_counted_in_the_database(config: Config) -> None:
+    database = open_database(config)
+    start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    waits = [30.0, 600.0, 2 * 3600.0, 3 * 86400.0, 10 * 86400.0]
+    with database.sessions.begin() as session:
+        asker = Person(role="asker", display_name="A", created_at=start, away=False, active=True)
+        session.add(asker)
+        session.flush()
+        for wait in [*waits, None]:
+            session.add(
+                Question(
+                    asker_id=asker.id,
+                    channel="console",
+                    text="q",
+                    language="en",
+                    status="answered" if wait is not None else "open",
+                    decision="route",
+                    created_at=start,
+                    routed_at=start,
+                    first_response_at=None if wait is None else start + dt.timedelta(seconds=wait),
+                )
+            )
+    families = {f.name: f for f in MetricsCollector(database.sessions, {}, lambda: 0).collect()}
+    samples = {
+        (s.name, s.labels.get("le")): s.value
+        for s in families["rrm_first_response_seconds"].samples
+    }
+    database.dispose()
+    expected = {"60": 1, "900": 2, "3600": 2, "14400": 3, "86400": 3, "259200": 4, "604800": 4}
+    for bound, count in expected.items():
+        assert samples[("rrm_first_response_seconds_bucket", bound)] == count, bound
+    assert samples[("rrm_first_response_seconds_bucket", "+Inf")] == 5
+    assert samples[("rrm_first_response_seconds_count", None)] == 5
+    assert abs(samples[("rrm_first_response_seconds_sum", None)] - sum(waits)) < 1e-3 * sum(waits)
