@@ -53,8 +53,9 @@ from bot.channels.matrix_content import (
     strip_reply_fallback,
     thread_relation,
 )
+from bot.channels.matrix_html import HTML_FORMAT, read_html
 from bot.config import MatrixConfig
-from handlers.events import Attachment, Button, Delivery, Inbound, Sent
+from handlers.events import Attachment, Button, Delivery, Inbound, Sent, Span
 
 __all__ = ["ENCRYPTED_NOTICE", "MatrixChannel", "MatrixError"]
 
@@ -353,17 +354,21 @@ class MatrixChannel:
     ) -> Inbound:
         edited = relation.replaces is not None
         files: tuple[Attachment, ...] = ()
+        formatting: tuple[Span, ...] = ()
         if isinstance(event, RoomMessageMedia):
             text, attachment = "", content.get("msgtype", "m.file")
             files = _files(content, self.name)
         elif edited:
             new = content.get("m.new_content")
-            body = new.get("body") if isinstance(new, dict) else None
+            new = new if isinstance(new, dict) else {}
+            body = new.get("body")
             text, attachment = (body if isinstance(body, str) else event.body), None
+            text, formatting = _formatted(new, text)
         else:
             text, attachment = event.body, None
             if relation.reply_to is not None:
                 text = strip_reply_fallback(text)
+            text, formatting = _formatted(content, text)
         thread_id = None
         if in_space:
             thread_id = await self._thread_for(room_id, relation)
@@ -381,6 +386,7 @@ class MatrixChannel:
             edited=edited,
             attachment=attachment,
             attachments=files,
+            formatting=formatting,
         )
 
     def _event(self, room_id: str, event: Event, **fields: Any) -> Inbound:
@@ -575,6 +581,15 @@ class MatrixChannel:
         if self.client is None:
             raise RuntimeError("the Matrix channel is not started")
         return self.client
+
+
+def _formatted(content: dict[str, Any], plain: str) -> tuple[str, tuple[Span, ...]]:
+    """The text and formatting of a message's HTML, when it has some; else ``plain``."""
+    formatted = content.get("formatted_body")
+    if content.get("format") != HTML_FORMAT or not isinstance(formatted, str):
+        return plain, ()
+    text, spans = read_html(formatted)
+    return (text, spans) if text else (plain, ())
 
 
 def _files(content: dict[str, Any], channel: str) -> tuple[Attachment, ...]:

@@ -203,12 +203,18 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         told = await asker.next_text(dm)
         assert "Your question #1 went to Claire Dubois (Chambre de Métiers du Lot)" in told
 
+        # As Element sends Markdown: the source as body, the rendering as HTML.
         reply = await claire.say(
-            room, "A shared employer group hires the apprentice.", thread=root.event_id
+            room,
+            "A **shared employer group** hires the apprentice.",
+            thread=root.event_id,
+            html="A <strong>shared employer group</strong> hires the apprentice.",
         )
-        relayed = await asker.next_text(dm)
+        relayed_content = content(await asker.next_event(dm))
+        relayed = relayed_content["body"]
         assert "Claire Dubois (Chambre de Métiers du Lot) answers your question #1" in relayed
         assert "A shared employer group hires the apprentice." in relayed
+        assert "<b>shared employer group</b> hires" in relayed_content["formatted_body"]
 
         await asker.say(dm, "Thanks! Which chamber runs it, and who pays the wages?")
         follow_up = content(await claire.next_event(room))

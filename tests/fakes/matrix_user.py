@@ -127,10 +127,18 @@ class MatrixUser:
         return str(response.event_id)
 
     async def say(
-        self, room_id: str, text: str, *, thread: str | None = None, latest: str | None = None
+        self,
+        room_id: str,
+        text: str,
+        *,
+        thread: str | None = None,
+        latest: str | None = None,
+        html: str | None = None,
     ) -> str:
-        """Write a message, in a thread when ``thread`` names its root."""
+        """Write a message, in a thread when ``thread`` names its root, with ``html`` if given."""
         content: dict[str, Any] = {"msgtype": "m.text", "body": text}
+        if html is not None:
+            content |= {"format": "org.matrix.custom.html", "formatted_body": html}
         if thread:
             content["m.relates_to"] = {
                 "rel_type": "m.thread",
