@@ -58,8 +58,8 @@ def seed_fiches_if_empty(config: Config, database: Database, embedder: Embedder)
         log.warning("skipped: %s", error)
 
 
-def _fiche_words(database: Database) -> dict[str, list[str]]:
-    words: dict[str, list[str]] = {}
+def _fiche_words(database: Database) -> dict[str, set[str]]:
+    words: dict[str, set[str]] = {}
     with database.sessions() as session:
         rows = session.execute(
             select(
@@ -71,7 +71,8 @@ def _fiche_words(database: Database) -> dict[str, list[str]]:
             )
         )
         for language, title, summary, tags, body in rows:
-            words.setdefault(language, []).extend(
+            # Sets: a large collection repeats its words, and only which ones occur matters.
+            words.setdefault(language, set()).update(
                 " ".join([title, summary, " ".join(tags), body]).split()
             )
     return words
@@ -88,9 +89,9 @@ def build_triage(config: Config, database: Database, embedder: Embedder | None =
     lexicon = _fiche_words(database)
     for topic in config.topics:
         for language, keywords in topic.keywords.items():
-            lexicon.setdefault(language, []).extend(keywords)
+            lexicon.setdefault(language, set()).update(keywords)
         for language, examples in topic.examples.items():
-            lexicon.setdefault(language, []).extend(_words(examples))
+            lexicon.setdefault(language, set()).update(_words(examples))
     detector.learn_words(lexicon)
     with database.sessions.begin() as session:
         index = load_index(session, embedder, config.knowledge.lexical_weight)

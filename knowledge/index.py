@@ -23,7 +23,6 @@ class IndexedVersion:
     title: str
     summary: str
     topics: tuple[str, ...]
-    tokens: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,13 @@ class FicheIndex:
         versions: Sequence[IndexedVersion],
         vectors: sparse.csr_matrix,
         lexical_weight: float,
+        tokens: Sequence[Sequence[str]] = (),
     ) -> None:
+        """``tokens`` (each version's, for BM25) are needed only when ``lexical_weight`` > 0."""
         if vectors.shape[0] != len(versions):
             raise ValueError("one vector per version is needed")
+        if lexical_weight > 0 and len(tokens) != len(versions):
+            raise ValueError("a lexical weight needs the tokens of every version")
         self.versions = list(versions)
         self.lexical_weight = lexical_weight
         self.fiche_ids = sorted({v.fiche_id for v in self.versions})
@@ -65,22 +68,19 @@ class FicheIndex:
         self._by_fiche: dict[str, list[IndexedVersion]] = {}
         for version in self.versions:
             self._by_fiche.setdefault(version.fiche_id, []).append(version)
-        if self.versions:
-            # By latent term: a query touches only the columns of its own terms, which on
-            # 10,000 versions took 0.2 ms against 10 ms for a row-by-row product.
-            self._columns = vectors.tocsc()
+        self._bm25: bm25s.BM25 | None = None
+        self._vocabulary: dict[str, int] = {}
+        # By latent term: a query touches only the columns of its own terms, which on
+        # 10,000 versions took 0.2 ms against 10 ms for a row-by-row product.
+        self._columns = vectors.tocsc()
+        if lexical_weight > 0 and self.versions:
             # Token ids are ours: bm25s's own vocabulary handling shifts ids on some inputs.
-            self._vocabulary: dict[str, int] = {}
             documents = [
-                [self._vocabulary.setdefault(t, len(self._vocabulary)) for t in v.tokens]
-                for v in self.versions
+                [self._vocabulary.setdefault(t, len(self._vocabulary)) for t in version_tokens]
+                for version_tokens in tokens
             ]
-            self._bm25: bm25s.BM25 | None = bm25s.BM25()
+            self._bm25 = bm25s.BM25()
             self._bm25.index((documents, dict(self._vocabulary)), show_progress=False)
-        else:
-            self._columns = vectors.tocsc()
-            self._bm25 = None
-            self._vocabulary = {}
 
     def __len__(self) -> int:
         return len(self.fiche_ids)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import sparse
 
 from knowledge.index import FicheIndex, IndexedVersion
@@ -17,14 +18,13 @@ TEXTS = {
 
 def index(lexical_weight: float) -> FicheIndex:
     versions = [
-        IndexedVersion(
-            fiche, "en", fiche.title(), text, ("work-based-learning",), tuple(tokenize(text, "en"))
-        )
+        IndexedVersion(fiche, "en", fiche.title(), text, ("work-based-learning",))
         for fiche, text in TEXTS.items()
     ]
     # Every version equally near the query in meaning: only the lexical part can differ.
     vectors = sparse.csr_matrix(np.ones((len(versions), 4), dtype=np.float32) / 2)
-    return FicheIndex(versions, vectors, lexical_weight)
+    tokens = [tokenize(text, "en") for text in TEXTS.values()]
+    return FicheIndex(versions, vectors, lexical_weight, tokens)
 
 
 def query_vector() -> sparse.csr_matrix:
@@ -44,11 +44,17 @@ def test_at_weight_zero_only_meaning_counts() -> None:
     assert len({round(h.score, 6) for h in hits}) == 1
 
 
+def test_a_lexical_weight_without_tokens_is_refused() -> None:
+    versions = [IndexedVersion("a", "en", "A", "", ())]
+    with pytest.raises(ValueError, match="needs the tokens"):
+        FicheIndex(versions, sparse.csr_matrix(np.ones((1, 2), dtype=np.float32)), 0.2)
+
+
 def test_a_fiche_scores_by_its_best_version_and_is_shown_in_the_readers_language() -> None:
     versions = [
-        IndexedVersion("mayo", "en", "Mayo", "", ("work-based-learning",), ("mayo",)),
-        IndexedVersion("mayo", "it", "Mayo (it)", "", ("work-based-learning",), ("mayo",)),
-        IndexedVersion("langhe", "it", "Langhe", "", ("work-based-learning",), ("langh",)),
+        IndexedVersion("mayo", "en", "Mayo", "", ("work-based-learning",)),
+        IndexedVersion("mayo", "it", "Mayo (it)", "", ("work-based-learning",)),
+        IndexedVersion("langhe", "it", "Langhe", "", ("work-based-learning",)),
     ]
     vectors = sparse.csr_matrix(np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32))
     found = FicheIndex(versions, vectors, 0.0).search(
