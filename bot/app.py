@@ -72,6 +72,7 @@ class Application:
             self.channels,
             services.texts,
             self.config.languages.default,
+            clocks_changed=self._reschedule,
         )
         self._spawn(self.sender.run(), "outbox-sender")
         self._spawn(self.intake.run(), "intake-retry")
@@ -159,8 +160,13 @@ class Application:
         """Hand one inbound event to the conversation and send its replies (or keep it)."""
         assert self.intake is not None
         await self.intake.deliver(event)
+
+    async def _reschedule(self) -> None:
+        """Move the one-shot deadline job after an event planned steps (most events do not).
+
+        Steps planned by other processes (the command line) are found by the periodic sweep.
+        """
         if self.deadlines is not None:
-            # The event may have routed a question or changed a priority: a new next step.
             await self.deadlines.reschedule()
 
     async def _serve_metrics(self) -> None:

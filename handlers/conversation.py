@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -15,11 +16,12 @@ from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text
 from handlers.context import Services, Turn
+from handlers.deadlines import clocks_changed
 from handlers.events import Inbound
 from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS
 from handlers.relay import relay_to_asker, relay_withdrawal
 
-__all__ = ["MAX_MESSAGE_CHARS", "Conversation", "clean_text"]
+__all__ = ["MAX_MESSAGE_CHARS", "Conversation", "Handled", "clean_text"]
 
 log = logging.getLogger(__name__)
 
@@ -41,32 +43,40 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
+@dataclass(frozen=True)
+class Handled:
+    """What handling one event did, as far as the caller needs to know."""
+
+    # The question the event's messages were about (the lowest, if several).
+    question_id: int | None = None
+    # Deadline steps were planned or moved: the next due instant may have changed.
+    clocks_changed: bool = False
+
+
 class Conversation:
     """Handles inbound events; every effect, replies included, is written in one transaction."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def handle(self, event: Inbound) -> int | None:
-        """Take in one event; a redelivered event changes nothing.
-
-        Returns the question the event's messages were about (the lowest, if several).
-        """
+    def handle(self, event: Inbound) -> Handled:
+        """Take in one event; a redelivered event changes nothing."""
         services = self.services
         with services.sessions.begin() as session:
             now = services.clock.now()
             if not repo.claim_receipt(session, event.channel, event.event_id, now):
                 log.info("duplicate event %s/%s ignored", event.channel, event.event_id)
-                return None
+                return Handled()
             person = self._identify(session, event, now)
             if person is None:
-                return None
+                return Handled()
             turn = Turn(services, session, event, person, now)
             if event.space:
                 self._in_space(turn)
             else:
                 self._in_private(turn)
-        return min(turn.question_ids, default=None)
+            changed = clocks_changed(session)
+        return Handled(min(turn.question_ids, default=None), changed)
 
     def _identify(self, session: Session, event: Inbound, now: dt.datetime) -> Person | None:
         identity = repo.find_identity(session, event.channel, event.sender_id)
