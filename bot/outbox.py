@@ -159,10 +159,7 @@ class OutboxSender:
 
     def _sent(self, delivery: Delivery, channel_name: str, result: Sent) -> None:
         with self.sessions.begin() as session:
-            row = session.get(OutboxMessage, delivery.outbox_id)
-            assert row is not None
-            row.status, row.external_id, row.sent_at = "sent", result.message_id, self.clock.now()
-            row.attempts += 1
+            repo.mark_sent(session, [(delivery.outbox_id, result.message_id)], self.clock.now())
             if delivery.opens_thread and delivery.question_id is not None and result.thread_id:
                 session.add(
                     Thread(

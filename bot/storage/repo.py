@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ __all__ = [
     "latest_fiche_answer",
     "load_by_person",
     "log_event",
+    "mark_sent",
     "open_questions",
     "outbox_pending",
     "people_by_role",
@@ -211,22 +212,59 @@ def log_event(
     )
 
 
+_OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
+_OUTBOX = _OUTBOX_TABLE.c
+# Plain rows, not ORM objects: the sender reads each message once and never changes it there
+# (loading them as objects cost as much as sending them).
+_PENDING = (
+    select(
+        _OUTBOX.id,
+        _OUTBOX.channel,
+        _OUTBOX.target,
+        _OUTBOX.chat_id,
+        _OUTBOX.thread_id,
+        _OUTBOX.question_id,
+        _OUTBOX.opens_thread,
+        _OUTBOX.thread_title,
+        _OUTBOX.text,
+        _OUTBOX.buttons,
+        _OUTBOX.mentions,
+        _OUTBOX.attachments,
+        _OUTBOX.formatting,
+    )
+    .where(
+        _OUTBOX.status == "pending",
+        _OUTBOX.channel.in_(bindparam("channels", expanding=True)),
+        or_(_OUTBOX.next_attempt_at.is_(None), _OUTBOX.next_attempt_at <= bindparam("now")),
+    )
+    .order_by(_OUTBOX.id)
+    .limit(bindparam("limit"))
+)
+_MARK_SENT = (
+    update(_OUTBOX_TABLE)
+    .where(_OUTBOX.id == bindparam("row_id"))
+    .values(
+        status="sent",
+        external_id=bindparam("external_id"),
+        sent_at=bindparam("sent_at"),
+        attempts=_OUTBOX.attempts + 1,
+    )
+)
+
+
 def outbox_pending(
     session: Session, channels: Sequence[str], now: dt.datetime, limit: int = 100
-) -> list[OutboxMessage]:
+) -> list[Row[Any]]:
     """Unsent messages for these channels that are due (not backing off), oldest first."""
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.channel.in_(channels),
-                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-    )
+    parameters = {"channels": list(channels), "now": now, "limit": limit}
+    return list(session.connection().execute(_PENDING, parameters))
+
+
+def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], now: dt.datetime) -> None:
+    """Record outbox messages as sent: (outbox id, the platform's message id) each."""
+    rows = [{"row_id": row, "external_id": external, "sent_at": now} for row, external in sent]
+    if rows:
+        session.connection().execute(_MARK_SENT, rows)
 
 
 def end_assignments(
