@@ -79,9 +79,9 @@ class Conversation:
         return Handled(min(turn.question_ids, default=None), changed)
 
     def _identify(self, session: Session, event: Inbound, now: dt.datetime) -> Person | None:
-        identity = repo.find_identity(session, event.channel, event.sender_id)
-        if identity is not None:
-            person = session.get(Person, identity.person_id)
+        account = repo.find_account(session, event.channel, event.sender_id)
+        if account is not None:
+            identity, person = account
             if person is not None and not event.space and identity.chat_id != event.chat_id:
                 identity.chat_id = event.chat_id
             if (
@@ -112,7 +112,7 @@ class Conversation:
                 display_name=clean_text(event.sender_name)[:200],
             )
         )
-        session.flush()
+        # Not flushed here: it goes with the turn's other writes (or the first query's autoflush).
         return person
 
     def _in_space(self, turn: Turn) -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "channel_state",
     "claim_receipt",
     "end_assignments",
+    "find_account",
     "find_identity",
     "find_thread",
     "identities_of",
@@ -49,6 +50,18 @@ __all__ = [
 ]
 
 ACTIVE = ("open", "answered")
+# The receipt's INSERT, by dialect, built once: it runs for every inbound event.
+_CLAIM = {
+    name: insert(cast(Table, InboundReceipt.__table__))
+    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+    .returning(InboundReceipt.__table__.c.id)
+    for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_IDENTIFY = (
+    select(Identity, Person)
+    .outerjoin(Person, Person.id == Identity.person_id)
+    .where(Identity.channel == bindparam("channel"), Identity.external_id == bindparam("external"))
+)
 
 
 def claim_receipt(session: Session, channel: str, event_id: str, now: dt.datetime) -> bool:
@@ -57,15 +70,10 @@ def claim_receipt(session: Session, channel: str, event_id: str, now: dt.datetim
     One INSERT that does nothing on a duplicate, inside the caller's transaction: a failed
     handling rolls the receipt back with everything else, so a redelivery is handled again.
     """
+    connection = session.connection()
+    statement = _CLAIM[connection.dialect.name]
     values = {"channel": channel, "event_id": event_id, "received_at": now}
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    statement = (
-        insert(InboundReceipt)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-        .returning(InboundReceipt.id)
-    )
-    return session.execute(statement).scalar() is not None
+    return connection.execute(statement, values).scalar() is not None
 
 
 def find_identity(session: Session, channel: str, external_id: str) -> Identity | None:
@@ -73,6 +81,14 @@ def find_identity(session: Session, channel: str, external_id: str) -> Identity 
     return session.scalar(
         select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
     )
+
+
+def find_account(
+    session: Session, channel: str, external_id: str
+) -> tuple[Identity, Person | None] | None:
+    """The identity of a platform account and its person, in one query, if known."""
+    row = session.execute(_IDENTIFY, {"channel": channel, "external": external_id}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def identities_of(session: Session, person_id: int) -> list[Identity]:
