@@ -73,6 +73,7 @@ class Application:
             services.texts,
             self.config.languages.default,
             clocks_changed=self._reschedule,
+            wake_sender=self.sender.wake.set,
         )
         self._spawn(self.sender.run(), "outbox-sender")
         self._spawn(self.intake.run(), "intake-retry")

@@ -57,9 +57,11 @@ class Intake:
         *,
         retry_seconds: float = 2.0,
         clocks_changed: Callable[[], Awaitable[None]] | None = None,
+        wake_sender: Callable[[], None] | None = None,
     ) -> None:
         self._handle = handle
         self._clocks_changed = clocks_changed
+        self._wake_sender = wake_sender
         self._worker = worker
         self._flush = flush
         self._channels = channels
@@ -128,11 +130,16 @@ class Intake:
                     "question_id": question_id,
                 },
             )
-        try:
-            # Send the replies before the next event, so each person sees them in order.
-            await self._flush()
-        except Exception as error:
-            log.warning("sending replies failed (%s); the outbox sender retries", error)
+        channel = self._channels.get(event.channel)
+        if self._wake_sender is not None and getattr(channel, "replies_in_background", False):
+            # The sender sends the replies, in outbox order, while the next event is handled.
+            self._wake_sender()
+        else:
+            try:
+                # Send the replies before the next event: a terminal shows them in order.
+                await self._flush()
+            except Exception as error:
+                log.warning("sending replies failed (%s); the outbox sender retries", error)
         if handled.clocks_changed and self._clocks_changed is not None:
             # A routed question or a new priority: the scheduler's next instant may move.
             await self._clocks_changed()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from bot.storage import repo
-from bot.storage.models import Identity, Person
+from bot.storage.models import Person
 from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text
@@ -103,16 +103,14 @@ class Conversation:
         )
         session.add(person)
         session.flush()
-        session.add(
-            Identity(
-                person_id=person.id,
-                channel=event.channel,
-                external_id=event.sender_id,
-                chat_id=event.chat_id,
-                display_name=clean_text(event.sender_name)[:200],
-            )
+        repo.add_identity(
+            session,
+            person.id,
+            event.channel,
+            event.sender_id,
+            event.chat_id,
+            clean_text(event.sender_name)[:200],
         )
-        # Not flushed here: it goes with the turn's other writes (or the first query's autoflush).
         return person
 
     def _in_space(self, turn: Turn) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ from bot.storage.models import (
 __all__ = [
     "ACTIVE",
     "active_assignments",
+    "add_identity",
     "add_question",
     "channel_state",
     "claim_receipt",
@@ -52,11 +53,12 @@ __all__ = [
 ACTIVE = ("open", "answered")
 # The receipt's INSERT, by dialect, built once: it runs for every inbound event.
 _CLAIM = {
-    name: insert(cast(Table, InboundReceipt.__table__))
+    name: dialect_insert(cast(Table, InboundReceipt.__table__))
     .on_conflict_do_nothing(index_elements=["channel", "event_id"])
     .returning(InboundReceipt.__table__.c.id)
-    for name, insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
 }
+_ADD_IDENTITY = insert(cast(Table, Identity.__table__))
 _IDENTIFY = (
     select(Identity, Person)
     .outerjoin(Person, Person.id == Identity.person_id)
@@ -74,6 +76,25 @@ def claim_receipt(session: Session, channel: str, event_id: str, now: dt.datetim
     statement = _CLAIM[connection.dialect.name]
     values = {"channel": channel, "event_id": event_id, "received_at": now}
     return connection.execute(statement, values).scalar() is not None
+
+
+def add_identity(
+    session: Session,
+    person_id: int,
+    channel: str,
+    external_id: str,
+    chat_id: str | None,
+    display_name: str,
+) -> None:
+    """Store a new account of a person (one INSERT, no object kept in the session)."""
+    values = {
+        "person_id": person_id,
+        "channel": channel,
+        "external_id": external_id,
+        "chat_id": chat_id,
+        "display_name": display_name,
+    }
+    session.connection().execute(_ADD_IDENTITY, values)
 
 
 def find_identity(session: Session, channel: str, external_id: str) -> Identity | None:
