@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import socket
@@ -229,9 +230,13 @@ class Application:
         serving = [task for task in self._tasks if servers.get(task.get_name()) is not None]
         if serving:
             await asyncio.wait(serving, timeout=5)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        async with contextlib.AsyncExitStack() as stack:
+            if self.sender is not None:
+                # Not while a flush is writing in its thread: the database closes next.
+                await stack.enter_async_context(self.sender.idle())
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self._worker.shutdown(wait=True)
         if self.database is not None:

@@ -7,7 +7,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -54,6 +54,12 @@ class OutboxSender:
             except Exception:
                 log.exception("outbox flush failed; retrying")
                 await asyncio.sleep(poll_seconds)
+
+    @contextlib.asynccontextmanager
+    async def idle(self) -> AsyncIterator[None]:
+        """Wait for a flush under way to end, and start none until the block is left."""
+        async with self._lock:
+            yield
 
     async def flush(self) -> int:
         """Send every pending message that can be sent now; return how many were sent."""
