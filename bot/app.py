@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import os
 import socket
@@ -72,6 +73,8 @@ class Application:
             self.channels,
             services.texts,
             self.config.languages.default,
+            clocks_changed=self._reschedule,
+            wake_sender=self.sender.wake.set,
         )
         self._spawn(self.sender.run(), "outbox-sender")
         self._spawn(self.intake.run(), "intake-retry")
@@ -159,8 +162,13 @@ class Application:
         """Hand one inbound event to the conversation and send its replies (or keep it)."""
         assert self.intake is not None
         await self.intake.deliver(event)
+
+    async def _reschedule(self) -> None:
+        """Move the one-shot deadline job after an event planned steps (most events do not).
+
+        Steps planned by other processes (the command line) are found by the periodic sweep.
+        """
         if self.deadlines is not None:
-            # The event may have routed a question or changed a priority: a new next step.
             await self.deadlines.reschedule()
 
     async def _serve_metrics(self) -> None:
@@ -222,9 +230,13 @@ class Application:
         serving = [task for task in self._tasks if servers.get(task.get_name()) is not None]
         if serving:
             await asyncio.wait(serving, timeout=5)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        async with contextlib.AsyncExitStack() as stack:
+            if self.sender is not None:
+                # Not while a flush is writing in its thread: the database closes next.
+                await stack.enter_async_context(self.sender.idle())
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self._worker.shutdown(wait=True)
         if self.database is not None:

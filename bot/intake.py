@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from sqlalchemy import exc
 
 from bot.channels.base import Channel
+from handlers.conversation import Handled
 from handlers.events import Delivery, Inbound
 from handlers.i18n import Translator
 
@@ -47,7 +48,7 @@ class Intake:
 
     def __init__(
         self,
-        handle: Callable[[Inbound], int | None],
+        handle: Callable[[Inbound], Handled],
         worker: concurrent.futures.Executor,
         flush: Callable[[], Awaitable[int]],
         channels: Mapping[str, Channel],
@@ -55,8 +56,12 @@ class Intake:
         default_language: str,
         *,
         retry_seconds: float = 2.0,
+        clocks_changed: Callable[[], Awaitable[None]] | None = None,
+        wake_sender: Callable[[], None] | None = None,
     ) -> None:
         self._handle = handle
+        self._clocks_changed = clocks_changed
+        self._wake_sender = wake_sender
         self._worker = worker
         self._flush = flush
         self._channels = channels
@@ -104,14 +109,16 @@ class Intake:
         """Handle one event; False only when the database could not be reached."""
         loop = asyncio.get_running_loop()
         try:
-            question_id = await loop.run_in_executor(self._worker, self._handle, event)
+            handled = await loop.run_in_executor(self._worker, self._handle, event)
         except Exception as error:
             if database_unreachable(error):
                 log.debug("handling %s failed: %s", event.event_id, type(error).__name__)
                 return False
             # A fault in the handling itself: retrying would fail the same way.
             log.exception("handling %s event %s failed", event.channel, event.event_id)
+            handled = Handled()
         else:
+            question_id = handled.question_id
             log.info(
                 "handled %s event %s (question %s)",
                 event.channel,
@@ -123,11 +130,19 @@ class Intake:
                     "question_id": question_id,
                 },
             )
-        try:
-            # Send the replies before the next event, so each person sees them in order.
-            await self._flush()
-        except Exception as error:
-            log.warning("sending replies failed (%s); the outbox sender retries", error)
+        channel = self._channels.get(event.channel)
+        if self._wake_sender is not None and getattr(channel, "replies_in_background", False):
+            # The sender sends the replies, in outbox order, while the next event is handled.
+            self._wake_sender()
+        else:
+            try:
+                # Send the replies before the next event: a terminal shows them in order.
+                await self._flush()
+            except Exception as error:
+                log.warning("sending replies failed (%s); the outbox sender retries", error)
+        if handled.clocks_changed and self._clocks_changed is not None:
+            # A routed question or a new priority: the scheduler's next instant may move.
+            await self._clocks_changed()
         return True
 
     async def _tell_delayed(self, event: Inbound) -> None:

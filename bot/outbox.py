@@ -7,7 +7,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,6 +23,9 @@ __all__ = ["OutboxSender"]
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 BATCH_SIZE = 100
+# Sent messages are recorded this many at a time, in one transaction (one each cost as much
+# as the send): a crash between sending and recording sends at most these again.
+RECORD_EVERY = 10
 
 
 class OutboxSender:
@@ -52,6 +55,12 @@ class OutboxSender:
                 log.exception("outbox flush failed; retrying")
                 await asyncio.sleep(poll_seconds)
 
+    @contextlib.asynccontextmanager
+    async def idle(self) -> AsyncIterator[None]:
+        """Wait for a flush under way to end, and start none until the block is left."""
+        async with self._lock:
+            yield
+
     async def flush(self) -> int:
         """Send every pending message that can be sent now; return how many were sent."""
         async with self._lock:
@@ -62,10 +71,22 @@ class OutboxSender:
         while True:
             batch, more = await asyncio.to_thread(self._pending)
             progressed = False
-            for delivery, channel_name, target in batch:
-                if await self._send(delivery, channel_name, target):
+            done: list[tuple[Delivery, str, Sent]] = []
+            try:
+                for delivery, channel_name, _target in batch:
+                    result = await self._send(delivery, channel_name)
+                    if result is None:
+                        continue
+                    done.append((delivery, channel_name, result))
                     sent += 1
                     progressed = True
+                    # A new thread is recorded at once: the messages into it wait for it.
+                    if delivery.opens_thread or len(done) >= RECORD_EVERY:
+                        await asyncio.to_thread(self._sent, done)
+                        done = []
+            finally:
+                if done:
+                    await asyncio.to_thread(self._sent, done)
             # Read again only if something was held back (behind a thread being opened, or
             # past the batch size): an empty second read per flush cost as much as a send.
             if not (batch and progressed and more):
@@ -120,14 +141,15 @@ class OutboxSender:
                 )
             return ready, held_back or len(rows) == BATCH_SIZE
 
-    async def _send(self, delivery: Delivery, channel_name: str, target: str) -> bool:
+    async def _send(self, delivery: Delivery, channel_name: str) -> Sent | None:
+        """Send one message; None if it failed (the failure is recorded)."""
         channel = self.channels[channel_name]
         try:
             result = await channel.send(delivery)
         except PermanentSendError as error:
             self.failures[channel_name] += 1
             await asyncio.to_thread(self._failed, delivery, str(error), True)
-            return False
+            return None
         except Exception as error:
             self.failures[channel_name] += 1
             log.warning(
@@ -142,8 +164,7 @@ class OutboxSender:
                 },
             )
             await asyncio.to_thread(self._failed, delivery, repr(error), False)
-            return False
-        await asyncio.to_thread(self._sent, delivery, channel_name, result)
+            return None
         log.info(
             "sent outbox message %s on %s (question %s)",
             delivery.outbox_id,
@@ -155,23 +176,23 @@ class OutboxSender:
                 "outbox_id": delivery.outbox_id,
             },
         )
-        return True
+        return result
 
-    def _sent(self, delivery: Delivery, channel_name: str, result: Sent) -> None:
+    def _sent(self, done: list[tuple[Delivery, str, Sent]]) -> None:
+        """Record messages as sent, and the threads the opening ones created, in one go."""
         with self.sessions.begin() as session:
-            row = session.get(OutboxMessage, delivery.outbox_id)
-            assert row is not None
-            row.status, row.external_id, row.sent_at = "sent", result.message_id, self.clock.now()
-            row.attempts += 1
-            if delivery.opens_thread and delivery.question_id is not None and result.thread_id:
-                session.add(
-                    Thread(
-                        question_id=delivery.question_id,
-                        channel=channel_name,
-                        space_id=result.chat_id or "",
-                        thread_id=result.thread_id,
+            sent = [(delivery.outbox_id, result.message_id) for delivery, _, result in done]
+            repo.mark_sent(session, sent, self.clock.now())
+            for delivery, channel_name, result in done:
+                if delivery.opens_thread and delivery.question_id is not None and result.thread_id:
+                    session.add(
+                        Thread(
+                            question_id=delivery.question_id,
+                            channel=channel_name,
+                            space_id=result.chat_id or "",
+                            thread_id=result.thread_id,
+                        )
                     )
-                )
 
     def _failed(self, delivery: Delivery, error: str, permanent: bool) -> None:
         with self.sessions.begin() as session:

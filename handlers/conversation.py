@@ -6,20 +6,22 @@ import datetime as dt
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from bot.storage import repo
-from bot.storage.models import Identity, Person
+from bot.storage.models import Person
 from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text
 from handlers.context import Services, Turn
+from handlers.deadlines import clocks_changed
 from handlers.events import Inbound
 from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS
 from handlers.relay import relay_to_asker, relay_withdrawal
 
-__all__ = ["MAX_MESSAGE_CHARS", "Conversation", "clean_text"]
+__all__ = ["MAX_MESSAGE_CHARS", "Conversation", "Handled", "clean_text"]
 
 log = logging.getLogger(__name__)
 
@@ -41,37 +43,45 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
+@dataclass(frozen=True)
+class Handled:
+    """What handling one event did, as far as the caller needs to know."""
+
+    # The question the event's messages were about (the lowest, if several).
+    question_id: int | None = None
+    # Deadline steps were planned or moved: the next due instant may have changed.
+    clocks_changed: bool = False
+
+
 class Conversation:
     """Handles inbound events; every effect, replies included, is written in one transaction."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
-    def handle(self, event: Inbound) -> int | None:
-        """Take in one event; a redelivered event changes nothing.
-
-        Returns the question the event's messages were about (the lowest, if several).
-        """
+    def handle(self, event: Inbound) -> Handled:
+        """Take in one event; a redelivered event changes nothing."""
         services = self.services
         with services.sessions.begin() as session:
             now = services.clock.now()
             if not repo.claim_receipt(session, event.channel, event.event_id, now):
                 log.info("duplicate event %s/%s ignored", event.channel, event.event_id)
-                return None
+                return Handled()
             person = self._identify(session, event, now)
             if person is None:
-                return None
+                return Handled()
             turn = Turn(services, session, event, person, now)
             if event.space:
                 self._in_space(turn)
             else:
                 self._in_private(turn)
-        return min(turn.question_ids, default=None)
+            changed = clocks_changed(session)
+        return Handled(min(turn.question_ids, default=None), changed)
 
     def _identify(self, session: Session, event: Inbound, now: dt.datetime) -> Person | None:
-        identity = repo.find_identity(session, event.channel, event.sender_id)
-        if identity is not None:
-            person = session.get(Person, identity.person_id)
+        account = repo.find_account(session, event.channel, event.sender_id)
+        if account is not None:
+            identity, person = account
             if person is not None and not event.space and identity.chat_id != event.chat_id:
                 identity.chat_id = event.chat_id
             if (
@@ -93,16 +103,14 @@ class Conversation:
         )
         session.add(person)
         session.flush()
-        session.add(
-            Identity(
-                person_id=person.id,
-                channel=event.channel,
-                external_id=event.sender_id,
-                chat_id=event.chat_id,
-                display_name=clean_text(event.sender_name)[:200],
-            )
+        repo.add_identity(
+            session,
+            person.id,
+            event.channel,
+            event.sender_id,
+            event.chat_id,
+            clean_text(event.sender_name)[:200],
         )
-        session.flush()
         return person
 
     def _in_space(self, turn: Turn) -> None:

@@ -17,10 +17,17 @@ from handlers.context import timezone_of
 from handlers.i18n import Translator, format_when
 from routing.deadlines import calendar_for, plan_steps, targets_for
 
-__all__ = ["LEVELS", "DeadlineKeeper", "replan_clock", "start_clock"]
+__all__ = ["LEVELS", "DeadlineKeeper", "clocks_changed", "replan_clock", "start_clock"]
 
 LEVELS = ("primary", "experts", "lead", "coordinators")
 BATCH = 200
+# Set in a session's ``info`` when it planned steps: the scheduler's next instant may move.
+_PLANNED = "rrm.deadline_steps_planned"
+
+
+def clocks_changed(session: Session) -> bool:
+    """Whether this session planned or moved deadline steps (the next due instant may change)."""
+    return bool(session.info.get(_PLANNED))
 
 
 def _plan(session: Session, config: Config, question: Question, now: dt.datetime) -> None:
@@ -41,6 +48,7 @@ def _plan(session: Session, config: Config, question: Question, now: dt.datetime
         [(step.to, step.after_hours) for step in policy.escalation],
     )
     question.first_response_due, question.resolution_due = due.first_response, due.resolution
+    session.info[_PLANNED] = True
     existing = {(s.clock, s.kind, s.step): s for s in deadline_repo.steps_of(session, question.id)}
     for step in planned:
         row = existing.get((step.clock, step.kind, step.step))

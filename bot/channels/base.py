@@ -60,6 +60,10 @@ class Channel(Protocol):
 
     ``send`` sends to ``delivery.chat_id`` (a private chat) or, when it is None, to the
     channel's experts' space, opening a thread when ``opens_thread`` is set.
+
+    By default ``deliver`` returns once the event's replies are sent. A channel that sets
+    the class attribute ``replies_in_background = True`` gets ``deliver`` back as soon as
+    the event is handled, while the outbox sender sends the replies, still in order.
     """
 
     name: str

@@ -121,6 +121,8 @@ class TelegramChannel:
     """
 
     name = "telegram"
+    # The next update is handled while the replies to the last one are sent (in order).
+    replies_in_background = True
 
     def __init__(
         self,

@@ -36,7 +36,11 @@ class Database:
             args.setdefault("check_same_thread", False)
             if "timeout" not in make_url(self.url).query:  # "?timeout=SECONDS" in the URL wins
                 args.setdefault("timeout", 30)
-        self.engine: Engine = create_engine(self.url, connect_args=args, pool_pre_ping=True)
+        # A server connection can go stale (a restart, a proxy): test it before each use. A
+        # SQLite file cannot, and the test query cost a statement per transaction.
+        self.engine: Engine = create_engine(
+            self.url, connect_args=args, pool_pre_ping=backend != "sqlite"
+        )
         self.backend = backend
         if backend == "sqlite":
             event.listen(self.engine, "connect", _sqlite_connect)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Row, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -27,16 +27,19 @@ from bot.storage.models import (
 __all__ = [
     "ACTIVE",
     "active_assignments",
+    "add_identity",
     "add_question",
     "channel_state",
     "claim_receipt",
     "end_assignments",
+    "find_account",
     "find_identity",
     "find_thread",
     "identities_of",
     "latest_fiche_answer",
     "load_by_person",
     "log_event",
+    "mark_sent",
     "open_questions",
     "outbox_pending",
     "people_by_role",
@@ -48,6 +51,19 @@ __all__ = [
 ]
 
 ACTIVE = ("open", "answered")
+# The receipt's INSERT, by dialect, built once: it runs for every inbound event.
+_CLAIM = {
+    name: dialect_insert(cast(Table, InboundReceipt.__table__))
+    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+    .returning(InboundReceipt.__table__.c.id)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+_ADD_IDENTITY = insert(cast(Table, Identity.__table__))
+_IDENTIFY = (
+    select(Identity, Person)
+    .outerjoin(Person, Person.id == Identity.person_id)
+    .where(Identity.channel == bindparam("channel"), Identity.external_id == bindparam("external"))
+)
 
 
 def claim_receipt(session: Session, channel: str, event_id: str, now: dt.datetime) -> bool:
@@ -56,15 +72,29 @@ def claim_receipt(session: Session, channel: str, event_id: str, now: dt.datetim
     One INSERT that does nothing on a duplicate, inside the caller's transaction: a failed
     handling rolls the receipt back with everything else, so a redelivery is handled again.
     """
+    connection = session.connection()
+    statement = _CLAIM[connection.dialect.name]
     values = {"channel": channel, "event_id": event_id, "received_at": now}
-    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
-    statement = (
-        insert(InboundReceipt)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-        .returning(InboundReceipt.id)
-    )
-    return session.execute(statement).scalar() is not None
+    return connection.execute(statement, values).scalar() is not None
+
+
+def add_identity(
+    session: Session,
+    person_id: int,
+    channel: str,
+    external_id: str,
+    chat_id: str | None,
+    display_name: str,
+) -> None:
+    """Store a new account of a person (one INSERT, no object kept in the session)."""
+    values = {
+        "person_id": person_id,
+        "channel": channel,
+        "external_id": external_id,
+        "chat_id": chat_id,
+        "display_name": display_name,
+    }
+    session.connection().execute(_ADD_IDENTITY, values)
 
 
 def find_identity(session: Session, channel: str, external_id: str) -> Identity | None:
@@ -72,6 +102,14 @@ def find_identity(session: Session, channel: str, external_id: str) -> Identity 
     return session.scalar(
         select(Identity).where(Identity.channel == channel, Identity.external_id == external_id)
     )
+
+
+def find_account(
+    session: Session, channel: str, external_id: str
+) -> tuple[Identity, Person | None] | None:
+    """The identity of a platform account and its person, in one query, if known."""
+    row = session.execute(_IDENTIFY, {"channel": channel, "external": external_id}).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def identities_of(session: Session, person_id: int) -> list[Identity]:
@@ -211,22 +249,59 @@ def log_event(
     )
 
 
+_OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
+_OUTBOX = _OUTBOX_TABLE.c
+# Plain rows, not ORM objects: the sender reads each message once and never changes it there
+# (loading them as objects cost as much as sending them).
+_PENDING = (
+    select(
+        _OUTBOX.id,
+        _OUTBOX.channel,
+        _OUTBOX.target,
+        _OUTBOX.chat_id,
+        _OUTBOX.thread_id,
+        _OUTBOX.question_id,
+        _OUTBOX.opens_thread,
+        _OUTBOX.thread_title,
+        _OUTBOX.text,
+        _OUTBOX.buttons,
+        _OUTBOX.mentions,
+        _OUTBOX.attachments,
+        _OUTBOX.formatting,
+    )
+    .where(
+        _OUTBOX.status == "pending",
+        _OUTBOX.channel.in_(bindparam("channels", expanding=True)),
+        or_(_OUTBOX.next_attempt_at.is_(None), _OUTBOX.next_attempt_at <= bindparam("now")),
+    )
+    .order_by(_OUTBOX.id)
+    .limit(bindparam("limit"))
+)
+_MARK_SENT = (
+    update(_OUTBOX_TABLE)
+    .where(_OUTBOX.id == bindparam("row_id"))
+    .values(
+        status="sent",
+        external_id=bindparam("external_id"),
+        sent_at=bindparam("sent_at"),
+        attempts=_OUTBOX.attempts + 1,
+    )
+)
+
+
 def outbox_pending(
     session: Session, channels: Sequence[str], now: dt.datetime, limit: int = 100
-) -> list[OutboxMessage]:
+) -> list[Row[Any]]:
     """Unsent messages for these channels that are due (not backing off), oldest first."""
-    return list(
-        session.scalars(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.channel.in_(channels),
-                or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-    )
+    parameters = {"channels": list(channels), "now": now, "limit": limit}
+    return list(session.connection().execute(_PENDING, parameters))
+
+
+def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], now: dt.datetime) -> None:
+    """Record outbox messages as sent: (outbox id, the platform's message id) each."""
+    rows = [{"row_id": row, "external_id": external, "sent_at": now} for row, external in sent]
+    if rows:
+        session.connection().execute(_MARK_SENT, rows)
 
 
 def end_assignments(

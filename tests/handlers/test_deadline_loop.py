@@ -293,3 +293,30 @@ async def test_apscheduler_fires_the_next_step_on_its_own(quick, embedder) -> No
                 break
             await asyncio.sleep(0.05)
         assert [e.detail["step"] for e in events(bot, "reminder")] == [0]
+
+
+async def test_only_events_that_plan_steps_move_the_one_shot_job(quick, embedder) -> None:
+    slow_sweep = dataclasses.replace(
+        quick, deadlines=dataclasses.replace(quick.deadlines, sweep_seconds=3600)
+    )
+    async with console_bot(slow_sweep, embedder) as bot:
+        scheduler = bot.app.deadlines
+        assert scheduler is not None
+        looked = 0
+        next_due = scheduler.keeper.next_due
+
+        def counting() -> dt.datetime | None:
+            nonlocal looked
+            looked += 1
+            return next_due()
+
+        scheduler.keeper.next_due = counting  # type: ignore[method-assign]
+        await bot.say("/status")
+        await bot.say("/help")
+        assert looked == 0 and scheduler.next_run() is None  # nothing asked the database
+        await ask(bot)  # routed: its steps are planned, so the job is set at the first one
+        assert looked == 1
+        wait = scheduler.next_run() - dt.datetime.now(UTC)  # type: ignore[operator]
+        assert dt.timedelta(hours=27) < wait <= REMINDER_0 - START
+        await bot.say("/status")
+        assert looked == 1

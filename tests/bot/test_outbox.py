@@ -1,0 +1,95 @@
+"""The outbox sender records what it sent, several rows at a time, even when cut short."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FixedClock
+from bot.outbox import RECORD_EVERY, OutboxSender
+from bot.storage.database import Database
+from bot.storage.models import OutboxMessage
+from handlers.events import Delivery, Sent
+from tests.conftest import START
+
+pytestmark = pytest.mark.db
+
+COUNT = 2 * RECORD_EVERY + 5  # two full groups of records and a partial one
+
+
+class CountingChannel:
+    """Sends by remembering; the ``stop_at``-th send is cut short as a cancelled task is."""
+
+    name = "fake"
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        self.sent: list[int] = []
+        self.stop_at = stop_at
+
+    async def start(self, _deliver: object) -> None:
+        """Nothing to connect."""
+
+    async def stop(self) -> None:
+        """Nothing to release."""
+
+    async def send(self, delivery: Delivery) -> Sent:
+        if len(self.sent) + 1 == self.stop_at:
+            raise asyncio.CancelledError
+        self.sent.append(delivery.outbox_id)
+        return Sent(f"m{delivery.outbox_id}")
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database(database_url)
+    db.upgrade()
+    with db.sessions.begin() as session:
+        for number in range(COUNT):
+            session.add(
+                OutboxMessage(
+                    channel="fake",
+                    target="person",
+                    chat_id=f"person{number}",
+                    text=f"reply {number}",
+                    created_at=START,
+                )
+            )
+    yield db
+    db.dispose()
+
+
+def rows(database: Database) -> list[OutboxMessage]:
+    with database.sessions() as session:
+        return list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_every_message_sent_once_and_recorded(database: Database) -> None:
+    channel = CountingChannel()
+    sender = OutboxSender(database.sessions, {"fake": channel}, FixedClock(START))
+    assert await sender.flush() == COUNT
+    stored = rows(database)
+    assert channel.sent == [row.id for row in stored]
+    assert [(r.status, r.attempts, r.external_id) for r in stored] == [
+        ("sent", 1, f"m{r.id}") for r in stored
+    ]
+    assert all(r.sent_at == START for r in stored)
+    assert await sender.flush() == 0  # nothing is sent twice
+
+
+async def test_messages_sent_before_an_interruption_are_recorded(database: Database) -> None:
+    stop_at = RECORD_EVERY + 3  # in the middle of the second group of records
+    channel = CountingChannel(stop_at=stop_at)
+    sender = OutboxSender(database.sessions, {"fake": channel}, FixedClock(START))
+    with pytest.raises(asyncio.CancelledError):
+        await sender.flush()
+    stored = rows(database)
+    assert [r.status for r in stored] == ["sent"] * (stop_at - 1) + ["pending"] * (
+        COUNT - stop_at + 1
+    )
+    # The rest goes out on the next flush, and nothing already sent is sent again.
+    channel.stop_at = None
+    assert await sender.flush() == COUNT - stop_at + 1
+    assert channel.sent == [row.id for row in rows(database)]
