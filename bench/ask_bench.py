@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.assembly import embedder_for  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from knowledge.collection import read_collection  # noqa: E402
-from knowledge.embedder import make_embedder  # noqa: E402
 from routing.language import LanguageDetector  # noqa: E402
 
 PLACES = ["Alba", "Braga", "Cluj", "Drama", "Évora", "Fermo", "Gniezno", "Haskovo", "Ioannina",
@@ -141,7 +141,7 @@ def main() -> None:
 
     config = load_config(config_path)
     detector = LanguageDetector(config.languages.supported)
-    embedder = make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
+    embedder = embedder_for(config)
     detect_ms, embed_ms = [], []
     floors_started, floors_cpu = time.perf_counter(), time.process_time()
     for question in batch:

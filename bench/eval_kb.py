@@ -21,9 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.assembly import build_triage, import_fiches, open_database  # noqa: E402
+from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
 from bot.config import DatabaseConfig, load_config  # noqa: E402
-from knowledge.embedder import make_embedder  # noqa: E402
 
 
 def predict(config_path: Path, sample: Path) -> list[dict[str, object]]:
@@ -36,7 +35,7 @@ def predict(config_path: Path, sample: Path) -> list[dict[str, object]]:
             knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
         )
         database = open_database(config)
-        embedder = make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
+        embedder = embedder_for(config)
         import_fiches(config, database, embedder, sample / "fiches")
         triage = build_triage(config, database, embedder)
         predictions = []

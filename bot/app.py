@@ -11,7 +11,7 @@ import socket
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from bot.assembly import build_triage, open_database, seed_fiches_if_empty
+from bot.assembly import build_triage, embedder_for, open_database, seed_fiches_if_empty
 from bot.channels.base import Channel, ChannelStartError, StatefulChannel
 from bot.channels.state import ChannelState
 from bot.clock import Clock, SystemClock
@@ -27,7 +27,7 @@ from handlers.deadlines import DeadlineKeeper
 from handlers.directory import sync_directory
 from handlers.events import Inbound
 from handlers.i18n import Translator
-from knowledge.embedder import Embedder, make_embedder
+from knowledge.embedder import Embedder
 
 __all__ = ["Application"]
 
@@ -142,9 +142,7 @@ class Application:
     def _build(self) -> tuple[Database, Services]:
         config = self.config
         database = open_database(config)
-        embedder = self._embedder or make_embedder(
-            config.knowledge.embedder, config.knowledge.import_workers
-        )
+        embedder = self._embedder or embedder_for(config)
         seed_fiches_if_empty(config, database, embedder)
         with database.sessions.begin() as session:
             sync_directory(session, config, self.clock.now())

@@ -78,9 +78,14 @@ def _fiche_words(database: Database) -> dict[str, set[str]]:
     return words
 
 
+def embedder_for(config: Config) -> Embedder:
+    """The embedder ``[knowledge]`` names, with its import workers."""
+    return make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
+
+
 def build_triage(config: Config, database: Database, embedder: Embedder | None = None) -> Triage:
     """Assemble language detection, search and topic classification over the stored fiches."""
-    embedder = embedder or make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
+    embedder = embedder or embedder_for(config)
     detector = LanguageDetector(
         config.languages.supported,
         default=config.languages.default,

@@ -202,8 +202,7 @@ def cmd_db_upgrade(config: Config, _args: argparse.Namespace) -> int:
 
 def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
     """Import a collection; refuse the whole collection if any file is bad, unless told."""
-    from bot.assembly import import_fiches
-    from knowledge.embedder import make_embedder
+    from bot.assembly import embedder_for, import_fiches
     from knowledge.importer import ImportRefused
 
     if not args.path.is_dir():
@@ -213,7 +212,7 @@ def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
         report = import_fiches(
             config,
             database,
-            make_embedder(config.knowledge.embedder, config.knowledge.import_workers),
+            embedder_for(config),
             args.path,
             skip_errors=args.skip_errors,
         )
@@ -232,11 +231,10 @@ def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
 
 
 def _triage(config: Config):  # type: ignore[no-untyped-def]
-    from bot.assembly import build_triage, seed_fiches_if_empty
-    from knowledge.embedder import make_embedder
+    from bot.assembly import build_triage, embedder_for, seed_fiches_if_empty
 
     database = _database(config)
-    embedder = make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
+    embedder = embedder_for(config)
     seed_fiches_if_empty(config, database, embedder)
     return database, build_triage(config, database, embedder)
 

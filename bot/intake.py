@@ -131,7 +131,7 @@ class Intake:
                 },
             )
         channel = self._channels.get(event.channel)
-        if self._wake_sender is not None and getattr(channel, "replies_in_background", False):
+        if self._wake_sender is not None and channel is not None and channel.replies_in_background:
             # The sender sends the replies, in outbox order, while the next event is handled.
             self._wake_sender()
         else:

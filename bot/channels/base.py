@@ -61,12 +61,13 @@ class Channel(Protocol):
     ``send`` sends to ``delivery.chat_id`` (a private chat) or, when it is None, to the
     channel's experts' space, opening a thread when ``opens_thread`` is set.
 
-    By default ``deliver`` returns once the event's replies are sent. A channel that sets
-    the class attribute ``replies_in_background = True`` gets ``deliver`` back as soon as
-    the event is handled, while the outbox sender sends the replies, still in order.
+    With ``replies_in_background`` False, ``deliver`` returns once the event's replies are
+    sent (a terminal shows them in order); with True, as soon as the event is handled,
+    while the outbox sender sends the replies, still in order.
     """
 
     name: str
+    replies_in_background: bool
 
     async def start(self, deliver: Deliver) -> None:
         """Connect and begin handing inbound events to ``deliver``."""

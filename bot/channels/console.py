@@ -41,6 +41,7 @@ class ConsoleChannel:
     """
 
     name = "console"
+    replies_in_background = False
 
     def __init__(
         self,

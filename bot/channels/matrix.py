@@ -97,6 +97,7 @@ class MatrixChannel:
     """A matrix-nio client that turns room events into inbound events and sends deliveries."""
 
     name = "matrix"
+    replies_in_background = False
 
     def __init__(
         self,

@@ -131,6 +131,13 @@ class _Reader(HTMLParser):
         if opened.kind is not None and self.length > opened.start:
             self.spans.append(Span(opened.kind, opened.start, self.length, opened.url))
 
+    def finish(self) -> str:
+        """Close what the HTML left open and return the whole text."""
+        for opened in reversed(self.stack):
+            self._close(opened)
+        self.stack.clear()
+        return "".join(self.text)
+
     def handle_data(self, data: str) -> None:
         if self.skipping:
             return
@@ -147,9 +154,7 @@ def read_html(formatted: str) -> tuple[str, tuple[Span, ...]]:
     reader = _Reader()
     reader.feed(formatted)
     reader.close()
-    for opened in reversed(reader.stack):
-        reader._close(opened)
-    raw = "".join(reader.text)
+    raw = reader.finish()
     text = raw.strip()
     offset = len(raw) - len(raw.lstrip())
     spans = []

@@ -74,8 +74,8 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         # Per account and address: a guesser is slowed down, while the coordinator, from
         # another address, can still log in.
         address = request.client.host if request.client else "-"
-        keys = (f"{name.strip().lower()} from {address}",)
-        wait = throttle.wait(keys)
+        key = f"{name.strip().lower()} from {address}"
+        wait = throttle.wait(key)
         if wait is not None:
             minutes = max(1, math.ceil(wait.total_seconds() / 60))
             error = f"Too many failed logins. Try again in {minutes} minute(s)."
@@ -83,9 +83,9 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         # scrypt takes tens of milliseconds: not on the event loop.
         valid = await run_in_threadpool(_check_login, database, name, password)
         if not valid:
-            throttle.failed(keys)
+            throttle.failed(key)
             return page(request, "login.html", 401, error="Wrong name or password.", user=None)
-        throttle.succeeded(keys)
+        throttle.succeeded(key)
         request.session["user"] = name
         return RedirectResponse("/", status_code=303)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-from collections.abc import Iterable
 
 from bot.clock import Clock
 
@@ -28,30 +27,24 @@ class LoginThrottle:
         self.window = window
         self._failures: dict[str, collections.deque[dt.datetime]] = {}
 
-    def wait(self, keys: Iterable[str]) -> dt.timedelta | None:
-        """How long these keys must still wait before a login is checked; None if not."""
-        now = self.clock.now()
-        longest: dt.timedelta | None = None
-        for key in keys:
-            failures = self._recent(key, now)
-            if len(failures) >= self.limit:
-                remaining = failures[-self.limit] + self.window - now
-                longest = remaining if longest is None else max(longest, remaining)
-        return longest
+    def wait(self, key: str) -> dt.timedelta | None:
+        """How long logins for ``key`` must still wait before they are checked; None if not."""
+        failures = self._recent(key, self.clock.now())
+        if len(failures) < self.limit:
+            return None
+        return failures[0] + self.window - self.clock.now()
 
-    def failed(self, keys: Iterable[str]) -> None:
-        """Count one failed login against each key."""
+    def failed(self, key: str) -> None:
+        """Count one failed login against ``key``."""
         now = self.clock.now()
         if len(self._failures) > self.MAX_KEYS:
-            for key in [k for k in self._failures if not self._recent(k, now)]:
-                del self._failures[key]
-        for key in keys:
-            self._failures.setdefault(key, collections.deque(maxlen=self.limit)).append(now)
+            for old in [k for k in self._failures if not self._recent(k, now)]:
+                del self._failures[old]
+        self._failures.setdefault(key, collections.deque(maxlen=self.limit)).append(now)
 
-    def succeeded(self, keys: Iterable[str]) -> None:
-        """Forget the failures of these keys."""
-        for key in keys:
-            self._failures.pop(key, None)
+    def succeeded(self, key: str) -> None:
+        """Forget the failures of ``key``."""
+        self._failures.pop(key, None)
 
     def _recent(self, key: str, now: dt.datetime) -> collections.deque[dt.datetime]:
         failures = self._failures.get(key, collections.deque())

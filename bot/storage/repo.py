@@ -297,11 +297,11 @@ def outbox_pending(
     return list(session.connection().execute(_PENDING, parameters))
 
 
-def mark_sent(session: Session, sent: Sequence[tuple[int, str | None]], now: dt.datetime) -> None:
-    """Record outbox messages as sent: (outbox id, the platform's message id) each."""
-    rows = [{"row_id": row, "external_id": external, "sent_at": now} for row, external in sent]
-    if rows:
-        session.connection().execute(_MARK_SENT, rows)
+def mark_sent(session: Session, outbox_id: int, external_id: str | None, now: dt.datetime) -> None:
+    """Record an outbox message as sent, with the platform's id for it."""
+    session.connection().execute(
+        _MARK_SENT, {"row_id": outbox_id, "external_id": external_id, "sent_at": now}
+    )
 
 
 def end_assignments(

@@ -80,6 +80,14 @@ def test_environment_overrides_database_url(tmp_path: Path) -> None:
         ("[database]\nurl = 'x'\n[[topics]\n", "not valid TOML"),
         (MINIMAL + "\n[database]\nurll = 'sqlite://'\n", "database.urll: unknown key"),
         (
+            MINIMAL + "\n[knowledge]\nimport_workers = -1\n",
+            "knowledge.import_workers: must be 0 (one per core) or more",
+        ),
+        (
+            MINIMAL + "\n[knowledge]\ntopic_weight = 1.5\n",
+            "knowledge.topic_weight: must be between 0 and 1",
+        ),
+        (
             MINIMAL + "\n[routing]\nmention_others = 'two'\n",
             "routing.mention_others: expected an integer, got string",
         ),

@@ -1,4 +1,4 @@
-"""The outbox sender records what it sent, several rows at a time, even when cut short."""
+"""The outbox sender records each message it sent, even when cut short."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.clock import FixedClock
-from bot.outbox import RECORD_EVERY, OutboxSender
+from bot.outbox import OutboxSender
 from bot.storage.database import Database
 from bot.storage.models import OutboxMessage
 from handlers.events import Delivery, Sent
@@ -17,13 +17,14 @@ from tests.conftest import START
 
 pytestmark = pytest.mark.db
 
-COUNT = 2 * RECORD_EVERY + 5  # two full groups of records and a partial one
+COUNT = 25
 
 
 class CountingChannel:
     """Sends by remembering; the ``stop_at``-th send is cut short as a cancelled task is."""
 
     name = "fake"
+    replies_in_background = False
 
     def __init__(self, stop_at: int | None = None) -> None:
         self.sent: list[int] = []
@@ -80,7 +81,7 @@ async def test_every_message_sent_once_and_recorded(database: Database) -> None:
 
 
 async def test_messages_sent_before_an_interruption_are_recorded(database: Database) -> None:
-    stop_at = RECORD_EVERY + 3  # in the middle of the second group of records
+    stop_at = 13  # in the middle of the batch
     channel = CountingChannel(stop_at=stop_at)
     sender = OutboxSender(database.sessions, {"fake": channel}, FixedClock(START))
     with pytest.raises(asyncio.CancelledError):

