@@ -135,7 +135,7 @@ class Application:
         self._tasks.clear()
         self._worker.shutdown(wait=False)
         if self.database is not None:
-            self.database.dispose()
+            await asyncio.to_thread(self.database.dispose)
             self.database = None
         self.sender = None
 
@@ -238,4 +238,5 @@ class Application:
         self._tasks.clear()
         self._worker.shutdown(wait=True)
         if self.database is not None:
-            self.database.dispose()
+            # Off the loop, which keeps running while a thread finishes its transaction.
+            await asyncio.to_thread(self.database.dispose)

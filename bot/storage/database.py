@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Database", "normalise_url"]
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -46,6 +49,20 @@ class Database:
             event.listen(self.engine, "connect", _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
         self.sessions: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        # Connections handed out and not yet returned, so that dispose() can wait for them.
+        self._in_use = 0
+        self._returned = threading.Condition()
+        event.listen(self.engine, "checkout", self._checked_out)
+        event.listen(self.engine, "checkin", self._checked_in)
+
+    def _checked_out(self, *_args: object) -> None:
+        with self._returned:
+            self._in_use += 1
+
+    def _checked_in(self, *_args: object) -> None:
+        with self._returned:
+            self._in_use -= 1
+            self._returned.notify_all()
 
     def _alembic(self) -> AlembicConfig:
         config = AlembicConfig()
@@ -66,8 +83,15 @@ class Database:
         """Apply every pending migration."""
         command.upgrade(self._alembic(), "head")
 
-    def dispose(self) -> None:
-        """Close every pooled connection."""
+    def dispose(self, wait_seconds: float = 10.0) -> None:
+        """Close every pooled connection, once those still in use have come back.
+
+        A connection returned after the pool was disposed would never be closed (psycopg warns
+        when it is collected), and a thread may still be finishing a transaction at shutdown.
+        """
+        with self._returned:
+            if not self._returned.wait_for(lambda: self._in_use <= 0, timeout=wait_seconds):
+                log.warning("closing the database with %d connections still in use", self._in_use)
         self.engine.dispose()
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select
 
@@ -38,3 +42,27 @@ def test_receipt_rolls_back_with_the_failed_handling(database: Database) -> None
     with database.sessions.begin() as session:
         assert not claim_receipt(session, "console", "event-1", START)
     assert receipts(database) == 1
+
+
+def test_dispose_waits_for_a_connection_still_in_use(database: Database) -> None:
+    """A transaction finishing in a thread at shutdown gets its connection closed too.
+
+    A connection returned to a pool already disposed would stay open until collected (on
+    PostgreSQL psycopg then warns, which this suite turns into a failure).
+    """
+    holding = threading.Event()
+    used: list[Any] = []
+
+    def transaction() -> None:
+        with database.sessions.begin() as session:
+            used.append(session.connection().connection.dbapi_connection)
+            holding.set()
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=transaction)
+    thread.start()
+    assert holding.wait(5)
+    database.dispose()
+    thread.join()
+    with pytest.raises(database.engine.dialect.dbapi.Error):  # type: ignore[union-attr]
+        used[0].cursor()
