@@ -18,6 +18,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.deadline_scheduler import DeadlineScheduler
 from bot.intake import Intake
+from bot.knowledge_reload import KnowledgeReloader
 from bot.outbox import OutboxSender
 from bot.retention import run_retention
 from bot.storage.database import Database
@@ -28,6 +29,7 @@ from handlers.directory import sync_directory
 from handlers.events import Inbound
 from handlers.i18n import Translator
 from knowledge.embedder import Embedder
+from knowledge.repository import collection_state
 
 __all__ = ["Application"]
 
@@ -58,6 +60,7 @@ class Application:
         self.deadlines: DeadlineScheduler | None = None
         self.dashboard: Any = None  # the uvicorn server, when [dashboard] is enabled
         self.intake: Intake | None = None
+        self.knowledge: KnowledgeReloader | None = None
         self._metrics_server: Any = None
 
     async def start(self) -> None:
@@ -79,6 +82,9 @@ class Application:
         self._spawn(self.sender.run(), "outbox-sender")
         self._spawn(self.intake.run(), "intake-retry")
         self._spawn(run_retention(database.sessions, self.clock, self.config.privacy), "retention")
+        every = self.config.knowledge.reload_seconds
+        if every > 0 and self.knowledge is not None:
+            self._spawn(self.knowledge.run(every), "knowledge-reload")
         if self.config.metrics.enabled:
             await self._serve_metrics()
         for channel in self.channels.values():
@@ -146,6 +152,7 @@ class Application:
         seed_fiches_if_empty(config, database, embedder)
         with database.sessions.begin() as session:
             sync_directory(session, config, self.clock.now())
+            loaded = collection_state(session, embedder.name)
         services = Services(
             config=config,
             sessions=database.sessions,
@@ -154,6 +161,7 @@ class Application:
             texts=Translator(config.languages.supported),
             channels=tuple(self.channels),
         )
+        self.knowledge = KnowledgeReloader(config, database, embedder, services, loaded)
         return database, services
 
     async def deliver(self, event: Inbound) -> None:

@@ -86,6 +86,7 @@ class KnowledgeConfig:
     lexical_weight: float = 0.0
     topic_weight: float = 0.075
     max_results: int = 10
+    reload_seconds: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -467,6 +468,8 @@ def _check(config: Config) -> None:
         raise _KeyError("knowledge.topic_weight", "must be between 0 and 1")
     if config.knowledge.import_workers < 0:
         raise _KeyError("knowledge.import_workers", "must be 0 (one per core) or more")
+    if config.knowledge.reload_seconds < 0:
+        raise _KeyError("knowledge.reload_seconds", "must be 0 (never) or more")
     if not 0.0 <= config.knowledge.answer_threshold <= 1.0:
         raise _KeyError("knowledge.answer_threshold", "must be between 0 and 1")
     if config.routing.mention_others < 0:

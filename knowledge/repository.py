@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 from scipy import sparse
@@ -13,7 +14,13 @@ from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
 from knowledge.index import FicheIndex, IndexedVersion
 from knowledge.text import tokenize
 
-__all__ = ["cached_query_vectors", "count_versions", "get_version", "load_index"]
+__all__ = [
+    "cached_query_vectors",
+    "collection_state",
+    "count_versions",
+    "get_version",
+    "load_index",
+]
 
 
 def load_index(session: Session, embedder: Embedder, lexical_weight: float) -> FicheIndex:
@@ -56,6 +63,21 @@ def get_version(session: Session, fiche_id: str, language: str) -> FicheVersion 
 def count_versions(session: Session) -> int:
     """How many fiche versions are stored."""
     return session.scalar(select(func.count()).select_from(FicheVersion)) or 0
+
+
+def collection_state(session: Session, embedder_name: str) -> tuple[int, dt.datetime | None]:
+    """A fingerprint of the searchable versions that every import changes, read in one query.
+
+    An import stamps each fiche it adds or changes with its time and deletes what is gone, so
+    the number of versions and the latest stamp together move with every import.
+    """
+    count, latest = session.execute(
+        select(func.count(), func.max(Fiche.updated_at))
+        .select_from(FicheVersion)
+        .join(Fiche)
+        .where(FicheVersion.embedder == embedder_name)
+    ).one()
+    return count, latest
 
 
 def cached_query_vectors(

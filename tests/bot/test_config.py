@@ -84,6 +84,10 @@ def test_environment_overrides_database_url(tmp_path: Path) -> None:
             "knowledge.import_workers: must be 0 (one per core) or more",
         ),
         (
+            MINIMAL + "\n[knowledge]\nreload_seconds = -5\n",
+            "knowledge.reload_seconds: must be 0 (never) or more",
+        ),
+        (
             MINIMAL + "\n[knowledge]\ntopic_weight = 1.5\n",
             "knowledge.topic_weight: must be between 0 and 1",
         ),
