@@ -14,10 +14,14 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "normalise_url"]
+__all__ = ["Database", "DatabaseClosed", "normalise_url"]
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class DatabaseClosed(RuntimeError):
+    """A connection was asked of a database already closed."""
 
 
 def normalise_url(url: str) -> str:
@@ -52,8 +56,16 @@ class Database:
         # Connections handed out and not yet returned, so that dispose() can wait for them.
         self._in_use = 0
         self._returned = threading.Condition()
+        self._closed = False
         event.listen(self.engine, "checkout", self._checked_out)
         event.listen(self.engine, "checkin", self._checked_in)
+        event.listen(self.engine, "do_connect", self._refuse_when_closed)
+
+    def _refuse_when_closed(self, *_args: object) -> None:
+        # A thread still finishing work at shutdown would open a connection nobody closes.
+        if self._closed:
+            shown = make_url(self.url).render_as_string(hide_password=True)
+            raise DatabaseClosed(f"the database {shown} was closed")
 
     def _checked_out(self, *_args: object) -> None:
         with self._returned:
@@ -84,12 +96,14 @@ class Database:
         command.upgrade(self._alembic(), "head")
 
     def dispose(self, wait_seconds: float = 10.0) -> None:
-        """Close every pooled connection, once those still in use have come back.
+        """Close the database: its connections, once those in use are back, and no new ones.
 
-        A connection returned after the pool was disposed would never be closed (psycopg warns
-        when it is collected), and a thread may still be finishing a transaction at shutdown.
+        A connection returned after the pool was disposed, or opened after it, would never be
+        closed (psycopg warns when it is collected), and at shutdown a thread may still be
+        finishing a transaction or starting another.
         """
         with self._returned:
+            self._closed = True
             if not self._returned.wait_for(lambda: self._in_use <= 0, timeout=wait_seconds):
                 log.warning("closing the database with %d connections still in use", self._in_use)
         self.engine.dispose()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.database import Database
+from bot.storage.database import Database, DatabaseClosed
 from bot.storage.models import InboundReceipt
 from bot.storage.repo import claim_receipt
 from tests.conftest import START
@@ -66,3 +66,10 @@ def test_dispose_waits_for_a_connection_still_in_use(database: Database) -> None
     thread.join()
     with pytest.raises(database.engine.dialect.dbapi.Error):  # type: ignore[union-attr]
         used[0].cursor()
+
+
+def test_a_closed_database_opens_no_connection(database: Database) -> None:
+    """Work a thread starts after shutdown fails at once instead of leaving a connection open."""
+    database.dispose()
+    with pytest.raises(DatabaseClosed, match="was closed"), database.sessions() as session:
+        session.execute(select(1))
