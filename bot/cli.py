@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config import (
     Config,
@@ -21,6 +22,10 @@ from bot.config import (
     load_config,
 )
 from bot.ops_cli import add_operations_commands, config_secrets, safe_url
+
+if TYPE_CHECKING:
+    from bot.storage.database import Database
+    from routing.triage import Triage
 
 __all__ = ["main"]
 
@@ -114,17 +119,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _database(config: Config):  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def _database(config: Config) -> Iterator[Database]:
+    """The configured database, closed when the command is done."""
     from bot.assembly import open_database
 
     try:
-        return open_database(config)
+        database = open_database(config)
     except Exception as error:
         first = str(error).splitlines()[0] if str(error) else ""
         raise CommandError(
-            f"cannot open database {safe_url(config.database.url)}: {type(error).__name__}: "
-            f"{first}"
+            f"cannot open database {safe_url(config.database.url)}: {type(error).__name__}: {first}"
         ) from None
+    try:
+        yield database
+    finally:
+        database.dispose()
 
 
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
@@ -207,19 +217,21 @@ def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
 
     if not args.path.is_dir():
         raise CommandError(f"{args.path}: not a folder")
-    database = _database(config)
-    try:
-        report = import_fiches(
-            config,
-            database,
-            embedder_for(config),
-            args.path,
-            skip_errors=args.skip_errors,
-        )
-    except ImportRefused as refused:
-        for error in refused.errors:
-            print(error, file=sys.stderr)
-        raise CommandError(f"{refused} (use --skip-errors to import the valid fiches)") from None
+    with _database(config) as database:
+        try:
+            report = import_fiches(
+                config,
+                database,
+                embedder_for(config),
+                args.path,
+                skip_errors=args.skip_errors,
+            )
+        except ImportRefused as refused:
+            for error in refused.errors:
+                print(error, file=sys.stderr)
+            raise CommandError(
+                f"{refused} (use --skip-errors to import the valid fiches)"
+            ) from None
     for error in report.skipped:
         print(f"skipped: {error}", file=sys.stderr)
     print(
@@ -230,18 +242,24 @@ def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _triage(config: Config):  # type: ignore[no-untyped-def]
+@contextlib.contextmanager
+def _triage(config: Config) -> Iterator[tuple[Database, Triage]]:
+    """The database (closed when done) and the bot's triage over its fiches."""
     from bot.assembly import build_triage, embedder_for, seed_fiches_if_empty
 
-    database = _database(config)
-    embedder = embedder_for(config)
-    seed_fiches_if_empty(config, database, embedder)
-    return database, build_triage(config, database, embedder)
+    with _database(config) as database:
+        embedder = embedder_for(config)
+        seed_fiches_if_empty(config, database, embedder)
+        yield database, build_triage(config, database, embedder)
 
 
 def cmd_kb_search(config: Config, args: argparse.Namespace) -> int:
     """Print the best fiches for a query."""
-    _, triage = _triage(config)
+    with _triage(config) as (_, triage):
+        return _search(triage, args)
+
+
+def _search(triage: Triage, args: argparse.Namespace) -> int:
     query = " ".join(args.query)
     language = args.language or triage.detector.detect(query).language
     vector = triage.embedder.queries([query])
@@ -260,8 +278,7 @@ def cmd_experts(config: Config, _args: argparse.Namespace) -> int:
     from bot.clock import SystemClock
     from handlers.directory import candidates, sync_directory
 
-    database = _database(config)
-    with database.sessions.begin() as session:
+    with _database(config) as database, database.sessions.begin() as session:
         sync_directory(session, config, SystemClock().now())
         experts, coordinators = candidates(session, config)
     print(f"{'id':12} {'name':22} {'partner':12} {'languages':14} load  topics")
@@ -278,7 +295,11 @@ def cmd_experts(config: Config, _args: argparse.Namespace) -> int:
 
 def cmd_ask(config: Config, args: argparse.Namespace) -> int:
     """Diagnose questions without changing anything."""
-    database, triage = _triage(config)
+    with _triage(config) as (database, triage):
+        return _ask(config, database, triage, args)
+
+
+def _ask(config: Config, database: Database, triage: Triage, args: argparse.Namespace) -> int:
     if args.text == ["-"]:
         return _ask_stream(config, database, triage, sys.stdin, sys.stdout)
     text = " ".join(args.text)
