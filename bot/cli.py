@@ -239,6 +239,13 @@ def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
         f"{len(report.removed)}, unchanged versions {report.unchanged}, skipped fiches "
         f"{len({e.path for e in report.skipped})}"
     )
+    if report.added or report.updated or report.removed:
+        every = config.knowledge.reload_seconds
+        if every > 0:
+            # One look sees the change, the next one (if it has settled) rebuilds the search.
+            print(f"a running bot searches the new collection within about {2 * every:g} seconds")
+        else:
+            print("a running bot searches the new collection once restarted (reload_seconds = 0)")
     return 0
 
 

@@ -128,6 +128,34 @@ def test_kb_search_and_experts(config_path, capsys) -> None:  # type: ignore[no-
     assert status == 0 and "claire" in out and "Claire Dubois" in out and "0/5" in out
 
 
+def test_kb_import_reports_changes_and_when_a_running_bot_sees_them(  # type: ignore[no-untyped-def]
+    config_path, tmp_path, capsys
+) -> None:
+    fiches = config_path.parent / "fiches"
+    command = ["--config", str(config_path), "kb", "import"]
+    status, out, _ = run([*command, str(fiches)], capsys)
+    assert status == 0
+    assert out.splitlines() == [
+        "added 0, updated 0, removed 0, unchanged versions 4, skipped fiches 0"
+    ]
+    extra = tmp_path / "extra"
+    (extra / "village-beekeeping-course").mkdir(parents=True)
+    (extra / "village-beekeeping-course" / "en.md").write_text(
+        "+++\ntitle = 'A beekeeping course run by a village school'\n"
+        "topics = ['rural-youth-inclusion']\n+++\nAn example fiche for this test.\n",
+        "utf-8",
+    )
+    status, out, _ = run([*command, str(extra)], capsys)
+    assert status == 0
+    assert out.splitlines() == [
+        "added 1, updated 0, removed 0, unchanged versions 0, skipped fiches 0",
+        "a running bot searches the new collection within about 60 seconds",
+    ]
+    shutil.rmtree(extra / "village-beekeeping-course")
+    status, out, _ = run([*command, str(extra)], capsys)
+    assert status == 0 and out.splitlines()[0].startswith("added 0, updated 0, removed 1")
+
+
 def test_kb_import_refuses_bad_collection(config_path, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "bad" / "no-title"
     bad.mkdir(parents=True)
