@@ -9,6 +9,9 @@ Usage: python bench/ask_bench.py [--fiches 10000] [--questions 1000] [--out benc
    in one process, and reads each line's elapsed_ms, the wall time and the peak memory.
 3. Measures, in the same run, the two floors of one question: one langdetect call and one
    query embedding, and reports the pipeline's cost against their sum.
+4. Times what a running bot does once `rrm kb import` changed its collection: build the
+   triage again (index, language lexicon, topic classifier) beside the one in use, and the
+   memory that second copy takes at its peak (traced by tracemalloc, in a second build).
 
 Wall times depend on what else the machine is doing; CPU seconds (user + system, every
 thread) are reported beside them because they depend much less on it.
@@ -26,12 +29,13 @@ import statistics
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.assembly import embedder_for  # noqa: E402
+from bot.assembly import build_triage, embedder_for, open_database  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from knowledge.collection import read_collection  # noqa: E402
 from routing.language import LanguageDetector  # noqa: E402
@@ -155,6 +159,16 @@ def main() -> None:
     floors_wall = time.perf_counter() - floors_started
     floors_cpu = time.process_time() - floors_cpu
     floor = statistics.median(detect_ms) + statistics.median(embed_ms)
+    database = open_database(config)
+    reload_started, reload_cpu = time.perf_counter(), time.process_time()
+    build_triage(config, database, embedder)
+    reload_wall = time.perf_counter() - reload_started
+    reload_cpu = time.process_time() - reload_cpu
+    tracemalloc.start()
+    build_triage(config, database, embedder)
+    reload_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    database.dispose()
     report = {
         "fiche_versions": args.fiches,
         "import_seconds": round(import_seconds, 1),
@@ -172,6 +186,9 @@ def main() -> None:
         "pipeline_over_floors": round(statistics.median(elapsed) / floor, 3),
         "floors_cpu_seconds": round(floors_cpu, 2),
         "floors_wall_seconds": round(floors_wall, 2),
+        "reload_seconds": round(reload_wall, 2),
+        "reload_cpu_seconds": round(reload_cpu, 2),
+        "reload_peak_mb": round(reload_peak / 2**20, 1),
     }
     print(json.dumps(report, indent=2))
 
