@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.config import (
     Config,
@@ -262,17 +262,13 @@ def _triage(config: Config) -> Iterator[tuple[Database, Triage]]:
 
 def cmd_kb_search(config: Config, args: argparse.Namespace) -> int:
     """Print the best fiches for a query."""
-    with _triage(config) as (_, triage):
-        return _search(triage, args)
-
-
-def _search(triage: Triage, args: argparse.Namespace) -> int:
     query = " ".join(args.query)
-    language = args.language or triage.detector.detect(query).language
-    vector = triage.embedder.queries([query])
-    hits = triage.index.search(
-        query, language, vector, preferred=[language, "en"], limit=args.limit
-    )
+    with _triage(config) as (_, triage):
+        language = args.language or triage.detector.detect(query).language
+        vector = triage.embedder.queries([query])
+        hits = triage.index.search(
+            query, language, vector, preferred=[language, "en"], limit=args.limit
+        )
     if not hits:
         print("no fiches found (is the knowledge base empty? see `rrm kb import`)")
     for hit in hits:
@@ -330,7 +326,9 @@ def _ask(config: Config, database: Database, triage: Triage, args: argparse.Name
     return 0
 
 
-def _ask_stream(config: Config, database, triage, source: TextIO, sink: TextIO) -> int:  # type: ignore[no-untyped-def]
+def _ask_stream(
+    config: Config, database: Database, triage: Triage, source: TextIO, sink: TextIO
+) -> int:
     failures = 0
     for number, line in enumerate(source, 1):
         if not line.strip():
@@ -351,7 +349,9 @@ def _ask_stream(config: Config, database, triage, source: TextIO, sink: TextIO) 
     return 1 if failures else 0
 
 
-def diagnose(config: Config, database, triage, text: str, hint: str | None) -> dict:  # type: ignore[no-untyped-def, type-arg]
+def diagnose(
+    config: Config, database: Database, triage: Triage, text: str, hint: str | None
+) -> dict[str, Any]:
     """What the bot would do with ``text``: language, topic, decision, fiches, route."""
     from bot.clock import SystemClock
     from handlers.directory import candidates, sync_directory

@@ -55,9 +55,9 @@ class Intake:
         texts: Translator,
         default_language: str,
         *,
+        clocks_changed: Callable[[], Awaitable[None]],
+        wake_sender: Callable[[], None],
         retry_seconds: float = 2.0,
-        clocks_changed: Callable[[], Awaitable[None]] | None = None,
-        wake_sender: Callable[[], None] | None = None,
     ) -> None:
         self._handle = handle
         self._clocks_changed = clocks_changed
@@ -131,7 +131,7 @@ class Intake:
                 },
             )
         channel = self._channels.get(event.channel)
-        if self._wake_sender is not None and channel is not None and channel.replies_in_background:
+        if channel is not None and channel.replies_in_background:
             # The sender sends the replies, in outbox order, while the next event is handled.
             self._wake_sender()
         else:
@@ -140,7 +140,7 @@ class Intake:
                 await self._flush()
             except Exception as error:
                 log.warning("sending replies failed (%s); the outbox sender retries", error)
-        if handled.clocks_changed and self._clocks_changed is not None:
+        if handled.clocks_changed:
             # A routed question or a new priority: the scheduler's next instant may move.
             await self._clocks_changed()
         return True

@@ -19,8 +19,7 @@ __all__ = ["TopicClassifier", "TopicGuess"]
 EXAMPLE_WEIGHT = 3.0
 FICHE_WEIGHT = 0.6
 KEYWORD_WEIGHT = 0.12
-FICHES_CONSULTED = 3
-SECONDARY_TOPIC_SHARE = 0.0
+FICHES_CONSULTED = 3  # their primary topics count; secondary ones did not help here
 # A topic's nearness is the mean of its this many nearest examples. The single nearest one
 # was often a lucky match in the question's own language: alone it chose the right topic for
 # 68 % of the sample's questions, the mean of five for 83 %.
@@ -87,11 +86,8 @@ class TopicClassifier:
         example = (similarity - similarity.mean()) * 10.0
         fiche = np.zeros(count, dtype=np.float32)
         for hit in hits[:FICHES_CONSULTED]:
-            weight = max(hit.score, 0.0)
-            for rank, topic in enumerate(hit.topics):
-                if topic in self.topic_ids:
-                    share = 1.0 if rank == 0 else SECONDARY_TOPIC_SHARE
-                    fiche[self.topic_ids.index(topic)] += weight * share
+            if hit.topics and hit.topics[0] in self.topic_ids:
+                fiche[self.topic_ids.index(hit.topics[0])] += max(hit.score, 0.0)
         if fiche.sum() > 0:
             fiche = fiche / fiche.sum()
         folded = " " + fold_accents(text.lower()) + " "

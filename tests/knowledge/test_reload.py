@@ -11,6 +11,7 @@ import pytest
 
 from bot.assembly import import_fiches, open_database
 from bot.config import Config
+from knowledge.repository import collection_state
 from tests.conftest import SAMPLE_FICHES
 from tests.fakes.app import ConsoleSession, console_bot
 from tests.fakes.embedder import MemoEmbedder
@@ -97,3 +98,32 @@ async def test_the_running_bot_looks_by_itself(
             while conversation.services.triage is before:
                 await asyncio.sleep(0.05)
         assert TITLE not in await ask(bot, "ana")
+
+
+def test_the_fingerprint_moves_with_each_kind_of_change(
+    config: Config, embedder: MemoEmbedder, tmp_path: Path
+) -> None:
+    """Adding, changing (same count) or removing versions moves it; an idle import does not."""
+    folder = tmp_path / "collection"
+    for fiche in (FICHE, "regional-erasmus-consortium-north-east"):
+        shutil.copytree(SAMPLE_FICHES / fiche, folder / fiche)
+    database = open_database(config)
+    try:
+
+        def imported() -> tuple[int, object]:
+            import_fiches(config, database, embedder, folder)
+            with database.sessions() as session:
+                return collection_state(session, embedder.name)
+
+        added = imported()
+        assert added[0] == 3
+        assert imported() == added  # nothing changed
+        english = folder / FICHE / "en.md"
+        english.write_text(english.read_text("utf-8") + "\nOne more sentence.\n", "utf-8")
+        changed = imported()
+        assert changed[0] == 3 and changed != added
+        (folder / "regional-erasmus-consortium-north-east" / "ro.md").unlink()
+        removed = imported()
+        assert removed[0] == 2 and removed != changed
+    finally:
+        database.dispose()

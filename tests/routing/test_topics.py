@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from scipy import sparse
 
-from bot.config import load_config
+from bot.config import Topic, load_config
 from knowledge.index import FicheHit
 from routing.topics import TopicClassifier
 from tests.conftest import EXAMPLE_CONFIG
@@ -56,3 +58,21 @@ def test_unclear_topic_is_none(embedder) -> None:  # type: ignore[no-untyped-def
     strict = TopicClassifier(config.topics, embedder.queries, min_confidence=0.99)
     text = "Hello, can someone help me?"
     assert strict.classify(text, embedder.queries([text]), []).topic is None
+
+
+def test_several_near_examples_outweigh_one_lucky_match() -> None:
+    """A topic is as near as its five nearest examples together, not its single nearest."""
+    lucky, fair, far = [0.9, np.sqrt(1 - 0.81), 0.0], [0.6, 0.8, 0.0], [0.0, 0.0, 1.0]
+    vectors = {"lucky example": lucky, "fair 1": fair, "fair 2": fair, "fair 3": fair}
+    topics = [
+        Topic("lucky", "Lucky", "", examples={"en": ("lucky example", "far 1", "far 2")}),
+        Topic("steady", "Steady", "", examples={"en": ("fair 1", "fair 2", "fair 3")}),
+    ]
+
+    def embed(texts: list[str]) -> sparse.csr_matrix:
+        return sparse.csr_matrix(np.array([vectors.get(t, far) for t in texts]))
+
+    classifier = TopicClassifier(topics, embed, min_confidence=0.0)
+    question = sparse.csr_matrix(np.array([[1.0, 0.0, 0.0]]))
+    # The single nearest example is the lucky topic's (0.9 against 0.6).
+    assert classifier.classify("q", question, ()).topic == "steady"
