@@ -115,6 +115,7 @@ def main() -> None:
         (work / "fiches.partial").rename(work / "fiches")
     # Written on every run, so a kept import follows the current configuration's keys.
     text = (ROOT / "config.example.toml").read_text("utf-8")
+    text = text.replace('taxonomy = "topics"', f'taxonomy = "{ROOT / "topics"}"')
     text = text.replace('url = "sqlite:///rrm.db"', f'url = "sqlite:///{work / "rrm.db"}"')
     text = text.replace('collection = "fiches"', f'collection = "{work / "fiches"}"')
     config_path.write_text(text, "utf-8")

@@ -298,6 +298,7 @@ class Config:
     """The whole configuration, validated."""
 
     path: str = ""
+    taxonomy: str = ""
     database: DatabaseConfig = DatabaseConfig()
     languages: LanguagesConfig = LanguagesConfig()
     knowledge: KnowledgeConfig = KnowledgeConfig()
@@ -351,6 +352,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot be read: {error}") from None
     raw.pop("path", None)
+    topic_files = _read_taxonomy(path, raw)
     try:
         config = _build(Config, raw, "")
         if url := environ.get("RRM_DATABASE_URL"):
@@ -368,8 +370,45 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
         config = dataclasses.replace(config, path=str(path))
         _check(config)
     except _KeyError as error:
-        raise ConfigError(f"{path}: {error.key}: {error.problem}") from None
+        raise ConfigError(_locate(path, topic_files, error)) from None
     return config
+
+
+def _read_taxonomy(path: Path, raw: dict[str, Any]) -> list[Path]:
+    """Put the topic files of ``taxonomy`` into ``raw["topics"]``; return them in order."""
+    folder_name = raw.get("taxonomy")
+    if folder_name is None:
+        return []
+    if not isinstance(folder_name, str) or not folder_name.strip():
+        raise ConfigError(f"{path}: taxonomy: expected a folder of topic files")
+    if "topics" in raw:
+        raise ConfigError(f"{path}: taxonomy: give a taxonomy folder or [[topics]], not both")
+    folder = Path(folder_name)
+    if not folder.is_absolute():
+        folder = path.resolve().parent / folder
+    if not folder.is_dir():
+        raise ConfigError(f"{path}: taxonomy: {folder_name!r} is not a folder")
+    files = sorted(folder.glob("*.toml"))
+    if not files:
+        raise ConfigError(f"{path}: taxonomy: no topic file (*.toml) in {folder_name!r}")
+    topics = []
+    for file in files:
+        try:
+            topics.append(tomllib.loads(file.read_text(encoding="utf-8")))
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{file}: not valid TOML: {error}") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{file}: cannot be read: {error}") from None
+    raw["topics"] = topics
+    return files
+
+
+def _locate(path: Path, topic_files: list[Path], error: _KeyError) -> str:
+    """Name the file and key of a problem; a topic's key is named in its own file."""
+    if topic_files and (match := re.match(r"topics\[(\d+)\]\.?(.*)", error.key)):
+        index, key = int(match.group(1)), match.group(2)
+        return f"{topic_files[index]}: {key or '(top level)'}: {error.problem}"
+    return f"{path}: {error.key}: {error.problem}"
 
 
 class _KeyError(Exception):

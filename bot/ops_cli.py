@@ -175,7 +175,8 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
     url = make_url(config.database.url)
     if url.get_backend_name() != "sqlite":
         raise OperationError(
-            "rrm backup copies SQLite databases; for PostgreSQL use pg_dump (see docs/operations.md)"
+            "rrm backup copies SQLite databases; for PostgreSQL use pg_dump "
+            "(see docs/operations.md)"
         )
     source_path = url.database
     if not source_path or source_path == ":memory:" or not Path(source_path).exists():

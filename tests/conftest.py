@@ -22,6 +22,12 @@ SAMPLE_FICHES = ROOT / "fiches"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # a Monday morning
 
 
+def example_config_text() -> str:
+    """The example config's text, its taxonomy folder made absolute so a copy loads anywhere."""
+    text = EXAMPLE_CONFIG.read_text("utf-8")
+    return text.replace('taxonomy = "topics"', f'taxonomy = "{ROOT / "topics"}"', 1)
+
+
 def pytest_report_header() -> str:
     url = os.environ.get("RRM_TEST_DATABASE_URL")
     return f"database tests on: {url or 'SQLite (set RRM_TEST_DATABASE_URL for PostgreSQL)'}"

@@ -14,7 +14,7 @@ from bot.assembly import build_triage, import_fiches, open_database
 from bot.cli import main
 from bot.config import load_config
 from bot.storage.database import Database
-from tests.conftest import EXAMPLE_CONFIG, SAMPLE_FICHES
+from tests.conftest import SAMPLE_FICHES, example_config_text
 
 FICHES = [
     "employer-pool-apprenticeships-mayo",
@@ -29,7 +29,7 @@ def config_path(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-
     folder = tmp_path_factory.mktemp("cli")
     for fiche in FICHES:
         shutil.copytree(SAMPLE_FICHES / fiche, folder / "fiches" / fiche)
-    text = EXAMPLE_CONFIG.read_text("utf-8").replace(
+    text = example_config_text().replace(
         'url = "sqlite:///rrm.db"', f'url = "sqlite:///{folder / "cli.db"}"'
     )
     path = folder / "config.toml"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,90 @@ def test_config_is_immutable() -> None:
         config.database.url = "x"  # type: ignore[misc]
     with pytest.raises(TypeError):
         config.topics[0].keywords["en"] = ()  # type: ignore[index]
+
+
+def _schema_keys(kind: type, prefix: str = "") -> dict[str, bool]:
+    """Every dotted key of a config dataclass, and whether it is a table (or array of tables)."""
+    import dataclasses
+    import typing
+
+    keys: dict[str, bool] = {}
+    hints = typing.get_type_hints(kind)
+    for spec in dataclasses.fields(kind):
+        if spec.name == "path":
+            continue
+        key = f"{prefix}{spec.name}"
+        hint = hints[spec.name]
+        inner = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else hint
+        table = dataclasses.is_dataclass(inner) and isinstance(inner, type)
+        keys[key] = table
+        if table:
+            keys |= _schema_keys(typing.cast(type, inner), f"{key}.")
+    return keys
+
+
+def test_every_schema_key_is_documented_in_the_example() -> None:
+    from bot.config import Config
+
+    text = EXAMPLE_CONFIG.read_text("utf-8")
+    topic_files = sorted(EXAMPLE_CONFIG.parent.glob("topics/*.toml"))
+    taxonomy = "\n".join(p.read_text("utf-8") for p in topic_files)
+    missing = []
+    for key, table in sorted(_schema_keys(Config).items()):
+        if table:
+            documented = key == "topics" or re.search(rf"(?m)^\[\[?{re.escape(key)}\]\]?$", text)
+        else:
+            *tables, name = key.split(".")
+            source = taxonomy if tables[:1] == ["topics"] else text
+            # Set (`key = …`, `key.sub = …`, or commented out) or named in a comment as `key`.
+            assigned = rf"(?m)^\s*#?\s*{re.escape(name)}(\.[\w-]+)?\s*="
+            documented = re.search(assigned, source) or f"`{name}`" in source
+        if not documented:
+            missing.append(key)
+    assert not missing, f"keys of the config schema not in config.example.toml: {missing}"
+
+
+def test_example_config_is_short_enough_to_read() -> None:
+    assert EXAMPLE_CONFIG.stat().st_size < 20_000
+
+
+def test_taxonomy_folder_is_read_in_file_order(tmp_path: Path) -> None:
+    folder = tmp_path / "topics"
+    folder.mkdir()
+    (folder / "02-b.toml").write_text('id = "beta"\nname = "Beta"\n', "utf-8")
+    (folder / "01-a.toml").write_text('id = "eu-funding"\nname = "EU funding"\n', "utf-8")
+    people = "[[partners]]" + MINIMAL.split("[[partners]]", 1)[1]
+    path = write(tmp_path, f'taxonomy = "topics"\n\n{people}')
+    config = load_config(path, environ={})
+    assert [t.id for t in config.topics] == ["eu-funding", "beta"]
+
+
+@pytest.mark.parametrize(
+    ("files", "taxonomy", "expected"),
+    [
+        ({}, '"nowhere"', r"config.toml: taxonomy: 'nowhere' is not a folder"),
+        ({}, '"topics"', r"config.toml: taxonomy: no topic file"),
+        ({"01-a.toml": 'id = "eu-funding"\nnam = "x"\n'}, '"topics"', r"01-a.toml: nam: unknown"),
+        ({"01-a.toml": 'id = "eu-funding"\n'}, '"topics"', r"01-a.toml: name: missing required"),
+        ({"01-a.toml": "id = \n"}, '"topics"', r"01-a.toml: not valid TOML"),
+        (
+            {"01-a.toml": 'id = "eu-funding"\nname = "EU"\nkeywords.xx = ["a"]\n'},
+            '"topics"',
+            r"01-a.toml: keywords.xx: language not supported",
+        ),
+    ],
+)
+def test_taxonomy_errors_name_the_topic_file(
+    tmp_path: Path, files: dict[str, str], taxonomy: str, expected: str
+) -> None:
+    (tmp_path / "topics").mkdir()
+    for name, body in files.items():
+        (tmp_path / "topics" / name).write_text(body, "utf-8")
+    people = "[[partners]]" + MINIMAL.split("[[partners]]", 1)[1]
+    assert re.search(expected, error_of(tmp_path, f"taxonomy = {taxonomy}\n\n{people}"))
+
+
+def test_taxonomy_and_inline_topics_are_not_both_allowed(tmp_path: Path) -> None:
+    (tmp_path / "topics").mkdir()
+    message = error_of(tmp_path, 'taxonomy = "topics"\n' + MINIMAL)
+    assert "taxonomy: give a taxonomy folder or [[topics]], not both" in message

@@ -6,7 +6,7 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.conftest import EXAMPLE_CONFIG, SAMPLE_FICHES
+from tests.conftest import SAMPLE_FICHES, example_config_text
 
 PLACES = ["Alba", "Braga"]
 SUBJECTS = [
@@ -56,7 +56,7 @@ def write_config(folder: Path, database_url: str, fiches: int = 3, **access: obj
     collection = folder / "fiches"
     for fiche in sorted(p for p in SAMPLE_FICHES.iterdir() if p.is_dir())[:fiches]:
         shutil.copytree(fiche, collection / fiche.name)
-    text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    text = example_config_text()
     text = re.sub(r'(?m)^url = ".*"$', f'url = "{database_url}"', text, count=1)
     text = re.sub(r'(?m)^collection = ".*"$', f'collection = "{collection}"', text, count=1)
     # Nothing reaches a score of 1: every question goes to the experts.

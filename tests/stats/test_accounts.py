@@ -14,7 +14,7 @@ from bot.cli import main
 from bot.config import ConfigError, load_config
 from bot.dashboard.accounts import check_login, hash_password, verify_password
 from bot.storage.models import DashboardAccount
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import EXAMPLE_CONFIG, example_config_text
 
 
 def test_password_hashes_are_salted_and_verified() -> None:
@@ -56,7 +56,7 @@ def test_stats_refuses_a_bad_period(capsys: Any) -> None:
 
 def test_dashboard_config(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
-    text = EXAMPLE_CONFIG.read_text("utf-8")
+    text = example_config_text()
     path.write_text(text.replace("[dashboard]\nenabled = false", "[dashboard]\nenabled = true"))
     with pytest.raises(ConfigError, match=r"dashboard.secret: required when the dashboard"):
         load_config(path, environ={})

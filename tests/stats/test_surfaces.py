@@ -30,7 +30,7 @@ from handlers.context import Services
 from handlers.conversation import Conversation
 from handlers.events import Inbound
 from handlers.i18n import Translator
-from tests.conftest import EXAMPLE_CONFIG
+from tests.conftest import example_config_text
 from tests.stats import dataset
 from tests.stats.test_figures import BY_PARTNER, OVERALL
 
@@ -105,7 +105,7 @@ def login(client: TestClient) -> None:
 
 def around_the_clock_config(folder: Path) -> Path:
     """The example configuration with every partner working all day (as the fixture's)."""
-    text = EXAMPLE_CONFIG.read_text("utf-8")
+    text = example_config_text()
     text = re.sub(r"(?m)^(working_days|working_hours|holidays) = .*\n", "", text)
     every_day = '["mon", "tue", "wed", "thu", "fri", "sat", "sun"]'
     text = text.replace(
