@@ -14,6 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from bot.calendar import (
+    DEFAULT_WEEK,
+    BusinessCalendar,
+    CalendarError,
+    cached_calendar,
+    parse_calendar,
+)
+
 __all__ = [
     "AccessConfig",
     "ChannelConfig",
@@ -324,6 +332,16 @@ class Config:
     def partner(self, partner_id: str) -> Partner | None:
         """Return the partner with this id, if configured."""
         return next((p for p in self.partners if p.id == partner_id), None)
+
+    def calendar_for(self, partner_id: str | None) -> BusinessCalendar:
+        """The partner's working calendar; without one, weekdays 9–17 in the default zone."""
+        partner = self.partner(partner_id or "")
+        if partner is None:
+            zone = self.languages.default_timezone
+            return cached_calendar(zone, DEFAULT_WEEK, "09:00-17:00", ())
+        return cached_calendar(
+            partner.timezone, partner.working_days, partner.working_hours, partner.holidays
+        )
 
     def resolve_path(self, relative: str) -> Path:
         """Resolve a path from the config relative to the config file's folder."""
@@ -680,15 +698,12 @@ def _check_matrix(config: Config) -> None:
         )
 
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PRIORITIES = ("low", "normal", "high", "urgent")
 ESCALATION_TARGETS = ("primary", "experts", "lead", "coordinators")
 
 
 def _check_calendar(partner: Partner, key: str) -> None:
-    """A partner's working days, hours and holidays must parse (routing.deadlines reads them)."""
-    from routing.deadlines import CalendarError, parse_calendar
-
+    """A partner's working days, hours and holidays must parse (deadlines count in them)."""
     try:
         parse_calendar(
             partner.timezone, partner.working_days, partner.working_hours, partner.holidays

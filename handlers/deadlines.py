@@ -15,7 +15,7 @@ from bot.storage.deadline_repo import StepContext
 from bot.storage.models import Assignment, DeadlineStep, Person, Question
 from handlers.context import timezone_of
 from handlers.i18n import Translator, format_when
-from routing.deadlines import calendar_for, plan_steps, targets_for
+from routing.deadlines import plan_steps, targets_for
 
 __all__ = ["LEVELS", "DeadlineKeeper", "clocks_changed", "replan_clock", "start_clock"]
 
@@ -41,7 +41,7 @@ def _plan(session: Session, config: Config, question: Question, now: dt.datetime
     )
     start = question.routed_at or now
     due, planned = plan_steps(
-        calendar_for(config, question.partner_id),
+        config.calendar_for(question.partner_id),
         start,
         targets,
         policy.reminders,

@@ -1,6 +1,6 @@
 """Routing: language detection, topic classification, expert matching and deadlines."""
 
-from routing.deadlines import BusinessCalendar, Due, parse_calendar, plan_steps
+from routing.deadlines import Due, plan_steps
 from routing.language import Detection, LanguageDetector
 from routing.matching import Candidate, RouteDecision, match
 from routing.topics import TopicClassifier, TopicGuess
@@ -8,7 +8,6 @@ from routing.triage import Analysis, Triage
 
 __all__ = [
     "Analysis",
-    "BusinessCalendar",
     "Candidate",
     "Detection",
     "Due",
@@ -18,6 +17,5 @@ __all__ = [
     "TopicGuess",
     "Triage",
     "match",
-    "parse_calendar",
     "plan_steps",
 ]

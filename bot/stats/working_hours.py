@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Callable
 
 from bot.config import Config
-from routing.deadlines import calendar_for
 
 __all__ = ["WorkingHours", "partner_working_hours", "wall_clock_hours"]
 
@@ -28,6 +27,6 @@ def partner_working_hours(config: Config) -> WorkingHours:
     def hours(start: dt.datetime, end: dt.datetime, partner: str | None) -> float:
         if config.partner(partner or "") is None:
             return wall_clock_hours(start, end, partner)
-        return calendar_for(config, partner).working_time(start, end).total_seconds() / 3600
+        return config.calendar_for(partner).working_time(start, end).total_seconds() / 3600
 
     return hours
