@@ -6,15 +6,12 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from sqlalchemy import select
-
 from bot.config import Config
 from bot.storage.database import Database
-from bot.storage.models import FicheVersion
 from knowledge.collection import read_collection
 from knowledge.embedder import Embedder, make_embedder
 from knowledge.importer import ImportReport, import_collection
-from knowledge.repository import cached_query_vectors, count_versions, load_index
+from knowledge.repository import cached_query_vectors, count_versions, fiche_words, load_index
 from routing.language import LanguageDetector
 from routing.topics import TopicClassifier
 from routing.triage import Triage
@@ -58,26 +55,6 @@ def seed_fiches_if_empty(config: Config, database: Database, embedder: Embedder)
         log.warning("skipped: %s", error)
 
 
-def _fiche_words(database: Database) -> dict[str, set[str]]:
-    words: dict[str, set[str]] = {}
-    with database.sessions() as session:
-        rows = session.execute(
-            select(
-                FicheVersion.language,
-                FicheVersion.title,
-                FicheVersion.summary,
-                FicheVersion.tags,
-                FicheVersion.body,
-            )
-        )
-        for language, title, summary, tags, body in rows:
-            # Sets: a large collection repeats its words, and only which ones occur matters.
-            words.setdefault(language, set()).update(
-                " ".join([title, summary, " ".join(tags), body]).split()
-            )
-    return words
-
-
 def embedder_for(config: Config) -> Embedder:
     """The embedder ``[knowledge]`` names, with its import workers."""
     return make_embedder(config.knowledge.embedder, config.knowledge.import_workers)
@@ -91,7 +68,8 @@ def build_triage(config: Config, database: Database, embedder: Embedder | None =
         default=config.languages.default,
         short_words=config.routing.short_message_words,
     )
-    lexicon = _fiche_words(database)
+    with database.sessions() as session:
+        lexicon = fiche_words(session)
     for topic in config.topics:
         for language, keywords in topic.keywords.items():
             lexicon.setdefault(language, set()).update(keywords)

@@ -14,14 +14,13 @@ from collections.abc import Callable, Iterator, Mapping
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.storage.models import OutboxMessage, Question
+from bot.storage import metrics_repo
 
 __all__ = ["FIRST_RESPONSE_BUCKETS", "MetricsCollector", "metrics_app"]
 
@@ -47,17 +46,9 @@ class MetricsCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         """Yield every metric family (called by prometheus_client at each scrape)."""
         with self._sessions() as session:
-            by_status = dict(
-                session.execute(
-                    select(Question.status, func.count()).group_by(Question.status)
-                ).all()
-            )
-            by_outbox = dict(
-                session.execute(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                ).all()
-            )
-            response = _first_response_buckets(session)
+            by_status = metrics_repo.questions_by_status(session)
+            by_outbox = metrics_repo.outbox_by_status(session)
+            response = metrics_repo.first_response_histogram(session, FIRST_RESPONSE_BUCKETS)
         questions = GaugeMetricFamily(
             "rrm_questions", "Questions by outcome (status)", labels=["outcome"]
         )
@@ -93,29 +84,6 @@ class MetricsCollector(Collector):
         yield histogram
 
 
-def _first_response_buckets(session: Session) -> tuple[list[int], int, float]:
-    """Cumulative bucket counts, count and sum of first-response seconds, counted in SQL.
-
-    One aggregate row whatever the number of answered questions (a scrape every few seconds
-    must not read them all).
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        # Stored as naive UTC text, which julianday reads (in days).
-        elapsed = (
-            func.julianday(Question.first_response_at) - func.julianday(Question.routed_at)
-        ) * 86400.0
-    else:
-        elapsed = func.extract("epoch", Question.first_response_at - Question.routed_at)
-    columns = [func.sum(case((elapsed <= bound, 1), else_=0)) for bound in FIRST_RESPONSE_BUCKETS]
-    row = session.execute(
-        select(func.count(), func.coalesce(func.sum(elapsed), 0.0), *columns).where(
-            Question.first_response_at.is_not(None), Question.routed_at.is_not(None)
-        )
-    ).one()
-    total, seconds, *counts = row
-    return [int(c or 0) for c in counts], int(total), float(seconds)
-
-
 def metrics_app(
     sessions: sessionmaker[Session],
     send_failures: Mapping[str, int],
@@ -127,7 +95,7 @@ def metrics_app(
 
     def ping() -> None:
         with sessions() as session:
-            session.execute(text("SELECT 1"))
+            metrics_repo.ping(session)
 
     async def healthz(_request: Request) -> Response:
         try:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Config
-from bot.storage import repo
-from bot.storage.models import Identity, Partner, Person
+from bot.storage import directory_repo, repo
 from routing.matching import Candidate
 
 __all__ = ["candidates", "sync_directory"]
@@ -18,10 +16,7 @@ __all__ = ["candidates", "sync_directory"]
 def sync_directory(session: Session, config: Config, now: dt.datetime) -> None:
     """Make partners, experts and coordinators in the database match the config."""
     for spec in config.partners:
-        row = session.get(Partner, spec.id) or Partner(id=spec.id)
-        row.name, row.country, row.timezone = spec.name, spec.country, spec.timezone
-        session.add(row)
-    session.flush()
+        directory_repo.save_partner(session, spec.id, spec.name, spec.country, spec.timezone)
     wanted: dict[str, tuple[str, str, str | None, tuple[str, ...], dict[str, str]]] = {}
     for expert in config.experts:
         wanted[expert.id] = (
@@ -39,27 +34,20 @@ def sync_directory(session: Session, config: Config, now: dt.datetime) -> None:
             coordinator.languages,
             dict(coordinator.identities),
         )
-    existing: dict[str, Person] = {
-        p.config_id or "": p
-        for p in session.scalars(select(Person).where(Person.config_id.is_not(None)))
-    }
+    existing = directory_repo.configured_people(session)
     for key, (role, name, partner, languages, identities) in wanted.items():
-        person = existing.get(key)
-        if person is None:
-            person = Person(config_id=key, created_at=now, away=False)
-            session.add(person)
-        person.role, person.display_name, person.partner_id = role, name, partner
-        person.active = True
-        if not person.language_explicit:
-            person.language = languages[0]
-        session.flush()
-        for channel, external_id in identities.items():
-            identity = repo.find_identity(session, channel, external_id)
-            if identity is None:
-                identity = Identity(channel=channel, external_id=external_id)
-                session.add(identity)
-            identity.person_id = person.id
-            identity.display_name = name
+        person = directory_repo.save_person(
+            session,
+            existing.get(key),
+            key,
+            role=role,
+            name=name,
+            partner=partner,
+            languages=languages,
+            now=now,
+        )
+        for channel, account in identities.items():
+            directory_repo.link_identity(session, person, channel, account)
     for key, person in existing.items():
         if key not in wanted and person.active:
             person.active = False

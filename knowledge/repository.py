@@ -18,6 +18,7 @@ __all__ = [
     "cached_query_vectors",
     "collection_state",
     "count_versions",
+    "fiche_words",
     "get_version",
     "load_index",
 ]
@@ -102,3 +103,23 @@ def cached_query_vectors(
                 session.merge(TextVector(embedder=embedder.name, digest=digests[i], vector=blob))
             stored[digests[i]] = decode_vector(blob)
     return stack([stored[d] for d in digests], embedder.dimension)
+
+
+def fiche_words(session: Session) -> dict[str, set[str]]:
+    """Every word of the stored versions, by language (the language detector learns them)."""
+    words: dict[str, set[str]] = {}
+    rows = session.execute(
+        select(
+            FicheVersion.language,
+            FicheVersion.title,
+            FicheVersion.summary,
+            FicheVersion.tags,
+            FicheVersion.body,
+        )
+    )
+    for language, title, summary, tags, body in rows:
+        # Sets: a large collection repeats its words, and only which ones occur matters.
+        words.setdefault(language, set()).update(
+            " ".join([title, summary, " ".join(tags), body]).split()
+        )
+    return words
