@@ -36,13 +36,35 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.assembly import build_triage, embedder_for, open_database  # noqa: E402
-from bot.config import load_config  # noqa: E402
+from bot.ground.config import load_config  # noqa: E402
 from knowledge.collection import read_collection  # noqa: E402
 from routing.language import LanguageDetector  # noqa: E402
 
-PLACES = ["Alba", "Braga", "Cluj", "Drama", "Évora", "Fermo", "Gniezno", "Haskovo", "Ioannina",
-          "Jaén", "Kassel", "Lleida", "Mantova", "Nitra", "Ourense", "Pleven", "Rzeszów",
-          "Sibiu", "Trento", "Uppsala", "Viseu", "Xanthi", "Zamora"]
+PLACES = [
+    "Alba",
+    "Braga",
+    "Cluj",
+    "Drama",
+    "Évora",
+    "Fermo",
+    "Gniezno",
+    "Haskovo",
+    "Ioannina",
+    "Jaén",
+    "Kassel",
+    "Lleida",
+    "Mantova",
+    "Nitra",
+    "Ourense",
+    "Pleven",
+    "Rzeszów",
+    "Sibiu",
+    "Trento",
+    "Uppsala",
+    "Viseu",
+    "Xanthi",
+    "Zamora",
+]
 
 
 # Runs `rrm ask` and reports its own peak memory, apart from the importer's.
@@ -71,8 +93,9 @@ def percentile(values: list[float], share: float) -> float:
 def build_collection(target: Path, count: int) -> None:
     """Write ``count`` distinct fiche versions derived from the sample collection."""
     config = load_config(ROOT / "config.example.toml")
-    sample = read_collection(ROOT / "fiches", config.languages.supported,
-                             {t.id for t in config.topics})
+    sample = read_collection(
+        ROOT / "fiches", config.languages.supported, {t.id for t in config.topics}
+    )
     rng = random.Random(7)
     target.mkdir(parents=True)
     for i in range(count):
@@ -121,21 +144,39 @@ def main() -> None:
     config_path.write_text(text, "utf-8")
     if not (work / "imported").exists():
         started, cpu = time.perf_counter(), child_cpu_seconds()
-        subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config_path), "kb",
-                        "import", str(work / "fiches")], check=True, cwd=ROOT)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "--config",
+                str(config_path),
+                "kb",
+                "import",
+                str(work / "fiches"),
+            ],
+            check=True,
+            cwd=ROOT,
+        )
         seconds, cpu = time.perf_counter() - started, child_cpu_seconds() - cpu
         (work / "imported").write_text(f"{seconds:.1f} {cpu:.1f}\n")
     import_seconds, import_cpu = map(float, (work / "imported").read_text().split())
 
-    questions = [json.loads(line)["q"] for line in
-                 (args.sample / "questions.jsonl").read_text("utf-8").splitlines()]
+    questions = [
+        json.loads(line)["q"]
+        for line in (args.sample / "questions.jsonl").read_text("utf-8").splitlines()
+    ]
     batch = [questions[i % len(questions)] for i in range(args.questions)]
     payload = "".join(json.dumps({"text": q}, ensure_ascii=False) + "\n" for q in batch)
     # One warm-up line loads the index; then the timed run.
     started, cpu = time.perf_counter(), child_cpu_seconds()
     result = subprocess.run(
         [sys.executable, "-c", ASK_WITH_PEAK, "--config", str(config_path), "ask", "--json", "-"],
-        input=payload, capture_output=True, text=True, cwd=ROOT, check=False,
+        input=payload,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     wall, ask_cpu = time.perf_counter() - started, child_cpu_seconds() - cpu
     if result.returncode != 0:

@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, delete, insert, select, text, update  # noqa: E402
 
-from bot.clock import FixedClock  # noqa: E402
-from bot.config import Config, DatabaseConfig, load_config  # noqa: E402
-from bot.storage.database import Database  # noqa: E402
-from bot.storage.models import (  # noqa: E402
+from bot.ground.clock import FixedClock  # noqa: E402
+from bot.ground.config import Config, DatabaseConfig, load_config  # noqa: E402
+from bot.ground.storage.database import Database  # noqa: E402
+from bot.ground.storage.models import (  # noqa: E402
     Assignment,
     DeadlineStep,
     Event,
@@ -70,16 +70,32 @@ def fill(database: Database, config: Config, questions: int, due: int) -> None:
         connection.execute(
             insert(Person),
             [
-                dict(role="asker", display_name=f"asker {i}", organisation="", language="fr",
-                     language_explicit=False, away=False, active=True, created_at=NOW)
+                dict(
+                    role="asker",
+                    display_name=f"asker {i}",
+                    organisation="",
+                    language="fr",
+                    language_explicit=False,
+                    away=False,
+                    active=True,
+                    created_at=NOW,
+                )
                 for i in range(ASKERS)
             ],
         )
         askers = list(connection.scalars(select(Person.id).where(Person.role == "asker")))
         connection.execute(
             insert(Identity),
-            [dict(person_id=a, channel="console", external_id=f"asker-{a}", chat_id=f"asker-{a}",
-                  display_name="") for a in askers],
+            [
+                dict(
+                    person_id=a,
+                    channel="console",
+                    external_id=f"asker-{a}",
+                    chat_id=f"asker-{a}",
+                    display_name="",
+                )
+                for a in askers
+            ],
         )
         routed = NOW - dt.timedelta(days=1)
         for start in range(0, questions, CHUNK):
@@ -87,38 +103,74 @@ def fill(database: Database, config: Config, questions: int, due: int) -> None:
             connection.execute(
                 insert(Question),
                 [
-                    dict(asker_id=askers[(start + i) % len(askers)], channel="console",
-                         text=f"question {start + i}", language="fr",
-                         topic="work-based-learning", topic_confidence=0.9, status="open",
-                         decision="route", partner_id="cm-lot", priority="normal",
-                         created_at=routed, routed_at=routed,
-                         first_response_due=NOW + dt.timedelta(days=2),
-                         resolution_due=NOW + dt.timedelta(days=9))
+                    dict(
+                        asker_id=askers[(start + i) % len(askers)],
+                        channel="console",
+                        text=f"question {start + i}",
+                        language="fr",
+                        topic="work-based-learning",
+                        topic_confidence=0.9,
+                        status="open",
+                        decision="route",
+                        partner_id="cm-lot",
+                        priority="normal",
+                        created_at=routed,
+                        routed_at=routed,
+                        first_response_due=NOW + dt.timedelta(days=2),
+                        resolution_due=NOW + dt.timedelta(days=9),
+                    )
                     for i in range(count)
                 ],
             )
-            ids = list(connection.scalars(
-                select(Question.id).order_by(Question.id).offset(start).limit(count)
-            ))
+            ids = list(
+                connection.scalars(
+                    select(Question.id).order_by(Question.id).offset(start).limit(count)
+                )
+            )
             connection.execute(
                 insert(Assignment),
-                [dict(question_id=q, person_id=p, role=r, active=True, created_at=routed)
-                 for q in ids for p, r in ((claire, "primary"), (jonas, "mentioned"))],
+                [
+                    dict(question_id=q, person_id=p, role=r, active=True, created_at=routed)
+                    for q in ids
+                    for p, r in ((claire, "primary"), (jonas, "mentioned"))
+                ],
             )
             connection.execute(
                 insert(OutboxMessage),
-                [dict(channel="console", target="space", question_id=q, opens_thread=True,
-                      thread_title=f"#{q}", text="question", buttons=[], mentions=[],
-                      status="sent", attempts=1, created_at=routed) for q in ids],
+                [
+                    dict(
+                        channel="console",
+                        target="space",
+                        question_id=q,
+                        opens_thread=True,
+                        thread_title=f"#{q}",
+                        text="question",
+                        buttons=[],
+                        mentions=[],
+                        status="sent",
+                        attempts=1,
+                        created_at=routed,
+                    )
+                    for q in ids
+                ],
             )
             connection.execute(
                 insert(DeadlineStep),
                 [
-                    dict(question_id=q, clock=c, kind=k, step=s, target=to, state="pending",
-                         late=False,
-                         due_at=(NOW - dt.timedelta(minutes=1)
-                                 if n == 0 and start + j < due
-                                 else NOW + dt.timedelta(days=1 + n, seconds=j)))
+                    dict(
+                        question_id=q,
+                        clock=c,
+                        kind=k,
+                        step=s,
+                        target=to,
+                        state="pending",
+                        late=False,
+                        due_at=(
+                            NOW - dt.timedelta(minutes=1)
+                            if n == 0 and start + j < due
+                            else NOW + dt.timedelta(days=1 + n, seconds=j)
+                        ),
+                    )
                     for j, q in enumerate(ids)
                     for n, (c, k, s, to) in enumerate(STEPS)
                 ],
@@ -179,8 +231,10 @@ def measure(url: str, config: Config, questions: int, due: int, repeat: int) -> 
 
 def postgres_schema(server: str) -> tuple[str, str] | None:
     """A fresh schema on the server, or None if it does not answer."""
-    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1),
-                          connect_args={"connect_timeout": 3})
+    admin = create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://", 1),
+        connect_args={"connect_timeout": 3},
+    )
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     try:
         with admin.begin() as connection:
@@ -211,8 +265,10 @@ def main() -> None:
     args = parser.parse_args()
     config = load_config(ROOT / "config.example.toml", environ={})
     sizes = [int(size) for size in args.open.split(",")]
-    print(f"{'database':10} {'open':>8} {'due':>5} {'fill s':>7} {'sweep median s':>15} "
-          f"{'max s':>6} {'idle ms':>8} {'peak MiB':>9}")
+    print(
+        f"{'database':10} {'open':>8} {'due':>5} {'fill s':>7} {'sweep median s':>15} "
+        f"{'max s':>6} {'idle ms':>8} {'peak MiB':>9}"
+    )
     for size in sizes:
         targets: list[tuple[str, str, str | None]] = []
         folder = tempfile.TemporaryDirectory()
@@ -225,9 +281,12 @@ def main() -> None:
             finally:
                 if schema:
                     drop_schema(args.postgres, schema)
-            print(f"{name:10} {size:>8} {args.due:>5} {row['fill_s']:>7.1f} "
-                  f"{row['sweep_median_s']:>15.3f} {row['sweep_max_s']:>6.3f} "
-                  f"{row['idle_sweep_ms']:>8.1f} {row['peak_mib']:>9.1f}", flush=True)
+            print(
+                f"{name:10} {size:>8} {args.due:>5} {row['fill_s']:>7.1f} "
+                f"{row['sweep_median_s']:>15.3f} {row['sweep_max_s']:>6.3f} "
+                f"{row['idle_sweep_ms']:>8.1f} {row['peak_mib']:>9.1f}",
+                flush=True,
+            )
         folder.cleanup()
 
 

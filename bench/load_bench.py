@@ -33,12 +33,29 @@ from sqlalchemy import func, select  # noqa: E402
 
 from bot.app import Application  # noqa: E402
 from bot.channels.console import ConsoleChannel  # noqa: E402
-from bot.config import DatabaseConfig, load_config  # noqa: E402
-from bot.storage.models import OutboxMessage, Question  # noqa: E402
+from bot.ground.config import DatabaseConfig, load_config  # noqa: E402
+from bot.ground.storage.models import OutboxMessage, Question  # noqa: E402
 from handlers.events import Delivery, Sent  # noqa: E402
 
-PLACES = ["Alba", "Braga", "Cluj", "Drama", "Évora", "Fermo", "Gniezno", "Haskovo", "Kassel",
-          "Lleida", "Mantova", "Nitra", "Ourense", "Pleven", "Sibiu", "Trento", "Viseu"]
+PLACES = [
+    "Alba",
+    "Braga",
+    "Cluj",
+    "Drama",
+    "Évora",
+    "Fermo",
+    "Gniezno",
+    "Haskovo",
+    "Kassel",
+    "Lleida",
+    "Mantova",
+    "Nitra",
+    "Ourense",
+    "Pleven",
+    "Sibiu",
+    "Trento",
+    "Viseu",
+]
 SUBJECTS = [
     "fund apprenticeships in small craft firms",
     "train in-company tutors for dual VET",

@@ -37,13 +37,13 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bot.assembly import open_database  # noqa: E402
 from bot.cli import main  # noqa: E402
-from bot.clock import FixedClock  # noqa: E402
-from bot.config import Config, DatabaseConfig, load_config  # noqa: E402
-from bot.stats import compute, parse_period  # noqa: E402
-from bot.stats.durations import refresh_durations  # noqa: E402
-from bot.storage.database import Database  # noqa: E402
-from bot.storage.models import Person  # noqa: E402
+from bot.ground.clock import FixedClock  # noqa: E402
+from bot.ground.config import Config, DatabaseConfig, load_config  # noqa: E402
+from bot.ground.storage.database import Database  # noqa: E402
+from bot.ground.storage.models import Person  # noqa: E402
 from handlers.directory import sync_directory  # noqa: E402
+from handlers.stats import compute, parse_period  # noqa: E402
+from handlers.stats.durations import refresh_durations  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 CHANNELS = ["telegram", "matrix", "console"]

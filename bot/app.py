@@ -14,14 +14,14 @@ from typing import Any
 from bot.assembly import build_triage, embedder_for, open_database, seed_fiches_if_empty
 from bot.channels.base import Channel, ChannelStartError, StatefulChannel
 from bot.channels.state import ChannelState
-from bot.clock import Clock, SystemClock
-from bot.config import Config
 from bot.deadline_scheduler import DeadlineScheduler
+from bot.ground.clock import Clock, SystemClock
+from bot.ground.config import Config
+from bot.ground.storage.database import Database
 from bot.intake import Intake
 from bot.knowledge_reload import KnowledgeReloader
 from bot.outbox import OutboxSender
 from bot.retention import run_retention
-from bot.storage.database import Database
 from handlers.context import Services
 from handlers.conversation import Conversation
 from handlers.deadlines import DeadlineKeeper

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.config import Config
-from bot.storage.database import Database
+from bot.ground.config import Config
+from bot.ground.storage.database import Database
 from knowledge.collection import read_collection
 from knowledge.embedder import Embedder, make_embedder
 from knowledge.importer import ImportReport, import_collection

@@ -13,7 +13,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config import (
+from bot.command_error import CommandError
+from bot.ground.config import (
     Config,
     ConfigError,
     Coordinator,
@@ -24,16 +25,12 @@ from bot.config import (
 from bot.ops_cli import add_operations_commands, config_secrets, safe_url
 
 if TYPE_CHECKING:
-    from bot.storage.database import Database
+    from bot.ground.storage.database import Database
     from routing.triage import Triage
 
 __all__ = ["main"]
 
 log = logging.getLogger("rrm")
-
-
-class CommandError(Exception):
-    """A failure to report on standard error, with exit status 1."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     from bot.cli_stats import add_commands
 
     add_commands(commands)
-    add_operations_commands(commands, CommandError)
+    add_operations_commands(commands)
     return parser
 
 
@@ -147,7 +144,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
         raise CommandError(
             "no channel is enabled: set enabled = true in [console], [telegram] or [matrix]"
         )
-    from bot.logs import configure_logging
+    from bot.ground.logs import configure_logging
 
     level = "DEBUG" if _verbose() else config.logging.level
     if config.console.enabled and sys.stdin.isatty() and level in ("DEBUG", "INFO"):
@@ -200,7 +197,7 @@ def _verbose() -> bool:
 
 def cmd_db_upgrade(config: Config, _args: argparse.Namespace) -> int:
     """Apply every pending migration."""
-    from bot.storage.database import Database
+    from bot.ground.storage.database import Database
 
     database = Database(config.database.url)
     before = database.current_revision()
@@ -278,7 +275,7 @@ def cmd_kb_search(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_experts(config: Config, _args: argparse.Namespace) -> int:
     """Print the expert directory with each person's current load."""
-    from bot.clock import SystemClock
+    from bot.ground.clock import SystemClock
     from handlers.directory import candidates, sync_directory
 
     with _database(config) as database, database.sessions.begin() as session:
@@ -353,7 +350,7 @@ def diagnose(
     config: Config, database: Database, triage: Triage, text: str, hint: str | None
 ) -> dict[str, Any]:
     """What the bot would do with ``text``: language, topic, decision, fiches, route."""
-    from bot.clock import SystemClock
+    from bot.ground.clock import SystemClock
     from handlers.directory import candidates, sync_directory
     from routing.matching import match
 

@@ -8,8 +8,9 @@ import getpass
 import sys
 from typing import Any
 
-from bot.clock import Clock, SystemClock
-from bot.config import Config
+from bot.command_error import CommandError
+from bot.ground.clock import Clock, SystemClock
+from bot.ground.config import Config
 
 __all__ = ["CLOCK", "add_commands"]
 
@@ -19,7 +20,7 @@ CLOCK: Clock = SystemClock()
 
 def add_commands(commands: Any) -> None:
     """Register ``stats``, ``coordinator add`` and ``dashboard`` on the subparsers."""
-    from bot.stats.figures import DIMENSIONS
+    from handlers.stats.figures import DIMENSIONS
 
     stats = commands.add_parser("stats", help="response statistics for a period")
     stats.add_argument("--from", dest="start", help="first day, e.g. 2026-03-01")
@@ -44,26 +45,20 @@ def add_commands(commands: Any) -> None:
     dashboard.set_defaults(action=cmd_dashboard)
 
 
-def _error(message: str) -> Exception:
-    from bot.cli import CommandError
-
-    return CommandError(message)
-
-
 def cmd_stats(config: Config, args: argparse.Namespace) -> int:
     """Print the figures of a period, overall and broken down."""
     from bot.assembly import open_database
-    from bot.stats import compute, parse_period
-    from bot.stats.period import PeriodError
-    from bot.stats.tables import as_csv, report_json, table
-    from bot.stats.warnings import render_warning, top_warnings
     from handlers.directory import sync_directory
+    from handlers.stats import compute, parse_period
+    from handlers.stats.period import PeriodError
+    from handlers.stats.tables import as_csv, report_json, table
+    from handlers.stats.warnings import render_warning, top_warnings
 
     now = CLOCK.now()
     try:
         period = parse_period(now, args.period, args.start, args.end)
     except PeriodError as error:
-        raise _error(str(error)) from None
+        raise CommandError(str(error)) from None
     database = open_database(config)
     try:
         with database.sessions.begin() as session:
@@ -135,7 +130,7 @@ def _read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("Password: ")
         if getpass.getpass("Password again: ") != first:
-            raise _error("the two passwords differ; nothing changed")
+            raise CommandError("the two passwords differ; nothing changed")
         return first
     # Piped: the first line of standard input, so it never appears in argv or the history.
     return sys.stdin.readline().rstrip("\r\n")
@@ -144,7 +139,7 @@ def _read_password() -> str:
 def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
     """Create a dashboard account, or set a new password for it."""
     from bot.assembly import open_database
-    from bot.dashboard.accounts import AccountError, add_account
+    from bot.ground.storage.dashboard_accounts import AccountError, add_account
 
     password = _read_password()
     database = open_database(config)
@@ -152,7 +147,7 @@ def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
         with database.sessions.begin() as session:
             created = add_account(session, args.name, password, CLOCK.now())
     except AccountError as error:
-        raise _error(f"{error}; nothing changed") from None
+        raise CommandError(f"{error}; nothing changed") from None
     finally:
         database.dispose()
     print(f"account {args.name.strip()} {'created' if created else 'updated'}")
@@ -165,7 +160,7 @@ def cmd_dashboard(config: Config, _args: argparse.Namespace) -> int:
     from bot.dashboard import serve
 
     if len(config.dashboard.secret.strip()) < 16:
-        raise _error(
+        raise CommandError(
             "dashboard.secret: set at least 16 random characters (or RRM_DASHBOARD_SECRET)"
         )
     database = open_database(config)

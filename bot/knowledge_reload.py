@@ -7,8 +7,8 @@ import datetime as dt
 import logging
 
 from bot.assembly import build_triage
-from bot.config import Config
-from bot.storage.database import Database
+from bot.ground.config import Config
+from bot.ground.storage.database import Database
 from handlers.context import Services
 from knowledge.embedder import Embedder
 from knowledge.repository import collection_state

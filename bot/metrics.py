@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.storage import metrics_repo
+from bot.ground.storage import metrics_repo
 
 __all__ = ["FIRST_RESPONSE_BUCKETS", "MetricsCollector", "metrics_app"]
 

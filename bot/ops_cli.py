@@ -12,7 +12,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.config import Config
+from bot.command_error import CommandError
+from bot.ground.config import Config
 
 __all__ = ["add_operations_commands", "config_secrets", "redact", "safe_url"]
 
@@ -54,39 +55,37 @@ def redact(message: str, config: Config) -> str:
     return message
 
 
-def add_operations_commands(
-    commands: Any, error_type: Callable[[str], Exception] = OperationError
-) -> None:
+def add_operations_commands(commands: Any) -> None:
     """Add ``privacy``, ``doctor`` and ``backup`` to the ``rrm`` sub-commands."""
     privacy = commands.add_parser("privacy", help="personal data: export, erase, expire")
     actions = privacy.add_subparsers(title="privacy commands")
     export = actions.add_parser("export", help="write everything stored about a person as JSON")
     export.add_argument("person", help='"channel:account", a config id, or "#number"')
     export.add_argument("--output", type=Path, help="write to this file instead of stdout")
-    export.set_defaults(action=_wrap(cmd_privacy_export, error_type))
+    export.set_defaults(action=_wrap(cmd_privacy_export))
     erase = actions.add_parser("erase", help="delete or anonymise a person's data")
     erase.add_argument("person", help='"channel:account", a config id, or "#number"')
     erase.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
-    erase.set_defaults(action=_wrap(cmd_privacy_erase, error_type))
+    erase.set_defaults(action=_wrap(cmd_privacy_erase))
     expire = actions.add_parser("expire", help="apply the retention period now")
-    expire.set_defaults(action=_wrap(cmd_privacy_expire, error_type))
+    expire.set_defaults(action=_wrap(cmd_privacy_expire))
 
     doctor = commands.add_parser("doctor", help="check config, database, migrations, channels")
-    doctor.set_defaults(action=_wrap(cmd_doctor, error_type))
+    doctor.set_defaults(action=_wrap(cmd_doctor))
 
     backup = commands.add_parser("backup", help="copy the SQLite database while the bot runs")
     backup.add_argument("path", type=Path)
-    backup.set_defaults(action=_wrap(cmd_backup, error_type))
+    backup.set_defaults(action=_wrap(cmd_backup))
 
 
 def _wrap(
-    command: Callable[[Config, argparse.Namespace], int], error_type: Callable[[str], Exception]
+    command: Callable[[Config, argparse.Namespace], int],
 ) -> Callable[[Config, argparse.Namespace], int]:
     def run(config: Config, args: argparse.Namespace) -> int:
         try:
             return command(config, args)
         except OperationError as error:
-            raise error_type(redact(str(error), config)) from None
+            raise CommandError(redact(str(error), config)) from None
 
     return run
 
@@ -104,7 +103,7 @@ def _open(config: Config) -> Any:
 
 
 def _person(session: Any, reference: str) -> Any:
-    from bot.storage import privacy
+    from bot.ground.storage import privacy
 
     person = privacy.find_person(session, reference)
     if person is None:
@@ -116,7 +115,7 @@ def _person(session: Any, reference: str) -> Any:
 
 def cmd_privacy_export(config: Config, args: argparse.Namespace) -> int:
     """Write everything stored about one person as JSON."""
-    from bot.storage import privacy
+    from bot.ground.storage import privacy
 
     database = _open(config)
     try:
@@ -135,8 +134,8 @@ def cmd_privacy_export(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_privacy_erase(config: Config, args: argparse.Namespace) -> int:
     """Delete a person's accounts and blank their texts; statistics keep their counts."""
-    from bot.clock import SystemClock
-    from bot.storage import privacy
+    from bot.ground.clock import SystemClock
+    from bot.ground.storage import privacy
 
     if not args.yes:
         raise OperationError("erasing cannot be undone: add --yes to confirm")
@@ -158,7 +157,7 @@ def cmd_privacy_erase(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_privacy_expire(config: Config, _args: argparse.Namespace) -> int:
     """Apply the retention period now."""
-    from bot.clock import SystemClock
+    from bot.ground.clock import SystemClock
     from bot.retention import anonymise_expired
 
     database = _open(config)
@@ -214,7 +213,7 @@ def cmd_doctor(config: Config, _args: argparse.Namespace) -> int:
 
 
 def _doctor_database(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
-    from bot.storage.database import Database
+    from bot.ground.storage.database import Database
     from knowledge.repository import count_versions
 
     shown = safe_url(config.database.url)
@@ -252,9 +251,7 @@ def _doctor_database(config: Config, report: Callable[[bool | None, str, str], N
 def _doctor_channels(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
     import httpx
 
-    enabled = [
-        name for name in ("console", "telegram", "matrix") if getattr(config, name).enabled
-    ]
+    enabled = [name for name in ("console", "telegram", "matrix") if getattr(config, name).enabled]
     report(bool(enabled), "channels", ", ".join(enabled) or "none enabled")
     if config.telegram.enabled:
         url = f"{config.telegram.base_url}{config.telegram.token}/getMe"
@@ -287,4 +284,3 @@ def _doctor_channels(config: Config, report: Callable[[bool | None, str, str], N
         for person in people:
             if not any(channel in person.identities for channel in enabled):
                 report(None, section, f"{person.id} has no identity on an enabled channel")
-

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, PermanentSendError
-from bot.clock import Clock
-from bot.storage import repo
-from bot.storage.models import OutboxMessage, Thread
+from bot.ground.clock import Clock
+from bot.ground.storage import repo
+from bot.ground.storage.models import OutboxMessage, Thread
 from handlers.events import Attachment, Button, Delivery, Sent, Span
 
 __all__ = ["OutboxSender"]

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import Clock
-from bot.config import PrivacyConfig
-from bot.storage import privacy
+from bot.ground.clock import Clock
+from bot.ground.config import PrivacyConfig
+from bot.ground.storage import privacy
 
 __all__ = ["RetentionReport", "anonymise_expired", "run_retention"]
 

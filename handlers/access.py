@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 
-from bot.storage import privacy
+from bot.ground.storage import privacy
 from handlers.context import Turn
 
 __all__ = ["admit", "may_open_question"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.storage import repo
-from bot.storage.models import FicheAnswer, Question
+from bot.ground.storage import repo
+from bot.ground.storage.models import FicheAnswer, Question
 from handlers.asking import language_name, status_label
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS

@@ -7,8 +7,8 @@ import re
 
 from babel import Locale
 
-from bot.storage import repo
-from bot.storage.models import FicheAnswer, Question, RelayedMessage
+from bot.ground.storage import repo
+from bot.ground.storage.models import FicheAnswer, Question, RelayedMessage
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.events import Button

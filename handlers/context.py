@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import Clock
-from bot.config import Config
-from bot.storage import repo
-from bot.storage.models import Identity, OutboxMessage, Person, Question
+from bot.ground.clock import Clock
+from bot.ground.config import Config
+from bot.ground.storage import repo
+from bot.ground.storage.models import Identity, OutboxMessage, Person, Question
 from handlers.events import Attachment, Button, Inbound, Span
 from handlers.i18n import Translator, format_when
 from routing.triage import Triage

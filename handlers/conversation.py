@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.storage import repo
-from bot.storage.models import Person
+from bot.ground.storage import repo
+from bot.ground.storage.models import Person
 from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.config import PRIORITIES
-from bot.storage import deadline_repo, repo
-from bot.storage.models import Person, Question
+from bot.ground.config import PRIORITIES
+from bot.ground.storage import deadline_repo, repo
+from bot.ground.storage.models import Person, Question
 from handlers.context import Turn
 from handlers.deadlines import replan_clock
 from handlers.i18n import format_when

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.clock import Clock
-from bot.config import Config
-from bot.storage import deadline_repo, repo
-from bot.storage.deadline_repo import StepContext
-from bot.storage.models import Assignment, DeadlineStep, Person, Question
+from bot.ground.clock import Clock
+from bot.ground.config import Config
+from bot.ground.storage import deadline_repo, repo
+from bot.ground.storage.deadline_repo import StepContext
+from bot.ground.storage.models import Assignment, DeadlineStep, Person, Question
 from handlers.context import timezone_of
 from handlers.i18n import Translator, format_when
 from routing.deadlines import plan_steps, targets_for

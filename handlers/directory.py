@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from bot.config import Config
-from bot.storage import directory_repo, repo
+from bot.ground.config import Config
+from bot.ground.storage import directory_repo, repo
 from routing.matching import Candidate
 
 __all__ = ["candidates", "sync_directory"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.storage import repo
-from bot.storage.models import Assignment, Person, Question
+from bot.ground.storage import repo
+from bot.ground.storage.models import Assignment, Person, Question
 from handlers.asker_commands import close
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.storage import repo
-from bot.storage.models import Assignment, Person, Question
+from bot.ground.storage import repo
+from bot.ground.storage.models import Assignment, Person, Question
 from handlers.context import Turn
 from handlers.deadlines import start_clock
 from handlers.directory import candidates

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from bot.storage import repo
-from bot.storage.models import Assignment, Person, Question, RelayedMessage, Thread
+from bot.ground.storage import repo
+from bot.ground.storage.models import Assignment, Person, Question, RelayedMessage, Thread
 from handlers.context import Turn
 from handlers.events import Attachment, Span
 

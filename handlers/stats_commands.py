@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.dashboard.accounts import issue_link
-from bot.stats import compute, parse_period
-from bot.stats.period import PeriodError
-from bot.stats.warnings import render_warning, top_warnings
+from bot.ground.storage.dashboard_accounts import issue_link
 from handlers.asking import language_name
 from handlers.context import Turn
+from handlers.stats import compute, parse_period
+from handlers.stats.period import PeriodError
+from handlers.stats.warnings import render_warning, top_warnings
 
 __all__ = ["STATS_COMMANDS"]
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from bot.storage.models import Fiche, FicheVersion
+from bot.ground.storage.models import Fiche, FicheVersion
 from knowledge.collection import Collection
 from knowledge.embedder import Embedder, encode_vector
 from knowledge.fiche import FicheFileError, FicheVersionText

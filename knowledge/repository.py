@@ -9,7 +9,7 @@ from scipy import sparse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.storage.models import Fiche, FicheVersion, TextVector
+from bot.ground.storage.models import Fiche, FicheVersion, TextVector
 from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
 from knowledge.index import FicheIndex, IndexedVersion
 from knowledge.text import tokenize

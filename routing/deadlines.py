@@ -6,9 +6,10 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.calendar import BusinessCalendar
+from bot.ground.calendar import BusinessCalendar
 
 __all__ = ["Due", "PlannedStep", "plan_steps", "targets_for"]
+
 
 @dataclass(frozen=True)
 class Due:

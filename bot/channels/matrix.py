@@ -54,7 +54,7 @@ from bot.channels.matrix_content import (
     thread_relation,
 )
 from bot.channels.matrix_html import HTML_FORMAT, read_html
-from bot.config import MatrixConfig
+from bot.ground.config import MatrixConfig
 from handlers.events import Attachment, Button, Delivery, Inbound, Sent, Span
 
 __all__ = ["ENCRYPTED_NOTICE", "MatrixChannel", "MatrixError"]

@@ -7,7 +7,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.storage import repo
+from bot.ground.storage import repo
 
 __all__ = ["ChannelState"]
 

@@ -49,7 +49,7 @@ from telegram.ext import (
 from bot.channels.base import Deliver, PermanentSendError
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
-from bot.config import TelegramConfig
+from bot.ground.config import TelegramConfig
 from handlers.events import Attachment, Delivery, Sent
 from handlers.i18n import Translator
 

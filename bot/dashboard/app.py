@@ -20,17 +20,17 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bot.clock import Clock
-from bot.config import Config
-from bot.dashboard.accounts import check_login, redeem_link
 from bot.dashboard.charts import horizontal_bars, weekly_chart
 from bot.dashboard.throttle import LoginThrottle
-from bot.stats.backlog import open_questions
-from bot.stats.figures import DIMENSIONS, Report, compute, figures_by
-from bot.stats.period import Period, PeriodError, parse_period
-from bot.stats.tables import TABLES, as_csv, table
-from bot.stats.warnings import render_warning, top_warnings
-from bot.storage.database import Database
+from bot.ground.clock import Clock
+from bot.ground.config import Config
+from bot.ground.storage.dashboard_accounts import check_login, redeem_link
+from bot.ground.storage.database import Database
+from handlers.stats.backlog import open_questions
+from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
+from handlers.stats.period import Period, PeriodError, parse_period
+from handlers.stats.tables import TABLES, as_csv, table
+from handlers.stats.warnings import render_warning, top_warnings
 
 __all__ = ["create_app", "make_server", "serve"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 
-from bot.clock import Clock
+from bot.ground.clock import Clock
 
 __all__ = ["LoginThrottle"]
 

@@ -18,9 +18,9 @@ from bot.app import Application
 from bot.channels.console import ConsoleChannel
 from bot.channels.matrix import ENCRYPTED_NOTICE, MatrixChannel, MatrixError
 from bot.channels.matrix_content import KEYCAPS
-from bot.clock import FixedClock
-from bot.config import Config, MatrixConfig
-from bot.storage.models import OutboxMessage, Person, Question, RelayedMessage
+from bot.ground.clock import FixedClock
+from bot.ground.config import Config, MatrixConfig
+from bot.ground.storage.models import OutboxMessage, Person, Question, RelayedMessage
 from handlers.events import Delivery, Inbound
 from tests.conftest import SAMPLE_FICHES, START
 from tests.fakes.console import ScriptedLines, Transcript

@@ -14,7 +14,7 @@ from bot.channels.matrix_content import (
     strip_reply_fallback,
     thread_relation,
 )
-from bot.config import ConfigError, load_config
+from bot.ground.config import ConfigError, load_config
 from handlers.events import Button
 from tests.bot.test_config import MINIMAL
 

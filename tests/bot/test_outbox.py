@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
+from bot.ground.clock import FixedClock
+from bot.ground.storage.database import Database
+from bot.ground.storage.models import OutboxMessage
 from bot.outbox import OutboxSender
-from bot.storage.database import Database
-from bot.storage.models import OutboxMessage
 from handlers.events import Delivery, Sent
 from tests.conftest import START
 

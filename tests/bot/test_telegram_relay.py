@@ -14,8 +14,8 @@ from bot.app import Application
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_text import utf16_length
-from bot.clock import FixedClock
-from bot.storage.models import Question
+from bot.ground.clock import FixedClock
+from bot.ground.storage.models import Question
 from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used by name)
     ASKER,
     CLAIRE,

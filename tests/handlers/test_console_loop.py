@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.models import (
+from bot.ground.storage.models import (
     Assignment,
     Event,
     FicheAnswer,
@@ -184,9 +184,7 @@ async def test_coordinator_sets_an_unclear_topic(config, embedder) -> None:
             assert active and set(active) <= experts
 
 
-async def test_each_event_is_logged_with_its_channel_and_question(
-    config, embedder, caplog
-) -> None:  # type: ignore[no-untyped-def]
+async def test_each_event_is_logged_with_its_channel_and_question(config, embedder, caplog) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level("INFO", logger="bot.intake")
     async with console_bot(config, embedder) as bot:
         await bot.say(APPRENTICE_QUESTION)

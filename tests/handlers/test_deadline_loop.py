@@ -10,9 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.console import ConsoleChannel
-from bot.clock import FixedClock
-from bot.config import Config
-from bot.storage.models import Assignment, DeadlineStep, Event, OutboxMessage, Person, Question
+from bot.ground.clock import FixedClock
+from bot.ground.config import Config
+from bot.ground.storage.models import (
+    Assignment,
+    DeadlineStep,
+    Event,
+    OutboxMessage,
+    Person,
+    Question,
+)
 from handlers.events import Delivery, Sent
 from tests.conftest import START
 from tests.fakes.app import ConsoleSession, console_bot

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.assembly import import_fiches, open_database
-from bot.config import Config
+from bot.ground.config import Config
 from knowledge.repository import collection_state
 from tests.conftest import SAMPLE_FICHES
 from tests.fakes.app import ConsoleSession, console_bot

@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Application
-from bot.config import load_config
-from bot.storage.database import Database
-from bot.storage.models import (
+from bot.ground.config import load_config
+from bot.ground.storage.database import Database
+from bot.ground.storage.models import (
     Assignment,
     Event,
     Identity,

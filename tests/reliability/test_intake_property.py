@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 
 from bot.app import Application
 from bot.channels.console import ConsoleChannel
-from bot.clock import FixedClock
-from bot.config import Config
-from bot.storage.models import OutboxMessage
+from bot.ground.clock import FixedClock
+from bot.ground.config import Config
+from bot.ground.storage.models import OutboxMessage
 from handlers.events import Inbound
 from tests.conftest import START
 from tests.fakes.console import ScriptedLines, Transcript

@@ -16,11 +16,11 @@ import pytest
 
 from bot.assembly import open_database
 from bot.cli import main
-from bot.config import Config, load_config
-from bot.logs import configure_logging
+from bot.ground.config import Config, load_config
+from bot.ground.logs import configure_logging
+from bot.ground.storage.database import Database
+from bot.ground.storage.models import Person, Question
 from bot.metrics import MetricsCollector, metrics_app
-from bot.storage.database import Database
-from bot.storage.models import Person, Question
 from tests.fakes.app import console_bot
 from tests.fakes.console_script import write_config
 

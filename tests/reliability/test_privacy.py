@@ -13,11 +13,11 @@ from sqlalchemy import select
 
 from bot.app import Application
 from bot.cli import main
-from bot.clock import FixedClock
-from bot.config import Config, ConfigError, load_config
+from bot.ground.clock import FixedClock
+from bot.ground.config import Config, ConfigError, load_config
+from bot.ground.storage.database import Database
+from bot.ground.storage.models import Identity, OutboxMessage, Person, Question, RelayedMessage
 from bot.retention import anonymise_expired
-from bot.storage.database import Database
-from bot.storage.models import Identity, OutboxMessage, Person, Question, RelayedMessage
 from tests.conftest import START
 from tests.fakes.app import console_bot
 from tests.fakes.console_script import write_config

@@ -17,10 +17,10 @@ import pytest
 import uvicorn
 
 from bot.assembly import open_database
-from bot.clock import FixedClock
-from bot.config import Config, DashboardConfig
 from bot.dashboard import create_app
-from bot.dashboard.accounts import add_account
+from bot.ground.clock import FixedClock
+from bot.ground.config import Config, DashboardConfig
+from bot.ground.storage.dashboard_accounts import add_account
 from tests.stats import dataset
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -20,12 +20,12 @@ from starlette.testclient import TestClient
 
 from bot.assembly import open_database
 from bot.cli import main
-from bot.clock import FixedClock
-from bot.config import Config, DashboardConfig
 from bot.dashboard import create_app
-from bot.dashboard.accounts import add_account
-from bot.storage.database import Database
-from bot.storage.models import OutboxMessage, Person
+from bot.ground.clock import FixedClock
+from bot.ground.config import Config, DashboardConfig
+from bot.ground.storage.dashboard_accounts import add_account
+from bot.ground.storage.database import Database
+from bot.ground.storage.models import OutboxMessage, Person
 from handlers.context import Services
 from handlers.conversation import Conversation
 from handlers.events import Inbound

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from babel import Locale
 
-from bot.stats.figures import Report
+from handlers.stats.figures import Report
 
 __all__ = ["Warning", "render_warning", "top_warnings"]
 

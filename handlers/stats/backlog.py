@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from bot.storage import repo
-from bot.storage.models import Assignment, Person, Question
+from bot.ground.storage import repo
+from bot.ground.storage.models import Assignment, Person, Question
 
 __all__ = ["OpenQuestion", "open_questions"]
 

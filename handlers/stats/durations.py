@@ -7,9 +7,9 @@ import datetime as dt
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.stats.period import Period
-from bot.stats.working_hours import WorkingHours
-from bot.storage.models import Question, QuestionTimes
+from bot.ground.storage.models import Question, QuestionTimes
+from handlers.stats.period import Period
+from handlers.stats.working_hours import WorkingHours
 
 __all__ = ["WorkingHours", "refresh_durations"]
 
@@ -25,9 +25,7 @@ def _hours(start: dt.datetime, end: dt.datetime) -> float:
     return max((end - start).total_seconds(), 0.0) / 3600
 
 
-def refresh_durations(
-    session: Session, period: Period, working_hours: WorkingHours
-) -> int:
+def refresh_durations(session: Session, period: Period, working_hours: WorkingHours) -> int:
     """Fill in the durations of the period's questions that got an answer or were resolved.
 
     Only questions whose stored durations are missing or incomplete are read, so after the

@@ -1,8 +1,8 @@
 """Statistics for coordinators: one module of figures that chat, CLI, CSV and dashboard share."""
 
-from bot.stats.figures import DIMENSIONS, Figures, Report, compute
-from bot.stats.period import Period, parse_period
-from bot.stats.working_hours import partner_working_hours, wall_clock_hours
+from handlers.stats.figures import DIMENSIONS, Figures, Report, compute
+from handlers.stats.period import Period, parse_period
+from handlers.stats.working_hours import partner_working_hours, wall_clock_hours
 
 __all__ = [
     "DIMENSIONS",

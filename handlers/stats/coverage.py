@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.config import Config
-from bot.stats.period import Period
-from bot.storage.models import Question
+from bot.ground.config import Config
+from bot.ground.storage.models import Question
+from handlers.stats.period import Period
 
 __all__ = ["Coverage", "coverage"]
 

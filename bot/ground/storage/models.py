@@ -373,6 +373,8 @@ class DashboardLink(Base):
 
 # The statistics select questions by the day they were asked.
 Index("ix_questions_created_at", Question.created_at)
+
+
 class ChannelStateEntry(Base):
     """A channel's memory across restarts (a Matrix sync token, a device id), by key."""
 

@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, Select, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from bot.config import Config
-from bot.stats.coverage import Coverage, coverage
-from bot.stats.durations import refresh_durations
-from bot.stats.percentiles import percentiles
-from bot.stats.period import Period
-from bot.stats.working_hours import WorkingHours, partner_working_hours
-from bot.storage import repo
-from bot.storage.models import Assignment, Event, Person, Question, QuestionTimes
+from bot.ground.config import Config
+from bot.ground.storage import repo
+from bot.ground.storage.models import Assignment, Event, Person, Question, QuestionTimes
+from handlers.stats.coverage import Coverage, coverage
+from handlers.stats.durations import refresh_durations
+from handlers.stats.percentiles import percentiles
+from handlers.stats.period import Period
+from handlers.stats.working_hours import WorkingHours, partner_working_hours
 
 __all__ = ["DIMENSIONS", "ExpertLoad", "Figures", "Report", "compute", "figures_by"]
 

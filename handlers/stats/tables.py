@@ -9,8 +9,8 @@ import io
 import json
 from collections.abc import Sequence
 
-from bot.stats.backlog import OpenQuestion
-from bot.stats.figures import Figures, Report
+from handlers.stats.backlog import OpenQuestion
+from handlers.stats.figures import Figures, Report
 
 __all__ = ["TABLES", "Table", "as_csv", "report_json", "table"]
 

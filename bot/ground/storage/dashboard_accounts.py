@@ -12,7 +12,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.storage.models import DashboardAccount, DashboardLink, Person
+from bot.ground.storage.models import DashboardAccount, DashboardLink, Person
 
 __all__ = [
     "AccountError",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import (
+from bot.ground.storage.models import (
     Assignment,
     DeadlineStep,
     Event,

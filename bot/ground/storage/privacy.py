@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.storage.models import (
+from bot.ground.storage.models import (
     Assignment,
     Event,
     FicheAnswer,

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.storage.models import (
+from bot.ground.storage.models import (
     Assignment,
     ChannelStateEntry,
     Event,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
-from bot.calendar import (
+from bot.ground.calendar import (
     DEFAULT_WEEK,
     BusinessCalendar,
     CalendarError,
@@ -755,6 +755,8 @@ def _check_deadlines(config: Config) -> None:
     for i, partner in enumerate(config.partners):
         if partner.lead_expert and partner.lead_expert not in experts:
             raise _KeyError(f"partners[{i}].lead_expert", f"unknown expert {partner.lead_expert!r}")
+
+
 def _check_dashboard(config: Config) -> None:
     """The [dashboard] section; the secret is needed only to serve it, and never echoed."""
     dashboard = config.dashboard
@@ -770,6 +772,8 @@ def _check_dashboard(config: Config) -> None:
             "required when the dashboard is enabled: at least 16 random characters "
             "(or set RRM_DASHBOARD_SECRET)",
         )
+
+
 def _check_operations(config: Config) -> None:
     """The [access], [privacy], [metrics] and [logging] sections."""
     access = config.access
