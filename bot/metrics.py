@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.ground.storage import metrics_repo
+from bot.ground.vocabulary import OutboxStatus, QuestionStatus
 
 __all__ = ["FIRST_RESPONSE_BUCKETS", "MetricsCollector", "metrics_app"]
 
@@ -52,15 +53,15 @@ class MetricsCollector(Collector):
         questions = GaugeMetricFamily(
             "rrm_questions", "Questions by outcome (status)", labels=["outcome"]
         )
-        for status in ("offered", "open", "answered", "resolved"):
-            questions.add_metric([status], by_status.pop(status, 0))
-        for status, count in by_status.items():
-            questions.add_metric([status], count)
+        for known in QuestionStatus:
+            questions.add_metric([known], by_status.pop(known, 0))
+        for other, count in by_status.items():
+            questions.add_metric([other], count)
         yield questions
         backlog = GaugeMetricFamily(
             "rrm_outbox_backlog", "Outbox messages by state", labels=["state"]
         )
-        for state in ("pending", "failed"):
+        for state in (OutboxStatus.PENDING, OutboxStatus.FAILED):
             backlog.add_metric([state], by_outbox.get(state, 0))
         yield backlog
         yield GaugeMetricFamily(

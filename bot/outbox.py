@@ -16,6 +16,7 @@ from bot.channels.base import Channel, PermanentSendError
 from bot.ground.clock import Clock
 from bot.ground.storage import repo
 from bot.ground.storage.models import OutboxMessage, Thread
+from bot.ground.vocabulary import OutboxStatus
 from handlers.events import Attachment, Button, Delivery, Sent, Span
 
 __all__ = ["OutboxSender"]
@@ -189,7 +190,7 @@ class OutboxSender:
             row.attempts += 1
             row.last_error = error[:2000]
             if permanent or row.attempts >= MAX_ATTEMPTS:
-                row.status = "failed"
+                row.status = OutboxStatus.FAILED
             else:
                 # Exponential back-off: 2 s, 4 s, 8 s … at most 10 minutes.
                 delay = min(2**row.attempts, 600)

@@ -6,6 +6,7 @@ import datetime as dt
 import hmac
 
 from bot.ground.storage import privacy
+from bot.ground.vocabulary import Role
 from handlers.context import Turn
 
 __all__ = ["admit", "may_open_question"]
@@ -70,7 +71,7 @@ def admit(turn: Turn, command: str | None, args: list[str]) -> bool:
 def may_open_question(turn: Turn) -> bool:
     """Whether the sender may open one more question now; if not, ask them to wait."""
     limit = turn.config.access.questions_per_minute
-    if not limit or turn.person.role != "asker":
+    if not limit or turn.person.role != Role.ASKER:
         return True
     if privacy.questions_since(turn.session, turn.person.id, turn.now - RATE_WINDOW) < limit:
         return True

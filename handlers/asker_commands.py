@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import FicheAnswer, Question
+from bot.ground.vocabulary import QuestionStatus
 from handlers.asking import language_name, status_label
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS
@@ -75,7 +76,7 @@ def status(turn: Turn, _args: list[str]) -> None:
         summary = " ".join(question.text.split())
         summary = summary if len(summary) <= 60 else summary[:59] + "…"
         line = f"#{question.id} — {status_label(turn, question.status)} — {summary}"
-        if question.status == "open" and question.first_response_due:
+        if question.status == QuestionStatus.OPEN and question.first_response_due:
             line += " — " + turn.t(
                 "answer due by {when}", when=turn.when(question.first_response_due)
             )
@@ -88,7 +89,7 @@ def resolve(turn: Turn, args: list[str]) -> None:
     question = _own_question(turn, args)
     if question is None:
         return
-    if question.status == "resolved":
+    if question.status == QuestionStatus.RESOLVED:
         turn.reply(turn.t("Question #{number} is already resolved.", number=question.id))
         return
     close(turn, question, by_asker=True)
@@ -96,7 +97,7 @@ def resolve(turn: Turn, args: list[str]) -> None:
 
 def close(turn: Turn, question: Question, *, by_asker: bool) -> None:
     """Resolve a question, tell its asker and thread, and ask the asker for a rating."""
-    question.status = "resolved"
+    question.status = QuestionStatus.RESOLVED
     question.resolved_at = turn.now
     repo.end_assignments(turn.session, question.id, turn.now, "resolved")
     repo.log_event(
@@ -176,7 +177,7 @@ def press(turn: Turn, action: str) -> None:
     if kind == "helped" and answer is not None:
         _helped(turn, question, answer)
     elif kind == "expert":
-        if question.status != "offered":
+        if question.status != QuestionStatus.OFFERED:
             turn.reply(
                 turn.t("Question #{number} is already with the experts.", number=question.id)
             )
@@ -202,7 +203,7 @@ def press(turn: Turn, action: str) -> None:
 
 
 def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
-    if question.status != "offered":
+    if question.status != QuestionStatus.OFFERED:
         turn.reply(turn.t("Question #{number} is already with the experts.", number=question.id))
         return
     answer.feedback, answer.feedback_at = "helped", turn.now

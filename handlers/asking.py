@@ -9,6 +9,7 @@ from babel import Locale
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import FicheAnswer, Question, RelayedMessage
+from bot.ground.vocabulary import QuestionStatus
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.events import Button
@@ -144,7 +145,7 @@ def _new_question(turn: Turn, text: str) -> None:
             language=language,
             topic=analysis.topic.topic,
             topic_confidence=analysis.topic.confidence,
-            status="offered" if analysis.decision == "answer" else "open",
+            status=QuestionStatus.OFFERED if analysis.decision == "answer" else "open",
             decision=analysis.decision,
             created_at=turn.now,
             priority="normal",

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import Person
+from bot.ground.vocabulary import Role
 from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text
@@ -95,7 +96,7 @@ class Conversation:
             # A stranger in the experts' space gets nothing from the bot.
             return None
         person = Person(
-            role="asker",
+            role=Role.ASKER,
             display_name=clean_text(event.sender_name)[:200],
             created_at=now,
             away=False,
@@ -120,7 +121,7 @@ class Conversation:
         if command:
             name, args = command.group(1).lower(), (command.group(2) or "").split()
             table = dict(EXPERT_COMMANDS)
-            if turn.person.role == "coordinator":
+            if turn.person.role == Role.COORDINATOR:
                 table.update(COORDINATOR_COMMANDS)
             handler = table.get(name)
             if handler is not None:
@@ -193,7 +194,7 @@ class Conversation:
         table = dict(ASKER_COMMANDS)
         if turn.person.role in ("expert", "coordinator"):
             table["away"] = EXPERT_COMMANDS["away"]
-        if turn.person.role == "coordinator":
+        if turn.person.role == Role.COORDINATOR:
             table.update(COORDINATOR_COMMANDS)
         handler = table.get(name)
         if handler is None:

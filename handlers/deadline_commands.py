@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.ground.config import PRIORITIES
 from bot.ground.storage import deadline_repo, repo
 from bot.ground.storage.models import Person, Question
+from bot.ground.vocabulary import AssignmentRole, QuestionStatus, StepState
 from handlers.context import Turn
 from handlers.deadlines import replan_clock
 from handlers.i18n import format_when
@@ -59,7 +60,7 @@ def urgent(turn: Turn, args: list[str]) -> None:
             )
         )
         return
-    if question.status != "open" or question.first_response_at is not None:
+    if question.status != QuestionStatus.OPEN or question.first_response_at is not None:
         turn.reply(
             turn.t(
                 "Question #{number} is not waiting for a first answer any more.",
@@ -119,7 +120,11 @@ def overdue(turn: Turn, _args: list[str]) -> None:
     lines = [turn.t("Late questions ({count}):", count=len(questions))]
     for question in questions:
         primary = next(
-            (a for a in repo.active_assignments(session, question.id) if a.role == "primary"),
+            (
+                a
+                for a in repo.active_assignments(session, question.id)
+                if a.role == AssignmentRole.PRIMARY
+            ),
             None,
         )
         person = session.get(Person, primary.person_id) if primary else None
@@ -127,7 +132,7 @@ def overdue(turn: Turn, _args: list[str]) -> None:
         fired = [
             s
             for s in deadline_repo.steps_of(session, question.id)
-            if s.kind == "escalation" and s.state == "fired"
+            if s.kind == "escalation" and s.state == StepState.FIRED
         ]
         if question.first_response_at is None and question.first_response_due:
             late = turn.t(

@@ -13,13 +13,14 @@ from bot.ground.config import Config
 from bot.ground.storage import deadline_repo, repo
 from bot.ground.storage.deadline_repo import StepContext
 from bot.ground.storage.models import Assignment, DeadlineStep, Person, Question
+from bot.ground.vocabulary import AssignmentRole, EscalationLevel, QuestionStatus, StepState
 from handlers.context import timezone_of
 from handlers.i18n import Translator, format_when
 from routing.deadlines import plan_steps, targets_for
 
 __all__ = ["LEVELS", "DeadlineKeeper", "clocks_changed", "replan_clock", "start_clock"]
 
-LEVELS = ("primary", "experts", "lead", "coordinators")
+LEVELS = tuple(EscalationLevel)
 BATCH = 200
 # Set in a session's ``info`` when it planned steps: the scheduler's next instant may move.
 _PLANNED = "rrm.deadline_steps_planned"
@@ -61,15 +62,15 @@ def _plan(session: Session, config: Config, question: Question, now: dt.datetime
                     step=step.step,
                     target=step.to,
                     due_at=step.due_at,
-                    state="pending",
+                    state=StepState.PENDING,
                     late=False,
                 )
             )
-        elif row.state == "pending":
+        elif row.state == StepState.PENDING:
             row.due_at, row.target = step.due_at, step.to
             if step.kind == "reminder" and step.due_at <= now:
                 # A shortened target passed this reminder already: escalations say enough.
-                row.state = "cancelled"
+                row.state = StepState.CANCELLED
 
 
 def start_clock(session: Session, config: Config, question: Question, now: dt.datetime) -> None:
@@ -127,7 +128,7 @@ class DeadlineKeeper:
     ) -> None:
         question = context.questions[step.question_id]
         if _settled(step, question):
-            step.state = "cancelled"
+            step.state = StepState.CANCELLED
             return
         notice = _Notice(self, session, context, question, now)
         level, people = notice.responsible(step.target)
@@ -157,7 +158,7 @@ class DeadlineKeeper:
 def _settled(step: DeadlineStep, question: Question) -> bool:
     if step.clock == "resolution":
         return question.status not in repo.ACTIVE
-    return question.status != "open" or question.first_response_at is not None
+    return question.status != QuestionStatus.OPEN or question.first_response_at is not None
 
 
 class _Notice:
@@ -220,24 +221,24 @@ class _Notice:
                 assignment.active, assignment.ended_at = False, self.now
                 assignment.ended_reason = "removed"
                 assignments.remove(assignment)
-                removed = removed or assignment.role == "primary"
-        primary = [a.person_id for a in assignments if a.role == "primary"]
+                removed = removed or assignment.role == AssignmentRole.PRIMARY
+        primary = [a.person_id for a in assignments if a.role == AssignmentRole.PRIMARY]
         for name in LEVELS[LEVELS.index(level) :]:
             chosen = self._people(name, assignments, primary)
             if chosen:
-                if removed and name in ("experts", "lead"):
+                if removed and name in (EscalationLevel.EXPERTS, EscalationLevel.LEAD):
                     self._promote(chosen[0], assignments)
                 return name, chosen
-        return "coordinators", []
+        return EscalationLevel.COORDINATORS, []
 
     def _people(
         self, level: str, assignments: list[Assignment], primary: list[int]
     ) -> list[Person]:
-        if level == "primary":
+        if level == EscalationLevel.PRIMARY:
             ids = primary
-        elif level == "experts":
-            ids = [a.person_id for a in assignments if a.role != "primary"]
-        elif level == "lead":
+        elif level == EscalationLevel.EXPERTS:
+            ids = [a.person_id for a in assignments if a.role != AssignmentRole.PRIMARY]
+        elif level == EscalationLevel.LEAD:
             partner = self.config.partner(self.question.partner_id or "")
             lead = (
                 self.context.staff(partner.lead_expert) if partner and partner.lead_expert else None
@@ -253,13 +254,13 @@ class _Notice:
             mine = Assignment(
                 question_id=self.question.id,
                 person_id=person.id,
-                role="primary",
+                role=AssignmentRole.PRIMARY,
                 active=True,
                 created_at=self.now,
             )
             self.session.add(mine)
             assignments.insert(0, mine)
-        mine.role = "primary"
+        mine.role = AssignmentRole.PRIMARY
         repo.log_event(
             self.session,
             "reassigned",

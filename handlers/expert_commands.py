@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import Assignment, Person, Question
+from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.asker_commands import close
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
@@ -32,8 +33,8 @@ def _thread_question(turn: Turn) -> Question | None:
 def _make_primary(turn: Turn, question: Question, person: Person, reason: str) -> None:
     session = turn.session
     for assignment in repo.active_assignments(session, question.id):
-        if assignment.role == "primary" and assignment.person_id != person.id:
-            assignment.role = "mentioned"
+        if assignment.role == AssignmentRole.PRIMARY and assignment.person_id != person.id:
+            assignment.role = AssignmentRole.MENTIONED
     mine = next(
         (a for a in repo.active_assignments(session, question.id) if a.person_id == person.id), None
     )
@@ -42,13 +43,13 @@ def _make_primary(turn: Turn, question: Question, person: Person, reason: str) -
             Assignment(
                 question_id=question.id,
                 person_id=person.id,
-                role="primary",
+                role=AssignmentRole.PRIMARY,
                 active=True,
                 created_at=turn.now,
             )
         )
     else:
-        mine.role = "primary"
+        mine.role = AssignmentRole.PRIMARY
     question.partner_id = person.partner_id
     repo.log_event(
         session,
@@ -65,7 +66,7 @@ def claim(turn: Turn, _args: list[str]) -> None:
     question = _thread_question(turn)
     if question is None:
         return
-    if question.status == "resolved":
+    if question.status == QuestionStatus.RESOLVED:
         turn.reply(f"Question #{question.id} is already resolved.", question=question)
         return
     _make_primary(turn, question, turn.person, "claimed")
@@ -85,7 +86,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
         return
     repo.end_assignments(session, question.id, turn.now, "passed", person_id=turn.person.id)
     repo.log_event(session, "passed", turn.now, question_id=question.id, actor_id=turn.person.id)
-    if mine.role != "primary":
+    if mine.role != AssignmentRole.PRIMARY:
         turn.reply(
             f"{turn.person.display_name} steps back from question #{question.id}.",
             question=question,
@@ -141,7 +142,7 @@ def resolve_thread(turn: Turn, _args: list[str]) -> None:
     question = _thread_question(turn)
     if question is None:
         return
-    if question.status == "resolved":
+    if question.status == QuestionStatus.RESOLVED:
         turn.reply(f"Question #{question.id} is already resolved.", question=question)
         return
     close(turn, question, by_asker=False)
@@ -156,7 +157,7 @@ def open_questions(turn: Turn, _args: list[str]) -> None:
     lines = [f"Open questions ({len(questions)}):"]
     for question in questions:
         assignees = repo.active_assignments(turn.session, question.id)
-        primary = next((a for a in assignees if a.role == "primary"), None)
+        primary = next((a for a in assignees if a.role == AssignmentRole.PRIMARY), None)
         who = turn.session.get(Person, primary.person_id).display_name if primary else "nobody"  # type: ignore[union-attr]
         due = question.first_response_due
         late = " LATE" if due and due < turn.now and question.first_response_at is None else ""

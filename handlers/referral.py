@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import Assignment, Person, Question
+from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.context import Turn
 from handlers.deadlines import start_clock
 from handlers.directory import candidates
@@ -46,7 +47,7 @@ def refer(turn: Turn, question: Question, *, excluded: set[int] | None = None) -
         coordinators,
         mention_others=config.routing.mention_others,
     )
-    question.status = "open"
+    question.status = QuestionStatus.OPEN
     question.decision = question.decision or "route"
     # A question routed again keeps its first routing time: one clock per question.
     question.routed_at = question.routed_at or turn.now
@@ -83,7 +84,7 @@ def assign(
             Assignment(
                 question_id=question.id,
                 person_id=candidate.person_id,
-                role="primary" if rank == 0 else "mentioned",
+                role=AssignmentRole.PRIMARY if rank == 0 else "mentioned",
                 active=True,
                 created_at=turn.now,
             )

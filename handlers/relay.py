@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import Assignment, Person, Question, RelayedMessage, Thread
+from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.context import Turn
 from handlers.events import Attachment, Span
 
@@ -28,7 +29,7 @@ def relay_to_asker(
     session = turn.session
     question = session.get(Question, thread.question_id)
     assert question is not None
-    if question.status == "resolved":
+    if question.status == QuestionStatus.RESOLVED:
         turn.reply(
             f"Question #{question.id} is resolved; this message was not relayed.", question=question
         )
@@ -78,7 +79,7 @@ def relay_to_asker(
     )
     if question.first_response_at is None and not turn.event.edited:
         question.first_response_at = turn.now
-        question.status = "answered"
+        question.status = QuestionStatus.ANSWERED
         repo.log_event(
             session, "first_response", turn.now, question_id=question.id, actor_id=expert.id
         )
@@ -87,7 +88,7 @@ def relay_to_asker(
                 Assignment(
                     question_id=question.id,
                     person_id=expert.id,
-                    role="mentioned",
+                    role=AssignmentRole.MENTIONED,
                     active=True,
                     created_at=turn.now,
                 )

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.ground.calendar import BusinessCalendar
+from bot.ground.vocabulary import EscalationLevel
 
 __all__ = ["Due", "PlannedStep", "plan_steps", "targets_for"]
 
@@ -62,7 +63,11 @@ def plan_steps(
     due = Due(calendar.add(start, first_hours), calendar.add(start, resolution_hours))
     steps = [
         PlannedStep(
-            "first_response", "reminder", i, calendar.add(start, first_hours * f), "primary"
+            "first_response",
+            "reminder",
+            i,
+            calendar.add(start, first_hours * f),
+            EscalationLevel.PRIMARY,
         )
         for i, f in enumerate(reminders)
     ]
@@ -70,5 +75,7 @@ def plan_steps(
         PlannedStep("first_response", "escalation", i, calendar.add(due.first_response, after), to)
         for i, (to, after) in enumerate(escalation)
     ]
-    steps.append(PlannedStep("resolution", "escalation", 0, due.resolution, "coordinators"))
+    steps.append(
+        PlannedStep("resolution", "escalation", 0, due.resolution, EscalationLevel.COORDINATORS)
+    )
     return due, steps

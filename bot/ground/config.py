@@ -21,6 +21,7 @@ from bot.ground.calendar import (
     cached_calendar,
     parse_calendar,
 )
+from bot.ground.vocabulary import EscalationLevel, Priority
 
 __all__ = [
     "AccessConfig",
@@ -124,10 +125,10 @@ class EscalationStep:
 
 def _default_chain() -> tuple[EscalationStep, ...]:
     return (
-        EscalationStep("primary", 0.0),
-        EscalationStep("experts", 4.0),
-        EscalationStep("lead", 8.0),
-        EscalationStep("coordinators", 16.0),
+        EscalationStep(EscalationLevel.PRIMARY, 0.0),
+        EscalationStep(EscalationLevel.EXPERTS, 4.0),
+        EscalationStep(EscalationLevel.LEAD, 8.0),
+        EscalationStep(EscalationLevel.COORDINATORS, 16.0),
     )
 
 
@@ -138,7 +139,7 @@ class DeadlinesConfig:
     first_response_hours: float = 24.0
     resolution_hours: float = 72.0
     by_priority: Mapping[str, Targets] = field(
-        default_factory=lambda: {"urgent": Targets(4.0, 24.0)}
+        default_factory=lambda: {Priority.URGENT: Targets(4.0, 24.0)}
     )
     by_topic: Mapping[str, Targets] = field(default_factory=dict)
     reminders: tuple[float, ...] = (0.5, 0.9)
@@ -698,8 +699,8 @@ def _check_matrix(config: Config) -> None:
         )
 
 
-PRIORITIES = ("low", "normal", "high", "urgent")
-ESCALATION_TARGETS = ("primary", "experts", "lead", "coordinators")
+PRIORITIES = tuple(Priority)
+ESCALATION_TARGETS = tuple(EscalationLevel)
 
 
 def _check_calendar(partner: Partner, key: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import Assignment, Person, Question
+from bot.ground.vocabulary import AssignmentRole
 
 __all__ = ["OpenQuestion", "open_questions"]
 
@@ -40,7 +41,7 @@ def open_questions(session: Session, now: dt.datetime, limit: int = 500) -> list
         .outerjoin(
             primary,
             (primary.question_id == Question.id)
-            & (primary.role == "primary")
+            & (primary.role == AssignmentRole.PRIMARY)
             & primary.active.is_(True),
         )
         .outerjoin(holder, holder.id == primary.person_id)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bot.ground.config import Config
 from bot.ground.storage import repo
 from bot.ground.storage.models import Assignment, Event, Person, Question, QuestionTimes
+from bot.ground.vocabulary import AssignmentRole
 from handlers.stats.coverage import Coverage, coverage
 from handlers.stats.durations import refresh_durations
 from handlers.stats.percentiles import percentiles
@@ -137,7 +138,8 @@ def _cohort(
     if by == "expert":
         # An expert's questions are those they held as primary assignee (open ones: still hold).
         query = query.join(
-            Assignment, (Assignment.question_id == Question.id) & (Assignment.role == "primary")
+            Assignment,
+            (Assignment.question_id == Question.id) & (Assignment.role == AssignmentRole.PRIMARY),
         ).join(Person, Person.id == Assignment.person_id)
         if active_only:
             query = query.where(Assignment.active.is_(True))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import DashboardAccount, DashboardLink, Person
+from bot.ground.vocabulary import Role
 
 __all__ = [
     "AccountError",
@@ -125,7 +126,7 @@ def redeem_link(session: Session, secret: str, token: str, now: dt.datetime) -> 
     if link is None or link.used_at is not None or link.expires_at <= now:
         return None
     person = session.get(Person, link.person_id)
-    if person is None or person.role != "coordinator" or not person.active:
+    if person is None or person.role != Role.COORDINATOR or not person.active:
         return None
     link.used_at = now
     return person.config_id or person.display_name

@@ -19,6 +19,7 @@ from bot.ground.storage.models import (
     Person,
     Question,
 )
+from bot.ground.vocabulary import AssignmentRole, Role, StepState
 
 __all__ = [
     "StepContext",
@@ -53,7 +54,7 @@ def due_step_ids(session: Session, now: dt.datetime, limit: int) -> list[int]:
     """
     query = (
         select(DeadlineStep.id)
-        .where(DeadlineStep.state == "pending", DeadlineStep.due_at <= now)
+        .where(DeadlineStep.state == StepState.PENDING, DeadlineStep.due_at <= now)
         .order_by(DeadlineStep.due_at, DeadlineStep.id)
         .limit(limit)
     )
@@ -76,9 +77,12 @@ def claim_steps(
         update(DeadlineStep)
         # coalesce() keeps SQLite off the index on state, which it would scan whole
         # instead of looking the ids up by primary key.
-        .where(DeadlineStep.id.in_(step_ids), func.coalesce(DeadlineStep.state, "") == "pending")
+        .where(
+            DeadlineStep.id.in_(step_ids),
+            func.coalesce(DeadlineStep.state, "") == StepState.PENDING,
+        )
         .values(
-            state="fired",
+            state=StepState.FIRED,
             fired_at=now,
             claimed_by=worker,
             late=case((DeadlineStep.due_at < late_before, True), else_=False),
@@ -114,7 +118,7 @@ class StepContext:
     def coordinators(self) -> list[Person]:
         """Active coordinators, by id."""
         return sorted(
-            (p for p in self.people.values() if p.role == "coordinator" and p.active),
+            (p for p in self.people.values() if p.role == Role.COORDINATOR and p.active),
             key=lambda p: p.id,
         )
 
@@ -135,7 +139,7 @@ def step_context(session: Session, question_ids: Iterable[int]) -> StepContext:
     for assignment in session.scalars(
         select(Assignment)
         .where(Assignment.question_id.in_(ids))
-        .order_by(Assignment.role != "primary", Assignment.id)
+        .order_by(Assignment.role != AssignmentRole.PRIMARY, Assignment.id)
     ):
         if assignment.active:
             assignments[assignment.question_id].append(assignment)
@@ -144,7 +148,7 @@ def step_context(session: Session, question_ids: Iterable[int]) -> StepContext:
         p.id: p
         for p in session.scalars(
             select(Person).where(
-                or_(Person.role.in_(("expert", "coordinator")), Person.id.in_(askers))
+                or_(Person.role.in_((Role.EXPERT, Role.COORDINATOR)), Person.id.in_(askers))
             )
         )
     }
@@ -167,7 +171,7 @@ def step_context(session: Session, question_ids: Iterable[int]) -> StepContext:
 def next_due(session: Session) -> dt.datetime | None:
     """When the earliest pending step falls due, if any."""
     return session.scalar(
-        select(func.min(DeadlineStep.due_at)).where(DeadlineStep.state == "pending")
+        select(func.min(DeadlineStep.due_at)).where(DeadlineStep.state == StepState.PENDING)
     )
 
 

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.ground.vocabulary import OutboxStatus, Priority, StepState
+
 __all__ = [
     "Assignment",
     "Base",
@@ -141,7 +143,7 @@ class Question(Base):
     decision: Mapped[str] = mapped_column(String(8))  # answer | route
     fallback: Mapped[str | None] = mapped_column(String(16))
     partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"))
-    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    priority: Mapped[str] = mapped_column(String(8), default=Priority.NORMAL)
     created_at: Mapped[dt.datetime]
     routed_at: Mapped[dt.datetime | None]
     first_response_at: Mapped[dt.datetime | None]
@@ -168,7 +170,7 @@ class DeadlineStep(Base):
     target: Mapped[str] = mapped_column(String(16))  # primary | experts | lead | coordinators
     due_at: Mapped[dt.datetime]
     # pending | fired | cancelled (answered or resolved in time)
-    state: Mapped[str] = mapped_column(String(12), default="pending")
+    state: Mapped[str] = mapped_column(String(12), default=StepState.PENDING)
     fired_at: Mapped[dt.datetime | None]
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     late: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -279,7 +281,9 @@ class OutboxMessage(Base):
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     # [{"kind", "start", "end", "url"}]: the text's formatting, by string index (0004)
     formatting: Mapped[list[Any]] = mapped_column(default=list)
-    status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
+    status: Mapped[str] = mapped_column(
+        String(8), default=OutboxStatus.PENDING
+    )  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

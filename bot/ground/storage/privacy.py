@@ -18,6 +18,7 @@ from bot.ground.storage.models import (
     Question,
     RelayedMessage,
 )
+from bot.ground.vocabulary import OutboxStatus, QuestionStatus, Role
 
 __all__ = [
     "ERASED",
@@ -34,7 +35,7 @@ __all__ = [
 
 # What personal text is replaced with; statistics never read it.
 ERASED = ""
-CLOSED = ("resolved", "offered")
+CLOSED = (QuestionStatus.RESOLVED, QuestionStatus.OFFERED)
 ACCESS_GRANTED = "access_granted"
 
 
@@ -147,7 +148,9 @@ def anonymise_question(session: Session, question_id: int) -> int:
     changed += _changed(
         session,
         update(OutboxMessage)
-        .where(OutboxMessage.question_id == question_id, OutboxMessage.status != "pending")
+        .where(
+            OutboxMessage.question_id == question_id, OutboxMessage.status != OutboxStatus.PENDING
+        )
         .values(text=ERASED, chat_id=None, thread_title=None, mentions=[]),
     )
     return int(changed)
@@ -168,8 +171,8 @@ def erase_person(session: Session, person: Person, now: dt.datetime) -> dict[str
     counts["messages_cancelled"] = _changed(
         session,
         update(OutboxMessage)
-        .where(OutboxMessage.person_id == person.id, OutboxMessage.status == "pending")
-        .values(status="failed", last_error="cancelled: the person's data was erased"),
+        .where(OutboxMessage.person_id == person.id, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.FAILED, last_error="cancelled: the person's data was erased"),
     )
     counts["messages_sent_to_them"] = _changed(
         session,
@@ -221,7 +224,7 @@ def idle_askers(session: Session, cutoff: dt.datetime, limit: int = 500) -> list
         session.scalars(
             select(Person)
             .where(
-                Person.role == "asker",
+                Person.role == Role.ASKER,
                 Person.created_at < cutoff,
                 or_(Person.display_name != ERASED, has_identity),
                 ~recent,

@@ -23,6 +23,7 @@ from bot.ground.storage.models import (
     Question,
     Thread,
 )
+from bot.ground.vocabulary import ACTIVE_STATUSES, AssignmentRole, OutboxStatus, QuestionStatus
 
 __all__ = [
     "ACTIVE",
@@ -50,7 +51,7 @@ __all__ = [
     "threads_of",
 ]
 
-ACTIVE = ("open", "answered")
+ACTIVE = ACTIVE_STATUSES
 # The receipt's INSERT, by dialect, built once: it runs for every inbound event.
 _CLAIM = {
     name: dialect_insert(cast(Table, InboundReceipt.__table__))
@@ -133,7 +134,7 @@ def load_by_person(session: Session) -> dict[int, int]:
         .join(Question, Question.id == Assignment.question_id)
         .where(
             Assignment.active.is_(True),
-            Assignment.role == "primary",
+            Assignment.role == AssignmentRole.PRIMARY,
             Question.status.in_(ACTIVE),
         )
         .group_by(Assignment.person_id)
@@ -158,7 +159,7 @@ def recent_duplicate(
             Question.asker_id == asker_id,
             Question.text == text,
             Question.created_at >= since,
-            Question.status.in_((*ACTIVE, "offered")),
+            Question.status.in_((*ACTIVE, QuestionStatus.OFFERED)),
         )
         .order_by(Question.id.desc())
         .limit(1)
@@ -195,7 +196,7 @@ def active_assignments(session: Session, question_id: int) -> list[Assignment]:
         session.scalars(
             select(Assignment)
             .where(Assignment.question_id == question_id, Assignment.active.is_(True))
-            .order_by(Assignment.role != "primary", Assignment.id)
+            .order_by(Assignment.role != AssignmentRole.PRIMARY, Assignment.id)
         )
     )
 
@@ -270,7 +271,7 @@ _PENDING = (
         _OUTBOX.formatting,
     )
     .where(
-        _OUTBOX.status == "pending",
+        _OUTBOX.status == OutboxStatus.PENDING,
         _OUTBOX.channel.in_(bindparam("channels", expanding=True)),
         or_(_OUTBOX.next_attempt_at.is_(None), _OUTBOX.next_attempt_at <= bindparam("now")),
     )
@@ -281,7 +282,7 @@ _MARK_SENT = (
     update(_OUTBOX_TABLE)
     .where(_OUTBOX.id == bindparam("row_id"))
     .values(
-        status="sent",
+        status=OutboxStatus.SENT,
         external_id=bindparam("external_id"),
         sent_at=bindparam("sent_at"),
         attempts=_OUTBOX.attempts + 1,

@@ -1,0 +1,80 @@
+"""The project's vocabulary: roles, statuses, priorities and escalation levels, stored as text.
+
+Each is a ``StrEnum``, so a member is the very string the database holds and compares equal
+to it; code names the member instead of repeating the literal.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "AssignmentRole",
+    "EscalationLevel",
+    "OutboxStatus",
+    "Priority",
+    "QuestionStatus",
+    "Role",
+    "StepState",
+]
+
+
+class Role(StrEnum):
+    """What a person is to the bot."""
+
+    ASKER = "asker"
+    EXPERT = "expert"
+    COORDINATOR = "coordinator"
+
+
+class QuestionStatus(StrEnum):
+    """Where a question stands."""
+
+    OFFERED = "offered"  # a fiche answer was shown; no expert is involved yet
+    OPEN = "open"  # routed to experts, waiting for a first answer
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+
+
+ACTIVE_STATUSES = (QuestionStatus.OPEN, QuestionStatus.ANSWERED)
+
+
+class AssignmentRole(StrEnum):
+    """How an expert is on a question: the one responsible, or one asked to help."""
+
+    PRIMARY = "primary"
+    MENTIONED = "mentioned"
+
+
+class Priority(StrEnum):
+    """How urgent a question is; sets its response targets."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class EscalationLevel(StrEnum):
+    """Who a deadline step reaches, widening in this order."""
+
+    PRIMARY = "primary"
+    EXPERTS = "experts"
+    LEAD = "lead"
+    COORDINATORS = "coordinators"
+
+
+class StepState(StrEnum):
+    """A scheduled deadline step: still to come, done, or no longer needed."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(StrEnum):
+    """An outgoing message: waiting, sent, or given up (cancelled included)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
