@@ -12,7 +12,8 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bot.assembly import build_triage, embedder_for, open_database, seed_fiches_if_empty
-from bot.channels.base import Channel, ChannelStartError, StatefulChannel
+from bot.channels.base import Channel, ChannelStartError, InboxChannel, StatefulChannel
+from bot.channels.inbox import Inbox
 from bot.channels.state import ChannelState
 from bot.deadline_scheduler import DeadlineScheduler
 from bot.ground.clock import Clock, SystemClock
@@ -90,6 +91,8 @@ class Application:
         for channel in self.channels.values():
             if isinstance(channel, StatefulChannel):
                 channel.use_state(ChannelState(database.sessions, channel.name))
+            if isinstance(channel, InboxChannel):
+                channel.use_inbox(Inbox(database.sessions, channel.name))
         started: list[Channel] = []
         for channel in self.channels.values():
             try:
@@ -219,11 +222,19 @@ class Application:
 
     async def stop(self) -> None:
         """Send what is pending, stop channels, cancel background tasks, close the database."""
+        for channel in self.channels.values():
+            if isinstance(channel, InboxChannel):
+                await channel.stop_receiving()
         if self.deadlines is not None:
             await self.deadlines.stop()
         if self.sender is not None:
+            seconds = self.config.stop.outbox_seconds
             try:
-                await self.sender.flush()
+                await asyncio.wait_for(self.sender.flush(), seconds)
+            except TimeoutError:
+                log.warning(
+                    "outbox not sent within %.0f s; the rest is sent after a restart", seconds
+                )
             except Exception:
                 log.exception("last outbox flush failed; pending messages stay in the outbox")
         for channel in self.channels.values():

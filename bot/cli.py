@@ -176,19 +176,45 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     async def run() -> None:
         app = Application(config, channels)
         print("Starting RRM (loading the knowledge base)…", flush=True)
+        # Before the start: a signal while loading stops the bot as soon as it has started.
+        stopping = _stop_on_signals()
         try:
             await app.start()
         except ChannelStartError as error:
             # The channels started before were stopped; say which failed and why, once.
             raise CommandError(str(error)) from None
         try:
-            # Without the console, run until Ctrl-C.
-            await (console.finished if config.console.enabled else asyncio.Event()).wait()
+            # Until /quit or the script's end in the console, or SIGTERM / Ctrl-C.
+            waits = [asyncio.ensure_future(stopping.wait())]
+            if config.console.enabled:
+                waits.append(asyncio.ensure_future(console.finished.wait()))
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for waiting in waits:
+                waiting.cancel()
         finally:
             await app.stop()
 
     asyncio.run(run())
     return 0
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """SIGTERM and SIGINT set the returned event (an orderly stop); a second one exits at once."""
+    import os
+    import signal
+
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(number: int) -> None:
+        if stopping.is_set():
+            os._exit(128 + number)
+        print("Stopping (again to stop at once)…", file=sys.stderr, flush=True)
+        stopping.set()
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, on_signal, number)
+    return stopping
 
 
 def _verbose() -> bool:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from handlers.events import Delivery, Inbound, Sent
+
+if TYPE_CHECKING:
+    from bot.channels.inbox import Inbox
 
 __all__ = [
     "Channel",
     "ChannelStartError",
     "Deliver",
+    "InboxChannel",
     "PermanentSendError",
     "StateStore",
     "StatefulChannel",
@@ -79,4 +83,19 @@ class Channel(Protocol):
 
     async def stop(self) -> None:
         """Stop receiving and release connections."""
+        ...
+
+
+@runtime_checkable
+class InboxChannel(Protocol):
+    """A channel that stores what it receives before confirming it: given its inbox first."""
+
+    name: str
+
+    def use_inbox(self, inbox: Inbox) -> None:
+        """Keep ``inbox`` for storing what arrives and handling it from there."""
+        ...
+
+    async def stop_receiving(self) -> None:
+        """Take no new events; the event in hand finishes, the rest stays in the inbox."""
         ...

@@ -196,14 +196,56 @@ class ConsoleChannel:
 
 
 async def stdin_lines() -> AsyncIterator[str]:
-    """Lines typed on standard input, read without blocking the event loop."""
+    """Lines typed on standard input, read without blocking the event loop or the exit."""
+    import codecs
     import sys
 
+    loop = asyncio.get_running_loop()
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    pending = ""
     while True:
-        line = await asyncio.to_thread(sys.stdin.readline)
-        if not line:
+        chunk = await _read_chunk(loop, sys.stdin.fileno())
+        if not chunk:
+            if pending:
+                yield pending
             return
-        yield line
+        pending += decoder.decode(chunk)
+        while "\n" in pending:
+            line, pending = pending.split("\n", 1)
+            yield line + "\n"
+
+
+async def _read_chunk(loop: asyncio.AbstractEventLoop, fd: int) -> bytes:
+    """One read of ``fd`` in a daemon thread.
+
+    Not the default executor: asyncio.run waits for its threads at exit, so a pending read
+    would hold Ctrl-C until Enter. A raw read holds no lock of sys.stdin's either, which a
+    daemon thread must not hold when the interpreter exits.
+    """
+    import threading
+
+    future: asyncio.Future[bytes] = loop.create_future()
+
+    def read() -> None:
+        data, failure = b"", None
+        try:
+            data = os.read(fd, 65536)
+        except OSError as error:
+            failure = error
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(_settle, future, data, failure)
+
+    threading.Thread(target=read, name="rrm-stdin", daemon=True).start()
+    return await future
+
+
+def _settle(future: asyncio.Future[bytes], data: bytes, failure: OSError | None) -> None:
+    if future.done():
+        return
+    if failure is not None:
+        future.set_exception(failure)
+    else:
+        future.set_result(data)
 
 
 def read_sent_log(path: Path) -> dict[int, Sent]:

@@ -47,7 +47,9 @@ from telegram.ext import (
 )
 
 from bot.channels.base import Deliver, PermanentSendError
+from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
+from bot.channels.telegram_receive import TelegramReceiver
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from bot.ground.config import TelegramConfig
 from handlers.events import Attachment, Delivery, Sent
@@ -150,6 +152,8 @@ class TelegramChannel:
         self._redact = _RedactToken(config.token)
         self._deliver: Deliver | None = None
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._inbox: Inbox | None = None
+        self._receiver: TelegramReceiver | None = None
         # For monitoring (and tests): updates taken in so far, and the last one's id.
         self.updates_handled = 0
         self.last_update_id: int | None = None
@@ -160,6 +164,10 @@ class TelegramChannel:
         return self._app.bot.rate_limiter if self._app is not None else None
 
     # Lifecycle ---------------------------------------------------------------------------
+
+    def use_inbox(self, inbox: Inbox) -> None:
+        """Poll into ``inbox`` and handle from it (without one, PTB's updater polls)."""
+        self._inbox = inbox
 
     async def start(self, deliver: Deliver) -> None:
         """Check the token (getMe), set the command lists, and start polling for updates.
@@ -187,6 +195,16 @@ class TelegramChannel:
             assert app.updater is not None
             if self.config.webhook_url:
                 await self._start_webhook(app)
+            elif self._inbox is not None:
+                self._receiver = TelegramReceiver(
+                    app.bot,
+                    self._inbox,
+                    self._take,
+                    timeout=self.config.poll_timeout,
+                    allowed_updates=UPDATES,
+                    retry_delay=self._retry_delay,
+                )
+                await self._receiver.start()
             else:
                 await app.updater.start_polling(
                     timeout=self.config.poll_timeout, allowed_updates=list(UPDATES)
@@ -217,8 +235,15 @@ class TelegramChannel:
             allowed_updates=list(UPDATES),
         )
 
+    async def stop_receiving(self) -> None:
+        """Stop polling; the update in hand finishes, stored ones wait for the next start."""
+        receiver, self._receiver = self._receiver, None
+        if receiver is not None:
+            await receiver.stop()
+
     async def stop(self) -> None:
         """Stop polling, let the update in hand finish, and close the HTTP connections."""
+        await self.stop_receiving()
         app, self._app = self._app, None
         if app is not None:
             if app.updater is not None and app.updater.running:
@@ -278,6 +303,10 @@ class TelegramChannel:
     # Inbound -----------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An update from PTB's updater (webhook, or polling without an inbox)."""
+        await self._take(update)
+
+    async def _take(self, update: Update) -> None:
         """Convert one update at the edge and hand it to the core."""
         assert self._deliver is not None
         try:

@@ -42,6 +42,7 @@ __all__ = [
     "Partner",
     "PrivacyConfig",
     "RoutingConfig",
+    "StopConfig",
     "Targets",
     "TelegramConfig",
     "Topic",
@@ -295,6 +296,13 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class StopConfig:
+    """An orderly stop (SIGTERM, Ctrl-C): how long the outbox may still send."""
+
+    outbox_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     """How the bot logs: plain text lines, or one JSON object per line."""
 
@@ -324,6 +332,7 @@ class Config:
     access: AccessConfig = AccessConfig()
     privacy: PrivacyConfig = PrivacyConfig()
     metrics: MetricsConfig = MetricsConfig()
+    stop: StopConfig = StopConfig()
     logging: LoggingConfig = LoggingConfig()
 
     def topic(self, topic_id: str) -> Topic | None:
@@ -798,6 +807,8 @@ def _check_operations(config: Config) -> None:
         raise _KeyError("privacy.check_every_hours", "must be positive")
     if not 0 < config.metrics.port < 65536:
         raise _KeyError("metrics.port", "must be a TCP port (1-65535)")
+    if config.stop.outbox_seconds < 0:
+        raise _KeyError("stop.outbox_seconds", "must not be negative (0: send nothing more)")
     if config.logging.format not in ("text", "json"):
         raise _KeyError("logging.format", 'must be "text" or "json"')
     if config.logging.level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -37,6 +37,7 @@ __all__ = [
     "FicheVersion",
     "Identity",
     "InboundReceipt",
+    "InboxEvent",
     "OutboxMessage",
     "Partner",
     "Person",
@@ -388,3 +389,22 @@ class ChannelStateEntry(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime]
+
+
+class InboxEvent(Base):
+    """A raw inbound event, stored before the platform is told it arrived; handled later."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "platform_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # The platform's own id (a Telegram update id): a redelivered event is stored once.
+    platform_id: Mapped[str] = mapped_column(String(200))
+    conversation: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    received_at: Mapped[dt.datetime]
+    handled_at: Mapped[dt.datetime | None]
+
+
+Index("ix_inbox_pending", InboxEvent.channel, InboxEvent.handled_at, InboxEvent.id)

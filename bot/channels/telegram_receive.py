@@ -1,0 +1,147 @@
+"""Telegram's own getUpdates loop: a batch is committed to the inbox before it is confirmed.
+
+Telegram forgets updates once ``getUpdates`` is called with a higher offset, so the offset
+advances only after the batch (up to 100 updates) is stored in one transaction. Handling reads
+the inbox in arrival order, one event at a time, and marks each handled: a crash leaves
+stored-but-unhandled updates, which the next start handles once (a redelivered update is
+stored once, by its update id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.error import Conflict, NetworkError, TelegramError
+
+from bot.channels.inbox import Inbox, NewEvent
+
+__all__ = ["TelegramReceiver"]
+
+log = logging.getLogger(__name__)
+OFFSET_KEY = "update_offset"
+BATCH = 100
+
+
+class TelegramReceiver:
+    """Polls into the inbox, and hands the inbox's unhandled updates to ``handle`` in order."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        inbox: Inbox,
+        handle: Callable[[Update], Awaitable[None]],
+        *,
+        timeout: int,
+        allowed_updates: Sequence[str],
+        retry_delay: float = 1.0,
+    ) -> None:
+        self._bot = bot
+        self._inbox = inbox
+        self._handle = handle
+        self._timeout = timeout
+        self._allowed = list(allowed_updates)
+        self._retry_delay = retry_delay
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Drop any webhook (polling needs none), then poll and handle in the background."""
+        await self._bot.delete_webhook()
+        offset = await self._inbox.state(OFFSET_KEY)
+        self._wake.set()  # what an earlier run stored but did not handle goes first
+        self._tasks = [
+            asyncio.create_task(self._poll(int(offset) if offset else None), name="tg-poll"),
+            asyncio.create_task(self._handle_stored(), name="tg-handle"),
+        ]
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop polling at once; let the update in hand finish (up to ``grace`` seconds).
+
+        Updates stored but not handled stay in the inbox for the next start.
+        """
+        self._stopping = True
+        self._wake.set()
+        if not self._tasks:
+            return
+        poll, handling = self._tasks
+        poll.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await poll
+        try:
+            await asyncio.wait_for(asyncio.shield(handling), grace)
+        except (TimeoutError, asyncio.CancelledError):
+            handling.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await handling
+        except Exception:
+            log.exception("telegram: handling stopped with an error")
+        self._tasks = []
+
+    async def _poll(self, offset: int | None) -> None:
+        while not self._stopping:
+            try:
+                updates = await self._bot.get_updates(
+                    offset=offset, timeout=self._timeout, allowed_updates=self._allowed
+                )
+            except Conflict as error:
+                log.error("telegram: another getUpdates or a webhook is active: %s", error)
+                await asyncio.sleep(self._retry_delay * 5)
+                continue
+            except (NetworkError, TelegramError) as error:
+                log.warning("telegram: getUpdates failed: %s; retrying", error)
+                await asyncio.sleep(self._retry_delay)
+                continue
+            if not updates:
+                continue
+            following = max(update.update_id for update in updates) + 1
+            batch = [_stored(update) for update in updates]
+            while True:
+                try:
+                    await self._inbox.store(batch, (OFFSET_KEY, str(following)))
+                    break
+                except Exception:
+                    # Not confirmed to Telegram: keep the batch and try again.
+                    log.exception("telegram: storing %d updates failed; retrying", len(batch))
+                    await asyncio.sleep(self._retry_delay)
+            offset = following
+            self._wake.set()
+
+    async def _handle_stored(self) -> None:
+        while not self._stopping:
+            await self._wake.wait()
+            self._wake.clear()
+            try:
+                await self._handle_batch()
+            except Exception:
+                log.exception("telegram: reading the inbox failed; retrying")
+                await asyncio.sleep(self._retry_delay)
+                self._wake.set()
+
+    async def _handle_batch(self) -> None:
+        while not self._stopping:
+            stored = await self._inbox.unhandled(BATCH)
+            if not stored:
+                return
+            for event_id, payload in stored:
+                if self._stopping:
+                    return
+                update = Update.de_json(payload, self._bot)
+                try:
+                    await self._handle(update)
+                except Exception:
+                    log.exception("telegram: update %s failed", update.update_id)
+                await self._inbox.mark_handled(event_id)
+
+
+def _stored(update: Update) -> NewEvent:
+    chat = update.effective_chat
+    user = update.effective_user
+    conversation = str(chat.id if chat is not None else user.id if user is not None else "")
+    payload: dict[str, Any] = update.to_dict()
+    return NewEvent(str(update.update_id), conversation, payload)

@@ -1,0 +1,148 @@
+"""The real ``rrm run`` process on Telegram (the Bot API fake), killed and stopped under load.
+
+A burst of questions from 10 askers; the bot is killed with SIGKILL as soon as it confirmed
+the batch to Telegram (the next getUpdates' offset), so only the inbox still has them. After a
+restart every question is handled exactly once and every asker gets a reply. Then a second
+burst, and SIGTERM as soon as it is confirmed: the bot exits 0 and the next start handles what
+was left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.ground.storage.database import Database
+from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, Question
+from tests.conftest import ROOT
+from tests.fakes.console_script import write_config
+from tests.fakes.telegram_server import FakeBotApi, TelegramUser
+from tests.reliability.test_crash import seed
+
+pytestmark = pytest.mark.db
+
+TOKEN = "123456789:AAHfakeTokenForTests_only-x"
+GROUP = -1001234567890
+ASKERS = [TelegramUser(910_000 + i, f"Asker{i}") for i in range(10)]
+QUESTION = "Which grants help a small firm in region {} train its first apprentice, case {}?"
+
+
+def telegram_config(path: Path, server: FakeBotApi) -> None:
+    """Switch the written config from the console to Telegram on the fake server."""
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^(\[console\]\n)enabled = true$", r"\1enabled = false", text, count=1)
+    head, _, tail = text.partition("[telegram]\n")
+    values = {
+        "enabled": "true",
+        "token": f'"{TOKEN}"',
+        "base_url": f'"{server.base_url}"',
+        "experts_chat_id": str(GROUP),
+        "poll_timeout": "1",
+        "rate_per_second": "0",
+        "group_rate_per_minute": "0",
+    }
+    for key, value in values.items():
+        tail = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", tail, count=1)
+    path.write_text(head + "[telegram]\n" + tail, encoding="utf-8")
+
+
+async def start_rrm(config: Path, errors: Path) -> asyncio.subprocess.Process:
+    with errors.open("a") as stderr:
+        return await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--config",
+            str(config),
+            "run",
+            cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+
+
+async def until(condition, what: str, seconds: float = 120) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def confirmed(server: FakeBotApi, last: int) -> bool:
+    """The bot asked for updates after ``last``: Telegram has forgotten the burst."""
+    return any(int(c.params.get("offset") or 0) > last for c in server.attempts("getUpdates"))
+
+
+async def burst(server: FakeBotApi, round_: int) -> int:
+    ids = [await server.private_text(a, QUESTION.format(i, round_)) for i, a in enumerate(ASKERS)]
+    return max(ids)
+
+
+def replied(server: FakeBotApi, questions_each: int) -> bool:
+    return all(len(server.sent(chat_id=a.id)) >= questions_each for a in ASKERS)
+
+
+async def test_sigkill_after_a_burst_and_sigterm_under_load_lose_nothing(
+    tmp_path: Path, database_url: str, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    config, errors = write_config(tmp_path, database_url), tmp_path / "err"
+    await seed(config, embedder)
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        telegram_config(config, server)
+        bot = await start_rrm(config, errors)
+        await until(lambda: server.attempts("getUpdates"), "the first getUpdates")
+        last = await burst(server, 1)
+        await until(lambda: confirmed(server, last), "the burst confirmed")
+        bot.send_signal(signal.SIGKILL)
+        assert await bot.wait() == -signal.SIGKILL
+
+        bot = await start_rrm(config, errors)
+        await until(lambda: replied(server, 1), "a reply to every asker")
+        last = await burst(server, 2)
+        await until(lambda: confirmed(server, last), "the second burst confirmed")
+        bot.send_signal(signal.SIGTERM)
+        assert await bot.wait() == 0, errors.read_text()[-3000:]
+
+        bot = await start_rrm(config, errors)
+        await until(lambda: replied(server, 2), "a reply to every asker's second question")
+        await until(lambda: handled_all(database_url), "the inbox handled")
+        bot.send_signal(signal.SIGTERM)
+        assert await bot.wait() == 0, errors.read_text()[-3000:]
+        assert server.unexpected == []
+
+    database = Database(database_url)
+    with database.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(InboxEvent)) == 20
+        # Each asker's second message adds to their open question.
+        assert session.scalar(select(func.count()).select_from(InboundReceipt)) == 20
+        assert session.scalar(select(func.count()).select_from(Question)) == 10
+        routed = session.execute(
+            select(Event.question_id, func.count())
+            .where(Event.kind == "routed")
+            .group_by(Event.question_id)
+        ).all()
+        assert len(routed) == 10 and {count for _, count in routed} == {1}
+    database.dispose()
+    # Telegram has no idempotency key: only a send in flight at the kill may go out twice.
+    texts = collections.Counter((c.params["chat_id"], c.text) for c in server.sent())
+    assert sum(n - 1 for n in texts.values()) <= 1, texts
+
+
+def handled_all(database_url: str) -> bool:
+    database = Database(database_url)
+    try:
+        with database.sessions() as session:
+            statement = select(func.count()).where(InboxEvent.handled_at.is_(None))
+            return session.scalar(statement.select_from(InboxEvent)) == 0
+    finally:
+        database.dispose()
