@@ -30,12 +30,27 @@ def open_database(config: Config, *, upgrade: bool = True) -> Database:
 
 
 def import_fiches(
-    config: Config, database: Database, embedder: Embedder, path: Path, *, skip_errors: bool = False
+    config: Config,
+    database: Database,
+    embedder: Embedder,
+    path: Path,
+    *,
+    skip_errors: bool = False,
+    prune: bool = False,
 ) -> ImportReport:
     """Read and import one collection folder."""
     topics = {t.id for t in config.topics}
-    collection = read_collection(path, config.languages.supported, topics)
-    return import_collection(database.sessions, collection, embedder, skip_errors=skip_errors)
+    collection = read_collection(
+        path, config.languages.supported, topics, config.knowledge.max_file_bytes
+    )
+    return import_collection(
+        database.sessions,
+        collection,
+        embedder,
+        skip_errors=skip_errors,
+        prune=prune,
+        max_removed_share=config.knowledge.max_removed_share,
+    )
 
 
 def seed_fiches_if_empty(config: Config, database: Database, embedder: Embedder) -> None:

@@ -93,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="import the valid fiches even if some files have errors",
     )
+    kb_import.add_argument(
+        "--prune",
+        action="store_true",
+        help="allow removing all, or more than knowledge.max_removed_share, of the stored fiches",
+    )
     kb_import.set_defaults(action=cmd_kb_import)
     kb_search = kb.add_parser("search", help="search the fiches")
     kb_search.add_argument("query", nargs="+")
@@ -236,7 +241,7 @@ def cmd_db_upgrade(config: Config, _args: argparse.Namespace) -> int:
 def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
     """Import a collection; refuse the whole collection if any file is bad, unless told."""
     from bot.assembly import embedder_for, import_fiches
-    from knowledge.importer import ImportRefused
+    from knowledge.importer import ImportRefused, PruneRefused
 
     if not args.path.is_dir():
         raise CommandError(f"{args.path}: not a folder")
@@ -248,7 +253,10 @@ def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
                 embedder_for(config),
                 args.path,
                 skip_errors=args.skip_errors,
+                prune=args.prune,
             )
+        except PruneRefused as refused:
+            raise CommandError(f"{args.path}: {refused}; nothing was imported") from None
         except ImportRefused as refused:
             for error in refused.errors:
                 print(error, file=sys.stderr)

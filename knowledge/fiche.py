@@ -11,6 +11,10 @@ from pathlib import Path
 __all__ = ["FicheFileError", "FicheVersionText", "parse_fiche_file", "parse_fiche_text"]
 
 FENCE = "+++"
+# Characters no fiche text holds: the C0 controls but tab, LF and CR, DEL and the C1 controls
+# (PostgreSQL refuses NUL in text; the others garble chat messages).
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MAX_FILE_BYTES = 1_000_000
 FICHE_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,199}$")
 KNOWN_KEYS = {"title", "topics", "summary", "country", "region", "partner", "tags"}
 
@@ -51,10 +55,19 @@ class FicheVersionText:
 
 
 def parse_fiche_file(
-    path: Path, languages: tuple[str, ...], topics: set[str]
+    path: Path, languages: tuple[str, ...], topics: set[str], max_bytes: int = MAX_FILE_BYTES
 ) -> FicheVersionText | list[FicheFileError]:
     """Read one ``<fiche-id>/<lang>.md`` file; return the version or every problem found."""
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return [
+                FicheFileError(
+                    str(path),
+                    1,
+                    f"file is {size} bytes, more than knowledge.max_file_bytes ({max_bytes})",
+                )
+            ]
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
         return [FicheFileError(str(path), 1, f"not UTF-8 text ({error.reason})")]
@@ -77,7 +90,7 @@ def parse_fiche_text(
     def problem(line: int, message: str) -> None:
         errors.append(FicheFileError(path, line, message))
 
-    if not FICHE_ID.match(fiche_id):
+    if not FICHE_ID.fullmatch(fiche_id):
         problem(
             1,
             f"folder name {fiche_id!r} is not a valid fiche id (lowercase letters, "
@@ -89,6 +102,16 @@ def parse_fiche_text(
             f"file name {language!r} is not one of the network's languages "
             f"({', '.join(languages)})",
         )
+    for number, line in enumerate(text.split("\n"), start=1):
+        control = CONTROL.search(line)
+        if control:
+            problem(
+                number,
+                f"holds the control character U+{ord(control.group()):04X} at column "
+                f"{control.start() + 1} (only tabs and line breaks are allowed)",
+            )
+    if errors and CONTROL.search(text):
+        return errors
     lines = text.lstrip("\ufeff").splitlines()
     if not lines or lines[0].strip() != FENCE:
         problem(1, "the file must start with a line holding exactly '+++'")

@@ -19,7 +19,13 @@ from knowledge.collection import Collection
 from knowledge.embedder import Embedder, encode_vector
 from knowledge.fiche import FicheFileError, FicheVersionText
 
-__all__ = ["ImportRefused", "ImportReport", "import_collection", "passage_text"]
+__all__ = [
+    "ImportRefused",
+    "ImportReport",
+    "PruneRefused",
+    "import_collection",
+    "passage_text",
+]
 
 PROGRESS_FROM = 200  # files; smaller collections import too fast for a bar to help
 BATCH = 32  # texts handed to the embedder at once
@@ -33,6 +39,10 @@ class ImportRefused(Exception):
     def __init__(self, errors: list[FicheFileError]) -> None:
         super().__init__(f"{len(errors)} problem(s) in the collection; nothing was imported")
         self.errors = errors
+
+
+class PruneRefused(Exception):
+    """The import would remove too many fiches, or take fiches from another collection."""
 
 
 @dataclass
@@ -61,10 +71,17 @@ def import_collection(
     embedder: Embedder,
     *,
     skip_errors: bool = False,
+    prune: bool = False,
+    max_removed_share: float = 0.5,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     progress: bool | None = None,
 ) -> ImportReport:
-    """Bring the database's copy of ``collection`` in line with the files."""
+    """Bring the database's copy of ``collection`` in line with the files.
+
+    Refuses (before writing anything) to remove every stored fiche of the collection, or more
+    than ``max_removed_share`` of them, unless ``prune``; and always refuses a fiche id that
+    another collection folder holds.
+    """
     if collection.errors and not skip_errors:
         raise ImportRefused(collection.errors)
     report = ImportReport(skipped=list(collection.errors))
@@ -83,6 +100,34 @@ def import_collection(
                 .where(Fiche.collection == key)
             )
         }
+        taken = session.execute(
+            select(Fiche.id, Fiche.collection).where(
+                Fiche.id.in_(sorted(collection.fiche_ids)), Fiche.collection != key
+            )
+        ).all()
+    if taken:
+        fiche_id, other = taken[0]
+        raise PruneRefused(
+            f"fiche {fiche_id!r} (and {len(taken) - 1} more) belongs to the collection "
+            f"{other}; remove it there, or import that folder instead"
+            if len(taken) > 1
+            else f"fiche {fiche_id!r} belongs to the collection {other}; remove it there, "
+            "or import that folder instead"
+        )
+    stored_fiches = {fiche_id for fiche_id, _ in stored}
+    going = stored_fiches - collection.fiche_ids - collection.skipped_fiches
+    if going and not prune:
+        if going == stored_fiches:
+            raise PruneRefused(
+                f"the import would remove all {len(going)} fiches of {key}; "
+                "if that is meant, use --prune"
+            )
+        if len(going) > max_removed_share * len(stored_fiches):
+            raise PruneRefused(
+                f"the import would remove {len(going)} of {len(stored_fiches)} fiches of {key}, "
+                f"more than knowledge.max_removed_share ({max_removed_share:g}); "
+                "if that is meant, use --prune"
+            )
     changed = [
         v
         for v in collection.versions
@@ -99,7 +144,6 @@ def import_collection(
             with sessions.begin() as session:
                 _store(session, key, chunk, vectors, embedder.name, now())
             report.versions_embedded += len(chunk)
-    stored_fiches = {fiche_id for fiche_id, _ in stored}
     with sessions.begin() as session:
         present = collection.fiche_ids
         by_fiche: dict[str, list[FicheVersionText]] = {}

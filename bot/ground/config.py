@@ -97,6 +97,8 @@ class KnowledgeConfig:
     topic_weight: float = 0.075
     max_results: int = 10
     reload_seconds: float = 30.0
+    max_removed_share: float = 0.5
+    max_file_bytes: int = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -537,6 +539,10 @@ def _check(config: Config) -> None:
         raise _KeyError("knowledge.import_workers", "must be 0 (one per core) or more")
     if config.knowledge.reload_seconds < 0:
         raise _KeyError("knowledge.reload_seconds", "must be 0 (never) or more")
+    if not 0.0 <= config.knowledge.max_removed_share <= 1.0:
+        raise _KeyError("knowledge.max_removed_share", "must be between 0 and 1")
+    if config.knowledge.max_file_bytes < 1000:
+        raise _KeyError("knowledge.max_file_bytes", "must be at least 1000")
     if not 0.0 <= config.knowledge.answer_threshold <= 1.0:
         raise _KeyError("knowledge.answer_threshold", "must be between 0 and 1")
     if config.routing.mention_others < 0:

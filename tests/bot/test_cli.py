@@ -152,7 +152,13 @@ def test_kb_import_reports_changes_and_when_a_running_bot_sees_them(  # type: ig
         "a running bot searches the new collection within about 60 seconds",
     ]
     shutil.rmtree(extra / "village-beekeeping-course")
-    status, out, _ = run([*command, str(extra)], capsys)
+    status, out, err = run([*command, str(extra)], capsys)
+    assert status == 1 and out == ""
+    assert err.strip().endswith(
+        f"would remove all 1 fiches of {extra.resolve()}; if that is meant, use --prune; "
+        "nothing was imported"
+    )
+    status, out, _ = run([*command, str(extra), "--prune"], capsys)
     assert status == 0 and out.splitlines()[0].startswith("added 0, updated 0, removed 1")
 
 

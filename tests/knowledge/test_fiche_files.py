@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from knowledge.collection import read_collection
-from knowledge.fiche import parse_fiche_text
+from knowledge.fiche import parse_fiche_file, parse_fiche_text
 from tests.conftest import SAMPLE_FICHES
 
 LANGUAGES = ("en", "fr", "it", "es", "pt", "de", "el", "ro", "bg", "pl")
@@ -89,3 +89,19 @@ def test_sample_collection_is_valid_and_broad() -> None:
     assert len({v.language for v in collection.versions}) >= 6
     primary = {v.topics[0] for v in collection.versions}
     assert primary == {t.id for t in config.topics}
+
+
+def test_a_folder_name_ending_in_a_newline_is_not_a_fiche_id() -> None:
+    text = "+++\ntitle = 'T'\ntopics = ['t']\n+++\nbody\n"
+    errors = parse_fiche_text(text, "x/en.md", "good-id\n", "en", ("en",), {"t"})
+    assert isinstance(errors, list)
+    assert "folder name 'good-id\\n' is not a valid fiche id" in str(errors[0])
+
+
+def test_a_fiche_file_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "big-fiche" / "en.md"
+    path.parent.mkdir()
+    path.write_text("+++\ntitle = 'T'\ntopics = ['t']\n+++\n" + "x" * 5000, "utf-8")
+    errors = parse_fiche_file(path, ("en",), {"t"}, max_bytes=2000)
+    assert isinstance(errors, list)
+    assert str(errors[0]).endswith("more than knowledge.max_file_bytes (2000)")

