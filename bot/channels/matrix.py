@@ -205,17 +205,23 @@ class MatrixChannel:
         log.info("matrix: logged in as %s (device %s)", client.user_id, client.device_id)
 
     async def _join_experts_room(self) -> str:
+        """Resolve and join the configured room: the homeserver, not its shape, decides."""
         client, room = self._require_client(), self.config.experts_room
         if room.startswith("#"):
             resolved = await client.room_resolve_alias(room)
             if isinstance(resolved, RoomResolveAliasError):
-                raise MatrixError(f"experts room {room}: {resolved.message}")
+                raise MatrixError(
+                    f"matrix.experts_room: the alias {room} is unknown to the homeserver: "
+                    f"{resolved.message}"
+                )
             room = resolved.room_id
         joined = await client.join(room)
         if isinstance(joined, JoinError):
             raise MatrixError(
-                f"cannot join the experts room {room} (invite the bot there): {joined.message}"
+                f"matrix.experts_room: cannot join {room} (check the id and invite the bot "
+                f"there): {joined.message}"
             )
+        log.info("matrix: in the experts room %s", joined.room_id)
         return joined.room_id
 
     async def _skip_backlog(self) -> None:

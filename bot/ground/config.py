@@ -55,6 +55,8 @@ CHANNELS = ("console", "telegram", "matrix")
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 MATRIX_USER_ID = re.compile(r"@[^:\s]+:\S+")
+# A room id of any room version ("!opaque", "!id:server") or an alias ("#name:server").
+MATRIX_ROOM = re.compile(r"!\S+|#[^:\s]+:\S+")
 
 
 class ConfigError(Exception):
@@ -700,10 +702,14 @@ def _check_matrix(config: Config) -> None:
         raise _KeyError(
             "matrix.user_id", "required when matrix is enabled: the bot's @name:server id"
         )
-    if not matrix.experts_room.startswith(("!", "#")) or ":" not in matrix.experts_room:
+    # Room ids are opaque: from room version 12 they have no ":server" part. Only the
+    # homeserver can tell whether one exists, so the bot checks it by joining at start.
+    room = matrix.experts_room
+    if not MATRIX_ROOM.fullmatch(room):
         raise _KeyError(
             "matrix.experts_room",
-            "required when matrix is enabled: a room id (!id:server) or alias (#name:server)",
+            "required when matrix is enabled: a room id (!opaque or !id:server) "
+            "or alias (#name:server)",
         )
     # The secrets themselves are never echoed.
     if not matrix.password.strip() and not matrix.access_token.strip():

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from nio.responses import RoomPutAliasError
 from sqlalchemy import func, select
 
 from bot.app import Application
@@ -19,10 +20,10 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.matrix import ENCRYPTED_NOTICE, MatrixChannel, MatrixError
 from bot.channels.matrix_content import KEYCAPS
 from bot.ground.clock import FixedClock
-from bot.ground.config import Config, MatrixConfig
+from bot.ground.config import Config, ConfigError, MatrixConfig, load_config
 from bot.ground.storage.models import OutboxMessage, Person, Question, RelayedMessage
 from handlers.events import Delivery, Inbound
-from tests.conftest import SAMPLE_FICHES, START
+from tests.conftest import SAMPLE_FICHES, START, example_config_text
 from tests.fakes.console import ScriptedLines, Transcript
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.matrix_user import MatrixUser
@@ -536,3 +537,58 @@ async def outbox_drained(database, seconds: float = 10.0) -> bool:  # type: igno
             return True
         await asyncio.sleep(0.1)
     return False
+
+
+def matrix_config_file(tmp_path: Path, server: Synapse, room: str) -> Path:
+    """The example config, through the real loader, with its [matrix] section filled in."""
+    text = example_config_text()
+    section = text.index("[matrix]\n")
+    filled = text[section:].replace("enabled = false", "enabled = true", 1)
+    for key, value in (
+        ("homeserver", server.url),
+        ("user_id", server.user_id("herald")),
+        ("password", password("herald")),
+        ("experts_room", room),
+    ):
+        filled = filled.replace(f'\n{key} = ""', f'\n{key} = "{value}"', 1)
+    path = tmp_path / "config.toml"
+    path.write_text(text[:section] + filled, encoding="utf-8")
+    return path
+
+
+async def test_rooms_of_every_version_and_aliases_from_the_real_config(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    herald = synapse.user_id("herald")
+    async with MatrixUser(synapse.url, synapse.user_id("anna"), password("anna")) as anna:
+        default_room = await anna.create_room([herald], name="Default version")
+        versions = await anna.client.room_get_state_event(default_room, "m.room.create")
+        print(f"Synapse's default room version: {versions.content.get('room_version')}")
+        v12_room = await anna.create_room([herald], name="Version 12", room_version="12")
+        assert ":" not in v12_room  # room version 12: an opaque id with no server part
+        aliased = await anna.create_room([herald], name="Aliased")
+        alias = "#rrm-experts-v12:localhost"
+        answer = await anna.client.room_put_alias(alias, aliased)
+        assert not isinstance(answer, RoomPutAliasError), answer
+        for room, expected in (
+            (v12_room, v12_room),
+            (default_room, default_room),
+            (alias, aliased),
+        ):
+            config = load_config(matrix_config_file(tmp_path, synapse, room), environ={})
+            assert config.matrix.experts_room == room
+            channel = MatrixChannel(config.matrix)
+            await channel.start(ignore)
+            try:
+                assert channel.experts_room_id == expected
+            finally:
+                await channel.stop()
+    for unknown, problem in (
+        ("!NoSuchRoomAnywhere", r"matrix\.experts_room: cannot join !NoSuchRoomAnywhere"),
+        ("#nobody-made-this:localhost", r"matrix\.experts_room: the alias #nobody-made-this"),
+    ):
+        config = load_config(matrix_config_file(tmp_path, synapse, unknown), environ={})
+        with pytest.raises(MatrixError, match=problem):
+            await MatrixChannel(config.matrix).start(ignore)
+    with pytest.raises(ConfigError, match=r"matrix\.experts_room: required when matrix"):
+        load_config(matrix_config_file(tmp_path, synapse, "rrm-experts"), environ={})

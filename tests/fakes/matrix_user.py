@@ -75,6 +75,7 @@ class MatrixUser:
         direct: bool = False,
         encrypted: bool = False,
         name: str = "",
+        room_version: str | None = None,
     ) -> str:
         """Create a private room inviting ``invite``; return its id."""
         state = []
@@ -93,6 +94,7 @@ class MatrixUser:
             preset=RoomPreset.trusted_private_chat if direct else RoomPreset.private_chat,
             invite=invite,
             initial_state=state,
+            room_version=room_version,
         )
         assert not isinstance(response, RoomCreateError), response
         return str(response.room_id)
