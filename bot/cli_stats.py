@@ -19,7 +19,7 @@ CLOCK: Clock = SystemClock()
 
 
 def add_commands(commands: Any) -> None:
-    """Register ``stats``, ``coordinator add`` and ``dashboard`` on the subparsers."""
+    """Register ``stats``, ``coordinator add|remove`` and ``dashboard`` on the subparsers."""
     from handlers.stats.figures import DIMENSIONS
 
     stats = commands.add_parser("stats", help="response statistics for a period")
@@ -39,7 +39,13 @@ def add_commands(commands: Any) -> None:
         "add", help="create an account or set its password (read from a prompt or stdin)"
     )
     add.add_argument("name")
+    add.add_argument(
+        "--force", action="store_true", help="make it even if NAME is no coordinator in the config"
+    )
     add.set_defaults(action=cmd_coordinator_add)
+    remove = coordinator.add_parser("remove", help="delete an account and end its sessions")
+    remove.add_argument("name")
+    remove.set_defaults(action=cmd_coordinator_remove)
 
     dashboard = commands.add_parser("dashboard", help="serve the coordinators' web dashboard")
     dashboard.set_defaults(action=cmd_dashboard)
@@ -141,6 +147,13 @@ def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
     from bot.assembly import open_database
     from bot.ground.storage.dashboard_accounts import AccountError, add_account
 
+    name = args.name.strip()
+    known = sorted(c.id for c in config.coordinators)
+    if name not in known and not args.force:
+        raise CommandError(
+            f"{name!r} is not a coordinator in the config (coordinators: "
+            f"{', '.join(known) or 'none'}); add --force to make the account anyway"
+        )
     password = _read_password()
     database = open_database(config)
     try:
@@ -150,7 +163,26 @@ def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
         raise CommandError(f"{error}; nothing changed") from None
     finally:
         database.dispose()
-    print(f"account {args.name.strip()} {'created' if created else 'updated'}")
+    if name not in known:
+        print(f"warning: {name} is not a coordinator in the config", file=sys.stderr)
+    print(f"account {name} {'created' if created else 'updated'}")
+    return 0
+
+
+def cmd_coordinator_remove(config: Config, args: argparse.Namespace) -> int:
+    """Delete a dashboard account and end its sessions at once."""
+    from bot.assembly import open_database
+    from bot.ground.storage.dashboard_accounts import remove_account
+
+    database = open_database(config)
+    try:
+        with database.sessions.begin() as session:
+            removed = remove_account(session, args.name)
+    finally:
+        database.dispose()
+    if not removed:
+        raise CommandError(f"there is no account {args.name.strip()!r}; nothing changed")
+    print(f"account {args.name.strip()} removed; its sessions are ended")
     return 0
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hmac
+import ipaddress
 import logging
 import math
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,13 @@ from bot.dashboard.charts import horizontal_bars, weekly_chart
 from bot.dashboard.throttle import LoginThrottle
 from bot.ground.clock import Clock
 from bot.ground.config import Config
-from bot.ground.storage.dashboard_accounts import check_login, redeem_link
+from bot.ground.storage.dashboard_accounts import (
+    check_login,
+    end_session,
+    redeem_link,
+    session_user,
+    start_session,
+)
 from bot.ground.storage.database import Database
 from handlers.stats.backlog import open_questions
 from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
@@ -32,10 +41,11 @@ from handlers.stats.period import Period, PeriodError, parse_period
 from handlers.stats.tables import TABLES, as_csv, table
 from handlers.stats.warnings import render_warning, top_warnings
 
-__all__ = ["create_app", "make_server", "serve"]
+__all__ = ["client_address", "create_app", "make_server", "serve"]
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).with_name("templates")
+SESSION_HOURS = 12
 
 
 def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
@@ -45,10 +55,35 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.filters.update(percent=_percent, hours=_hours, when=_when, blank=_blank)
     secret = config.dashboard.secret
-    throttle = LoginThrottle(clock)
+    throttle = LoginThrottle(database, clock)
+    trusted = frozenset(config.dashboard.trusted_proxies)
+
+    def user_of(request: Request) -> str | None:
+        token = request.session.get("sid")
+        if not isinstance(token, str):
+            return None
+        with database.sessions.begin() as session:
+            return session_user(session, token, clock.now())
+
+    def csrf_token(request: Request) -> str:
+        token = request.session.get("csrf")
+        if not isinstance(token, str):
+            token = request.session["csrf"] = secrets.token_urlsafe(32)
+        return token
+
+    def csrf_valid(request: Request, form: Any) -> bool:
+        sent, expected = str(form.get("csrf", "")), request.session.get("csrf")
+        return isinstance(expected, str) and hmac.compare_digest(sent, expected)
+
+    def log_in(request: Request, name: str) -> Response:
+        with database.sessions.begin() as session:
+            request.session["sid"] = start_session(session, name, clock.now(), SESSION_HOURS)
+        return RedirectResponse("/", status_code=303)
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
-        context.setdefault("user", request.session.get("user"))
+        if "user" not in context:
+            context["user"] = user_of(request)
+        context["csrf"] = csrf_token(request)
         return templates.TemplateResponse(request, name, context, status_code=status)
 
     def refused(request: Request, status: int, reason: str) -> Response:
@@ -70,12 +105,13 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
 
     async def login(request: Request) -> Response:
         form = await request.form()
+        if not csrf_valid(request, form):
+            return refused(request, 403, "The form had expired: please try again.")
         name, password = str(form.get("name", "")), str(form.get("password", ""))
         # Per account and address: a guesser is slowed down, while the coordinator, from
         # another address, can still log in.
-        address = request.client.host if request.client else "-"
-        key = f"{name.strip().lower()} from {address}"
-        wait = throttle.wait(key)
+        key = f"{name.strip().lower()} from {client_address(request, trusted)}"
+        wait = await run_in_threadpool(throttle.attempt, key)
         if wait is not None:
             minutes = max(1, math.ceil(wait.total_seconds() / 60))
             error = f"Too many failed logins. Try again in {minutes} minute(s)."
@@ -83,26 +119,31 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         # scrypt takes tens of milliseconds: not on the event loop.
         valid = await run_in_threadpool(_check_login, database, name, password)
         if not valid:
-            throttle.failed(key)
             return page(request, "login.html", 401, error="Wrong name or password.", user=None)
-        throttle.succeeded(key)
-        request.session["user"] = name
-        return RedirectResponse("/", status_code=303)
+        await run_in_threadpool(throttle.succeeded, key)
+        return log_in(request, name)
 
     def link(request: Request) -> Response:
         with database.sessions.begin() as session:
             who = redeem_link(session, secret, request.path_params["token"], clock.now())
         if who is None:
             return refused(request, 403, "This link is not valid: it was used or has expired.")
-        request.session["user"] = who
-        return RedirectResponse("/", status_code=303)
+        return log_in(request, who)
 
-    def logout(request: Request) -> Response:
+    async def logout(request: Request) -> Response:
+        form = await request.form()
+        if not csrf_valid(request, form):
+            return refused(request, 403, "The form had expired: please try again.")
+        token = request.session.get("sid")
+        if isinstance(token, str):
+            with database.sessions.begin() as session:
+                end_session(session, token)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
     def overview(request: Request) -> Response:
-        if not request.session.get("user"):
+        user = user_of(request)
+        if not user:
             return refused(request, 401, "Please log in to see the statistics.")
         with database.sessions.begin() as session:
             weekly = report(session, request, "week")
@@ -125,6 +166,7 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         return page(
             request,
             "overview.html",
+            user=user,
             report=weekly,
             query=request.url.query,
             warnings=[render_warning(w) for w in top_warnings(weekly)],
@@ -142,7 +184,8 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         )
 
     def breakdown(request: Request) -> Response:
-        if not request.session.get("user"):
+        user = user_of(request)
+        if not user:
             return refused(request, 401, "Please log in to see the statistics.")
         by = request.path_params["by"]
         if by not in DIMENSIONS:
@@ -152,6 +195,7 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         return page(
             request,
             "breakdown.html",
+            user=user,
             report=data,
             by=by,
             table=table("figures", data),
@@ -160,7 +204,7 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         )
 
     def download(request: Request) -> Response:
-        if not request.session.get("user"):
+        if not user_of(request):
             return refused(request, 401, "log in first")
         name = request.path_params["name"]
         by = request.query_params.get("by") or None
@@ -184,7 +228,7 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         Route("/login", login_form, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/link/{token}", link),
-        Route("/logout", logout),
+        Route("/logout", logout, methods=["POST"]),
         Route("/by/{by}", breakdown),
         Route("/csv/{name}.csv", download),
     ]
@@ -195,12 +239,32 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
                 SessionMiddleware,
                 secret_key=secret,
                 session_cookie="rrm_dashboard",
-                max_age=12 * 3600,
+                max_age=SESSION_HOURS * 3600,
                 same_site="strict",
+                https_only=config.dashboard.secure_cookie,
             )
         ],
         exception_handlers={PeriodError: bad_period},
     )
+
+
+def client_address(request: Request, trusted: frozenset[str]) -> str:
+    """The client's address: the connection's, or behind a trusted proxy the forwarded one.
+
+    Of X-Forwarded-For, only the nearest address no trusted proxy has is taken: a client can
+    write anything in the rest of that header.
+    """
+    address = request.client.host if request.client else "-"
+    if address not in trusted:
+        return address
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if hop not in trusted:
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return address
+    return address
 
 
 def _check_login(database: Database, name: str, password: str) -> bool:

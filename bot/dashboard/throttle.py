@@ -1,53 +1,49 @@
-"""Failed dashboard logins, counted per key (an account name and an address), to slow guessing."""
+"""Dashboard login attempts, counted in the database per key (a name and an address)."""
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
 
 from bot.ground.clock import Clock
+from bot.ground.storage.dashboard_accounts import forget_attempts, recent_attempts, record_attempt
+from bot.ground.storage.database import Database
 
 __all__ = ["LoginThrottle"]
 
 
 class LoginThrottle:
-    """After ``limit`` failures within ``window`` for a key, its logins wait.
+    """Beyond ``limit`` attempts within ``window`` for a key, its logins wait.
 
-    Kept in memory: a restart forgets the failures, which costs a guesser one more window,
-    while nothing about them needs to outlive the process.
+    Every attempt is written and committed before it is counted and before its password is
+    checked: parallel attempts each see the others committed before them, so no more than
+    ``limit`` of them can ever get through to the check, whatever the number of workers.
     """
 
-    MAX_KEYS = 10_000  # beyond this, keys whose failures are all old are dropped
-
     def __init__(
-        self, clock: Clock, *, limit: int = 5, window: dt.timedelta = dt.timedelta(minutes=15)
+        self,
+        database: Database,
+        clock: Clock,
+        *,
+        limit: int = 5,
+        window: dt.timedelta = dt.timedelta(minutes=15),
     ) -> None:
+        self.database = database
         self.clock = clock
         self.limit = limit
         self.window = window
-        self._failures: dict[str, collections.deque[dt.datetime]] = {}
 
-    def wait(self, key: str) -> dt.timedelta | None:
-        """How long logins for ``key`` must still wait before they are checked; None if not."""
-        failures = self._recent(key, self.clock.now())
-        if len(failures) < self.limit:
-            return None
-        return failures[0] + self.window - self.clock.now()
-
-    def failed(self, key: str) -> None:
-        """Count one failed login against ``key``."""
+    def attempt(self, key: str) -> dt.timedelta | None:
+        """Count an attempt for ``key``: how long it must wait, or None if it may be checked."""
         now = self.clock.now()
-        if len(self._failures) > self.MAX_KEYS:
-            for old in [k for k in self._failures if not self._recent(k, now)]:
-                del self._failures[old]
-        self._failures.setdefault(key, collections.deque(maxlen=self.limit)).append(now)
+        with self.database.sessions.begin() as session:
+            record_attempt(session, key, now)
+        with self.database.sessions.begin() as session:
+            attempts = recent_attempts(session, key, now, self.window)
+        if len(attempts) <= self.limit:
+            return None
+        return max(attempts[0] + self.window - now, dt.timedelta(seconds=1))
 
     def succeeded(self, key: str) -> None:
-        """Forget the failures of ``key``."""
-        self._failures.pop(key, None)
-
-    def _recent(self, key: str, now: dt.datetime) -> collections.deque[dt.datetime]:
-        failures = self._failures.get(key, collections.deque())
-        while failures and failures[0] + self.window <= now:
-            failures.popleft()
-        return failures
+        """Forget the attempts of ``key``, and everyone's that are out of the window."""
+        with self.database.sessions.begin() as session:
+            forget_attempts(session, key, self.clock.now(), self.window)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import tomllib
@@ -261,6 +262,10 @@ class DashboardConfig:
     # The address coordinators open, for links the bot sends (default http://address:port).
     public_url: str = ""
     link_minutes: int = 15
+    # The session cookie only over HTTPS: set it when a TLS proxy serves the dashboard.
+    secure_cookie: bool = False
+    # Proxies whose X-Forwarded-For is believed for the client's address (counting logins).
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -788,6 +793,13 @@ def _check_dashboard(config: Config) -> None:
         raise _KeyError("dashboard.link_minutes", "must be at least 1")
     if dashboard.public_url and not dashboard.public_url.startswith(("http://", "https://")):
         raise _KeyError("dashboard.public_url", "must be an http:// or https:// URL")
+    for proxy in dashboard.trusted_proxies:
+        try:
+            ipaddress.ip_address(proxy)
+        except ValueError:
+            raise _KeyError(
+                "dashboard.trusted_proxies", f"{proxy!r} is not an IP address"
+            ) from None
     if dashboard.enabled and len(dashboard.secret.strip()) < 16:
         raise _KeyError(
             "dashboard.secret",

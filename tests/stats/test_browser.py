@@ -116,7 +116,7 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     browser.find_element(By.ID, "login").click()
     # The click does not wait for the login to land: wait for its page, or the next get
     # races the login's redirect and shows the default period.
-    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.LINK_TEXT, "log out"))
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "logout"))
     browser.get(f"{dashboard}/{QUERY}")
     cards = {
         card: browser.find_element(By.CSS_SELECTOR, f"#{card} b").text
@@ -153,7 +153,7 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     assert lines[1].startswith("all,8,2,6,0.25,7.0,24.0,")
     assert any(line.startswith("kedivim,2,0,2,0.0,6.0,9.2,") for line in lines)
 
-    browser.find_element(By.LINK_TEXT, "log out").click()
-    WebDriverWait(browser, 20).until(lambda b: not b.find_elements(By.LINK_TEXT, "log out"))
+    browser.find_element(By.ID, "logout").click()
+    WebDriverWait(browser, 20).until(lambda b: not b.find_elements(By.ID, "logout"))
     browser.get(f"{dashboard}/")
     assert "Please log in" in browser.find_element(By.ID, "error").text

@@ -98,8 +98,18 @@ def client(stats_config: Config, database: Database) -> TestClient:
     return TestClient(create_app(stats_config, database, FixedClock(dataset.NOW)))
 
 
+def with_csrf(client: TestClient, data: dict[str, str]) -> dict[str, str]:
+    """``data`` with the CSRF token of the client's login form, as a browser would send it."""
+    page = client.get("/login").text
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert token, page
+    return {**data, "csrf": token.group(1)}
+
+
 def login(client: TestClient) -> None:
-    response = client.post("/login", data={"name": "anna", "password": "correct horse battery"})
+    response = client.post(
+        "/login", data=with_csrf(client, {"name": "anna", "password": "correct horse battery"})
+    )
     assert response.status_code == 200 and "8" in response.text
 
 
@@ -193,7 +203,9 @@ def test_an_expired_link_is_refused(chat: Chat, database: Database) -> None:
 def test_dashboard_refuses_without_login(client: TestClient) -> None:
     for path in ["/", "/by/partner", "/csv/figures.csv", "/csv/open.csv"]:
         assert client.get(path).status_code == 401, path
-    response = client.post("/login", data={"name": "anna", "password": "wrong password"})
+    response = client.post(
+        "/login", data=with_csrf(client, {"name": "anna", "password": "wrong password"})
+    )
     assert response.status_code == 401
     assert client.get("/").status_code == 401
 
@@ -266,19 +278,24 @@ def test_guessing_a_password_is_slowed_down(stats_config: Config, database: Data
     right = {"name": "anna", "password": "correct horse battery"}
     wrong = {"name": "anna", "password": "tr0ub4dor"}
     for _ in range(5):
-        assert client.post("/login", data=wrong).status_code == 401
-    refused = client.post("/login", data=right)
+        assert client.post("/login", data=with_csrf(client, wrong)).status_code == 401
+    refused = client.post("/login", data=with_csrf(client, right))
     assert refused.status_code == 429 and "Try again in 15 minute(s)" in refused.text
     # Spelling the name otherwise does not get round it; another account is not held up.
-    assert client.post("/login", data={**wrong, "name": " Anna "}).status_code == 429
+    assert (
+        client.post("/login", data=with_csrf(client, {**wrong, "name": " Anna "})).status_code
+        == 429
+    )
     with database.sessions.begin() as session:
         add_account(session, "piotr", "another long passphrase", dataset.NOW)
-    other = client.post("/login", data={"name": "piotr", "password": "another long passphrase"})
+    other = client.post(
+        "/login", data=with_csrf(client, {"name": "piotr", "password": "another long passphrase"})
+    )
     assert other.status_code == 200
-    client.get("/logout")
+    client.post("/logout", data=with_csrf(client, {}))
     clock.advance(dt.timedelta(minutes=15))
-    assert client.post("/login", data=right).status_code == 200
+    assert client.post("/login", data=with_csrf(client, right)).status_code == 200
     # A success forgets the failures: one more wrong password is only a wrong password.
-    client.get("/logout")
-    assert client.post("/login", data=wrong).status_code == 401
-    assert client.post("/login", data=right).status_code == 200
+    client.post("/logout", data=with_csrf(client, {}))
+    assert client.post("/login", data=with_csrf(client, wrong)).status_code == 401
+    assert client.post("/login", data=with_csrf(client, right)).status_code == 200

@@ -1,4 +1,4 @@
-"""Dashboard logins: coordinator accounts with scrypt-hashed passwords, and one-time links."""
+"""Dashboard logins: scrypt-hashed accounts, one-time links, server-side sessions, attempts."""
 
 from __future__ import annotations
 
@@ -9,19 +9,32 @@ import hmac
 import secrets
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import DashboardAccount, DashboardLink, Person
+from bot.ground.storage.models import (
+    DashboardAccount,
+    DashboardLink,
+    DashboardLoginAttempt,
+    DashboardSession,
+    Person,
+)
 from bot.ground.vocabulary import Role
 
 __all__ = [
     "AccountError",
     "add_account",
     "check_login",
+    "end_session",
+    "forget_attempts",
     "hash_password",
     "issue_link",
+    "recent_attempts",
+    "record_attempt",
     "redeem_link",
+    "remove_account",
+    "session_user",
+    "start_session",
     "verify_password",
 ]
 
@@ -79,8 +92,77 @@ def add_account(session: Session, name: str, password: str, now: dt.datetime) ->
         account = DashboardAccount(name=name, created_at=now)
         session.add(account)
     account.password_hash = hash_password(password)
+    # A new password ends every session opened with the old one.
+    session.execute(delete(DashboardSession).where(DashboardSession.name == name))
     session.flush()
     return created
+
+
+def remove_account(session: Session, name: str) -> bool:
+    """Delete the account ``name`` and end its sessions; True if there was one."""
+    name = name.strip()
+    session.execute(delete(DashboardSession).where(DashboardSession.name == name))
+    removed = session.execute(delete(DashboardAccount).where(DashboardAccount.name == name))
+    return bool(getattr(removed, "rowcount", 0))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(session: Session, name: str, now: dt.datetime, hours: int) -> str:
+    """A new session for ``name``, valid ``hours``: the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        DashboardSession(
+            token_hash=_token_hash(token),
+            name=name,
+            created_at=now,
+            expires_at=now + dt.timedelta(hours=hours),
+        )
+    )
+    session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))
+    session.flush()
+    return token
+
+
+def session_user(session: Session, token: str, now: dt.datetime) -> str | None:
+    """Who the session ``token`` belongs to, if it was neither ended nor has expired."""
+    row = session.get(DashboardSession, _token_hash(token))
+    if row is None or row.expires_at <= now:
+        return None
+    return row.name
+
+
+def end_session(session: Session, token: str) -> None:
+    """End the session ``token`` (a logout)."""
+    session.execute(
+        delete(DashboardSession).where(DashboardSession.token_hash == _token_hash(token))
+    )
+
+
+def record_attempt(session: Session, key: str, now: dt.datetime) -> None:
+    """Record one login attempt for ``key``, before its password is checked."""
+    session.add(DashboardLoginAttempt(key=key, at=now))
+
+
+def recent_attempts(
+    session: Session, key: str, now: dt.datetime, window: dt.timedelta
+) -> list[dt.datetime]:
+    """The times of ``key``'s attempts within ``window``, oldest first."""
+    return list(
+        session.scalars(
+            select(DashboardLoginAttempt.at)
+            .where(DashboardLoginAttempt.key == key, DashboardLoginAttempt.at > now - window)
+            .order_by(DashboardLoginAttempt.at)
+        )
+    )
+
+
+def forget_attempts(session: Session, key: str, now: dt.datetime, window: dt.timedelta) -> None:
+    """Forget ``key``'s attempts (after a success), and everyone's older than ``window``."""
+    session.execute(delete(DashboardLoginAttempt).where(DashboardLoginAttempt.key == key))
+    session.execute(delete(DashboardLoginAttempt).where(DashboardLoginAttempt.at <= now - window))
 
 
 def check_login(session: Session, name: str, password: str) -> bool:

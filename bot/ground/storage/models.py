@@ -376,6 +376,28 @@ class DashboardLink(Base):
     used_at: Mapped[dt.datetime | None]
 
 
+class DashboardSession(Base):
+    """A dashboard login, kept on the server so logout, a new password or removal ends it."""
+
+    __tablename__ = "dashboard_sessions"
+
+    # A SHA-256 of the token in the cookie: a copy of this table logs no one in.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+
+
+class DashboardLoginAttempt(Base):
+    """One login attempt, counted before the password is checked, per name and address."""
+
+    __tablename__ = "dashboard_login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[dt.datetime]
+
+
 # The statistics select questions by the day they were asked.
 Index("ix_questions_created_at", Question.created_at)
 
