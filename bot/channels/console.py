@@ -201,10 +201,16 @@ async def stdin_lines() -> AsyncIterator[str]:
     import sys
 
     loop = asyncio.get_running_loop()
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):  # an in-memory stdin (embedding, tests): read it as text
+        for line in sys.stdin.readlines():
+            yield line
+        return
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     pending = ""
     while True:
-        chunk = await _read_chunk(loop, sys.stdin.fileno())
+        chunk = await _read_chunk(loop, fd)
         if not chunk:
             if pending:
                 yield pending
