@@ -647,3 +647,24 @@ async def test_an_upgraded_experts_room_is_followed_and_a_removal_logged(
             assert await until(lambda: "no longer in the experts room" in caplog.text)
         finally:
             await again.stop()
+
+
+async def test_an_asker_with_a_second_direct_room_is_answered_in_each(
+    world: World, embedder
+) -> None:
+    asker, claire, room = world.sofia, world.claire, world.room
+    async with matrix_bot(world.config, embedder):
+        first = await direct_room(asker)
+        await asker.say(first, ROUTE_QUESTION)
+        root = await claire.next_event(room)
+        assert "Your question #1 went to" in await asker.next_text(first)
+        second = await direct_room(asker)
+        assert second != first
+        await asker.say(second, APPRENTICE_QUESTION)
+        # Written from the second room, it is read as more about the open question #1.
+        assert "Added to your question #1" in await asker.next_text(second)
+        # The answer reaches the asker in the room they wrote from last; nothing is lost.
+        await claire.say(room, "Ask the county procurement office.", thread=root.event_id)
+        relayed = await asker.next_text(second)
+        assert "Ask the county procurement office." in relayed
+        assert len(asker.messages_from(first, BOT)) == 1  # the routed notice only
