@@ -31,12 +31,14 @@ from nio import (
     RedactionEvent,
     RoomCreateError,
     RoomGetEventResponse,
+    RoomGetStateEventResponse,
     RoomMessageMedia,
     RoomMessageNotice,
     RoomMessageText,
     RoomPreset,
     RoomResolveAliasError,
     RoomSendResponse,
+    RoomUpgradeEvent,
     SyncError,
     SyncResponse,
     UnknownEncryptedEvent,
@@ -72,6 +74,7 @@ ENCRYPTED_NOTICE = (
 PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM"}
 MEMORY = 10_000  # events remembered per map; old ones are dropped first
 STOP_WAIT_SECONDS = 10  # how long stopping waits for the sync being handled
+MAX_UPGRADES = 10  # tombstones followed at start before giving up on a chain of upgrades
 # Up to this many events per room and sync: more arrive only in a burst while the bot is busy.
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}, "presence": {"not_types": ["*"]}}
 # Matrix message types of files ↔ the core's attachment kinds.
@@ -114,6 +117,8 @@ class MatrixChannel:
         self.client: AsyncClient | None = None
         self.user_id = config.user_id
         self.experts_room_id = ""
+        # The room the experts' room was upgraded to, while the bot waits for an invitation.
+        self._successor = ""
         # Outbox ids restart from 1 with a new database, and the homeserver would take a reused
         # transaction id for a retry and drop the message: a per-process prefix prevents that,
         # while retries from this process stay idempotent.
@@ -221,8 +226,37 @@ class MatrixChannel:
                 f"matrix.experts_room: cannot join {room} (check the id and invite the bot "
                 f"there): {joined.message}"
             )
-        log.info("matrix: in the experts room %s", joined.room_id)
-        return joined.room_id
+        room = joined.room_id
+        # The config may still name a room upgraded since: follow its tombstones.
+        for _ in range(MAX_UPGRADES):
+            tombstone = await client.room_get_state_event(room, "m.room.tombstone")
+            successor = ""
+            if isinstance(tombstone, RoomGetStateEventResponse):
+                successor = str(tombstone.content.get("replacement_room", ""))
+            if not successor or not await self._move_experts_room(room, successor):
+                break
+            room = successor
+        log.info("matrix: in the experts room %s", room)
+        return room
+
+    async def _move_experts_room(self, old: str, new: str) -> bool:
+        """Follow an upgrade of the experts' room to ``new``; False if it cannot be joined."""
+        joined = await self._require_client().join(new)
+        if isinstance(joined, JoinError):
+            self._successor = new
+            log.warning(
+                "matrix: the experts room %s was upgraded to %s, which the bot cannot join "
+                "(%s): invite it there; until then it stays in %s",
+                old,
+                new,
+                joined.message,
+                old,
+            )
+            return False
+        self._successor = ""
+        self.experts_room_id = joined.room_id
+        log.info("matrix: the experts room %s was upgraded; now in %s", old, new)
+        return True
 
     async def _skip_backlog(self) -> None:
         """Sync once and act on nothing but pending invitations: old messages are history."""
@@ -295,6 +329,7 @@ class MatrixChannel:
         async with self._handling:
             await self._accept_invites(response)
             await self._handle_timelines(response)
+            self._note_departures(response)
             # Stored once the events are handled: a crash before this replays them, and the
             # core's receipts make the replay change nothing.
             await self._remember("next_batch", response.next_batch)
@@ -321,9 +356,22 @@ class MatrixChannel:
             else:
                 self._joined_now.add(room_id)
                 log.info("matrix: joined %s on invitation", room_id)
+                if room_id == self._successor:
+                    await self._move_experts_room(self.experts_room_id, room_id)
+
+    def _note_departures(self, response: SyncResponse) -> None:
+        if self.experts_room_id in response.rooms.leave:
+            log.error(
+                "matrix: the bot is no longer in the experts room %s (removed, banned or it "
+                "left): questions cannot reach the experts until it is invited back",
+                self.experts_room_id,
+            )
 
     async def _on_event(self, room_id: str, event: Event) -> None:
         in_space = room_id == self.experts_room_id
+        if in_space and isinstance(event, RoomUpgradeEvent) and event.replacement_room:
+            await self._move_experts_room(room_id, event.replacement_room)
+            return
         content = event.source.get("content", {})
         relation = read_relation(content)
         if in_space:

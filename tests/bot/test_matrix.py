@@ -592,3 +592,79 @@ async def test_rooms_of_every_version_and_aliases_from_the_real_config(
             await MatrixChannel(config.matrix).start(ignore)
     with pytest.raises(ConfigError, match=r"matrix\.experts_room: required when matrix"):
         load_config(matrix_config_file(tmp_path, synapse, "rrm-experts"), environ={})
+
+
+async def until(condition, seconds: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds * 20)):
+        if condition():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(condition())
+
+
+async def test_an_upgraded_experts_room_is_followed_and_a_removal_logged(
+    synapse: Synapse, caplog: pytest.LogCaptureFixture
+) -> None:
+    herald = synapse.user_id("herald")
+    anna_token = synapse.accounts["anna"]["access_token"]
+    async with MatrixUser(synapse.url, synapse.user_id("anna"), password("anna")) as anna:
+        old = await anna.create_room([herald], name="Experts before the upgrade")
+        config = MatrixConfig(
+            enabled=True,
+            homeserver=synapse.url,
+            user_id=herald,
+            password=password("herald"),
+            experts_room=old,
+        )
+        channel = MatrixChannel(config)
+        caplog.set_level(logging.INFO, logger="bot.channels.matrix")
+        await channel.start(ignore)
+        try:
+            assert channel.experts_room_id == old
+            upgraded = await asyncio.to_thread(
+                synapse.request,
+                "POST",
+                f"/_matrix/client/v3/rooms/{old}/upgrade",
+                {"new_version": "12"},
+                anna_token,
+            )
+            new = upgraded["replacement_room"]
+            # A private room's members are not carried over: the bot waits for an invitation.
+            assert await until(lambda: "which the bot cannot join" in caplog.text)
+            assert channel.experts_room_id == old
+            await anna.client.room_invite(new, herald)
+            assert await until(lambda: channel.experts_room_id == new)
+            await channel.send(Delivery(outbox_id=1, chat_id="", text="In the new room"))
+            assert await anna.next_text(new) == "In the new room"
+        finally:
+            await channel.stop()
+        # The config still names the old room: the tombstone is followed at start too.
+        again = MatrixChannel(config)
+        await again.start(ignore)
+        try:
+            assert again.experts_room_id == new
+            await anna.client.room_kick(new, herald, reason="testing a removal")
+            assert await until(lambda: "no longer in the experts room" in caplog.text)
+        finally:
+            await again.stop()
+
+
+async def test_an_asker_with_a_second_direct_room_is_answered_in_each(
+    world: World, embedder
+) -> None:
+    asker, claire, room = world.sofia, world.claire, world.room
+    async with matrix_bot(world.config, embedder):
+        first = await direct_room(asker)
+        await asker.say(first, ROUTE_QUESTION)
+        root = await claire.next_event(room)
+        assert "Your question #1 went to" in await asker.next_text(first)
+        second = await direct_room(asker)
+        assert second != first
+        await asker.say(second, APPRENTICE_QUESTION)
+        # Written from the second room, it is read as more about the open question #1.
+        assert "Added to your question #1" in await asker.next_text(second)
+        # The answer reaches the asker in the room they wrote from last; nothing is lost.
+        await claire.say(room, "Ask the county procurement office.", thread=root.event_id)
+        relayed = await asker.next_text(second)
+        assert "Ask the county procurement office." in relayed
+        assert len(asker.messages_from(first, BOT)) == 1  # the routed notice only
