@@ -293,7 +293,9 @@ def _triage(config: Config) -> Iterator[tuple[Database, Triage]]:
 
 def cmd_kb_search(config: Config, args: argparse.Namespace) -> int:
     """Print the best fiches for a query."""
-    query = " ".join(args.query)
+    query = " ".join(" ".join(args.query).split())
+    if not query:
+        raise CommandError("kb search: the query is empty; give some words to search for")
     with _triage(config) as (_, triage):
         language = args.language or triage.detector.detect(query).language
         vector = triage.embedder.queries([query])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -149,6 +150,7 @@ def cmd_privacy_erase(config: Config, args: argparse.Namespace) -> int:
                     "them from the config file first (the bot recreates configured people)"
                 )
             counts = privacy.erase_person(session, person, SystemClock().now())
+        database.flush_erased()
     finally:
         database.dispose()
     print(f"erased person #{person.id}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
@@ -185,6 +187,8 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
         raise OperationError(f"{target} exists; give a new file name")
     source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
     try:
+        # Created readable by its owner only: a backup holds everything the database does.
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         destination = sqlite3.connect(target)
         with destination:
             source.backup(destination)

@@ -209,3 +209,9 @@ def test_run_with_a_channel_that_cannot_start(config_path, tmp_path, capsys, mon
     [line] = [line for line in err.splitlines() if line.startswith("rrm:")]
     assert line.startswith("rrm: the telegram channel could not start:")
     assert "Traceback" not in err and "NeverLogged" not in err
+
+
+def test_kb_search_refuses_an_empty_query(config_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    status, out, err = run(["--config", str(config_path), "kb", "search", " ", ""], capsys)
+    assert status == 1 and out == ""
+    assert err.strip().endswith("kb search: the query is empty; give some words to search for")

@@ -178,6 +178,8 @@ def test_backup_copies_a_live_sqlite_database(tmp_path: Path, capsys) -> None:  
     holder.close()
     database.dispose()
     assert status == 0 and "backed up" in out
+    assert (tmp_path / "live.db").stat().st_mode & 0o777 == 0o600
+    assert target.stat().st_mode & 0o777 == 0o600
     copy = sqlite3.connect(target)
     assert copy.execute("SELECT name FROM partners").fetchall() == [("P",)]
     copy.close()

@@ -116,6 +116,11 @@ async def test_erase_removes_personal_data_and_keeps_statistics(conversation: Pa
     assert status == 1 and "from the config file first" in err
     status, out, _ = rrm(capsys, *args, "console:ana", "--yes")
     assert status == 0 and "erased person" in out
+    if database.backend == "sqlite":  # no old copy of the text left in the file or its log
+        path = Path(str(database.engine.url.database))
+        assert path.stat().st_mode & 0o777 == 0o600
+        for file in (path, path.with_name(path.name + "-wal")):
+            assert ANA_ASKS.encode() not in (file.read_bytes() if file.exists() else b"")
     assert statistics(database) == before
     with database.sessions() as session:
         assert session.scalar(select(Identity).where(Identity.external_id == "ana")) is None

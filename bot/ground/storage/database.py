@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 from pathlib import Path
 
@@ -40,6 +42,7 @@ class Database:
         backend = make_url(self.url).get_backend_name()
         args: dict[str, object] = dict(connect_args or {})
         if backend == "sqlite":
+            _create_private(make_url(self.url).database)
             args.setdefault("check_same_thread", False)
             if "timeout" not in make_url(self.url).query:  # "?timeout=SECONDS" in the URL wins
                 args.setdefault("timeout", 30)
@@ -91,6 +94,21 @@ class Database:
         """Return the newest revision the code knows."""
         return ScriptDirectory.from_config(self._alembic()).get_current_head()
 
+    def flush_erased(self) -> None:
+        """Push erased rows out of SQLite's write-ahead log, so no old copy stays on disk.
+
+        With ``secure_delete`` on, freed pages are zeroed; the TRUNCATE checkpoint writes the
+        log into the file and empties the log. PostgreSQL needs a VACUUM (docs/privacy.md).
+        """
+        if self.backend != "sqlite":
+            return
+        # Outside any transaction (SQLAlchemy's would begin one): a raw, autocommit connection.
+        connection = self.engine.raw_connection()
+        try:
+            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+
     def upgrade(self) -> None:
         """Apply every pending migration."""
         command.upgrade(self._alembic(), "head")
@@ -109,11 +127,22 @@ class Database:
         self.engine.dispose()
 
 
+def _create_private(path: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (SQLite gives its -wal the same)."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    # An existing file keeps its mode; a missing folder is SQLite's error to report.
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def _sqlite_connect(connection: object, _record: object) -> None:
     # pysqlite's own transaction handling off: SQLAlchemy's BEGIN IMMEDIATE (below) rules.
     connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = connection.cursor()  # type: ignore[attr-defined]
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted and overwritten content is zeroed in the file, not just marked free (erasure).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # 64 MB of page cache (the default is 2 MB): statistics over a year read many pages.
