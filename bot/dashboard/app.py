@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import math
 import secrets
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from bot.ground.storage.dashboard_accounts import (
     start_session,
 )
 from bot.ground.storage.database import Database
+from bot.ground.storage.questions_repo import QuestionFilter, list_questions, question_story
 from handlers.stats.backlog import open_questions
 from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
 from handlers.stats.period import Period, PeriodError, parse_period
@@ -220,6 +222,78 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
+    def questions(request: Request) -> Response:
+        user = user_of(request)
+        if not user:
+            return refused(request, 401, "Please log in to see the questions.")
+        params = request.query_params
+        start = _day(params.get("from"), "from")
+        end = _day(params.get("to"), "to")
+        page_number = params.get("page", "1")
+        wanted = QuestionFilter(
+            search=params.get("q", ""),
+            status=params.get("status", ""),
+            topic=params.get("topic", ""),
+            language=params.get("language", ""),
+            partner=params.get("partner", ""),
+            expert=params.get("expert", ""),
+            overdue=params.get("overdue") == "1",
+            start=start,
+            end=end + dt.timedelta(days=1) if end else None,
+            sort=params.get("sort", "newest"),
+            page=int(page_number) if page_number.isdigit() else 1,
+        )
+        with database.sessions.begin() as session:
+            found = list_questions(session, wanted, clock.now())
+        page_query = urllib.parse.urlencode(
+            [(k, v) for k, v in params.multi_items() if k != "page"]
+        )
+        return page(
+            request,
+            "questions.html",
+            user=user,
+            found=found,
+            wanted=wanted,
+            start=params.get("from", ""),
+            end=params.get("to", ""),
+            page_query=page_query,
+            statuses=["offered", "open", "answered", "resolved"],
+            topics=config.topics,
+            languages=config.languages.supported,
+            partners=config.partners,
+            experts=config.experts,
+            topic_names={t.id: t.name for t in config.topics},
+            partner_names={p.id: p.name for p in config.partners},
+            sorts=[
+                ("newest", "newest first"),
+                ("oldest", "oldest first"),
+                ("due", "next deadline"),
+            ],
+            dimensions=DIMENSIONS,
+        )
+
+    def question(request: Request) -> Response:
+        user = user_of(request)
+        if not user:
+            return refused(request, 401, "Please log in to see the questions.")
+        number = request.path_params["number"]
+        with database.sessions.begin() as session:
+            story = question_story(session, number)
+            if story is None:
+                return PlainTextResponse(f"no question #{number}", status_code=404)
+            topic = config.topic(story.question.topic or "")
+            partner = config.partner(story.question.partner_id or "")
+            return page(
+                request,
+                "question.html",
+                user=user,
+                story=story,
+                q=story.question,
+                topic_name=topic.name if topic else story.question.topic,
+                partner_name=partner.name if partner else story.question.partner_id,
+                dimensions=DIMENSIONS,
+            )
+
     async def bad_period(request: Request, error: Exception) -> Response:
         return PlainTextResponse(str(error), status_code=400)
 
@@ -230,6 +304,8 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         Route("/link/{token}", link),
         Route("/logout", logout, methods=["POST"]),
         Route("/by/{by}", breakdown),
+        Route("/questions", questions),
+        Route("/questions/{number:int}", question),
         Route("/csv/{name}.csv", download),
     ]
     return Starlette(
@@ -265,6 +341,16 @@ def client_address(request: Request, trusted: frozenset[str]) -> str:
             except ValueError:
                 return address
     return address
+
+
+def _day(text: str | None, name: str) -> dt.datetime | None:
+    """The start of the day ``text`` names (2026-03-01), in UTC; None if empty."""
+    if not text:
+        return None
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
+    except ValueError:
+        raise PeriodError(f"{name} {text!r} is not a date like 2026-03-01") from None
 
 
 def _check_login(database: Database, name: str, password: str) -> bool:

@@ -157,3 +157,42 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     WebDriverWait(browser, 20).until(lambda b: not b.find_elements(By.ID, "logout"))
     browser.get(f"{dashboard}/")
     assert "Please log in" in browser.find_element(By.ID, "error").text
+
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+
+def test_a_coordinator_follows_the_questions(dashboard: str, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.get(f"{dashboard}/login")
+    browser.find_element(By.ID, "name").send_keys("anna")
+    browser.find_element(By.ID, "password").send_keys("correct horse battery")
+    browser.find_element(By.ID, "login").click()
+    WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "logout"))
+    for width, name in [(1200, "desktop"), (390, "phone")]:
+        browser.set_window_size(width, 1000)
+        browser.get(f"{dashboard}/questions")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#questions tr")) == 10
+        Select(browser.find_element(By.ID, "partner")).select_by_visible_text("KEDIVIM Crete")
+        browser.find_element(By.ID, "search").click()
+        WebDriverWait(browser, 20).until(lambda b: "partner=kedivim" in b.current_url)
+        rows = browser.find_elements(By.CSS_SELECTOR, "#questions tr")[1:]
+        assert [r.find_elements(By.TAG_NAME, "td")[2].text for r in rows] == [
+            "question q3",
+            "question q2",
+            "question q9",
+        ]
+        # The page itself never scrolls sideways; wide tables scroll in their card.
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth"
+        )
+        assert overflow <= 0, (name, overflow)
+        browser.save_screenshot(str(DOCS / f"dashboard-questions-{name}.png"))
+        rows[0].find_element(By.TAG_NAME, "a").click()
+        WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "timeline"))
+        assert browser.find_element(By.ID, "text").text == "question q3"
+        assert "Eleni Papadaki" in browser.find_element(By.ID, "route").text
+        assert "not helpful" in browser.find_element(By.ID, "rating").text
+        browser.save_screenshot(str(DOCS / f"dashboard-question-{name}.png"))

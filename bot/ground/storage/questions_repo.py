@@ -1,0 +1,244 @@
+"""The dashboard's question list (searched, filtered, sorted and paged in SQL) and one question."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from bot.ground.storage import repo
+from bot.ground.storage.models import (
+    Assignment,
+    DeadlineStep,
+    Event,
+    FicheAnswer,
+    Person,
+    Question,
+    RelayedMessage,
+)
+
+__all__ = [
+    "QuestionFilter",
+    "QuestionPage",
+    "QuestionRow",
+    "QuestionStory",
+    "list_questions",
+    "question_story",
+]
+
+SORTS = {
+    "newest": (Question.created_at.desc(), Question.id.desc()),
+    "oldest": (Question.created_at.asc(), Question.id.asc()),
+    "due": (
+        func.coalesce(Question.first_response_due, Question.resolution_due).is_(None),
+        func.coalesce(Question.first_response_due, Question.resolution_due),
+        Question.id,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class QuestionFilter:
+    """What a coordinator searches for; empty fields do not filter."""
+
+    search: str = ""  # words of the text, a question number, or the asker's organisation
+    status: str = ""
+    topic: str = ""
+    language: str = ""
+    partner: str = ""
+    expert: str = ""  # an expert's config id, among those assigned at any time
+    overdue: bool = False
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """One line of the list."""
+
+    id: int
+    asked_at: dt.datetime
+    text: str
+    language: str
+    topic: str
+    status: str
+    partner: str
+    organisation: str
+    experts: tuple[str, ...]
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class QuestionPage:
+    """A page of the list and how many questions match in all."""
+
+    rows: list[QuestionRow]
+    total: int
+    page: int
+    pages: int
+
+
+def _overdue(now: dt.datetime) -> Any:
+    return and_(
+        Question.status.in_(repo.ACTIVE),
+        or_(
+            and_(Question.first_response_at.is_(None), Question.first_response_due < now),
+            Question.resolution_due < now,
+        ),
+    )
+
+
+def list_questions(session: Session, wanted: QuestionFilter, now: dt.datetime) -> QuestionPage:
+    """The questions matching ``wanted``, one page of them, in the order it asks for."""
+    asker = Person
+    conditions: list[Any] = []
+    search = wanted.search.strip()
+    if search.lstrip("#").isdigit():
+        conditions.append(Question.id == int(search.lstrip("#")))
+    elif search:
+        pattern = f"%{search.lower()}%"
+        conditions.append(
+            or_(
+                func.lower(Question.text).like(pattern),
+                func.lower(asker.organisation).like(pattern),
+            )
+        )
+    for column, value in [
+        (Question.status, wanted.status),
+        (Question.topic, wanted.topic),
+        (Question.language, wanted.language),
+        (Question.partner_id, wanted.partner),
+    ]:
+        if value:
+            conditions.append(column == value)
+    if wanted.expert:
+        expert = select(Person.id).where(Person.config_id == wanted.expert).scalar_subquery()
+        conditions.append(
+            exists().where(Assignment.question_id == Question.id, Assignment.person_id == expert)
+        )
+    if wanted.overdue:
+        conditions.append(_overdue(now))
+    if wanted.start is not None:
+        conditions.append(Question.created_at >= wanted.start)
+    if wanted.end is not None:
+        conditions.append(Question.created_at < wanted.end)
+    base = select(Question.id).join(asker, asker.id == Question.asker_id).where(*conditions)
+    total = int(session.scalar(select(func.count()).select_from(base.subquery())) or 0)
+    per_page = max(1, min(wanted.per_page, 200))
+    pages = max(1, -(-total // per_page))
+    page = max(1, min(wanted.page, pages))
+    query = (
+        select(Question, asker.organisation, _overdue(now))
+        .join(asker, asker.id == Question.asker_id)
+        .where(*conditions)
+        .order_by(*SORTS.get(wanted.sort, SORTS["newest"]))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    found = session.execute(query).all()
+    experts = _experts(session, [question.id for question, _, _ in found])
+    rows = [
+        QuestionRow(
+            id=question.id,
+            asked_at=question.created_at,
+            text=question.text,
+            language=question.language,
+            topic=question.topic or "",
+            status=question.status,
+            partner=question.partner_id or "",
+            organisation=organisation or "",
+            experts=tuple(experts.get(question.id, [])),
+            overdue=bool(late),
+        )
+        for question, organisation, late in found
+    ]
+    return QuestionPage(rows=rows, total=total, page=page, pages=pages)
+
+
+def _experts(session: Session, ids: list[int]) -> dict[int, list[str]]:
+    """The names of the experts assigned now to each question, primary first."""
+    if not ids:
+        return {}
+    query = (
+        select(Assignment.question_id, Person.display_name, Person.config_id)
+        .join(Person, Person.id == Assignment.person_id)
+        .where(Assignment.question_id.in_(ids), Assignment.active.is_(True))
+        .order_by(Assignment.question_id, Assignment.role.desc(), Person.display_name)
+    )
+    names: dict[int, list[str]] = {}
+    for question_id, name, config_id in session.execute(query):
+        names.setdefault(question_id, []).append(name or config_id or "?")
+    return names
+
+
+@dataclass
+class QuestionStory:
+    """Everything the database keeps about one question, for its page."""
+
+    question: Question
+    asker: Person
+    assignments: list[tuple[Assignment, Person]] = field(default_factory=list)
+    fiche_answers: list[FicheAnswer] = field(default_factory=list)
+    messages: list[tuple[RelayedMessage, Person]] = field(default_factory=list)
+    timeline: list[tuple[dt.datetime, str, str]] = field(default_factory=list)
+
+
+def question_story(session: Session, question_id: int) -> QuestionStory | None:
+    """The question ``question_id`` with its route, fiches, thread and timeline; None if none."""
+    question = session.get(Question, question_id)
+    if question is None:
+        return None
+    asker = session.get(Person, question.asker_id)
+    assert asker is not None
+    story = QuestionStory(question=question, asker=asker)
+    story.assignments = [
+        (assignment, person)
+        for assignment, person in session.execute(
+            select(Assignment, Person)
+            .join(Person, Person.id == Assignment.person_id)
+            .where(Assignment.question_id == question_id)
+            .order_by(Assignment.created_at, Assignment.id)
+        )
+    ]
+    story.fiche_answers = list(
+        session.scalars(
+            select(FicheAnswer)
+            .where(FicheAnswer.question_id == question_id)
+            .order_by(FicheAnswer.created_at)
+        )
+    )
+    story.messages = [
+        (message, person)
+        for message, person in session.execute(
+            select(RelayedMessage, Person)
+            .join(Person, Person.id == RelayedMessage.author_id)
+            .where(RelayedMessage.question_id == question_id)
+            .order_by(RelayedMessage.created_at, RelayedMessage.id)
+        )
+    ]
+    timeline: list[tuple[dt.datetime, str, str]] = []
+    for event in session.scalars(
+        select(Event).where(Event.question_id == question_id).order_by(Event.created_at, Event.id)
+    ):
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted((event.detail or {}).items()))
+        timeline.append((event.created_at, event.kind.replace("_", " "), detail))
+    for step in session.scalars(
+        select(DeadlineStep).where(DeadlineStep.question_id == question_id)
+    ):
+        what = f"{step.kind} {step.step} ({step.clock.replace('_', ' ')}) to {step.target}"
+        when = step.fired_at or step.due_at
+        timeline.append((when, what, step.state + (", late" if step.late else "")))
+    for due, what in [
+        (question.first_response_due, "first response due"),
+        (question.resolution_due, "resolution due"),
+    ]:
+        if due is not None:
+            timeline.append((due, what, ""))
+    story.timeline = sorted(timeline, key=lambda entry: entry[0])
+    return story
