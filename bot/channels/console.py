@@ -200,11 +200,17 @@ async def stdin_lines() -> AsyncIterator[str]:
     import codecs
     import sys
 
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):  # replaced by an in-memory stream (tests): read it as is
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            yield line
+        return
     loop = asyncio.get_running_loop()
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     pending = ""
     while True:
-        chunk = await _read_chunk(loop, sys.stdin.fileno())
+        chunk = await _read_chunk(loop, fd)
         if not chunk:
             if pending:
                 yield pending
