@@ -200,6 +200,12 @@ async def stdin_lines() -> AsyncIterator[str]:
     import codecs
     import sys
 
+    try:
+        fd = sys.stdin.fileno()
+    except (OSError, ValueError):  # replaced by an in-memory stream (tests): read it as is
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            yield line
+        return
     loop = asyncio.get_running_loop()
     try:
         fd = sys.stdin.fileno()

@@ -89,6 +89,10 @@ def test_environment_overrides_database_url(tmp_path: Path) -> None:
             "knowledge.reload_seconds: must be 0 (never) or more",
         ),
         (
+            MINIMAL + "\n[stop]\noutbox_seconds = -1\n",
+            "stop.outbox_seconds: must not be negative (0: send nothing more)",
+        ),
+        (
             MINIMAL + "\n[knowledge]\ntopic_weight = 1.5\n",
             "knowledge.topic_weight: must be between 0 and 1",
         ),
