@@ -1,0 +1,160 @@
+"""The catalogs as a translator would check them: complete, same placeholders, typography."""
+
+from __future__ import annotations
+
+import ast
+import re
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.pofile import read_po
+
+from handlers.i18n import CATALOGS
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = sorted(p.name for p in CATALOGS.iterdir() if (p / "LC_MESSAGES").is_dir())
+# Methods whose first text argument (after an optional person) is a msgid.
+CALLS = {"t": 0, "t_for": 1, "translate": 1}
+NARROW = "\u202f"
+
+
+def read(path: Path, locale: str | None = None) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def template() -> Catalog:
+    return read(CATALOGS / "messages.pot")
+
+
+def catalog(language: str) -> Catalog:
+    return read(CATALOGS / language / "LC_MESSAGES" / "messages.po", language)
+
+
+def messages(cat: Catalog) -> list[Message]:
+    return [m for m in cat if m.id]
+
+
+def msgid(m: Message) -> str:
+    return m.id if isinstance(m.id, str) else m.id[0]
+
+
+def _constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level NAME = "text" assignments, so t(NAME) is found too."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and isinstance(node.value.value, str):
+                    found[target.id] = node.value.value
+    return found
+
+
+def messages_in_code() -> dict[str, str]:
+    """Every msgid the code passes to t/t_for/translate, with where it is used."""
+    found: dict[str, str] = {}
+    for folder in ("handlers", "bot"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = _constants(tree)
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                    continue
+                position = CALLS.get(node.func.attr)
+                if position is None or len(node.args) <= position:
+                    continue
+                arg = node.args[position]
+                text = None
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    text = arg.value
+                elif isinstance(arg, ast.Name):
+                    text = names.get(arg.id)
+                if text:
+                    found.setdefault(text, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_the_walk_finds_the_code_messages() -> None:
+    assert len(messages_in_code()) > 60
+
+
+def test_every_code_message_is_in_the_template() -> None:
+    known = {msgid(m) for m in messages(template())}
+    missing = [
+        f"{where}: {text!r}" for text, where in messages_in_code().items() if text not in known
+    ]
+    assert not missing, "add to handlers/locale/messages.pot:\n" + "\n".join(sorted(missing))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_is_translated_and_not_fuzzy(language: str) -> None:
+    translated = {msgid(m): m for m in messages(catalog(language))}
+    problems = []
+    for m in messages(template()):
+        own = translated.get(msgid(m))
+        strings = own.string if own else None
+        if own is None or not strings or (isinstance(strings, tuple) and not all(strings)):
+            problems.append(f"{language}: untranslated msgid {msgid(m)!r}")
+        elif own.fuzzy:
+            problems.append(f"{language}: fuzzy msgid {msgid(m)!r}")
+    for text in messages_in_code():
+        if text not in translated:
+            problems.append(f"{language}: missing msgid {text!r} (used in code)")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_placeholders_match_the_english(language: str) -> None:
+    problems = []
+    for m in messages(catalog(language)):
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        expected = set().union(*(placeholders(i) for i in ids))
+        for text in strings:
+            if text and placeholders(text) != expected:
+                problems.append(f"{language}: {msgid(m)!r} has {sorted(placeholders(text))}")
+    assert not problems, "\n".join(problems)
+
+
+def strings(m: Message) -> tuple[str, ...]:
+    return tuple(s or "" for s in (m.string if isinstance(m.string, tuple) else (m.string,)))
+
+
+def test_french_uses_a_narrow_no_break_space_before_high_punctuation() -> None:
+    problems = [
+        f"fr: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("fr"))
+        for text in strings(m)
+        if re.search(r"(^|[^\u202f])[:;!?%]", re.sub(r"https?://\S+|\d+:\d+", "", text))
+    ]
+    assert not problems, "use U+202F before : ; ! ? and %:\n" + "\n".join(problems)
+
+
+def test_greek_question_mark_ends_a_question_only() -> None:
+    # ';' is the Greek question mark: it ends the sentence (use '·' for a semicolon).
+    problems = [
+        f"el: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("el"))
+        for text in strings(m)
+        if re.search(r";(?!\s*$)(?!\s+[\u0386-\u038f\u0391-\u03a9A-Z/(])", text)
+    ]
+    assert not problems, "Greek ';' is a question mark, not a semicolon:\n" + "\n".join(problems)
+
+
+def test_no_hash_for_number_in_translations() -> None:
+    problems = [
+        f"{language}: {msgid(m)!r}"
+        for language in LANGUAGES
+        for m in messages(catalog(language))
+        for text in strings(m)
+        if "#{number}" in text
+    ]
+    assert not problems, "write the language's number abbreviation, not '#':\n" + "\n".join(
+        problems
+    )
