@@ -7,13 +7,32 @@ import zoneinfo
 from collections.abc import Iterable
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_datetime
 from babel.messages.pofile import read_po
 
-__all__ = ["CATALOGS", "Translator", "format_when"]
+__all__ = ["CATALOGS", "Translator", "format_when", "language_name", "locale_for"]
 
 CATALOGS = Path(__file__).with_name("locale")
 DOMAIN = "messages"
+# The network's Portuguese is European: Babel's plain "pt" is Brazilian (polonês, ônibus).
+LOCALE_DATA = {"pt": "pt_PT"}
+# Babel's medium date without the day's ordinal dot: German writes "2. März".
+DATE_PATTERNS = {"de": "EEE d. MMM y, HH:mm zzz"}
+
+
+def locale_for(language: str | None) -> str:
+    """The Babel locale whose data a reader of ``language`` expects."""
+    code = language or "en"
+    return LOCALE_DATA.get(code, code)
+
+
+def language_name(code: str, reader: str | None) -> str:
+    """The name of language ``code`` in the reader's language (European Portuguese for pt)."""
+    try:
+        return Locale.parse(code).get_display_name(locale_for(reader)) or code
+    except (ValueError, TypeError):
+        return code
 
 
 class Translator:
@@ -50,4 +69,5 @@ class Translator:
 def format_when(instant: dt.datetime, language: str | None, timezone: str) -> str:
     """A date and time as a reader expects them: their locale, their time zone, zone named."""
     zone = zoneinfo.ZoneInfo(timezone)
-    return format_datetime(instant, "EEE d MMM y, HH:mm zzz", tzinfo=zone, locale=language or "en")
+    pattern = DATE_PATTERNS.get(language or "en", "EEE d MMM y, HH:mm zzz")
+    return format_datetime(instant, pattern, tzinfo=zone, locale=locale_for(language))

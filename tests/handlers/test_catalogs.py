@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import re
 import string
 from pathlib import Path
@@ -11,7 +12,11 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
-from handlers.i18n import CATALOGS
+from bot.ground.config import PRIORITIES, load_config
+from handlers.deadline_commands import priority_label
+from handlers.i18n import CATALOGS, Translator, format_when, language_name, locale_for
+from handlers.stats.warnings import Warning, render_warning
+from tests.conftest import EXAMPLE_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = sorted(p.name for p in CATALOGS.iterdir() if (p / "LC_MESSAGES").is_dir())
@@ -158,3 +163,61 @@ def test_no_hash_for_number_in_translations() -> None:
     assert not problems, "write the language's number abbreviation, not '#':\n" + "\n".join(
         problems
     )
+
+
+# -- values inserted into messages --------------------------------------------------------
+
+
+def test_no_translation_carries_an_english_topic_id_or_level() -> None:
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    words = [t.id for t in config.topics] + [f"priority {level}" for level in PRIORITIES]
+    problems = [
+        f"{language}: {msgid(m)!r} contains {word!r}"
+        for language in LANGUAGES
+        for m in messages(catalog(language))
+        for text in strings(m)
+        for word in words
+        if word in text
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_topic_has_a_name_in_every_language(language: str) -> None:
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    for topic in config.topics:
+        assert topic.names.get(language), f"topics: {topic.id} has no names.{language}"
+        assert config.topic_name(topic.id, language) == topic.names[language]
+    assert config.topic_name("work-based-learning", "fr") == "Formation en milieu de travail"
+    assert config.topic_name("no-such-topic", "fr") == "no-such-topic"
+
+
+def test_priority_levels_are_shown_in_the_readers_words() -> None:
+    texts = Translator(["fr", "pl"])
+    assert priority_label("high", lambda m: texts.translate("fr", m)) == "haute"
+    assert priority_label("urgent", lambda m: texts.translate("pl", m)) == "pilny"
+    assert priority_label("high", lambda m: texts.translate("en", m)) == "high"
+
+
+def test_portuguese_language_names_and_dates_are_european() -> None:
+    assert language_name("pl", "pt") == "polaco"  # Brazilian Babel data says "polonês"
+    assert locale_for("pt") == "pt_PT"
+
+
+def test_german_dates_have_the_ordinal_dot() -> None:
+    when = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+    assert "2. März 2026" in format_when(when, "de", "Europe/Berlin")
+    assert "2 mars 2026" in format_when(when, "fr", "Europe/Paris")
+
+
+def test_warnings_name_the_topic_in_the_readers_language() -> None:
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    texts = Translator(["fr"])
+    warning = Warning("no_expert", {"topic": "eu-funding", "language": "el"})
+    text = render_warning(
+        warning,
+        lambda m, **v: texts.translate("fr", m, **v),
+        lambda code: language_name(code, "fr"),
+        lambda topic: config.topic_name(topic, "fr"),
+    )
+    assert "eu-funding" not in text and "Financements européens" in text and "grec" in text
