@@ -221,3 +221,28 @@ def test_warnings_name_the_topic_in_the_readers_language() -> None:
         lambda topic: config.topic_name(topic, "fr"),
     )
     assert "eu-funding" not in text and "Financements européens" in text and "grec" in text
+
+
+# Terms the style sheets (docs/style/<lang>.md) rule out, with the word to use instead.
+FORBIDDEN = {
+    "bg": {"фиш": "карта", " в вече": "във вече", "Покажи ": "Покажете"},
+    "de": {"Steckbrief": "Praxisblatt", "erledigt": "gelöst", "in Worten": "als Text"},
+    "es": {"Envíame": "Envíeme", "Bienvenido": "Le damos la bienvenida"},
+    "fr": {"toutes lettres": "par écrit"},
+    "it": {"Inviami": "Mi invii", "Il tuo": "Il Suo", "Aspettatevi": "Può aspettarsi"},
+    "pl": {"fiszk": "karta", "Pan/Pani": "proszę + bezokolicznik", "Twoj": "—", "Twój": "—"},
+    "pt": {"scalonamento": "escalamento", "Bem-vindo": "Damos-lhe as boas-vindas"},
+    "ro": {"Corectură": "Corectare"},
+}
+
+
+@pytest.mark.parametrize("language", sorted(FORBIDDEN))
+def test_style_sheet_terms(language: str) -> None:
+    problems = [
+        f"{language}: {msgid(m)!r} uses {word!r}; write {instead!r}"
+        for m in messages(catalog(language))
+        for text in strings(m)
+        for word, instead in FORBIDDEN[language].items()
+        if word in text
+    ]
+    assert not problems, "\n".join(problems)
