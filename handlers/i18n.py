@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 import zoneinfo
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from babel import Locale
@@ -40,6 +41,8 @@ class Translator:
 
     def __init__(self, languages: Iterable[str], folder: Path = CATALOGS) -> None:
         self._catalogs: dict[str, dict[str, str]] = {}
+        self._plurals: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._rules: dict[str, Callable[[int], int]] = {}
         for language in languages:
             path = folder / language / "LC_MESSAGES" / f"{DOMAIN}.po"
             if not path.exists():
@@ -51,6 +54,13 @@ class Translator:
                 for m in catalog
                 if m.id and m.string and not m.fuzzy and isinstance(m.id, str)
             }
+            self._plurals[language] = {
+                str(m.id[0]): tuple(str(s) for s in m.string)
+                for m in catalog
+                if isinstance(m.id, tuple) and isinstance(m.string, tuple)
+                if all(m.string) and not m.fuzzy
+            }
+            self._rules[language] = gettext.c2py(catalog.plural_expr)
 
     def has(self, language: str, message: str) -> bool:
         """Whether ``language`` has its own translation of ``message``."""
@@ -64,6 +74,21 @@ class Translator:
         except (KeyError, IndexError, ValueError):
             # A broken translation must never hide the message: fall back to English.
             return message.format(**values)
+
+    def translate_plural(
+        self, language: str | None, singular: str, plural: str, n: int, /, **values: object
+    ) -> str:
+        """The form of a counted message that fits ``n`` in ``language``'s plural rule."""
+        english = singular if n == 1 else plural
+        forms = self._plurals.get(language or "en", {}).get(singular)
+        text = english
+        if forms:
+            index = self._rules[language or "en"](n)
+            text = forms[index] if index < len(forms) else forms[-1]
+        try:
+            return text.format(**values)
+        except (KeyError, IndexError, ValueError):
+            return english.format(**values)
 
 
 def format_when(instant: dt.datetime, language: str | None, timezone: str) -> str:

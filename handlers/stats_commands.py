@@ -100,8 +100,10 @@ def dashboard(turn: Turn, _args: list[str]) -> None:
         turn.session, settings.secret, turn.person.id, turn.now, settings.link_minutes
     )
     turn.reply(
-        turn.t(
+        turn.tn(
+            "Your dashboard link, valid once for {minutes} minute: {url}",
             "Your dashboard link, valid once for {minutes} minutes: {url}",
+            settings.link_minutes,
             minutes=settings.link_minutes,
             url=f"{settings.url}/link/{token}",
         )

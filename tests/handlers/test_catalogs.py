@@ -81,6 +81,24 @@ def messages_in_code() -> dict[str, str]:
     return found
 
 
+def plural_calls_in_code() -> dict[tuple[str, str], str]:
+    """Every (singular, plural) pair the code passes to tn/translate_plural."""
+    found: dict[tuple[str, str], str] = {}
+    for folder in ("handlers", "bot"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                    continue
+                first = {"tn": 0, "translate_plural": 1}.get(node.func.attr)
+                if first is None:
+                    continue
+                pair = node.args[first : first + 2]
+                if len(pair) == 2 and all(isinstance(a, ast.Constant) for a in pair):
+                    key = (str(pair[0].value), str(pair[1].value))  # type: ignore[attr-defined]
+                    found[key] = f"{path.relative_to(ROOT)}:{node.lineno}"
+    return found
+
+
 def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
@@ -246,3 +264,68 @@ def test_style_sheet_terms(language: str) -> None:
         if word in text
     ]
     assert not problems, "\n".join(problems)
+
+
+# -- plural forms -------------------------------------------------------------------------
+
+NPLURALS = {"pl": 3, "ro": 3}
+# A count placeholder before a plural noun: "{minutes} minutes", "{load} of {capacity} questions".
+COUNTED = re.compile(r"\{(?!number\b|author\b|name\b|people\b|when\b)\w+\} (\w+ )?\w{2,}s\b")
+# Counted messages still written with a fixed plural; a new one fails the test below.
+FIXED_PLURALS = {
+    "Your message is too long ({length} characters; the limit is {limit}). "
+    "Please shorten it or send it in parts.",
+    "{name} is at capacity ({load} of {capacity} questions)",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_catalog_states_its_plural_rule(language: str) -> None:
+    path = CATALOGS / language / "LC_MESSAGES" / "messages.po"
+    assert '"Plural-Forms: nplurals=' in path.read_text(encoding="utf-8"), f"{language}: no header"
+    cat = catalog(language)
+    assert cat.num_plurals == NPLURALS.get(language, 2), language
+    for m in messages(cat):
+        if isinstance(m.id, tuple):
+            assert len(m.string) == cat.num_plurals, f"{language}: {msgid(m)!r} forms"
+
+
+def test_every_counted_message_in_code_has_plural_forms() -> None:
+    plural_ids = {msgid(m): m.id for m in messages(template()) if isinstance(m.id, tuple)}
+    calls = plural_calls_in_code()
+    assert calls, "the code calls no plural translation"
+    for (singular, plural), where in calls.items():
+        assert plural_ids.get(singular) == (singular, plural), f"{where}: add msgid_plural to .pot"
+    counted = [
+        f"{where}: {text!r}"
+        for text, where in messages_in_code().items()
+        if COUNTED.search(text) and text not in FIXED_PLURALS
+    ]
+    assert not counted, "use turn.tn(singular, plural, n) for:\n" + "\n".join(counted)
+
+
+@pytest.mark.parametrize(
+    ("language", "n", "expected"),
+    [
+        ("pl", 1, "1 minutę"),
+        ("pl", 3, "3 minuty"),
+        ("pl", 5, "5 minut"),
+        ("pl", 22, "22 minuty"),
+        ("ro", 1, "1 minut:"),
+        ("ro", 5, "5 minute"),
+        ("ro", 20, "20 de minute"),
+        ("ro", 101, "101 minute"),
+        ("fr", 1, "1\u00a0minute\u202f:"),
+        ("en", 2, "2 minutes"),
+    ],
+)
+def test_plural_forms_follow_each_language(language: str, n: int, expected: str) -> None:
+    text = Translator([language]).translate_plural(
+        language,
+        "Your dashboard link, valid once for {minutes} minute: {url}",
+        "Your dashboard link, valid once for {minutes} minutes: {url}",
+        n,
+        minutes=n,
+        url="https://example.org/link",
+    )
+    assert expected in text
