@@ -5,10 +5,11 @@ from __future__ import annotations
 from bot.ground.storage import repo
 from bot.ground.storage.models import FicheAnswer, Question
 from bot.ground.vocabulary import QuestionStatus
-from handlers.asking import language_name, status_label
+from handlers.asking import status_label
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS
 from handlers.events import Button
+from handlers.i18n import language_name
 from handlers.referral import refer
 from knowledge.repository import get_version
 

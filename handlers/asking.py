@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from babel import Locale
-
 from bot.ground.storage import repo
 from bot.ground.storage.models import FicheAnswer, Question, RelayedMessage
 from bot.ground.vocabulary import QuestionStatus
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.events import Button
+from handlers.i18n import language_name
 from handlers.referral import refer
 from knowledge.index import FicheHit
 from routing.triage import Analysis
@@ -25,14 +24,6 @@ MIN_QUESTION_WORDS = 3
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 DUPLICATE_WINDOW = dt.timedelta(hours=24)
 OTHER_FICHES = 2
-
-
-def language_name(code: str, reader: str) -> str:
-    """The name of language ``code`` in the reader's language."""
-    try:
-        return Locale.parse(code).get_display_name(reader) or code
-    except (ValueError, TypeError):
-        return code
 
 
 def handle_question_text(turn: Turn, text: str) -> None:

@@ -74,6 +74,10 @@ class Turn:
         """Translate a message for the sender."""
         return self.services.texts.translate(self.language, message, **values)
 
+    def tn(self, singular: str, plural: str, n: int, **values: object) -> str:
+        """Translate a counted message for the sender, in their language's plural form."""
+        return self.services.texts.translate_plural(self.language, singular, plural, n, **values)
+
     def t_for(self, person: Person, message: str, **values: object) -> str:
         """Translate a message for someone else."""
         language = person.language or self.config.languages.default

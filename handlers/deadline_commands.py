@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot.ground.config import PRIORITIES
 from bot.ground.storage import deadline_repo, repo
 from bot.ground.storage.models import Person, Question
@@ -16,6 +18,17 @@ __all__ = ["DEADLINE_ASKER_COMMANDS", "DEADLINE_COORDINATOR_COMMANDS"]
 def _number(args: list[str]) -> int | None:
     text = args[0].lstrip("#") if args else ""
     return int(text) if text.isdigit() else None
+
+
+def priority_label(level: str, translate: Callable[[str], str]) -> str:
+    """A priority level in the reader's words (the command itself takes the English ones)."""
+    labels = {
+        "low": translate("low"),
+        "normal": translate("normal"),
+        "high": translate("high"),
+        "urgent": translate("urgent"),
+    }
+    return labels.get(level, level)
 
 
 def _change_priority(turn: Turn, question: Question, priority: str) -> None:
@@ -36,11 +49,12 @@ def _change_priority(turn: Turn, question: Question, priority: str) -> None:
     assert due is not None
     channels = deadline_repo.thread_channels(turn.session, question.id)
     if channels:
+        common = turn.config.languages.default
         english = turn.services.texts.translate(
-            turn.config.languages.default,
+            common,
             "Question #{number} now has priority {priority}; first answer due {when}.",
             number=question.id,
-            priority=priority,
+            priority=priority_label(priority, lambda m: turn.services.texts.translate(common, m)),
             # The experts' space reads the network's language and its default time zone.
             when=format_when(
                 due, turn.config.languages.default, turn.config.languages.default_timezone

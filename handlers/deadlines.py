@@ -15,7 +15,7 @@ from bot.ground.storage.deadline_repo import StepContext
 from bot.ground.storage.models import Assignment, DeadlineStep, Person, Question
 from bot.ground.vocabulary import AssignmentRole, EscalationLevel, QuestionStatus, StepState
 from handlers.context import timezone_of
-from handlers.i18n import Translator, format_when
+from handlers.i18n import Translator, format_when, language_name
 from routing.deadlines import plan_steps, targets_for
 
 __all__ = ["LEVELS", "DeadlineKeeper", "clocks_changed", "replan_clock", "start_clock"]
@@ -181,9 +181,13 @@ class _Notice:
         """A message for the experts' space, which works in the network's common language."""
         return self.keeper.texts.translate(self.config.languages.default, message, **values)
 
+    def reader(self, person: Person) -> str:
+        """The language ``person`` reads."""
+        return person.language or self.config.languages.default
+
     def t_for(self, person: Person, message: str, **values: object) -> str:
         """A message in ``person``'s language."""
-        language = person.language or self.config.languages.default
+        language = self.reader(person)
         return self.keeper.texts.translate(language, message, **values)
 
     def when(self, instant: dt.datetime, person: Person | None = None) -> str:
@@ -295,7 +299,6 @@ class _Notice:
             people=names,
         )
         self.post(text + self.late_note(step), mentions=people)
-        topic = question.topic or "?"
         for coordinator in self.context.coordinators():
             self.tell(
                 coordinator,
@@ -304,8 +307,8 @@ class _Notice:
                     "Escalation: question #{number} ({topic}, {language}) has no answer; "
                     "it was due {when}. Now asked: {people}.",
                     number=question.id,
-                    topic=topic,
-                    language=question.language.upper(),
+                    topic=self.config.topic_name(question.topic, self.reader(coordinator)),
+                    language=language_name(question.language, self.reader(coordinator)),
                     when=self.when(question.first_response_due, coordinator),
                     people=names,
                 )
@@ -345,8 +348,8 @@ class _Notice:
                     coordinator,
                     "Question #{number} ({topic}, {language}) is not resolved; it was due {when}.",
                     number=question.id,
-                    topic=question.topic or "?",
-                    language=question.language.upper(),
+                    topic=self.config.topic_name(question.topic, self.reader(coordinator)),
+                    language=language_name(question.language, self.reader(coordinator)),
                     when=self.when(question.resolution_due, coordinator),
                 )
                 + self.late_note(step, coordinator),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.ground.storage.dashboard_accounts import issue_link
-from handlers.asking import language_name
 from handlers.context import Turn
+from handlers.i18n import language_name
 from handlers.stats import compute, parse_period
 from handlers.stats.period import PeriodError
 from handlers.stats.warnings import render_warning, top_warnings
@@ -70,7 +70,13 @@ def stats(turn: Turn, args: list[str]) -> None:
         lines.append("")
         lines.append(t("Look at first:"))
         lines += [
-            "• " + render_warning(w, t, lambda code: language_name(code, turn.language))
+            "• "
+            + render_warning(
+                w,
+                t,
+                lambda code: language_name(code, turn.language),
+                lambda topic: turn.config.topic_name(topic, turn.language),
+            )
             for w in warnings
         ]
     turn.reply("\n".join(lines))
@@ -94,8 +100,10 @@ def dashboard(turn: Turn, _args: list[str]) -> None:
         turn.session, settings.secret, turn.person.id, turn.now, settings.link_minutes
     )
     turn.reply(
-        turn.t(
+        turn.tn(
+            "Your dashboard link, valid once for {minutes} minute: {url}",
             "Your dashboard link, valid once for {minutes} minutes: {url}",
+            settings.link_minutes,
             minutes=settings.link_minutes,
             url=f"{settings.url}/link/{token}",
         )

@@ -162,8 +162,13 @@ class Topic:
     id: str
     name: str
     description: str = ""
+    names: Mapping[str, str] = field(default_factory=dict)
     keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     examples: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def name_in(self, language: str | None) -> str:
+        """The topic's name in ``language``, else its English ``name``."""
+        return self.names.get(language or "en") or self.name
 
 
 @dataclass(frozen=True)
@@ -347,6 +352,11 @@ class Config:
     def topic(self, topic_id: str) -> Topic | None:
         """Return the topic with this id, if configured."""
         return next((t for t in self.topics if t.id == topic_id), None)
+
+    def topic_name(self, topic_id: str | None, language: str | None) -> str:
+        """A topic's name for a reader of ``language`` (the id itself if it is unknown)."""
+        topic = self.topic(topic_id) if topic_id else None
+        return topic.name_in(language) if topic else (topic_id or "?")
 
     def partner(self, partner_id: str) -> Partner | None:
         """Return the partner with this id, if configured."""
@@ -583,7 +593,7 @@ def _check(config: Config) -> None:
                 raise _KeyError(f"{key}.{channel}", f"unknown channel; use one of {CHANNELS}")
 
     for i, topic in enumerate(config.topics):
-        for table in ("keywords", "examples"):
+        for table in ("names", "keywords", "examples"):
             for code in getattr(topic, table):
                 if code not in supported:
                     raise _KeyError(f"topics[{i}].{table}.{code}", "language not supported")

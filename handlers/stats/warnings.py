@@ -62,6 +62,7 @@ def render_warning(
     warning: Warning,
     t: Callable[..., str] = english,
     language_name: Callable[[str], str] = english_name,
+    topic_name: Callable[[str], str] = str,
 ) -> str:
     """The warning as a sentence; ``t`` translates (literal messages, for extraction)."""
     v = warning.values
@@ -79,5 +80,5 @@ def render_warning(
     return t(
         "No {speakers}-speaking expert for {topic}",
         speakers=language_name(str(v["language"])),
-        topic=v["topic"],
+        topic=topic_name(str(v["topic"])),
     )

@@ -58,6 +58,7 @@ def test_example_config_is_complete() -> None:
     for topic in config.topics:
         assert set(topic.keywords) == set(config.languages.supported), topic.id
         assert set(topic.examples) == set(config.languages.supported), topic.id
+        assert set(topic.names) == set(config.languages.supported), topic.id
     assert config.experts and config.coordinators and config.partners
 
 
@@ -223,6 +224,11 @@ def test_taxonomy_folder_is_read_in_file_order(tmp_path: Path) -> None:
             {"01-a.toml": 'id = "eu-funding"\nname = "EU"\nkeywords.xx = ["a"]\n'},
             '"topics"',
             r"01-a.toml: keywords.xx: language not supported",
+        ),
+        (
+            {"01-a.toml": 'id = "eu-funding"\nname = "EU"\nnames.xx = "EU"\n'},
+            '"topics"',
+            r"01-a.toml: names.xx: language not supported",
         ),
     ],
 )

@@ -107,7 +107,7 @@ async def test_each_reminder_and_escalation_step(quick: Config, embedder) -> Non
         assert "experts' space · thread #1 · @claire" in shown
         assert "Question #1 is overdue" in shown and "Claire Dubois, please answer it" in shown
         assert "── to anna ──" in shown
-        assert "Escalation: question #1 (work-based-learning, EN) has no answer" in shown
+        assert "Escalation: question #1 (Work-based learning, English) has no answer" in shown
         assert "── to you ──" in shown and "the answer to your question #1 is late" in shown
 
         shown = await at(bot, ESCALATE_1)
@@ -129,7 +129,7 @@ async def test_each_reminder_and_escalation_step(quick: Config, embedder) -> Non
         await bot.say("#1 Sorry for the delay: a shared employer group hires the apprentice.")
         shown = await at(bot, RESOLUTION)
         assert "Question #1 is still not resolved" in shown
-        assert "Question #1 (work-based-learning, EN) is not resolved" in shown
+        assert "Question #1 (Work-based learning, English) is not resolved" in shown
 
         fired = [
             (e.kind, e.detail["step"], e.detail["late"], e.detail["to"])

@@ -155,7 +155,7 @@ def test_chat_summary_for_a_coordinator(chat: Chat) -> None:
     assert text.splitlines()[-3:] == [
         "• Questions overdue now: 3",
         "• Only 60% of first responses were on time",
-        "• No French-speaking expert for eu-funding",
+        "• No French-speaking expert for EU funding",
     ]
 
 
@@ -165,7 +165,7 @@ def test_chat_summary_in_the_coordinators_language(chat: Chat, database: Databas
         anna.language = "de"
     text = chat.say("anna", "/stats 19d")
     assert "Jetzt offen: 4; überfällig: 3" in text
-    assert "• Keine Fachperson für eu-funding, die Französisch spricht" in text
+    assert "• Keine Fachperson für EU-Förderung, die Französisch spricht" in text
     assert chat.say("anna", "/stats soon").startswith("Verwendung: /stats")
 
 

@@ -1,0 +1,331 @@
+"""The catalogs as a translator would check them: complete, same placeholders, typography."""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import re
+import string
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.pofile import read_po
+
+from bot.ground.config import PRIORITIES, load_config
+from handlers.deadline_commands import priority_label
+from handlers.i18n import CATALOGS, Translator, format_when, language_name, locale_for
+from handlers.stats.warnings import Warning, render_warning
+from tests.conftest import EXAMPLE_CONFIG
+
+ROOT = Path(__file__).resolve().parents[2]
+LANGUAGES = sorted(p.name for p in CATALOGS.iterdir() if (p / "LC_MESSAGES").is_dir())
+# Methods whose first text argument (after an optional person) is a msgid.
+CALLS = {"t": 0, "t_for": 1, "translate": 1}
+NARROW = "\u202f"
+
+
+def read(path: Path, locale: str | None = None) -> Catalog:
+    with path.open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+def template() -> Catalog:
+    return read(CATALOGS / "messages.pot")
+
+
+def catalog(language: str) -> Catalog:
+    return read(CATALOGS / language / "LC_MESSAGES" / "messages.po", language)
+
+
+def messages(cat: Catalog) -> list[Message]:
+    return [m for m in cat if m.id]
+
+
+def msgid(m: Message) -> str:
+    return m.id if isinstance(m.id, str) else m.id[0]
+
+
+def _constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level NAME = "text" assignments, so t(NAME) is found too."""
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            for target in node.targets:
+                if isinstance(target, ast.Name) and isinstance(node.value.value, str):
+                    found[target.id] = node.value.value
+    return found
+
+
+def messages_in_code() -> dict[str, str]:
+    """Every msgid the code passes to t/t_for/translate, with where it is used."""
+    found: dict[str, str] = {}
+    for folder in ("handlers", "bot"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = _constants(tree)
+            for node in ast.walk(tree):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                    continue
+                position = CALLS.get(node.func.attr)
+                if position is None or len(node.args) <= position:
+                    continue
+                arg = node.args[position]
+                text = None
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    text = arg.value
+                elif isinstance(arg, ast.Name):
+                    text = names.get(arg.id)
+                if text:
+                    found.setdefault(text, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def plural_calls_in_code() -> dict[tuple[str, str], str]:
+    """Every (singular, plural) pair the code passes to tn/translate_plural."""
+    found: dict[tuple[str, str], str] = {}
+    for folder in ("handlers", "bot"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                    continue
+                first = {"tn": 0, "translate_plural": 1}.get(node.func.attr)
+                if first is None:
+                    continue
+                pair = node.args[first : first + 2]
+                if len(pair) == 2 and all(isinstance(a, ast.Constant) for a in pair):
+                    key = (str(pair[0].value), str(pair[1].value))  # type: ignore[attr-defined]
+                    found[key] = f"{path.relative_to(ROOT)}:{node.lineno}"
+    return found
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_the_walk_finds_the_code_messages() -> None:
+    assert len(messages_in_code()) > 60
+
+
+def test_every_code_message_is_in_the_template() -> None:
+    known = {msgid(m) for m in messages(template())}
+    missing = [
+        f"{where}: {text!r}" for text, where in messages_in_code().items() if text not in known
+    ]
+    assert not missing, "add to handlers/locale/messages.pot:\n" + "\n".join(sorted(missing))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_message_is_translated_and_not_fuzzy(language: str) -> None:
+    translated = {msgid(m): m for m in messages(catalog(language))}
+    problems = []
+    for m in messages(template()):
+        own = translated.get(msgid(m))
+        strings = own.string if own else None
+        if own is None or not strings or (isinstance(strings, tuple) and not all(strings)):
+            problems.append(f"{language}: untranslated msgid {msgid(m)!r}")
+        elif own.fuzzy:
+            problems.append(f"{language}: fuzzy msgid {msgid(m)!r}")
+    for text in messages_in_code():
+        if text not in translated:
+            problems.append(f"{language}: missing msgid {text!r} (used in code)")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_placeholders_match_the_english(language: str) -> None:
+    problems = []
+    for m in messages(catalog(language)):
+        ids = m.id if isinstance(m.id, tuple) else (m.id,)
+        strings = m.string if isinstance(m.string, tuple) else (m.string,)
+        expected = set().union(*(placeholders(i) for i in ids))
+        for text in strings:
+            if text and placeholders(text) != expected:
+                problems.append(f"{language}: {msgid(m)!r} has {sorted(placeholders(text))}")
+    assert not problems, "\n".join(problems)
+
+
+def strings(m: Message) -> tuple[str, ...]:
+    return tuple(s or "" for s in (m.string if isinstance(m.string, tuple) else (m.string,)))
+
+
+def test_french_uses_a_narrow_no_break_space_before_high_punctuation() -> None:
+    problems = [
+        f"fr: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("fr"))
+        for text in strings(m)
+        if re.search(r"(^|[^\u202f])[:;!?%]", re.sub(r"https?://\S+|\d+:\d+", "", text))
+    ]
+    assert not problems, "use U+202F before : ; ! ? and %:\n" + "\n".join(problems)
+
+
+def test_greek_question_mark_ends_a_question_only() -> None:
+    # ';' is the Greek question mark: it ends the sentence (use '·' for a semicolon).
+    problems = [
+        f"el: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("el"))
+        for text in strings(m)
+        if re.search(r";(?!\s*$)(?!\s+[\u0386-\u038f\u0391-\u03a9A-Z/(])", text)
+    ]
+    assert not problems, "Greek ';' is a question mark, not a semicolon:\n" + "\n".join(problems)
+
+
+def test_no_hash_for_number_in_translations() -> None:
+    problems = [
+        f"{language}: {msgid(m)!r}"
+        for language in LANGUAGES
+        for m in messages(catalog(language))
+        for text in strings(m)
+        if "#{number}" in text
+    ]
+    assert not problems, "write the language's number abbreviation, not '#':\n" + "\n".join(
+        problems
+    )
+
+
+# -- values inserted into messages --------------------------------------------------------
+
+
+def test_no_translation_carries_an_english_topic_id_or_level() -> None:
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    words = [t.id for t in config.topics] + [f"priority {level}" for level in PRIORITIES]
+    problems = [
+        f"{language}: {msgid(m)!r} contains {word!r}"
+        for language in LANGUAGES
+        for m in messages(catalog(language))
+        for text in strings(m)
+        for word in words
+        if word in text
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_topic_has_a_name_in_every_language(language: str) -> None:
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    for topic in config.topics:
+        assert topic.names.get(language), f"topics: {topic.id} has no names.{language}"
+        assert config.topic_name(topic.id, language) == topic.names[language]
+    assert config.topic_name("work-based-learning", "fr") == "Formation en milieu de travail"
+    assert config.topic_name("no-such-topic", "fr") == "no-such-topic"
+
+
+def test_priority_levels_are_shown_in_the_readers_words() -> None:
+    texts = Translator(["fr", "pl"])
+    assert priority_label("high", lambda m: texts.translate("fr", m)) == "haute"
+    assert priority_label("urgent", lambda m: texts.translate("pl", m)) == "pilny"
+    assert priority_label("high", lambda m: texts.translate("en", m)) == "high"
+
+
+def test_portuguese_language_names_and_dates_are_european() -> None:
+    assert language_name("pl", "pt") == "polaco"  # Brazilian Babel data says "polonês"
+    assert locale_for("pt") == "pt_PT"
+
+
+def test_german_dates_have_the_ordinal_dot() -> None:
+    when = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+    assert "2. März 2026" in format_when(when, "de", "Europe/Berlin")
+    assert "2 mars 2026" in format_when(when, "fr", "Europe/Paris")
+
+
+def test_warnings_name_the_topic_in_the_readers_language() -> None:
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    texts = Translator(["fr"])
+    warning = Warning("no_expert", {"topic": "eu-funding", "language": "el"})
+    text = render_warning(
+        warning,
+        lambda m, **v: texts.translate("fr", m, **v),
+        lambda code: language_name(code, "fr"),
+        lambda topic: config.topic_name(topic, "fr"),
+    )
+    assert "eu-funding" not in text and "Financements européens" in text and "grec" in text
+
+
+# Terms the style sheets (docs/style/<lang>.md) rule out, with the word to use instead.
+FORBIDDEN = {
+    "bg": {"фиш": "карта", " в вече": "във вече", "Покажи ": "Покажете"},
+    "de": {"Steckbrief": "Praxisblatt", "erledigt": "gelöst", "in Worten": "als Text"},
+    "es": {"Envíame": "Envíeme", "Bienvenido": "Le damos la bienvenida"},
+    "fr": {"toutes lettres": "par écrit"},
+    "it": {"Inviami": "Mi invii", "Il tuo": "Il Suo", "Aspettatevi": "Può aspettarsi"},
+    "pl": {"fiszk": "karta", "Pan/Pani": "proszę + bezokolicznik", "Twoj": "—", "Twój": "—"},
+    "pt": {"scalonamento": "escalamento", "Bem-vindo": "Damos-lhe as boas-vindas"},
+    "ro": {"Corectură": "Corectare"},
+}
+
+
+@pytest.mark.parametrize("language", sorted(FORBIDDEN))
+def test_style_sheet_terms(language: str) -> None:
+    problems = [
+        f"{language}: {msgid(m)!r} uses {word!r}; write {instead!r}"
+        for m in messages(catalog(language))
+        for text in strings(m)
+        for word, instead in FORBIDDEN[language].items()
+        if word in text
+    ]
+    assert not problems, "\n".join(problems)
+
+
+# -- plural forms -------------------------------------------------------------------------
+
+NPLURALS = {"pl": 3, "ro": 3}
+# A count placeholder before a plural noun: "{minutes} minutes", "{load} of {capacity} questions".
+COUNTED = re.compile(r"\{(?!number\b|author\b|name\b|people\b|when\b)\w+\} (\w+ )?\w{2,}s\b")
+# Counted messages still written with a fixed plural; a new one fails the test below.
+FIXED_PLURALS = {
+    "Your message is too long ({length} characters; the limit is {limit}). "
+    "Please shorten it or send it in parts.",
+    "{name} is at capacity ({load} of {capacity} questions)",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_catalog_states_its_plural_rule(language: str) -> None:
+    path = CATALOGS / language / "LC_MESSAGES" / "messages.po"
+    assert '"Plural-Forms: nplurals=' in path.read_text(encoding="utf-8"), f"{language}: no header"
+    cat = catalog(language)
+    assert cat.num_plurals == NPLURALS.get(language, 2), language
+    for m in messages(cat):
+        if isinstance(m.id, tuple):
+            assert len(m.string) == cat.num_plurals, f"{language}: {msgid(m)!r} forms"
+
+
+def test_every_counted_message_in_code_has_plural_forms() -> None:
+    plural_ids = {msgid(m): m.id for m in messages(template()) if isinstance(m.id, tuple)}
+    calls = plural_calls_in_code()
+    assert calls, "the code calls no plural translation"
+    for (singular, plural), where in calls.items():
+        assert plural_ids.get(singular) == (singular, plural), f"{where}: add msgid_plural to .pot"
+    counted = [
+        f"{where}: {text!r}"
+        for text, where in messages_in_code().items()
+        if COUNTED.search(text) and text not in FIXED_PLURALS
+    ]
+    assert not counted, "use turn.tn(singular, plural, n) for:\n" + "\n".join(counted)
+
+
+@pytest.mark.parametrize(
+    ("language", "n", "expected"),
+    [
+        ("pl", 1, "1 minutę"),
+        ("pl", 3, "3 minuty"),
+        ("pl", 5, "5 minut"),
+        ("pl", 22, "22 minuty"),
+        ("ro", 1, "1 minut:"),
+        ("ro", 5, "5 minute"),
+        ("ro", 20, "20 de minute"),
+        ("ro", 101, "101 minute"),
+        ("fr", 1, "1\u00a0minute\u202f:"),
+        ("en", 2, "2 minutes"),
+    ],
+)
+def test_plural_forms_follow_each_language(language: str, n: int, expected: str) -> None:
+    text = Translator([language]).translate_plural(
+        language,
+        "Your dashboard link, valid once for {minutes} minute: {url}",
+        "Your dashboard link, valid once for {minutes} minutes: {url}",
+        n,
+        minutes=n,
+        url="https://example.org/link",
+    )
+    assert expected in text
