@@ -6,6 +6,7 @@ from bot.ground.storage import repo
 from bot.ground.storage.models import FicheAnswer, Question
 from bot.ground.vocabulary import QuestionStatus
 from handlers.asking import status_label
+from handlers.commands import help_text, show_help
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS
 from handlers.events import Button
@@ -28,26 +29,6 @@ def start(turn: Turn, _args: list[str]) -> None:
         + "\n\n"
         + help_text(turn)
     )
-
-
-def help_text(turn: Turn) -> str:
-    """The list of an asker's commands, in their language."""
-    return "\n".join(
-        [
-            turn.t("Just write your question. Commands:"),
-            "/status — " + turn.t("your questions and where they stand"),
-            "/resolve N — " + turn.t("mark question N as settled"),
-            "/urgent N — " + turn.t("mark question N as urgent: a shorter deadline"),
-            "/new — " + turn.t("start a new question instead of adding to the current one"),
-            "/language xx — " + turn.t("choose the language I write to you in"),
-            "/help — " + turn.t("this list"),
-        ]
-    )
-
-
-def show_help(turn: Turn, _args: list[str]) -> None:
-    """List the commands."""
-    turn.reply(help_text(turn))
 
 
 def set_language(turn: Turn, args: list[str]) -> None:

@@ -16,10 +16,12 @@ from bot.ground.vocabulary import Role
 from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text
+from handlers.commands import show_help
 from handlers.context import Services, Turn
 from handlers.deadlines import clocks_changed
 from handlers.events import Inbound
 from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS
+from handlers.notes import addressed_colleague, keep_note
 from handlers.relay import relay_to_asker, relay_withdrawal
 
 __all__ = ["MAX_MESSAGE_CHARS", "Conversation", "Handled", "clean_text"]
@@ -120,7 +122,10 @@ class Conversation:
         command = COMMAND.match(text)
         if command:
             name, args = command.group(1).lower(), (command.group(2) or "").split()
-            table = dict(EXPERT_COMMANDS)
+            if name == "note":
+                self._note(turn, (command.group(2) or "").strip())
+                return
+            table = {"help": show_help, **EXPERT_COMMANDS}
             if turn.person.role == Role.COORDINATOR:
                 table.update(COORDINATOR_COMMANDS)
             handler = table.get(name)
@@ -133,10 +138,25 @@ class Conversation:
         if event.thread_id is None or not (text or event.attachments):
             return  # chatter outside question threads is not for the bot
         thread = repo.find_thread(turn.session, event.channel, event.chat_id, event.thread_id)
-        if thread is not None:
+        if thread is not None and addressed_colleague(turn, text) is not None:
+            # A hand-over to a colleague ("Marco, can you take this one?") is for experts only.
+            keep_note(turn, thread, text, "addressed")
+        elif thread is not None:
             # Formatting is kept only where cleaning left the text as it was (same indices).
             formatting = event.formatting if text == event.text else ()
             relay_to_asker(turn, thread, text, event.attachments, formatting)
+
+    def _note(self, turn: Turn, text: str) -> None:
+        event = turn.event
+        thread = (
+            repo.find_thread(turn.session, event.channel, event.chat_id, event.thread_id)
+            if event.thread_id is not None
+            else None
+        )
+        if thread is None:
+            turn.reply(turn.t("Use /note inside a question's thread."))
+            return
+        keep_note(turn, thread, text, "note")
 
     def _in_private(self, turn: Turn) -> None:
         event = turn.event
@@ -196,6 +216,9 @@ class Conversation:
             table["away"] = EXPERT_COMMANDS["away"]
         if turn.person.role == Role.COORDINATOR:
             table.update(COORDINATOR_COMMANDS)
+        if name == "note" and turn.person.role in ("expert", "coordinator"):
+            self._note(turn, "")
+            return
         handler = table.get(name)
         if handler is None:
             # Other roles' commands get the same answer as unknown ones: no hint they exist.

@@ -52,6 +52,7 @@ from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_receive import TelegramReceiver
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from bot.ground.config import TelegramConfig
+from handlers.commands import experts_menu, menu
 from handlers.events import Attachment, Delivery, Sent
 from handlers.i18n import Translator
 
@@ -60,20 +61,9 @@ __all__ = ["ASKER_COMMANDS", "EXPERT_COMMANDS", "TelegramChannel"]
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# The descriptions are the handlers' own help texts, so the catalogs already translate them.
-ASKER_COMMANDS = (
-    ("help", "this list"),
-    ("status", "your questions and where they stand"),
-    ("resolve", "mark question N as settled"),
-    ("new", "start a new question instead of adding to the current one"),
-    ("language", "choose the language I write to you in"),
-)
-EXPERT_COMMANDS = (
-    ("claim", "take this question"),
-    ("pass", "hand this question on to the next expert"),
-    ("resolve", "close this question"),
-    ("away", "no new questions for now (/away off when back)"),
-)
+# From the command registry; the descriptions are its help texts, which the catalogs translate.
+ASKER_COMMANDS = tuple((c.name, c.help) for c in menu("asker", "private"))
+EXPERT_COMMANDS = tuple((c.name, c.help) for c in experts_menu())
 UPDATES = ("message", "edited_message", "callback_query")
 # A relayed file's kind → the Bot API method that sends it by file id, and its argument.
 MEDIA_METHODS = {

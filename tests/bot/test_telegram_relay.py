@@ -15,7 +15,7 @@ from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_text import utf16_length
 from bot.ground.clock import FixedClock
-from bot.ground.storage.models import Question
+from bot.ground.storage.models import Event, Question
 from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used by name)
     ASKER,
     CLAIRE,
@@ -221,3 +221,34 @@ async def test_a_console_asker_sees_a_telegram_experts_file_named(config, embedd
             await lines.close()
             await app.stop()
         assert server.unexpected == []
+
+
+async def test_notes_and_hand_overs_are_never_relayed(config, embedder) -> None:  # noqa: F811
+    async with telegram_bot(config, embedder) as bot:
+        server = bot.server
+        topic = await route_to_topic(bot)
+        await server.group_text(CLAIRE, "Marco: can you take this one? Italian law.", topic=topic)
+        await server.wait_text(
+            "Note interne enregistrée sur la question #1", message_thread_id=topic
+        )
+        await server.group_text(CLAIRE, "/note Asked the chamber; Friday.", topic=topic)
+        acks = await server.wait_for(
+            lambda: [
+                c
+                for c in server.sent("sendMessage", message_thread_id=topic)
+                if "Note interne" in c.text
+            ][1:],
+            what="a second note acknowledged",
+        )
+        assert "elle n’a pas été envoyée au demandeur" in acks[0].text
+        await server.group_text(CLAIRE, "The regional bar keeps a list.", topic=topic)
+        await server.wait_text("The regional bar keeps a list.", chat_id=ASKER.id)
+        to_asker = " ".join(c.text for c in server.sent("sendMessage", chat_id=ASKER.id))
+        assert "Italian law" not in to_asker and "Friday" not in to_asker
+        assert bot.app.database is not None
+        with bot.app.database.sessions() as session:
+            notes = session.scalars(select(Event.detail).where(Event.kind == "note")).all()
+            assert [n["text"] for n in notes] == [
+                "Marco: can you take this one? Italian law.",
+                "Asked the chamber; Friday.",
+            ]
