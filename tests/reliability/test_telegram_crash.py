@@ -113,7 +113,10 @@ async def test_sigkill_after_a_burst_and_sigterm_under_load_lose_nothing(
         bot.send_signal(signal.SIGTERM)
         assert await bot.wait() == 0, errors.read_text()[-3000:]
 
+        polls = len(server.attempts("getUpdates"))
         bot = await start_rrm(config, errors)
+        # Polling again: the signal handlers are in place (a SIGTERM before would just kill).
+        await until(lambda: len(server.attempts("getUpdates")) > polls, "polling again")
         await until(lambda: replied(server, 2), "a reply to every asker's second question")
         await until(lambda: handled_all(database_url), "the inbox handled")
         bot.send_signal(signal.SIGTERM)
