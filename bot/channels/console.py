@@ -207,12 +207,6 @@ async def stdin_lines() -> AsyncIterator[str]:
             yield line
         return
     loop = asyncio.get_running_loop()
-    try:
-        fd = sys.stdin.fileno()
-    except (OSError, ValueError):  # an in-memory stdin (embedding, tests): read it as text
-        for line in sys.stdin.readlines():
-            yield line
-        return
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     pending = ""
     while True:
