@@ -1,6 +1,6 @@
 """durable inbox of raw inbound events
 
-Revision ID: 0005_inbox
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-06
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-06
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_inbox"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None

@@ -1,15 +1,15 @@
 """dashboard sessions on the server and login attempts counted in the database
 
-Revision ID: 0005_dashboard
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005_dashboard"
-down_revision = "0005_inbox"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
