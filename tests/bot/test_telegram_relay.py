@@ -229,7 +229,7 @@ async def test_notes_and_hand_overs_are_never_relayed(config, embedder) -> None:
         topic = await route_to_topic(bot)
         await server.group_text(CLAIRE, "Marco: can you take this one? Italian law.", topic=topic)
         await server.wait_text(
-            "Note interne enregistrée sur la question #1", message_thread_id=topic
+            "Note interne enregistrée sur la question n°\u00a01", message_thread_id=topic
         )
         await server.group_text(CLAIRE, "/note Asked the chamber; Friday.", topic=topic)
         acks = await server.wait_for(
