@@ -50,6 +50,7 @@ def predict(config_path: Path, sample: Path) -> list[dict[str, object]]:
                     "topic": analysis.topic.scores[0][0],
                     "fiches": [hit.fiche_id for hit in analysis.hits],
                     "decision": analysis.decision,
+                    "confidence": round(analysis.confidence, 4),
                     "score": round(analysis.hits[0].score, 4) if analysis.hits else None,
                     "ms": round((time.perf_counter() - started) * 1000, 2),
                 }
@@ -83,7 +84,15 @@ def score(sample: Path, predictions: list[dict[str, object]]) -> dict[str, float
         ranks = [r for r, f in enumerate(ranked, 1) if f in gold[i]["fiches"]]
         return 1 / ranks[0] if ranks else 0.0
 
-    expected = {"answerable": "answer", "route": "route"}
+    def to_expert(i: str) -> bool:
+        return pred[i]["decision"] != "answer"  # suggest and route both reach an expert
+
+    def right_answer(i: str) -> bool:
+        return pred[i]["decision"] == "answer" and bool(
+            set(list(pred[i]["fiches"])[:1]) & set(gold[i]["fiches"])  # type: ignore[call-overload]
+        )
+
+    answered = [i for i in decided + short if pred[i]["decision"] == "answer"]
     return {
         "language": share(every, lambda i: pred[i]["lang"] == gold[i]["lang"]),
         "language_short": share(short, lambda i: pred[i]["lang"] == gold[i]["lang"]),
@@ -91,10 +100,10 @@ def score(sample: Path, predictions: list[dict[str, object]]) -> dict[str, float
         "topic_short": share(short, lambda i: pred[i]["topic"] == gold[i]["topic"]),
         "recall@3": sum(map(recall3, answerable)) / len(answerable),
         "mrr": sum(map(reciprocal_rank, answerable)) / len(answerable),
-        "answer_or_route": share(
-            decided, lambda i: pred[i]["decision"] == expected[gold[i]["kind"]]
-        ),
-        "route_routed": share(route, lambda i: pred[i]["decision"] == "route"),
+        "answer_or_route": share(decided, lambda i: to_expert(i) == (gold[i]["kind"] == "route")),
+        "precision": share(answered, right_answer) if answered else 1.0,
+        "coverage": share(answerable + short, right_answer),
+        "expert_reach": share(route, to_expert),
         "answerable_answered": share(answerable, lambda i: pred[i]["decision"] == "answer"),
         "correct_answers": share(
             answerable,
@@ -113,6 +122,9 @@ def main() -> None:
     parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--predictions", type=Path, help="also write predictions as JSON lines")
     parser.add_argument("--verbose", action="store_true", help="print every miss")
+    parser.add_argument(
+        "--cv", action="store_true", help="also print the grouped cross-validated estimate"
+    )
     args = parser.parse_args()
     predictions = predict(args.config, args.sample)
     if args.predictions:
@@ -135,16 +147,22 @@ def main() -> None:
                 misses.append(f"topic {p['topic']}≠{g['topic']}")
             if g["kind"] == "answerable" and (list(p["fiches"])[:1] != g["fiches"][:1]):
                 misses.append(f"fiche {list(p['fiches'])[:3]}≠{g['fiches']}")
-            if (
-                g["kind"] != "short"
-                and p["decision"] != {"answerable": "answer", "route": "route"}[g["kind"]]
-            ):
+            if g["kind"] != "short" and (p["decision"] == "answer") != (g["kind"] != "route"):
                 misses.append(f"decision {p['decision']} ({g['kind']})")
             if misses:
                 print(p["id"], f"score={p['score']}", "; ".join(misses))
     figures = score(args.sample, predictions)
     for name, value in figures.items():
         print(f"{name:20} {value:.3f}")
+    if args.cv:
+        from bench.fit_answerability import cross_validated, examples, figures, measure
+
+        config = load_config(args.config)
+        rows = measure(args.config, args.sample, examples(args.sample, None))
+        bands = (config.knowledge.answer_confidence, config.knowledge.suggest_confidence)
+        print("grouped 5-fold cross-validated estimate (sample only):")
+        for name, value in figures(rows, cross_validated(rows), *bands).items():
+            print(f"  {name:18} {value:.3f}")
     latencies = sorted(float(p["ms"]) for p in predictions)  # type: ignore[arg-type]
     print(f"{'median ms':20} {latencies[len(latencies) // 2]:.1f}")
 

@@ -122,7 +122,7 @@ async def run(args: argparse.Namespace) -> int:
     )
     if args.route:
         # No fiche answers alone: every question takes the longer way to the experts.
-        knowledge = dataclasses.replace(config.knowledge, answer_threshold=1.0)
+        knowledge = dataclasses.replace(config.knowledge, answer_confidence=1.0)
         config = dataclasses.replace(config, knowledge=knowledge)
     arrived: dict[str, float] = {}
     console = TimedConsole(lines(args.questions, arrived), arrived)

@@ -347,7 +347,7 @@ def _ask(config: Config, database: Database, triage: Triage, args: argparse.Name
         return 0
     print(f"language  {result['language']}")
     print(f"topic     {result['topic'] or 'unclear'}")
-    print(f"decision  {result['decision']}")
+    print(f"decision  {result['decision']} (confidence {result['confidence']:.2f})")
     for fiche in result["fiches"][:5]:
         print(f"  {fiche['score']:.3f} {fiche['id']} [{fiche['language']}] {fiche['title']}")
     if result["route"]:
@@ -393,7 +393,7 @@ def diagnose(
     started = time.perf_counter()
     analysis = triage.analyse(text[:2000], hint=hint)
     route = None
-    if analysis.decision == "route":
+    if analysis.decision != "answer":
         with database.sessions() as session:
             # The directory as the config has it now; rolled back, so nothing changes.
             sync_directory(session, config, SystemClock().now())
@@ -415,6 +415,7 @@ def diagnose(
         "language": analysis.language.language,
         "topic": analysis.topic.topic,
         "decision": analysis.decision,
+        "confidence": round(analysis.confidence, 4),
         "fiches": [
             {"id": h.fiche_id, "language": h.language, "title": h.title, "score": round(h.score, 4)}
             for h in analysis.hits

@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 from knowledge.embedder import Embedder
 from knowledge.index import FicheHit, FicheIndex
+from routing.answerability import AnswerabilityModel, decide, features
 from routing.language import Detection, LanguageDetector
 from routing.topics import TopicClassifier, TopicGuess
 
@@ -22,7 +23,8 @@ class Analysis:
     language: Detection
     topic: TopicGuess
     hits: tuple[FicheHit, ...]
-    decision: str  # answer | route
+    decision: str  # answer | suggest | route
+    confidence: float = 0.0  # probability that the best fiche answers the question
 
     @property
     def best(self) -> FicheHit | None:
@@ -40,7 +42,9 @@ class Triage:
         index: FicheIndex,
         classifier: TopicClassifier,
         *,
-        answer_threshold: float,
+        answer_confidence: float,
+        suggest_confidence: float,
+        model: AnswerabilityModel | None = None,
         max_results: int = 10,
         common_language: str = "en",
         topic_weight: float = 0.0,
@@ -49,7 +53,9 @@ class Triage:
         self.embedder = embedder
         self.index = index
         self.classifier = classifier
-        self.answer_threshold = answer_threshold
+        self.answer_confidence = answer_confidence
+        self.suggest_confidence = suggest_confidence
+        self.model = model or AnswerabilityModel.load()
         self.max_results = max_results
         self.common_language = common_language
         self.topic_weight = topic_weight
@@ -68,8 +74,11 @@ class Triage:
         )
         topic = self.classifier.classify(text, vector, hits)
         hits = rank_by_topic(hits, topic, self.topic_weight)
-        confident = bool(hits) and hits[0].score >= self.answer_threshold
-        return Analysis(detection, topic, hits, "answer" if confident else "route")
+        if not hits:
+            return Analysis(detection, topic, hits, "route", 0.0)
+        confidence = self.model.confidence(features(text, detection, topic, hits))
+        decision = decide(confidence, self.answer_confidence, self.suggest_confidence)
+        return Analysis(detection, topic, hits, decision, confidence)
 
 
 def rank_by_topic(

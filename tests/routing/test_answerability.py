@@ -1,0 +1,72 @@
+"""The answerability model: its signals, its bands, and the coefficients in the repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from knowledge.index import FicheHit
+from routing.answerability import FEATURES, AnswerabilityModel, decide, features
+from routing.language import Detection
+from routing.topics import TopicGuess
+
+GUESS = TopicGuess("work-based-learning", 0.8, (("work-based-learning", 0.8), ("eu-funding", 0.2)))
+EN = Detection("en", "text")
+
+
+def hit(fiche_id: str, score: float, topic: str, language: str = "en") -> FicheHit:
+    return FicheHit(fiche_id, language, fiche_id, "", (topic,), score, score, 0.0)
+
+
+HITS = (hit("pool", 0.31, "work-based-learning"), hit("desk", 0.22, "eu-funding"))
+GENERAL = "How can several small firms share one apprentice between them?"
+NAMED_LAW = "What does Article 12 of the 2015 apprenticeship law say about apprentices' pay?"
+
+
+def test_the_signals_of_the_best_fiche() -> None:
+    values = features(GENERAL, EN, GUESS, HITS)
+    assert set(values) == set(FEATURES)
+    assert values["best"] == 0.31 and abs(values["margin"] - 0.09) < 1e-9
+    assert values["topic_agreement"] == 0.8
+    assert values["specific"] == 0.0
+    assert features(GENERAL, EN, GUESS, ())["best"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        NAMED_LAW,
+        "Cosa prevede l'articolo 43 del decreto sull'apprendistato?",
+        "¿Cuál es el plazo para interponer un recurso contra la resolución?",
+        "Ποια είναι η προθεσμία για ένσταση;",
+        "Какъв е срокът за обжалване на решението?",
+        "Jaki jest termin odwołania od decyzji kuratorium?",
+    ],
+)
+def test_named_laws_articles_and_deadlines_are_cues_in_many_languages(text: str) -> None:
+    assert features(text, EN, GUESS, HITS)["specific"] >= 1.0
+
+
+def test_the_repository_model_trusts_a_general_question_more_than_a_named_law() -> None:
+    model = AnswerabilityModel.load()
+    general = model.confidence(features(GENERAL, EN, GUESS, HITS))
+    legal = model.confidence(features(NAMED_LAW, EN, GUESS, HITS))
+    weak = model.confidence(features(GENERAL, EN, GUESS, (hit("pool", 0.15, "eu-funding"),)))
+    assert 0.0 < legal < general < 1.0
+    assert weak < general
+
+
+def test_bands_give_three_outcomes() -> None:
+    assert decide(0.9, 0.85, 0.3) == "answer"
+    assert decide(0.85, 0.85, 0.3) == "answer"
+    assert decide(0.5, 0.85, 0.3) == "suggest"
+    assert decide(0.1, 0.85, 0.3) == "route"
+
+
+def test_a_model_file_without_every_weight_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps({"means": {}, "scales": {}, "weights": {"best": 1}, "bias": 0}))
+    with pytest.raises(ValueError, match="no weight for margin"):
+        AnswerabilityModel.load(path)
