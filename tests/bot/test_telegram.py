@@ -21,7 +21,7 @@ from bot.app import Application
 from bot.channels.telegram import TelegramChannel
 from bot.ground.clock import FixedClock
 from bot.ground.config import ChannelConfig, Config, TelegramConfig
-from bot.ground.storage.models import Event, InboundReceipt, OutboxMessage, Question
+from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
 from tests.conftest import SAMPLE_FICHES, START
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.telegram_server import Call, FakeBotApi, TelegramUser
@@ -214,6 +214,9 @@ async def test_question_fiche_expert_topic_relay_follow_up_resolve(
             assert question.first_response_at - question.routed_at == dt.timedelta(hours=2)
             kinds = list(session.scalars(select(Event.kind).order_by(Event.id)))
             assert kinds == ["asked", "routed", "first_response", "follow_up", "resolved"]
+            # The inbox keeps no raw update once handled: privacy erase could not reach it.
+            stored = list(session.execute(select(InboxEvent.handled_at, InboxEvent.payload)))
+            assert stored and all(handled and payload == {} for handled, payload in stored)
         assert [(r.id, r.text[:30]) for r in bot.outbox() if r.status != "sent"] == []
     assert TOKEN not in caplog.text
     assert "api.telegram.org" not in caplog.text

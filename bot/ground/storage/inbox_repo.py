@@ -68,5 +68,11 @@ def unhandled(session: Session, channel: str, limit: int = 100) -> list[tuple[in
 
 
 def mark_handled(session: Session, event_id: int, now: dt.datetime) -> None:
-    """Record that the event was handled, so a restart does not handle it again."""
-    session.execute(update(InboxEvent).where(InboxEvent.id == event_id).values(handled_at=now))
+    """Record that the event was handled, so a restart does not handle it again.
+
+    The raw payload (names, text) is blanked: what the core keeps of it is in its own tables,
+    where privacy erase and retention reach it; the row stays, so a redelivery is still known.
+    """
+    session.execute(
+        update(InboxEvent).where(InboxEvent.id == event_id).values(handled_at=now, payload={})
+    )
