@@ -46,6 +46,7 @@ from nio import (
 )
 
 from bot.channels.base import Deliver, PermanentSendError, StateStore
+from bot.channels.inbox import Inbox, NewEvent
 from bot.channels.matrix_content import (
     KEYCAPS,
     Relation,
@@ -132,9 +133,18 @@ class MatrixChannel:
         self._deliver: Deliver | None = None
         self._task: asyncio.Task[None] | None = None
         self._state: StateStore | None = None
+        self._inbox: Inbox | None = None
         self._writes: set[asyncio.Future[None]] = set()
         # Held while a sync's events are handled, so stopping never cuts one in half.
         self._handling = asyncio.Lock()
+
+    def use_inbox(self, inbox: Inbox) -> None:
+        """Store each sync's events with its token in one transaction; handle them from there."""
+        self._inbox = inbox
+
+    async def stop_receiving(self) -> None:
+        """Stop syncing once the sync in hand is handled; what is stored stays in the inbox."""
+        await self._stop_sync()
 
     def use_state(self, state: StateStore) -> None:
         """Keep the sync token and device id in ``state`` (the database) across restarts."""
@@ -172,6 +182,14 @@ class MatrixChannel:
 
     async def stop(self) -> None:
         """Stop syncing (after the sync being handled, if any) and close the connection."""
+        await self._stop_sync()
+        if self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    async def _stop_sync(self) -> None:
         if self._task is not None:
             try:
                 await asyncio.wait_for(self._handling.acquire(), timeout=STOP_WAIT_SECONDS)
@@ -183,11 +201,6 @@ class MatrixChannel:
             self._task = None
             if self._handling.locked():
                 self._handling.release()
-        if self._writes:
-            await asyncio.gather(*self._writes, return_exceptions=True)
-        if self.client is not None:
-            await self.client.close()
-            self.client = None
 
     async def _login(self) -> None:
         client, config = self._require_client(), self.config
@@ -328,24 +341,45 @@ class MatrixChannel:
     async def _handle_sync(self, response: SyncResponse) -> None:
         async with self._handling:
             await self._accept_invites(response)
-            await self._handle_timelines(response)
+            self._note_gaps(response)
+            if self._inbox is not None:
+                # The events and the token that confirms them, all or nothing: a crash after
+                # this handles them from the inbox; before it, the next sync brings them again.
+                await self._inbox.store(_stored(response), ("next_batch", response.next_batch))
+                self._note_departures(response)
+                await self._handle_stored()
+                return
+            for room_id, info in response.rooms.join.items():
+                for event in info.timeline.events:
+                    await self._on_event_logged(room_id, event)
             self._note_departures(response)
-            # Stored once the events are handled: a crash before this replays them, and the
-            # core's receipts make the replay change nothing.
+            # Without an inbox the token is stored once the events are handled: a crash
+            # before this replays them, and the core's receipts make the replay change nothing.
             await self._remember("next_batch", response.next_batch)
 
-    async def _handle_timelines(self, response: SyncResponse) -> None:
+    async def _handle_stored(self) -> None:
+        """Hand the inbox's unhandled events to the core, oldest first, each once."""
+        assert self._inbox is not None
+        while stored := await self._inbox.unhandled():
+            for event_id, payload in stored:
+                event = Event.parse_event(payload["event"])
+                if isinstance(event, Event):
+                    await self._on_event_logged(payload["room_id"], event)
+                await self._inbox.mark_handled(event_id)
+
+    def _note_gaps(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.join.items():
             if info.timeline.limited and room_id not in self._joined_now:
                 log.warning("matrix: gap in %s: older events of this sync were skipped", room_id)
             self._joined_now.discard(room_id)
-            for event in info.timeline.events:
-                try:
-                    await self._on_event(room_id, event)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("matrix event %s in %s failed", event.event_id, room_id)
+
+    async def _on_event_logged(self, room_id: str, event: Event) -> None:
+        try:
+            await self._on_event(room_id, event)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("matrix event %s in %s failed", event.event_id, room_id)
 
     async def _accept_invites(self, response: SyncResponse) -> None:
         client = self._require_client()
@@ -673,3 +707,12 @@ def _file_content(file: Attachment) -> dict[str, Any]:
     if file.mimetype:
         content["info"] = {"mimetype": file.mimetype}
     return content
+
+
+def _stored(response: SyncResponse) -> list[NewEvent]:
+    """A sync's timeline events as the inbox keeps them: the room and the event as sent."""
+    return [
+        NewEvent(event.event_id, room_id, {"room_id": room_id, "event": event.source})
+        for room_id, info in response.rooms.join.items()
+        for event in info.timeline.events
+    ]

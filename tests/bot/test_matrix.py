@@ -21,7 +21,13 @@ from bot.channels.matrix import ENCRYPTED_NOTICE, MatrixChannel, MatrixError
 from bot.channels.matrix_content import KEYCAPS
 from bot.ground.clock import FixedClock
 from bot.ground.config import Config, ConfigError, MatrixConfig, load_config
-from bot.ground.storage.models import OutboxMessage, Person, Question, RelayedMessage
+from bot.ground.storage.models import (
+    InboxEvent,
+    OutboxMessage,
+    Person,
+    Question,
+    RelayedMessage,
+)
 from handlers.events import Delivery, Inbound
 from tests.conftest import SAMPLE_FICHES, START, example_config_text
 from tests.fakes.console import ScriptedLines, Transcript
@@ -326,6 +332,53 @@ async def test_backlog_own_messages_and_restart_replay_nothing(world: World, emb
         "GET", f"/_synapse/admin/v2/users/{BOT}/devices", token=world.server.admin_token
     )
     assert [d["device_id"] for d in devices["devices"]].count(device) == 1
+
+
+async def test_a_sync_committed_but_not_handled_is_handled_after_a_restart(
+    world: World, embedder
+) -> None:
+    """A sync's events are stored with its token: a crash right after that commit loses none.
+
+    The homeserver will not send those events again (the stored token is past them), so only
+    the inbox can bring them back.
+    """
+    asker, claire, room = world.sofia, world.claire, world.room
+    async with matrix_bot(world.config, embedder) as bot:
+        dm = await direct_room(asker)
+        await asker.say(dm, ROUTE_QUESTION)
+        root = await claire.next_event(room)
+        assert "Your question #1 went to" in await asker.next_text(dm)
+
+        async def die_after_commit() -> None:
+            """The process dies once the sync is committed: nothing of it is handled."""
+
+        bot.channel._handle_stored = die_after_commit  # type: ignore[method-assign]
+        await claire.say(room, "Ask the county procurement office.", thread=root.event_id)
+        assert bot.app.database is not None
+        for _ in range(300):
+            with bot.app.database.sessions() as session:
+                waiting = list(
+                    session.scalars(
+                        select(InboxEvent.payload).where(InboxEvent.handled_at.is_(None))
+                    )
+                )
+            if any("county procurement" in str(payload) for payload in waiting):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the expert's answer never reached the inbox")
+        assert len(asker.messages_from(dm, BOT)) == 1  # the routed notice only
+
+    async with matrix_bot(world.config, embedder) as again:  # same database
+        relayed = await asker.next_text(dm)
+        assert "Ask the county procurement office." in relayed
+        assert again.app.database is not None
+        with again.app.database.sessions() as session:
+            left = session.scalar(
+                select(func.count()).select_from(InboxEvent).where(InboxEvent.handled_at.is_(None))
+            )
+            assert left == 0
+    assert len(asker.messages_from(dm, BOT)) == 2  # relayed once
 
 
 async def test_files_withdrawals_and_edited_questions(world: World, embedder) -> None:
