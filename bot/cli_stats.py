@@ -83,33 +83,37 @@ def cmd_stats(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:g} h"
+
+
+def _percent(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate * 100:.0f} %"
+
+
+def _share(part: int, whole: int, rate: float | None) -> str:
+    return f"{part} of {whole} ({_percent(rate)})" if whole else "none due"
 
 
 def _text(report: Any) -> str:
     o = report.overall
     lines = [
         f"questions asked {report.period.label}: {o.asked}",
-        f"  answered from fiches {o.from_fiches}, routed {o.routed}, "
-        f"deflection rate {_number(o.deflection_rate)}",
-        f"  first response hours: median {_number(o.first_response_median_hours)}, "
-        f"p90 {_number(o.first_response_p90_hours)}; working hours: median "
-        f"{_number(o.first_response_median_work_hours)}, "
-        f"p90 {_number(o.first_response_p90_work_hours)}",
-        f"  resolution hours: median {_number(o.resolution_median_hours)}, "
-        f"p90 {_number(o.resolution_p90_hours)}; working hours: median "
-        f"{_number(o.resolution_median_work_hours)}, p90 {_number(o.resolution_p90_work_hours)}",
-        f"  on time: first response {o.first_response_on_time}/{o.first_response_due} "
-        f"({_number(o.first_response_on_time_rate)}), resolution "
-        f"{o.resolution_on_time}/{o.resolution_due} ({_number(o.resolution_on_time_rate)})",
+        f"  answered from fiches {o.from_fiches}, routed to experts {o.routed}; "
+        f"deflection rate {_percent(o.deflection_rate)}",
+        f"  first response: median {_hours(o.first_response_median_hours)}, "
+        f"p90 {_hours(o.first_response_p90_hours)} (working hours: median "
+        f"{_hours(o.first_response_median_work_hours)}, "
+        f"p90 {_hours(o.first_response_p90_work_hours)})",
+        f"  resolution: median {_hours(o.resolution_median_hours)}, "
+        f"p90 {_hours(o.resolution_p90_hours)} (working hours: median "
+        f"{_hours(o.resolution_median_work_hours)}, p90 {_hours(o.resolution_p90_work_hours)})",
+        "  on time: first response "
+        f"{_share(o.first_response_on_time, o.first_response_due, o.first_response_on_time_rate)}"
+        f", resolution {_share(o.resolution_on_time, o.resolution_due, o.resolution_on_time_rate)}",
         f"  reminders {o.reminders}, escalations {o.escalations}",
         f"  open now {o.open_now}, overdue now {o.overdue_now}",
-        f"  satisfaction {_number(o.satisfaction)} ({o.helped} of {o.rated} said it helped)",
+        f"  satisfaction {_percent(o.satisfaction)} ({o.helped} of {o.rated} said it helped)",
     ]
     if report.by:
         lines.append("")
@@ -120,14 +124,14 @@ def _text(report: Any) -> str:
         for r in report.rows:
             lines.append(
                 f"{(r.key or '(none)')[:24]:24} {r.asked:>6} {r.from_fiches:>6} {r.routed:>6} "
-                f"{_number(r.first_response_median_hours):>8} "
-                f"{_number(r.first_response_p90_hours):>8} "
-                f"{_number(r.first_response_on_time_rate):>7} {r.open_now:>5} "
-                f"{r.overdue_now:>5} {_number(r.satisfaction):>6}"
+                f"{_hours(r.first_response_median_hours):>8} "
+                f"{_hours(r.first_response_p90_hours):>8} "
+                f"{_percent(r.first_response_on_time_rate):>7} {r.open_now:>5} "
+                f"{r.overdue_now:>5} {_percent(r.satisfaction):>6}"
             )
     lines.append("")
     lines.append(
-        "expert load: " + ", ".join(f"{x.expert} {x.load}/{x.capacity}" for x in report.loads)
+        "expert load: " + ", ".join(f"{x.expert} {x.load} of {x.capacity}" for x in report.loads)
     )
     return "\n".join(lines)
 

@@ -230,7 +230,9 @@ def test_cli_json_and_csv_match_the_dashboard(
     assert rows["all"]["first_response_p90_hours"] == "24.0"
     assert rows["kedivim"]["first_response_p90_hours"] == "9.2"
     text = cli(args, capsys, monkeypatch, database_url)
-    assert "first response hours: median 7, p90 24" in text
+    assert "first response: median 7 h, p90 24 h" in text
+    assert "deflection rate 25 %" in text and "satisfaction 67 %" in text
+    assert "on time: first response 3 of 5 (60 %)" in text
     assert "open now 4, overdue now 3" in text
     assert "! No French-speaking expert for eu-funding" in text
 
