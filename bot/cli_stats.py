@@ -190,14 +190,16 @@ def cmd_coordinator_remove(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_dashboard(config: Config, _args: argparse.Namespace) -> int:
+def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
     """Serve the dashboard until Ctrl-C."""
     from bot.assembly import open_database
     from bot.dashboard import serve
+    from bot.ground.config import default_config_path
 
     if len(config.dashboard.secret.strip()) < 16:
         raise CommandError(
-            "dashboard.secret: set at least 16 random characters (or RRM_DASHBOARD_SECRET)"
+            f"{args.config or default_config_path()}: dashboard.secret: set at least 16 random "
+            "characters (or RRM_DASHBOARD_SECRET)"
         )
     database = open_database(config)
     print(f"dashboard on {config.dashboard.url} (Ctrl-C stops it)", flush=True)

@@ -54,6 +54,13 @@ def test_stats_refuses_a_bad_period(capsys: Any) -> None:
     assert "--from 'March' is not a date like 2026-03-01" in capsys.readouterr().err
 
 
+def test_dashboard_without_a_secret_names_the_file_and_key(capsys: Any) -> None:
+    """The example config leaves the secret empty: one line names the file and the key."""
+    assert main(["--config", str(EXAMPLE_CONFIG), "dashboard"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"rrm: {EXAMPLE_CONFIG}: dashboard.secret: set at least 16")
+
+
 def test_dashboard_config(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     text = example_config_text()
