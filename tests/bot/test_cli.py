@@ -6,6 +6,8 @@ import io
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,19 @@ def test_kb_search_refuses_an_empty_query(config_path, capsys) -> None:  # type:
     status, out, err = run(["--config", str(config_path), "kb", "search", " ", ""], capsys)
     assert status == 1 and out == ""
     assert err.strip().endswith("kb search: the query is empty; give some words to search for")
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(config_path) -> None:  # type: ignore[no-untyped-def]
+    """`rrm experts | head -0`: the real console script, its standard output closed at once."""
+    rrm = Path(sys.executable).with_name("rrm")
+    process = subprocess.Popen(
+        [str(rrm), "--config", str(config_path), "experts"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    with process.stderr:
+        err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert err == ""
