@@ -14,6 +14,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from sqlalchemy.exc import DBAPIError
+
+from bot.command_database import command_database, unreachable
 from bot.command_error import CommandError
 from bot.ground.config import (
     Config,
@@ -23,7 +26,7 @@ from bot.ground.config import (
     default_config_path,
     load_config,
 )
-from bot.ops_cli import add_operations_commands, config_secrets, safe_url
+from bot.ops_cli import add_operations_commands, config_secrets
 
 if TYPE_CHECKING:
     from bot.ground.storage.database import Database
@@ -129,24 +132,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _database(config: Config) -> Iterator[Database]:
-    """The configured database, closed when the command is done."""
-    from bot.assembly import open_database
-
-    try:
-        database = open_database(config)
-    except Exception as error:
-        first = str(error).splitlines()[0] if str(error) else ""
-        raise CommandError(
-            f"cannot open database {safe_url(config.database.url)}: {type(error).__name__}: {first}"
-        ) from None
-    try:
-        yield database
-    finally:
-        database.dispose()
-
-
 def cmd_run(config: Config, args: argparse.Namespace) -> int:
     """Run the bot until /quit or Ctrl-C."""
     from bot.app import Application
@@ -239,10 +224,14 @@ def cmd_db_upgrade(config: Config, _args: argparse.Namespace) -> int:
     from bot.ground.storage.database import Database
 
     database = Database(config.database.url)
-    before = database.current_revision()
-    database.upgrade()
-    print(f"database at revision {database.current_revision()} (was {before or 'empty'})")
-    database.dispose()
+    try:
+        before = database.current_revision()
+        database.upgrade()
+        print(f"database at revision {database.current_revision()} (was {before or 'empty'})")
+    except DBAPIError as error:
+        raise unreachable(config, error) from None
+    finally:
+        database.dispose()
     return 0
 
 
@@ -253,7 +242,7 @@ def cmd_kb_import(config: Config, args: argparse.Namespace) -> int:
 
     if not args.path.is_dir():
         raise CommandError(f"{args.path}: not a folder")
-    with _database(config) as database:
+    with command_database(config) as database:
         try:
             report = import_fiches(
                 config,
@@ -293,7 +282,7 @@ def _triage(config: Config) -> Iterator[tuple[Database, Triage]]:
     """The database (closed when done) and the bot's triage over its fiches."""
     from bot.assembly import build_triage, embedder_for, seed_fiches_if_empty
 
-    with _database(config) as database:
+    with command_database(config) as database:
         embedder = embedder_for(config)
         seed_fiches_if_empty(config, database, embedder)
         yield database, build_triage(config, database, embedder)
@@ -322,7 +311,7 @@ def cmd_experts(config: Config, _args: argparse.Namespace) -> int:
     from bot.ground.clock import SystemClock
     from handlers.directory import candidates, sync_directory
 
-    with _database(config) as database, database.sessions.begin() as session:
+    with command_database(config) as database, database.sessions.begin() as session:
         sync_directory(session, config, SystemClock().now())
         experts, coordinators = candidates(session, config)
     print(f"{'id':12} {'name':22} {'partner':12} {'languages':14} load  topics")

@@ -8,6 +8,7 @@ import getpass
 import sys
 from typing import Any
 
+from bot.command_database import command_database
 from bot.command_error import CommandError
 from bot.ground.clock import Clock, SystemClock
 from bot.ground.config import Config
@@ -53,7 +54,6 @@ def add_commands(commands: Any) -> None:
 
 def cmd_stats(config: Config, args: argparse.Namespace) -> int:
     """Print the figures of a period, overall and broken down."""
-    from bot.assembly import open_database
     from handlers.directory import sync_directory
     from handlers.stats import compute, parse_period
     from handlers.stats.period import PeriodError
@@ -65,13 +65,9 @@ def cmd_stats(config: Config, args: argparse.Namespace) -> int:
         period = parse_period(now, args.period, args.start, args.end)
     except PeriodError as error:
         raise CommandError(str(error)) from None
-    database = open_database(config)
-    try:
-        with database.sessions.begin() as session:
-            sync_directory(session, config, now)
-            report = compute(session, config, period, now, args.by)
-    finally:
-        database.dispose()
+    with command_database(config) as database, database.sessions.begin() as session:
+        sync_directory(session, config, now)
+        report = compute(session, config, period, now, args.by)
     if args.json:
         print(report_json(report))
     elif args.csv:
@@ -148,7 +144,6 @@ def _read_password() -> str:
 
 def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
     """Create a dashboard account, or set a new password for it."""
-    from bot.assembly import open_database
     from bot.ground.storage.dashboard_accounts import AccountError, add_account
 
     name = args.name.strip()
@@ -159,14 +154,12 @@ def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
             f"{', '.join(known) or 'none'}); add --force to make the account anyway"
         )
     password = _read_password()
-    database = open_database(config)
-    try:
-        with database.sessions.begin() as session:
-            created = add_account(session, args.name, password, CLOCK.now())
-    except AccountError as error:
-        raise CommandError(f"{error}; nothing changed") from None
-    finally:
-        database.dispose()
+    with command_database(config) as database:
+        try:
+            with database.sessions.begin() as session:
+                created = add_account(session, args.name, password, CLOCK.now())
+        except AccountError as error:
+            raise CommandError(f"{error}; nothing changed") from None
     if name not in known:
         print(f"warning: {name} is not a coordinator in the config", file=sys.stderr)
     print(f"account {name} {'created' if created else 'updated'}")
@@ -175,15 +168,10 @@ def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_coordinator_remove(config: Config, args: argparse.Namespace) -> int:
     """Delete a dashboard account and end its sessions at once."""
-    from bot.assembly import open_database
     from bot.ground.storage.dashboard_accounts import remove_account
 
-    database = open_database(config)
-    try:
-        with database.sessions.begin() as session:
-            removed = remove_account(session, args.name)
-    finally:
-        database.dispose()
+    with command_database(config) as database, database.sessions.begin() as session:
+        removed = remove_account(session, args.name)
     if not removed:
         raise CommandError(f"there is no account {args.name.strip()!r}; nothing changed")
     print(f"account {args.name.strip()} removed; its sessions are ended")
@@ -192,7 +180,6 @@ def cmd_coordinator_remove(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
     """Serve the dashboard until Ctrl-C."""
-    from bot.assembly import open_database
     from bot.dashboard import serve
     from bot.ground.config import default_config_path
 
@@ -201,10 +188,7 @@ def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
             f"{args.config or default_config_path()}: dashboard.secret: set at least 16 random "
             "characters (or RRM_DASHBOARD_SECRET)"
         )
-    database = open_database(config)
-    print(f"dashboard on {config.dashboard.url} (Ctrl-C stops it)", flush=True)
-    try:
+    with command_database(config) as database:
+        print(f"dashboard on {config.dashboard.url} (Ctrl-C stops it)", flush=True)
         asyncio.run(serve(config, database, CLOCK))
-    finally:
-        database.dispose()
     return 0

@@ -1,0 +1,36 @@
+"""The command line's database: opened with a one-line error when it cannot be, closed after."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from bot.command_error import CommandError
+from bot.ground.config import Config
+from bot.ground.storage.database import Database
+from bot.ops_cli import safe_url
+
+__all__ = ["command_database", "unreachable"]
+
+
+def unreachable(config: Config, error: Exception) -> CommandError:
+    """The one line that says the database cannot be used, and why (no password shown)."""
+    first = str(error).splitlines()[0] if str(error) else ""
+    return CommandError(
+        f"cannot open database {safe_url(config.database.url)}: {type(error).__name__}: {first}"
+    )
+
+
+@contextlib.contextmanager
+def command_database(config: Config) -> Iterator[Database]:
+    """The configured database, closed when the command is done."""
+    from bot.assembly import open_database
+
+    try:
+        database = open_database(config)
+    except Exception as error:
+        raise unreachable(config, error) from None
+    try:
+        yield database
+    finally:
+        database.dispose()
