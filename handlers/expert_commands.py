@@ -186,7 +186,7 @@ def open_questions(turn: Turn, _args: list[str]) -> None:
     """List the routed questions still waiting, most urgent first."""
     questions = repo.open_questions(turn.session)
     if not questions:
-        turn.reply("No open questions.")
+        turn.reply(turn.t("No open questions."))
         return
     lines = [f"Open questions ({len(questions)}):"]
     for question in questions:
@@ -255,7 +255,12 @@ def set_topic(turn: Turn, args: list[str]) -> None:
     """Set the topic of question N and route it again: ``/topic N topic-id``."""
     topics = [t.id for t in turn.config.topics]
     if len(args) != 2 or not args[0].lstrip("#").isdigit() or args[1] not in topics:
-        turn.reply("Usage: /topic QUESTION-NUMBER TOPIC-ID, with one of: " + ", ".join(topics))
+        turn.reply(
+            turn.t(
+                "Usage: /topic QUESTION-NUMBER TOPIC-ID, with one of: {topics}",
+                topics=", ".join(topics),
+            )
+        )
         return
     question = turn.session.get(Question, int(args[0].lstrip("#")))
     if question is None or question.status not in repo.ACTIVE:
@@ -274,8 +279,15 @@ def set_topic(turn: Turn, args: list[str]) -> None:
     )
     repo.end_assignments(turn.session, question.id, turn.now, "rerouted")
     decision = refer(turn, question)
-    who = decision.primary.name if decision.primary else "the coordinators"
-    turn.reply(f"Question #{question.id} is now on {args[1]} and went to {who}.")
+    who = decision.primary.name if decision.primary else turn.t("the coordinators")
+    turn.reply(
+        turn.t(
+            "Question #{number} is now on {topic} and went to {who}.",
+            number=question.id,
+            topic=turn.config.topic_name(args[1], turn.language),
+            who=who,
+        )
+    )
 
 
 THREAD_COMMANDS = {"claim": claim, "pass": pass_question, "resolve": resolve_thread}

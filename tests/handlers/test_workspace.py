@@ -94,3 +94,19 @@ def test_find_person_ignores_case_and_accents() -> None:
     assert find_person(people, "lucia FERNANDEZ") == (people[0], None)
     assert find_person(people, "Lucia Fernandes") == (None, people[0])
     assert find_person(people, "qqq") == (None, None)
+
+
+async def test_topic_and_open_answer_in_the_coordinators_language(config, embedder) -> None:
+    async with console_bot(german_coordinator(config), embedder) as bot:
+        await bot.say("/as anna")
+        shown = await bot.say("/open")
+        assert "Keine offenen Fragen." in shown
+        await bot.say("/as user-1")
+        await bot.say(ROUTE_QUESTION)
+        await bot.say("/as anna")
+        shown = await bot.say("/topic 1 nothing-like-this")
+        assert "Verwendung: /topic FRAGENNUMMER THEMEN-ID, mit einer von: " in shown
+        shown = await bot.say("/topic 1 eu-funding")
+        german = config.topic_name("eu-funding", "de")
+        assert f"Frage Nr.\u00a01 hat jetzt das Thema „{german}“ und ging an " in shown
+        assert "is now on" not in shown
