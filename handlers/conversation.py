@@ -20,7 +20,7 @@ from handlers.commands import show_help
 from handlers.context import Services, Turn
 from handlers.deadlines import clocks_changed
 from handlers.events import Inbound
-from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS
+from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS, unknown_thread
 from handlers.notes import addressed_colleague, keep_note
 from handlers.relay import relay_to_asker, relay_withdrawal
 
@@ -138,7 +138,9 @@ class Conversation:
         if event.thread_id is None or not (text or event.attachments):
             return  # chatter outside question threads is not for the bot
         thread = repo.find_thread(turn.session, event.channel, event.chat_id, event.thread_id)
-        if thread is not None and addressed_colleague(turn, text) is not None:
+        if thread is None and event.names_question:
+            unknown_thread(turn)
+        elif thread is not None and addressed_colleague(turn, text) is not None:
             # A hand-over to a colleague ("Marco, can you take this one?") is for experts only.
             keep_note(turn, thread, text, "addressed")
         elif thread is not None:
@@ -153,6 +155,9 @@ class Conversation:
             if event.thread_id is not None
             else None
         )
+        if thread is None and event.names_question:
+            unknown_thread(turn)
+            return
         if thread is None:
             turn.reply(turn.t("Use /note inside a question's thread."))
             return

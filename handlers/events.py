@@ -75,6 +75,8 @@ class Inbound:
     redacts: str | None = None
     # The text's formatting (bold, links …), when the channel reads it.
     formatting: tuple[Span, ...] = ()
+    # The sender named the question by its number (the console's "#N"): ``thread_id`` is it.
+    names_question: bool = False
 
 
 @dataclass(frozen=True)

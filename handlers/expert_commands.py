@@ -11,21 +11,22 @@ from handlers.asker_commands import close
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
 from handlers.directory import candidates
+from handlers.people import find_person
 from handlers.referral import refer
 from handlers.stats_commands import STATS_COMMANDS
 from routing.matching import match
 
-__all__ = ["COORDINATOR_COMMANDS", "EXPERT_COMMANDS", "THREAD_COMMANDS"]
+__all__ = ["COORDINATOR_COMMANDS", "EXPERT_COMMANDS", "THREAD_COMMANDS", "unknown_thread"]
 
 
 def _thread_question(turn: Turn) -> Question | None:
     event = turn.event
     if not (event.space and event.thread_id):
-        turn.reply("Use this command inside a question's thread.")
+        turn.reply(turn.t("Use this command inside a question's thread."))
         return None
     thread = repo.find_thread(turn.session, event.channel, event.chat_id, event.thread_id)
     if thread is None:
-        turn.reply("This thread is not a question thread.")
+        unknown_thread(turn)
         return None
     return turn.session.get(Question, thread.question_id)
 
@@ -61,16 +62,35 @@ def _make_primary(turn: Turn, question: Question, person: Person, reason: str) -
     )
 
 
+def unknown_thread(turn: Turn) -> None:
+    """Say that the thread the sender wrote in is no question's (by number when named so)."""
+    number = turn.event.thread_id
+    if turn.event.names_question and number is not None:
+        turn.reply(turn.t("There is no question #{number}.", number=number))
+    else:
+        turn.reply(turn.t("This thread is not a question thread."))
+
+
+def already_resolved(turn: Turn, question: Question) -> str:
+    """The sender's words for a question already resolved."""
+    return turn.t("Question #{number} is already resolved.", number=question.id)
+
+
 def claim(turn: Turn, _args: list[str]) -> None:
     """Take the question of this thread as its primary assignee."""
     question = _thread_question(turn)
     if question is None:
         return
     if question.status == QuestionStatus.RESOLVED:
-        turn.reply(f"Question #{question.id} is already resolved.", question=question)
+        turn.reply(already_resolved(turn, question), question=question)
         return
     _make_primary(turn, question, turn.person, "claimed")
-    turn.reply(f"{turn.person.display_name} takes question #{question.id}.", question=question)
+    turn.reply(
+        turn.t(
+            "{name} takes question #{number}.", name=turn.person.display_name, number=question.id
+        ),
+        question=question,
+    )
 
 
 def pass_question(turn: Turn, _args: list[str]) -> None:
@@ -82,13 +102,17 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     assignments = repo.active_assignments(session, question.id)
     mine = next((a for a in assignments if a.person_id == turn.person.id), None)
     if mine is None:
-        turn.reply("You are not assigned to this question.", question=question)
+        turn.reply(turn.t("You are not assigned to this question."), question=question)
         return
     repo.end_assignments(session, question.id, turn.now, "passed", person_id=turn.person.id)
     repo.log_event(session, "passed", turn.now, question_id=question.id, actor_id=turn.person.id)
     if mine.role != AssignmentRole.PRIMARY:
         turn.reply(
-            f"{turn.person.display_name} steps back from question #{question.id}.",
+            turn.t(
+                "{name} steps back from question #{number}.",
+                name=turn.person.display_name,
+                number=question.id,
+            ),
             question=question,
         )
         return
@@ -109,7 +133,10 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     )
     if decision.primary is None:
         turn.reply(
-            f"Nobody else is available for question #{question.id}; the coordinators are asked.",
+            turn.t(
+                "Nobody else is available for question #{number}; the coordinators are asked.",
+                number=question.id,
+            ),
             question=question,
         )
         return
@@ -119,7 +146,12 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     channels = [turn.event.channel]
     turn.post_in_thread(
         question,
-        f"{turn.person.display_name} passes question #{question.id} to {successor.display_name}.",
+        turn.t(
+            "{name} passes question #{number} to {successor}.",
+            name=turn.person.display_name,
+            number=question.id,
+            successor=successor.display_name,
+        ),
         channels=channels,
         mentions=[successor],
     )
@@ -131,9 +163,11 @@ def away(turn: Turn, args: list[str]) -> None:
     turn.person.away = not back
     repo.log_event(turn.session, "away" if not back else "back", turn.now, actor_id=turn.person.id)
     turn.reply(
-        "You are back: new questions can reach you again."
+        turn.t("You are back: new questions can reach you again.")
         if back
-        else "You are away: no new questions will reach you. Send /away off when you are back."
+        else turn.t(
+            "You are away: no new questions will reach you. Send /away off when you are back."
+        )
     )
 
 
@@ -143,7 +177,7 @@ def resolve_thread(turn: Turn, _args: list[str]) -> None:
     if question is None:
         return
     if question.status == QuestionStatus.RESOLVED:
-        turn.reply(f"Question #{question.id} is already resolved.", question=question)
+        turn.reply(already_resolved(turn, question), question=question)
         return
     close(turn, question, by_asker=False)
 
@@ -152,7 +186,7 @@ def open_questions(turn: Turn, _args: list[str]) -> None:
     """List the routed questions still waiting, most urgent first."""
     questions = repo.open_questions(turn.session)
     if not questions:
-        turn.reply("No open questions.")
+        turn.reply(turn.t("No open questions."))
         return
     lines = [f"Open questions ({len(questions)}):"]
     for question in questions:
@@ -169,40 +203,68 @@ def open_questions(turn: Turn, _args: list[str]) -> None:
 
 
 def reassign(turn: Turn, args: list[str]) -> None:
-    """Give question N to an expert: ``/reassign N expert-id``."""
-    if len(args) != 2 or not args[0].lstrip("#").isdigit():
-        turn.reply("Usage: /reassign QUESTION-NUMBER EXPERT-ID")
+    """Give question N to an expert: ``/reassign N expert-id-or-name``."""
+    if len(args) < 2 or not args[0].lstrip("#").isdigit():
+        turn.reply(turn.t("Usage: /reassign QUESTION-NUMBER EXPERT-ID-OR-NAME"))
         return
-    question = turn.session.get(Question, int(args[0].lstrip("#")))
-    expert = turn.session.scalar(
-        select(Person).where(Person.config_id == args[1], Person.active.is_(True))
-    )
+    number = int(args[0].lstrip("#"))
+    question = turn.session.get(Question, number)
     if question is None or question.status not in repo.ACTIVE:
-        turn.reply(f"No open question #{args[0]}.")
+        turn.reply(turn.t("No open question #{number}.", number=number))
         return
-    if expert is None or expert.role not in ("expert", "coordinator"):
-        turn.reply(f"No expert with id {args[1]!r}. `rrm experts` lists them.")
+    wanted = " ".join(args[1:])
+    staff = [
+        p for role in ("expert", "coordinator") for p in repo.people_by_role(turn.session, role)
+    ]
+    expert, closest = find_person(staff, wanted)
+    if expert is None:
+        if closest is None:
+            turn.reply(turn.t("No expert is called {name}.", name=wanted))
+        else:
+            turn.reply(
+                turn.t(
+                    "No expert is called {name}. Did you mean {suggestion}?",
+                    name=wanted,
+                    suggestion=closest.display_name,
+                )
+            )
         return
     _make_primary(turn, question, expert, "reassigned")
     channels = sorted({t.channel for t in repo.threads_of(turn.session, question.id)})
     turn.post_in_thread(
         question,
-        f"{turn.person.display_name} assigns question #{question.id} to {expert.display_name}.",
+        turn.t(
+            "{name} assigns question #{number} to {expert}.",
+            name=turn.person.display_name,
+            number=question.id,
+            expert=expert.display_name,
+        ),
         channels=channels or list(turn.services.channels[:1]),
         mentions=[expert],
     )
-    turn.reply(f"Question #{question.id} is now assigned to {expert.display_name}.")
+    turn.reply(
+        turn.t(
+            "Question #{number} is now assigned to {name}.",
+            number=question.id,
+            name=expert.display_name,
+        )
+    )
 
 
 def set_topic(turn: Turn, args: list[str]) -> None:
     """Set the topic of question N and route it again: ``/topic N topic-id``."""
     topics = [t.id for t in turn.config.topics]
     if len(args) != 2 or not args[0].lstrip("#").isdigit() or args[1] not in topics:
-        turn.reply("Usage: /topic QUESTION-NUMBER TOPIC-ID, with one of: " + ", ".join(topics))
+        turn.reply(
+            turn.t(
+                "Usage: /topic QUESTION-NUMBER TOPIC-ID, with one of: {topics}",
+                topics=", ".join(topics),
+            )
+        )
         return
     question = turn.session.get(Question, int(args[0].lstrip("#")))
     if question is None or question.status not in repo.ACTIVE:
-        turn.reply(f"No open question #{args[0]}.")
+        turn.reply(turn.t("No open question #{number}.", number=args[0].lstrip("#")))
         return
     previous = question.topic
     question.topic = args[1]
@@ -217,8 +279,15 @@ def set_topic(turn: Turn, args: list[str]) -> None:
     )
     repo.end_assignments(turn.session, question.id, turn.now, "rerouted")
     decision = refer(turn, question)
-    who = decision.primary.name if decision.primary else "the coordinators"
-    turn.reply(f"Question #{question.id} is now on {args[1]} and went to {who}.")
+    who = decision.primary.name if decision.primary else turn.t("the coordinators")
+    turn.reply(
+        turn.t(
+            "Question #{number} is now on {topic} and went to {who}.",
+            number=question.id,
+            topic=turn.config.topic_name(args[1], turn.language),
+            who=who,
+        )
+    )
 
 
 THREAD_COMMANDS = {"claim": claim, "pass": pass_question, "resolve": resolve_thread}

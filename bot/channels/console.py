@@ -179,7 +179,14 @@ class ConsoleChannel:
         if stripped.startswith("#") and self.speaker in self._staff:
             number, _, text = stripped[1:].partition(" ")
             if number.isdigit():
-                return Inbound(**base, chat_id=SPACE, space=True, thread_id=number, text=text)
+                return Inbound(
+                    **base,
+                    chat_id=SPACE,
+                    space=True,
+                    thread_id=number,
+                    text=text,
+                    names_question=True,
+                )
         return Inbound(**base, chat_id=self.speaker, text=line)
 
     def _who(self) -> str:

@@ -82,7 +82,10 @@ async def test_files_edits_and_a_closed_topic(config, embedder) -> None:  # noqa
                 }
             }
         )
-        answer = await server.wait_text("not a question thread", chat_id=server.group_id)
+        # Claire reads French: the bot answers her in French.
+        answer = await server.wait_text(
+            "Ce fil ne correspond à aucune question.", chat_id=server.group_id
+        )
         assert answer.params.get("message_thread_id") == 77
 
         assert bot.app.database is not None

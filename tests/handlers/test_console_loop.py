@@ -135,10 +135,10 @@ async def test_expert_pass_claim_and_coordinator_reassign(config, embedder) -> N
         await bot.say("2")
         await bot.say("/as claire")
         shown = await bot.say("#1 /pass")
-        assert "passes question #1 to Jonas Weber" in shown
+        assert "transmet la question n°\u00a01 à Jonas Weber" in shown  # Claire reads French
         await bot.say("/as jonas")
         shown = await bot.say("#1 /claim")
-        assert "Jonas Weber takes question #1" in shown
+        assert "Jonas Weber übernimmt Frage Nr.\u00a01" in shown  # Jonas reads German
         await bot.say("/as anna")
         shown = await bot.say("/open")
         assert "#1 open · work-based-learning · EN · Jonas Weber" in shown
@@ -146,7 +146,7 @@ async def test_expert_pass_claim_and_coordinator_reassign(config, embedder) -> N
         assert "now assigned to Claire Dubois" in shown
         await bot.say("/as claire")
         shown = await bot.say("/away")
-        assert "You are away" in shown
+        assert "Votre absence est enregistrée" in shown
         with bot.app.database.sessions() as session:
             primary = list(
                 session.scalars(
@@ -166,7 +166,7 @@ async def test_coordinator_sets_an_unclear_topic(config, embedder) -> None:
         await bot.say("/as anna")
         assert "Usage: /topic" in await bot.say("/topic 1 catering")
         shown = await bot.say("/topic 1 eu-funding")
-        assert "Question #1 is now on eu-funding and went to" in shown
+        assert "Question #1 is now on EU funding and went to" in shown
         assert "experts' space · thread #1" in shown
         assert "Your question #1 went to" in shown
         with bot.app.database.sessions() as session:
