@@ -68,18 +68,29 @@ def admit(turn: Turn, command: str | None, args: list[str]) -> bool:
     return False
 
 
-def may_open_question(turn: Turn) -> bool:
-    """Whether the sender may open one more question now; if not, ask them to wait."""
+def may_open_question(turn: Turn, text: str) -> bool:
+    """Whether the sender may open one more question now; if not, ask them to wait.
+
+    The refusal is in the language the question is written in (as a question taken in would
+    set it), and quotes the question back, so the asker knows exactly what to send again.
+    """
     limit = turn.config.access.questions_per_minute
     if not limit or turn.person.role != Role.ASKER:
         return True
     if privacy.questions_since(turn.session, turn.person.id, turn.now - RATE_WINDOW) < limit:
         return True
-    turn.reply(
-        turn.t(
-            "You are sending questions faster than I can take them in (at most {limit} a "
-            "minute). Please wait a minute and send this question again.",
-            limit=limit,
+    person = turn.person
+    if not person.language_explicit:
+        detection = turn.services.triage.detector.detect(
+            text, preferred=person.language, hint=turn.event.language_hint
         )
+        # A short text is weak evidence of the language someone reads: keep what we knew.
+        if detection.source == "text" or not person.language:
+            person.language = detection.language
+    wait = turn.t(
+        "You are sending questions faster than I can take them in (at most {limit} a "
+        "minute). Please wait a minute and send this question again.",
+        limit=limit,
     )
+    turn.reply(f"{wait}\n\n{text}")
     return False

@@ -55,7 +55,7 @@ def handle_question_text(turn: Turn, text: str) -> None:
             )
         )
         return
-    if not may_open_question(turn):
+    if not may_open_question(turn, text):
         return
     _new_question(turn, text)
 

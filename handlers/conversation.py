@@ -16,6 +16,7 @@ from bot.ground.vocabulary import Role
 from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text
+from handlers.clean_text import cleaned
 from handlers.commands import show_help
 from handlers.context import Services, Turn
 from handlers.deadlines import clocks_changed
@@ -64,6 +65,8 @@ class Conversation:
 
     def handle(self, event: Inbound) -> Handled:
         """Take in one event; a redelivered event changes nothing."""
+        # The one place events come in: nothing below sees invisible format characters.
+        event = cleaned(event)
         services = self.services
         with services.sessions.begin() as session:
             now = services.clock.now()

@@ -105,3 +105,28 @@ async def test_askers_never_see_others_questions_or_staff_commands(
         # An asker typing a thread reply gets nothing relayed anywhere.
         shown = await bot.say("#1 I am not an expert")
         assert "answers your question" not in shown
+
+
+ROMANIAN = (
+    "Cum pot mai multe firme artizanale foarte mici dintr-o vale rurală să împartă "
+    "formarea unui singur ucenic și documentele care merg cu ea?"
+)
+
+
+async def test_rate_limit_answers_in_the_question_language_and_quotes_it(
+    config: Config,
+    embedder,  # type: ignore[no-untyped-def]
+) -> None:
+    config = with_access(config, questions_per_minute=1)
+    async with console_bot(config, embedder) as bot:
+        assert answered(await bot.say(QUESTIONS[0]))
+        await bot.say("/new")
+        shown = await bot.say(ROMANIAN)
+        assert "cel mult 1 pe minut" in shown and "at most 1 a minute" not in shown, shown
+        # The question comes back whole, to be sent again as it was.
+        assert ROMANIAN in shown and not answered(shown)
+        assert count_questions(bot) == 1
+        bot.clock.advance(dt.timedelta(minutes=2))
+        await bot.say("/new")
+        assert "cel mult" not in await bot.say(ROMANIAN)
+        assert count_questions(bot) == 2

@@ -12,12 +12,15 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Application
+from bot.channels.console import ConsoleChannel
 from bot.cli import main
 from bot.ground.clock import FixedClock
 from bot.ground.config import Config, ConfigError, load_config
 from bot.ground.storage.database import Database
 from bot.ground.storage.models import Identity, OutboxMessage, Person, Question, RelayedMessage
+from bot.ground.vocabulary import OutboxStatus
 from bot.retention import anonymise_expired
+from handlers.events import Delivery, Sent
 from tests.conftest import START
 from tests.fakes.app import console_bot
 from tests.fakes.console_script import write_config
@@ -181,3 +184,51 @@ def test_privacy_config_is_checked(tmp_path: Path) -> None:
 
 def test_default_retention(config: Config) -> None:
     assert config.privacy.retention_days == 365
+
+
+class SpaceDownConsole(ConsoleChannel):
+    """A console whose experts' space cannot be reached: what goes there stays pending."""
+
+    async def send(self, delivery: Delivery) -> Sent:
+        if delivery.opens_thread:
+            raise ConnectionError("experts' space down")
+        return await super().send(delivery)
+
+
+async def test_erase_cancels_and_blanks_a_pending_message_to_the_experts(
+    tmp_path: Path,
+    database_url: str,
+    embedder,  # type: ignore[no-untyped-def]
+    capsys,  # type: ignore[no-untyped-def]
+) -> None:
+    path = write_config(tmp_path, database_url)
+    config = load_config(path, environ={})
+    async with console_bot(config, embedder, console_type=SpaceDownConsole) as bot:
+        await bot.say("/as ana")
+        await bot.say(ANA_ASKS)
+    database = Database(config.database.url)
+    with database.sessions() as session:
+        pending = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.PENDING)
+        ).all()
+        assert [m.target for m in pending] == ["space"]
+        assert ANA_ASKS in pending[0].text and "From: ana" in pending[0].text
+        pending_id = pending[0].id
+    status, out, _ = rrm(capsys, "--config", str(path), "privacy", "export", "console:ana")
+    assert status == 0
+    about = json.loads(out)["messages_about_their_questions"]
+    assert [(m["id"], m["status"]) for m in about] == [(pending_id, "pending")]
+    assert ANA_ASKS in about[0]["text"]
+    status, out, _ = rrm(capsys, "--config", str(path), "privacy", "erase", "console:ana", "--yes")
+    assert status == 0 and "erased person" in out
+    with database.sessions() as session:
+        message = session.get(OutboxMessage, pending_id)
+        assert message is not None and message.status == OutboxStatus.FAILED
+        assert "cancelled" in (message.last_error or "")
+        left = [
+            str(value)
+            for row in session.scalars(select(OutboxMessage))
+            for value in (row.text, row.thread_title, row.mentions, row.attachments)
+        ]
+    assert not any(ANA_ASKS in value or "From: ana" in value for value in left), left
+    database.dispose()

@@ -35,6 +35,7 @@ __all__ = [
 
 # What personal text is replaced with; statistics never read it.
 ERASED = ""
+CANCELLED = "cancelled: the person's data was erased"
 CLOSED = (QuestionStatus.RESOLVED, QuestionStatus.OFFERED)
 ACCESS_GRANTED = "access_granted"
 
@@ -121,6 +122,16 @@ def export_person(session: Session, person: Person) -> dict[str, Any]:
             .where(OutboxMessage.person_id == person.id)
             .order_by(OutboxMessage.id)
         ),
+        # Messages to others (the experts' space, colleagues) about their questions, pending
+        # ones included: they carry the person's name and question text.
+        "messages_about_their_questions": rows(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.question_id.in_(question_ids),
+                or_(OutboxMessage.person_id.is_(None), OutboxMessage.person_id != person.id),
+            )
+            .order_by(OutboxMessage.id)
+        ),
         "assignments": rows(select(Assignment).where(Assignment.person_id == person.id)),
         "events": rows(
             select(Event)
@@ -151,7 +162,9 @@ def anonymise_question(session: Session, question_id: int) -> int:
         .where(
             OutboxMessage.question_id == question_id, OutboxMessage.status != OutboxStatus.PENDING
         )
-        .values(text=ERASED, chat_id=None, thread_title=None, mentions=[]),
+        .values(
+            text=ERASED, chat_id=None, thread_title=None, mentions=[], attachments=[], formatting=[]
+        ),
     )
     return int(changed)
 
@@ -161,6 +174,17 @@ def erase_person(session: Session, person: Person, now: dt.datetime) -> dict[str
     counts: dict[str, int] = {}
     question_ids = list(session.scalars(select(Question.id).where(Question.asker_id == person.id)))
     counts["questions"] = len(question_ids)
+    # Messages still waiting to go to anyone (experts included) about their questions are
+    # cancelled first, so the blanking below reaches them too.
+    counts["messages_about_them_cancelled"] = _changed(
+        session,
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.question_id.in_(question_ids),
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+        .values(status=OutboxStatus.FAILED, last_error=CANCELLED),
+    )
     for question_id in question_ids:
         anonymise_question(session, question_id)
     counts["messages_relayed"] = _changed(
@@ -172,13 +196,13 @@ def erase_person(session: Session, person: Person, now: dt.datetime) -> dict[str
         session,
         update(OutboxMessage)
         .where(OutboxMessage.person_id == person.id, OutboxMessage.status == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.FAILED, last_error="cancelled: the person's data was erased"),
+        .values(status=OutboxStatus.FAILED, last_error=CANCELLED),
     )
     counts["messages_sent_to_them"] = _changed(
         session,
         update(OutboxMessage)
         .where(OutboxMessage.person_id == person.id)
-        .values(text=ERASED, chat_id=None, buttons=[]),
+        .values(text=ERASED, chat_id=None, buttons=[], attachments=[], formatting=[]),
     )
     identities = list(session.scalars(select(Identity).where(Identity.person_id == person.id)))
     counts["identities"] = len(identities)
