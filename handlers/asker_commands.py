@@ -167,8 +167,10 @@ def press(turn: Turn, action: str) -> None:
         if answer is not None:
             answer.feedback, answer.feedback_at = "expert", turn.now
         refer(turn, question)
-    elif kind == "fiche" and answer is not None and answer.fiches:
-        _full_fiche(turn, question, answer)
+    elif (
+        kind == "fiche" and answer is not None and (rank := _shown_rank(value, answer)) is not None
+    ):
+        _full_fiche(turn, question, answer, rank)
     elif kind == "rate" and value in ("0", "1"):
         question.helpful = value == "1"
         repo.log_event(
@@ -201,11 +203,17 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
     turn.reply(turn.t("Glad it helped! Ask me anything else at any time."))
 
 
-def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer) -> None:
-    best = answer.fiches[0]
+def _shown_rank(value: str, answer: FicheAnswer) -> int | None:
+    """Which of the shown fiches a button opens (the first when it does not say)."""
+    rank = int(value) if value.isdigit() else 0 if not value else -1
+    return rank if 0 <= rank < len(answer.fiches or []) else None
+
+
+def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer, rank: int = 0) -> None:
+    shown = answer.fiches[rank]
     version = None
-    for language in (turn.language, "en", best["language"]):
-        version = get_version(turn.session, best["id"], language)
+    for language in (turn.language, "en", shown["language"]):
+        version = get_version(turn.session, shown["id"], language)
         if version is not None:
             break
     if version is None:
@@ -213,11 +221,15 @@ def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer) -> None:
         return
     place = ", ".join(x for x in (version.region, version.country) if x)
     header = f"{version.title}\n{version.partner}" + (f" — {place}" if place else "")
+    # A question already with the experts (a suggestion) has nothing left to choose.
+    offered = question.status == QuestionStatus.OFFERED
     turn.reply(
         f"{header}\n\n{version.body}",
         question=question,
         buttons=[
             Button(turn.t("This answers it"), f"helped:{question.id}"),
             Button(turn.t("Ask an expert"), f"expert:{question.id}"),
-        ],
+        ]
+        if offered
+        else [],
     )

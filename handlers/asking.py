@@ -16,7 +16,7 @@ from handlers.referral import refer
 from knowledge.index import FicheHit
 from routing.triage import Analysis
 
-__all__ = ["handle_question_text", "language_name"]
+__all__ = ["fiche_card", "handle_question_text", "language_name", "offer_fiches", "suggest_fiches"]
 
 # Analysis reads the start of very long messages; the whole text is stored and relayed.
 ANALYSED_CHARS = 2000
@@ -157,6 +157,8 @@ def _new_question(turn: Turn, text: str) -> None:
     )
     if analysis.decision == "answer":
         offer_fiches(turn, question, analysis)
+    elif analysis.decision == "suggest":
+        suggest_fiches(turn, question, analysis)
     else:
         refer(turn, question)
 
@@ -164,16 +166,7 @@ def _new_question(turn: Turn, text: str) -> None:
 def offer_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Answer at once with the best fiche, and offer "this answers it" / "ask an expert"."""
     best = analysis.hits[0]
-    turn.session.add(
-        FicheAnswer(
-            question_id=question.id,
-            fiches=[
-                {"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)}
-                for h in analysis.hits[: 1 + OTHER_FICHES]
-            ],
-            created_at=turn.now,
-        )
-    )
+    _record_shown(turn, question, analysis.hits[: 1 + OTHER_FICHES])
     turn.person.focus_question_id = None
     lines = [fiche_card(turn, best)]
     others = analysis.hits[1 : 1 + OTHER_FICHES]
@@ -190,6 +183,44 @@ def offer_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
         ],
         question=question,
     )
+
+
+def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
+    """Route the question at once, and show the asker the fiches that may help meanwhile."""
+    shown = analysis.hits[: 1 + OTHER_FICHES]
+    _record_shown(turn, question, shown)
+    refer(turn, question, shown=[(hit.title, hit.fiche_id) for hit in shown])
+    lines = [turn.t("These fiches may help while an expert looks at your question:")]
+    for hit in shown:
+        line = f"• {hit.title}"
+        if hit.language != turn.language:
+            line += f" ({language_name(hit.language, turn.language)})"
+        lines.append(line)
+    turn.reply(
+        "\n".join(lines),
+        buttons=[
+            Button(_button_label(hit.title), f"fiche:{question.id}:{rank}")
+            for rank, hit in enumerate(shown)
+        ],
+        question=question,
+    )
+
+
+def _record_shown(turn: Turn, question: Question, hits: tuple[FicheHit, ...]) -> None:
+    turn.session.add(
+        FicheAnswer(
+            question_id=question.id,
+            fiches=[
+                {"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)} for h in hits
+            ],
+            created_at=turn.now,
+        )
+    )
+
+
+def _button_label(title: str, limit: int = 48) -> str:
+    """A fiche's title short enough for a button."""
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def fiche_card(turn: Turn, hit: FicheHit) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from bot.ground.storage import repo
@@ -34,8 +36,17 @@ def space_channels(turn: Turn, people: list[Person]) -> list[str]:
     return reached or running[:1]
 
 
-def refer(turn: Turn, question: Question, *, excluded: set[int] | None = None) -> RouteDecision:
-    """Route ``question`` (new, or offered a fiche) to experts and tell everyone concerned."""
+def refer(
+    turn: Turn,
+    question: Question,
+    *,
+    excluded: set[int] | None = None,
+    shown: Sequence[tuple[str, str]] = (),
+) -> RouteDecision:
+    """Route ``question`` (new, or offered a fiche) to experts and tell everyone concerned.
+
+    ``shown`` lists the fiches (title, id) the asker is shown while the experts look.
+    """
     session, config = turn.session, turn.config
     experts, coordinators = candidates(session, config)
     if excluded:
@@ -69,7 +80,7 @@ def refer(turn: Turn, question: Question, *, excluded: set[int] | None = None) -
         fallback=decision.fallback,
         experts=[c.key for c in decision.everyone],
     )
-    _post_thread(turn, question, asker, decision, recipients)
+    _post_thread(turn, question, asker, decision, recipients, shown)
     _tell_asker(turn, question, asker, decision)
     return decision
 
@@ -109,6 +120,7 @@ def _post_thread(
     asker: Person,
     decision: RouteDecision,
     recipients: list[Person],
+    shown: Sequence[tuple[str, str]] = (),
 ) -> None:
     # The experts' space works in the network's common language (English).
     topic = turn.config.topic(question.topic or "")
@@ -139,6 +151,11 @@ def _post_thread(
     lines += [
         "",
         question.text,
+    ]
+    if shown:
+        lines += ["", "The asker was shown these fiches while waiting for you:"]
+        lines += [f"• {title} ({fiche_id})" for title, fiche_id in shown]
+    lines += [
         "",
         "Reply in this thread to answer. /claim to take it, /pass to hand it on.",
     ]

@@ -312,13 +312,22 @@ class TelegramChannel:
             self.last_update_id = update.update_id
 
     async def _answer_button(self, update: Update) -> None:
-        """Stop the button's spinner, and take the keyboard away so it is pressed only once."""
+        """Stop the button's spinner, and take the keyboard away so it is pressed only once.
+
+        Opening a fiche leaves the keyboard: the other fiches shown stay a button away.
+        """
         query = update.callback_query
         assert query is not None
         try:
             await query.answer()
-            if isinstance(query.message, Message) and query.message.reply_markup is not None:
-                await query.message.edit_reply_markup(reply_markup=None)
+            opens_fiche = (query.data or "").startswith("fiche:")
+            message = query.message
+            if (
+                isinstance(message, Message)
+                and message.reply_markup is not None
+                and not opens_fiche
+            ):
+                await message.edit_reply_markup(reply_markup=None)
         except TelegramError as error:
             log.warning("telegram: answering button press %s failed: %s", query.id, error)
 

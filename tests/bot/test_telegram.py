@@ -44,10 +44,8 @@ APPRENTICE_QUESTION = (
     "How can several very small craft firms in a rural valley share the training of one "
     "apprentice and the paperwork that goes with it?"
 )
-ROUTE_QUESTION = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts?"
-)
+# No fiche here covers it (confidence about 0.01): routed, no fiche shown.
+ROUTE_QUESTION = "What is the deadline to appeal a decision refusing an Erasmus grant?"
 
 
 @pytest.fixture

@@ -59,8 +59,9 @@ def write_config(folder: Path, database_url: str, fiches: int = 3, **access: obj
     text = example_config_text()
     text = re.sub(r'(?m)^url = ".*"$', f'url = "{database_url}"', text, count=1)
     text = re.sub(r'(?m)^collection = ".*"$', f'collection = "{collection}"', text, count=1)
-    # Nothing reaches a score of 1: every question goes to the experts.
+    # Nothing reaches a confidence of 1: every question is routed, no fiche shown.
     text = re.sub(r"(?m)^answer_confidence = .*$", "answer_confidence = 1.0", text, count=1)
+    text = re.sub(r"(?m)^suggest_confidence = .*$", "suggest_confidence = 1.0", text, count=1)
     for key, value in access.items():
         text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text, count=1)
     path = folder / "config.toml"

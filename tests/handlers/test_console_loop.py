@@ -17,6 +17,7 @@ from bot.ground.storage.models import (
     Question,
     Thread,
 )
+from knowledge.repository import get_version
 from tests.fakes.app import console_bot
 
 pytestmark = pytest.mark.db
@@ -28,6 +29,11 @@ APPRENTICE_QUESTION = (
 ROUTE_QUESTION = (
     "Can you recommend a lawyer who knows the public procurement rules for school canteen "
     "catering contracts?"
+)
+
+# Lands in the suggest band with the example configuration (confidence about 0.65).
+SUGGEST_QUESTION = (
+    "How do other regions help young people who left school early get back into training?"
 )
 
 
@@ -115,6 +121,39 @@ async def test_question_with_no_fiche_is_routed_at_once(config, embedder) -> Non
             question = session.get(Question, 1)
             # suggest and route both send the question to experts at once
             assert question.decision in ("suggest", "route") and question.status == "open"
+
+
+async def test_suggest_shows_fiches_and_routes_at_once(config, embedder) -> None:
+    async with console_bot(config, embedder) as bot:
+        shown = await bot.say(SUGGEST_QUESTION)
+        # The experts have the question at once, and the asker is told who has it...
+        assert "experts' space · thread #1" in shown
+        assert "Your question #1 went to" in shown
+        # ...and sees the fiches that may help meanwhile, each one a button away.
+        assert "These fiches may help while an expert looks at your question:" in shown
+        assert "This answers it" not in shown and "Ask an expert" not in shown
+        with bot.app.database.sessions() as session:
+            question = session.get(Question, 1)
+            assert question.decision == "suggest" and question.status == "open"
+            fiches = one(session, select(FicheAnswer)).fiches
+            versions = [get_version(session, f["id"], f["language"]) for f in fiches]
+        assert len(versions) >= 2
+        thread, _, asker_part = shown.partition("Your question #1 went to")
+        assert "The asker was shown these fiches while waiting for you:" in thread
+        for rank, (fiche, version) in enumerate(zip(fiches, versions, strict=True), 1):
+            assert f"• {version.title} ({fiche['id']})" in thread
+            assert f"• {version.title}" in asker_part
+            assert f"[{rank}] {version.title[:20]}" in asker_part
+
+        shown = await bot.say("2")  # open the second fiche
+        assert versions[1].title in shown and versions[1].body[:60] in shown
+        assert "This answers it" not in shown and "no longer valid" not in shown
+
+        shown = await bot.say("Our villages are far apart: does any of this work without a car?")
+        assert "Follow-up from the asker" in shown and "Added to your question #1" in shown
+        with bot.app.database.sessions() as session:
+            question = session.get(Question, 1)
+            assert question.status == "open" and question.routed_at is not None
 
 
 async def test_stranger_in_experts_space_gets_nothing(config, embedder) -> None:
