@@ -67,8 +67,13 @@ class Turn:
 
     @property
     def language(self) -> str:
-        """The sender's language, for messages to them."""
-        return self.person.language or self.config.languages.default
+        """The sender's language, for messages to them: theirs once known, else their app's."""
+        if self.person.language:
+            return self.person.language
+        hint = self.event.language_hint
+        if hint and hint in self.config.languages.supported:
+            return hint
+        return self.config.languages.default
 
     def t(self, message: str, **values: object) -> str:
         """Translate a message for the sender."""

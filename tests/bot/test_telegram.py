@@ -241,6 +241,19 @@ async def test_duplicate_update_changes_nothing(config, embedder) -> None:
             assert session.scalar(select(func.count()).select_from(Question)) == 1
 
 
+async def test_a_newcomer_is_greeted_in_their_apps_language(config, embedder) -> None:
+    """Until their own messages say otherwise, Telegram's language_code is the asker's."""
+    giulia = TelegramUser(555002, "Giulia", "Rossi", "it")
+    async with telegram_bot(config, embedder) as bot:
+        await bot.server.private_text(giulia, "/start")
+        greeting = await bot.server.wait_text("Buongiorno!", chat_id=giulia.id)
+        assert "Meccanismo di risposta rapida" in greeting.text
+        # A language the network does not write in: the default, not an error.
+        haruto = TelegramUser(555003, "Haruto", "Sato", "ja")
+        await bot.server.private_text(haruto, "/start")
+        await bot.server.wait_text("Hello! I am the Rapid Response Mechanism", chat_id=haruto.id)
+
+
 async def test_stranger_in_experts_group_gets_nothing(config, embedder) -> None:
     async with telegram_bot(config, embedder) as bot:
         server = bot.server
