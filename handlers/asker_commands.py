@@ -209,6 +209,21 @@ def _shown_rank(value: str, answer: FicheAnswer) -> int | None:
     return rank if 0 <= rank < len(answer.fiches or []) else None
 
 
+# A fiche is a sheet of a page or two. A longer body is cut where a paragraph ends, so a phone
+# gets a few messages, not hundreds (a file may hold up to knowledge.max_file_bytes).
+FULL_FICHE_CHARS = 8000
+
+
+def shortened(body: str, limit: int = FULL_FICHE_CHARS) -> tuple[str, bool]:
+    """``body`` cut to about ``limit`` characters at a paragraph's (or word's) end; if cut."""
+    if len(body) <= limit:
+        return body, False
+    cut = body.rfind("\n\n", 0, limit)
+    if cut < limit // 2:
+        cut = body.rfind(" ", 0, limit)
+    return body[: cut if cut > 0 else limit].rstrip(), True
+
+
 def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer, rank: int = 0) -> None:
     shown = answer.fiches[rank]
     version = None
@@ -223,8 +238,13 @@ def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer, rank: int =
     header = f"{version.title}\n{version.partner}" + (f" — {place}" if place else "")
     # A question already with the experts (a suggestion) has nothing left to choose.
     offered = question.status == QuestionStatus.OFFERED
+    body, cut = shortened(version.body)
+    if cut:
+        body += "\n\n" + turn.t(
+            "This is the beginning of a long fiche. For the rest, please ask an expert."
+        )
     turn.reply(
-        f"{header}\n\n{version.body}",
+        f"{header}\n\n{body}",
         question=question,
         buttons=[
             Button(turn.t("This answers it"), f"helped:{question.id}"),
