@@ -5,12 +5,21 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from sqlalchemy.engine import make_url
+
 from bot.command_error import CommandError
 from bot.ground.config import Config
 from bot.ground.storage.database import Database
-from bot.ops_cli import safe_url
 
-__all__ = ["command_database", "unreachable"]
+__all__ = ["command_database", "safe_url", "unreachable"]
+
+
+def safe_url(url: str) -> str:
+    """A database URL with its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unreadable database URL)"
 
 
 def unreachable(config: Config, error: Exception) -> CommandError:

@@ -13,22 +13,15 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bot.command_database import safe_url, unreachable
 from bot.command_error import CommandError
 from bot.ground.config import Config
 
-__all__ = ["add_operations_commands", "config_secrets", "redact", "safe_url"]
+__all__ = ["add_operations_commands", "config_secrets", "redact"]
 
 
 class OperationError(Exception):
     """A failure of an operator command, reported on one line (already free of secrets)."""
-
-
-def safe_url(url: str) -> str:
-    """A database URL with its password masked."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(unreadable database URL)"
 
 
 def config_secrets(config: Config) -> list[str]:
@@ -97,10 +90,8 @@ def _open(config: Config) -> Any:
     try:
         return open_database(config)
     except Exception as error:
-        raise OperationError(
-            f"cannot open database {safe_url(config.database.url)}: {type(error).__name__}: "
-            f"{redact(str(error).splitlines()[0] if str(error) else '', config)}"
-        ) from None
+        # _wrap redacts the configuration's secrets from the message.
+        raise OperationError(str(unreachable(config, error))) from None
 
 
 def _person(session: Any, reference: str) -> Any:

@@ -79,14 +79,12 @@ def may_open_question(turn: Turn, text: str) -> bool:
         return True
     if privacy.questions_since(turn.session, turn.person.id, turn.now - RATE_WINDOW) < limit:
         return True
-    person = turn.person
-    if not person.language_explicit:
-        detection = turn.services.triage.detector.detect(
-            text, preferred=person.language, hint=turn.event.language_hint
+    if not turn.person.language_explicit:
+        turn.learn_language(
+            turn.services.triage.detector.detect(
+                text, preferred=turn.person.language, hint=turn.event.language_hint
+            )
         )
-        # A short text is weak evidence of the language someone reads: keep what we knew.
-        if detection.source == "text" or not person.language:
-            person.language = detection.language
     wait = turn.t(
         "You are sending questions faster than I can take them in (at most {limit} a "
         "minute). Please wait a minute and send this question again.",

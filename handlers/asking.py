@@ -7,7 +7,7 @@ import re
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import FicheAnswer, Question, RelayedMessage
-from bot.ground.vocabulary import QuestionStatus
+from bot.ground.vocabulary import Priority, QuestionStatus
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.events import Button
@@ -124,9 +124,7 @@ def _new_question(turn: Turn, text: str) -> None:
         text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=preferred
     )
     language = analysis.language.language
-    # A short text is weak evidence of the language someone reads: keep what we knew.
-    if not person.language_explicit and (analysis.language.source == "text" or not person.language):
-        person.language = language
+    turn.learn_language(analysis.language)
     question = repo.add_question(
         turn.session,
         Question(
@@ -136,10 +134,10 @@ def _new_question(turn: Turn, text: str) -> None:
             language=language,
             topic=analysis.topic.topic,
             topic_confidence=analysis.topic.confidence,
-            status=QuestionStatus.OFFERED if analysis.decision == "answer" else "open",
+            status=QuestionStatus.OFFERED if analysis.decision == "answer" else QuestionStatus.OPEN,
             decision=analysis.decision,
             created_at=turn.now,
-            priority="normal",
+            priority=Priority.NORMAL,
         ),
     )
     repo.log_event(

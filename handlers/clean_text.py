@@ -1,4 +1,4 @@
-"""Drop invisible format characters from inbound text and names before anything reads them."""
+"""Clean inbound text: no control characters, no invisible format characters, no edge spaces."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import unicodedata
 
 from handlers.events import Attachment, Inbound
 
-__all__ = ["cleaned", "drop_format_characters"]
+__all__ = ["clean_text", "cleaned", "drop_format_characters"]
 
 # Joiners that scripts need (Persian, Indic scripts, emoji sequences): kept.
 KEPT = frozenset({"\u200c", "\u200d"})
@@ -16,17 +16,30 @@ KEPT = frozenset({"\u200c", "\u200d"})
 WORD_BREAK = "\u200b"
 
 
+# Control characters, surrogates, private-use and unassigned code points: never text.
+DROPPED_CONTROLS = frozenset({"Cc", "Cs", "Co", "Cn"})
+
+
+def _visible(char: str) -> str:
+    """What a non-control character becomes: itself, a space (a word break) or nothing."""
+    if char == WORD_BREAK:
+        return " "
+    if char in KEPT or unicodedata.category(char) != "Cf":
+        return char
+    return ""
+
+
 def drop_format_characters(text: str) -> str:
     """The text without format characters (category Cf), except the zero-width joiners."""
-    if text.isascii():
-        return text
-    kept = []
-    for char in text:
-        if char == WORD_BREAK:
-            kept.append(" ")
-        elif char in KEPT or unicodedata.category(char) != "Cf":
-            kept.append(char)
-    return "".join(kept)
+    return text if text.isascii() else "".join(map(_visible, text))
+
+
+def clean_text(text: str) -> str:
+    """The text in NFC without control or format characters (line breaks and tabs kept), trimmed."""
+    normal = unicodedata.normalize("NFC", drop_format_characters(text))
+    return "".join(
+        c for c in normal if c in "\n\t" or unicodedata.category(c) not in DROPPED_CONTROLS
+    ).strip()
 
 
 def _attachment(attachment: Attachment) -> Attachment:

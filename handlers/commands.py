@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.ground.vocabulary import Role
 from handlers.context import Turn
 
 __all__ = ["REGISTRY", "Command", "experts_menu", "help_text", "menu", "show_help"]
 
-ASKER, EXPERT, COORDINATOR = "asker", "expert", "coordinator"
+ASKER, EXPERT, COORDINATOR = Role.ASKER, Role.EXPERT, Role.COORDINATOR
 STAFF = frozenset({EXPERT, COORDINATOR})
 EVERYONE = frozenset({ASKER, EXPERT, COORDINATOR})
 

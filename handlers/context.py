@@ -15,6 +15,7 @@ from bot.ground.storage import repo
 from bot.ground.storage.models import Identity, OutboxMessage, Person, Question
 from handlers.events import Attachment, Button, Inbound, Span
 from handlers.i18n import Translator, format_when
+from routing.language import Detection
 from routing.triage import Triage
 
 __all__ = ["Services", "Turn"]
@@ -74,6 +75,13 @@ class Turn:
         if hint and hint in self.config.languages.supported:
             return hint
         return self.config.languages.default
+
+    def learn_language(self, detection: Detection) -> None:
+        """Take the language the sender wrote in as theirs, unless they chose one themselves."""
+        person = self.person
+        # A short text is weak evidence of the language someone reads: keep what we knew.
+        if not person.language_explicit and (detection.source == "text" or not person.language):
+            person.language = detection.language
 
     def t(self, message: str, **values: object) -> str:
         """Translate a message for the sender."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -16,7 +15,7 @@ from bot.ground.vocabulary import Role
 from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text
-from handlers.clean_text import cleaned
+from handlers.clean_text import clean_text, cleaned
 from handlers.commands import show_help
 from handlers.context import Services, Turn
 from handlers.deadlines import clocks_changed
@@ -32,19 +31,6 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 20_000
 COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
-
-
-def clean_text(text: str) -> str:
-    """Drop control and format characters (keeping line breaks and tabs) and trim."""
-    kept = []
-    for char in unicodedata.normalize("NFC", text):
-        if char in "\n\t":
-            kept.append(char)
-        elif unicodedata.category(char) in ("Cc", "Cs", "Co", "Cn"):
-            continue
-        else:
-            kept.append(char)
-    return "".join(kept).strip()
 
 
 @dataclass(frozen=True)
@@ -220,11 +206,11 @@ class Conversation:
 
     def _command(self, turn: Turn, name: str, args: list[str]) -> None:
         table = dict(ASKER_COMMANDS)
-        if turn.person.role in ("expert", "coordinator"):
+        if turn.person.role in (Role.EXPERT, Role.COORDINATOR):
             table["away"] = EXPERT_COMMANDS["away"]
         if turn.person.role == Role.COORDINATOR:
             table.update(COORDINATOR_COMMANDS)
-        if name == "note" and turn.person.role in ("expert", "coordinator"):
+        if name == "note" and turn.person.role in (Role.EXPERT, Role.COORDINATOR):
             self._note(turn, "")
             return
         handler = table.get(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Attachment", "Button", "Delivery", "Inbound", "Sent", "Span"]
+__all__ = ["Attachment", "Button", "Delivery", "Inbound", "Sent", "Span", "keeps_choices"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,15 @@ class Button:
 
     label: str
     action: str
+
+
+def keeps_choices(action: str) -> bool:
+    """Whether pressing ``action`` leaves the message's other buttons pressable.
+
+    Opening a fiche is reading, not choosing: the other fiches shown stay a button away.
+    Every other button is a choice, taken once.
+    """
+    return action.startswith("fiche:")
 
 
 @dataclass(frozen=True)

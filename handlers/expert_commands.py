@@ -213,10 +213,7 @@ def reassign(turn: Turn, args: list[str]) -> None:
         turn.reply(turn.t("No open question #{number}.", number=number))
         return
     wanted = " ".join(args[1:])
-    staff = [
-        p for role in ("expert", "coordinator") for p in repo.people_by_role(turn.session, role)
-    ]
-    expert, closest = find_person(staff, wanted)
+    expert, closest = find_person(repo.staff(turn.session), wanted)
     if expert is None:
         if closest is None:
             turn.reply(turn.t("No expert is called {name}.", name=wanted))

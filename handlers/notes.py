@@ -20,14 +20,10 @@ def addressed_colleague(turn: Turn, text: str) -> str | None:
     if opening is None:
         return None
     said = opening.group(1).casefold()
-    for role in ("expert", "coordinator"):
-        for person in repo.people_by_role(turn.session, role):
-            name = person.display_name.strip()
-            if not name:
-                continue
-            first = name.split()[0]
-            if said in (name.casefold(), first.casefold()):
-                return name
+    for person in repo.staff(turn.session):
+        name = person.display_name.strip()
+        if name and said in (name.casefold(), name.split()[0].casefold()):
+            return name
     return None
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,8 @@ from bot.ground.storage import inbox_repo, repo
 from bot.ground.storage.inbox_repo import NewEvent
 
 __all__ = ["Inbox", "NewEvent"]
+
+log = logging.getLogger(__name__)
 
 
 class Inbox:
@@ -33,6 +36,27 @@ class Inbox:
     async def mark_handled(self, event_id: int) -> None:
         """Record that one event was handled."""
         await asyncio.to_thread(self._mark, event_id)
+
+    async def drain(
+        self,
+        handle: Callable[[dict[str, Any]], Awaitable[None]],
+        stopping: Callable[[], bool] = lambda: False,
+        batch: int = 100,
+    ) -> None:
+        """Hand every unhandled event's payload to ``handle``, oldest first, each once.
+
+        An event whose handling fails is logged and marked handled all the same: one bad
+        event must not hold up every later one. ``stopping`` ends the drain between events.
+        """
+        while not stopping() and (stored := await self.unhandled(batch)):
+            for event_id, payload in stored:
+                if stopping():
+                    return
+                try:
+                    await handle(payload)
+                except Exception:
+                    log.exception("%s: inbox event %s failed", self.channel, event_id)
+                await self.mark_handled(event_id)
 
     async def state(self, key: str) -> str | None:
         """A value stored with an earlier batch, or None."""

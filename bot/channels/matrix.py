@@ -58,7 +58,7 @@ from bot.channels.matrix_content import (
 )
 from bot.channels.matrix_html import HTML_FORMAT, read_html
 from bot.ground.config import MatrixConfig
-from handlers.events import Attachment, Button, Delivery, Inbound, Sent, Span
+from handlers.events import Attachment, Button, Delivery, Inbound, Sent, Span, keeps_choices
 
 __all__ = ["ENCRYPTED_NOTICE", "MatrixChannel", "MatrixError"]
 
@@ -360,12 +360,12 @@ class MatrixChannel:
     async def _handle_stored(self) -> None:
         """Hand the inbox's unhandled events to the core, oldest first, each once."""
         assert self._inbox is not None
-        while stored := await self._inbox.unhandled():
-            for event_id, payload in stored:
-                event = Event.parse_event(payload["event"])
-                if isinstance(event, Event):
-                    await self._on_event_logged(payload["room_id"], event)
-                await self._inbox.mark_handled(event_id)
+        await self._inbox.drain(self._handle_payload)
+
+    async def _handle_payload(self, payload: dict[str, Any]) -> None:
+        event = Event.parse_event(payload["event"])
+        if isinstance(event, Event):
+            await self._on_event(payload["room_id"], event)
 
     def _note_gaps(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.join.items():
@@ -501,15 +501,18 @@ class MatrixChannel:
     def _take_button(self, room_id: str, target: str | None, number: int) -> str | None:
         """The action of choice ``number`` under the room's last message with choices.
 
-        A choice is taken once: a later "2" is a message again, not a second press.
+        A choice is taken once: a later "2" is a message again, not a second press (unless
+        the core says the button keeps the choices, as opening a fiche does).
         """
         event_id, buttons = self._buttons.get(room_id, ("", ()))
         if not buttons or (target is not None and target != event_id):
             return None
         if not 1 <= number <= len(buttons):
             return None
-        del self._buttons[room_id]
-        return buttons[number - 1].action
+        action = buttons[number - 1].action
+        if not keeps_choices(action):
+            del self._buttons[room_id]
+        return action
 
     async def _thread_for(self, room_id: str, relation: Relation) -> str | None:
         """The thread root of a message in the experts' room, or None outside threads."""

@@ -53,7 +53,7 @@ from bot.channels.telegram_receive import TelegramReceiver
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from bot.ground.config import TelegramConfig
 from handlers.commands import experts_menu, menu
-from handlers.events import Attachment, Delivery, Sent
+from handlers.events import Attachment, Delivery, Sent, keeps_choices
 from handlers.i18n import Translator
 
 __all__ = ["ASKER_COMMANDS", "EXPERT_COMMANDS", "TelegramChannel"]
@@ -314,18 +314,17 @@ class TelegramChannel:
     async def _answer_button(self, update: Update) -> None:
         """Stop the button's spinner, and take the keyboard away so it is pressed only once.
 
-        Opening a fiche leaves the keyboard: the other fiches shown stay a button away.
+        Unless the core says the pressed button keeps the choices (opening a fiche).
         """
         query = update.callback_query
         assert query is not None
         try:
             await query.answer()
-            opens_fiche = (query.data or "").startswith("fiche:")
             message = query.message
             if (
                 isinstance(message, Message)
                 and message.reply_markup is not None
-                and not opens_fiche
+                and not keeps_choices(query.data or "")
             ):
                 await message.edit_reply_markup(reply_markup=None)
         except TelegramError as error:

@@ -124,19 +124,10 @@ class TelegramReceiver:
                 self._wake.set()
 
     async def _handle_batch(self) -> None:
-        while not self._stopping:
-            stored = await self._inbox.unhandled(BATCH)
-            if not stored:
-                return
-            for event_id, payload in stored:
-                if self._stopping:
-                    return
-                update = Update.de_json(payload, self._bot)
-                try:
-                    await self._handle(update)
-                except Exception:
-                    log.exception("telegram: update %s failed", update.update_id)
-                await self._inbox.mark_handled(event_id)
+        await self._inbox.drain(self._handle_payload, lambda: self._stopping, BATCH)
+
+    async def _handle_payload(self, payload: dict[str, Any]) -> None:
+        await self._handle(Update.de_json(payload, self._bot))
 
 
 def _stored(update: Update) -> NewEvent:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.matrix import MatrixChannel
 from bot.channels.matrix_content import (
     KEYCAPS,
     button_number,
@@ -14,7 +15,7 @@ from bot.channels.matrix_content import (
     strip_reply_fallback,
     thread_relation,
 )
-from bot.ground.config import ConfigError, load_config
+from bot.ground.config import ConfigError, MatrixConfig, load_config
 from handlers.events import Button
 from tests.bot.test_config import MINIMAL
 
@@ -145,3 +146,16 @@ def test_reply_fallback_is_stripped() -> None:
 )
 def test_button_numbers(text: str, number: int | None) -> None:
     assert button_number(text) == number
+
+
+def test_a_choice_is_taken_once_but_opening_a_fiche_keeps_the_choices() -> None:
+    """The same rule as Telegram's keyboard: reading a fiche leaves the other fiches pressable."""
+    channel = MatrixChannel(MatrixConfig())
+    fiches = (Button("Mayo", "fiche:7:0"), Button("Lot", "fiche:7:1"))
+    channel._buttons["!room"] = ("$offer", fiches)
+    assert channel._take_button("!room", None, 1) == "fiche:7:0"
+    assert channel._take_button("!room", "$offer", 2) == "fiche:7:1"
+    choices = (Button("This answers it", "helped:7"), Button("Ask an expert", "expert:7"))
+    channel._buttons["!room"] = ("$offer", choices)
+    assert channel._take_button("!room", None, 2) == "expert:7"
+    assert channel._take_button("!room", None, 1) is None  # taken once: "1" is text again

@@ -121,3 +121,10 @@ def test_clean_text_keeps_words_and_line_breaks() -> None:
     assert clean_text("é") == "é"
     assert clean_text("line one\nline two") == "line one\nline two"
     assert clean_text("\x1b[31mred\x1b[0m") == "[31mred[0m"
+
+
+def test_clean_text_drops_format_characters_as_the_event_cleaning_does() -> None:
+    """One cleaning for text read anywhere: a bidi override goes, the joiners stay."""
+    assert clean_text("Ana\u202e ssalc") == "Ana ssalc"
+    assert clean_text("/start\u200bcode") == "/start code"
+    assert clean_text("\u0915\u094d\u200d\u0937") == "\u0915\u094d\u200d\u0937"

@@ -23,7 +23,13 @@ from bot.ground.storage.models import (
     Question,
     Thread,
 )
-from bot.ground.vocabulary import ACTIVE_STATUSES, AssignmentRole, OutboxStatus, QuestionStatus
+from bot.ground.vocabulary import (
+    ACTIVE_STATUSES,
+    AssignmentRole,
+    OutboxStatus,
+    QuestionStatus,
+    Role,
+)
 
 __all__ = [
     "ACTIVE",
@@ -48,6 +54,7 @@ __all__ = [
     "question_for_sent_message",
     "questions_of",
     "recent_duplicate",
+    "staff",
     "threads_of",
 ]
 
@@ -123,6 +130,17 @@ def people_by_role(session: Session, role: str) -> list[Person]:
     return list(
         session.scalars(
             select(Person).where(Person.role == role, Person.active.is_(True)).order_by(Person.id)
+        )
+    )
+
+
+def staff(session: Session) -> list[Person]:
+    """Active experts and coordinators, by id: one query."""
+    return list(
+        session.scalars(
+            select(Person)
+            .where(Person.role.in_((Role.EXPERT, Role.COORDINATOR)), Person.active.is_(True))
+            .order_by(Person.id)
         )
     )
 
