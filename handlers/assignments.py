@@ -39,6 +39,4 @@ def make_primary(
         assignments.insert(0, mine)
     mine.role = AssignmentRole.PRIMARY
     question.partner_id = person.partner_id
-    repo.log_event(
-        session, kind, now, question_id=question.id, assignee=person.config_id, **detail
-    )
+    repo.log_event(session, kind, now, question_id=question.id, assignee=person.config_id, **detail)
