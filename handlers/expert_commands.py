@@ -10,7 +10,7 @@ from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.asker_commands import close
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
-from handlers.directory import candidates
+from handlers.directory import candidates, need_of
 from handlers.people import find_person
 from handlers.referral import refer
 from handlers.stats_commands import STATS_COMMANDS
@@ -125,8 +125,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     )
     experts, coordinators = candidates(session, turn.config)
     decision = match(
-        question.topic,
-        question.language,
+        need_of(turn.config, question),
         [e for e in experts if e.person_id not in passed],
         coordinators,
         mention_others=0,
