@@ -19,8 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from bot.ground.storage import repo
-from bot.ground.storage.models import Question, RelayedMessage
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Question
 from bot.ground.vocabulary import QuestionStatus
 from handlers.context import Turn
 from handlers.referral import refer
@@ -80,16 +80,15 @@ def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
     answer = repo.latest_fiche_answer(turn.session, question.id)
     if answer is not None and answer.feedback is None:
         answer.feedback, answer.feedback_at = EXPERT, turn.now
-    turn.session.add(
-        RelayedMessage(
-            question_id=question.id,
-            direction="to_experts",
-            author_id=turn.person.id,
-            channel=turn.event.channel,
-            external_id=turn.event.message_id,
-            text=text,
-            created_at=turn.now,
-        )
+    conversation_repo.add_relayed(
+        turn.session,
+        question.id,
+        "to_experts",
+        turn.person.id,
+        turn.event.channel,
+        turn.event.message_id,
+        text,
+        turn.now,
     )
     repo.log_event(
         turn.session,
