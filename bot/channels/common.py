@@ -90,6 +90,9 @@ async def retry(
             wait = asked if asked is not None else delay * 2 ** (attempt - 1)
             if attempt == attempts or (asked is not None and asked > max_wait):
                 raise transient.error from transient.error.__cause__
-            log.warning("%s: %s; retrying in %.2f s", channel, transient.error, wait)
+            if asked is not None:
+                log.warning("%s: rate limited (%s); waiting %.2f s", channel, transient.error, wait)
+            else:
+                log.warning("%s: %s; retrying in %.2f s", channel, transient.error, wait)
             await asyncio.sleep(wait)
     raise ValueError("retry needs at least one attempt")
