@@ -393,9 +393,11 @@ class TelegramChannel:
         assert self._app is not None
         if self.config.forum:
             if progress.thread_id is None:
-                title = delivery.thread_title or f"Question #{delivery.question_id}"
+                # The core names the thread; a topic needs some name, and a number reads in any
+                # language.
+                title = _title(delivery.thread_title or "", f"#{delivery.question_id}")
                 topic = await self._call(
-                    self._app.bot.create_forum_topic, chat_id=self._group, name=_title(title)
+                    self._app.bot.create_forum_topic, chat_id=self._group, name=title
                 )
                 progress.thread_id = str(topic.message_thread_id)
             ids = await self._post(self._group, parts, markup, progress, progress.thread_id)
@@ -557,8 +559,8 @@ def _style(style: Style) -> MessageEntity:
     return MessageEntity(style.kind, style.offset, style.length, url=style.url or None)
 
 
-def _title(title: str) -> str:
-    title = " ".join(title.split()) or "Question"
+def _title(title: str, fallback: str) -> str:
+    title = " ".join(title.split()) or fallback
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
 
 
