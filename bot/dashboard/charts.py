@@ -53,10 +53,15 @@ def nice_ceiling(value: float) -> float:
     return next(m * power for m in (1, 2, 5, 10) if value <= m * power + 1e-9)
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> Markup:
+def _svg(width: int, height: int, title: str, body: list[str], kind: str = "chart") -> Markup:
+    # A chart fills its card's width (CSS); a sparkline keeps its own size.
+    if kind == "spark":
+        size = f' width="{width}" height="{height}"'
+    else:
+        size = f' style="max-width: {width * 5 // 4}px"'
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'class="chart" role="img" aria-label="{escape(title)}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}"{size} '
+        f'class="{kind}" role="img" aria-label="{escape(title)}" '
         f'preserveAspectRatio="xMinYMin meet">'
         f"<title>{escape(title)}</title>{''.join(body)}</svg>"
     )
@@ -141,34 +146,32 @@ def weekly_chart(weeks: Sequence[Week], title: str) -> Markup:
 def horizontal_bars(
     items: Sequence[Bar], scale: float, title: str, *, limit: float | None = None, key: str = ""
 ) -> Markup:
-    """One bar per item, ``scale`` wide; ``limit`` marks full bars; ``key`` explains colours."""
-    row, label_w, width = 24, 170, 640
-    plot_w = width - label_w - 190
-    height = max(row * len(items), row) + (28 if key else 8)
+    """One bar per item under its label, ``scale`` wide; ``limit`` marks full bars.
+
+    Labels sit above their bars, so the chart stays narrow enough to read on a phone.
+    """
+    row, width, left = 40, 480, 4
+    plot_w = width - 2 * left
+    height = max(row * len(items), row) + (24 if key else 6)
     body = []
     for index, item in enumerate(items):
         y = 4 + index * row
         bar_w = plot_w * min(item.value, scale) / scale if scale else 0
         part_w = plot_w * min(item.part, scale) / scale if scale else 0
         full = limit is not None and item.value >= limit
-        label = item.label if len(item.label) <= 24 else item.label[:23] + "…"
         body.append(
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
-            f"<title>{escape(item.label)}</title>{escape(label)}</text>"
-            f'<rect x="{label_w}" y="{y + 4}" width="{bar_w:.1f}" height="{row - 9}" '
+            f'<text x="{left}" y="{y + 12}" font-size="13"><tspan font-weight="600">'
+            f"{escape(item.label)}</tspan> · {escape(item.text)}</text>"
+            f'<rect x="{left}" y="{y + 17}" width="{plot_w}" height="14" fill="{GRID}"/>'
+            f'<rect x="{left}" y="{y + 17}" width="{bar_w:.1f}" height="14" '
             f'fill="{FULL if full else BAR}"/>'
         )
         if part_w:
             body.append(
-                f'<rect x="{label_w}" y="{y + 4}" width="{part_w:.1f}" height="{row - 9}" '
-                f'fill="{LIGHT}"/>'
+                f'<rect x="{left}" y="{y + 17}" width="{part_w:.1f}" height="14" fill="{LIGHT}"/>'
             )
-        body.append(
-            f'<text x="{label_w + bar_w + 6:.1f}" y="{y + 15}" font-size="12">'
-            f"{escape(item.text)}</text>"
-        )
     if key:
-        body.append(f'<text x="{label_w}" y="{height - 8}" font-size="11">{escape(key)}</text>')
+        body.append(f'<text x="{left}" y="{height - 6}" font-size="11">{escape(key)}</text>')
     return _svg(width, height, title, body)
 
 
@@ -183,5 +186,4 @@ def sparkline(counts: Sequence[tuple[str, int]], title: str) -> Markup:
             f'<rect x="{1 + index * 4}" y="{height - 1 - bar_h:.1f}" width="{4 - gap}" '
             f'height="{bar_h:.1f}" fill="{BAR}"><title>{escape(label)}: {number}</title></rect>'
         )
-    svg = _svg(width, height, title, body)
-    return Markup(svg.replace('class="chart"', f'class="spark" width="{width}"', 1))
+    return _svg(width, height, title, body, "spark")
