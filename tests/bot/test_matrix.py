@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +29,11 @@ from bot.ground.storage.models import (
     RelayedMessage,
 )
 from handlers.events import Delivery, Inbound
-from tests.bot.matrix_setup import BOT, password
-from tests.conftest import START, example_config_text
+from tests.conftest import SAMPLE_FICHES, START, example_config_text
 from tests.fakes.console import ScriptedLines, Transcript
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.matrix_user import MatrixUser
-from tests.fakes.synapse import Synapse
+from tests.fakes.synapse import Synapse, password
 
 pytestmark = pytest.mark.db
 
@@ -45,6 +45,17 @@ ROUTE_QUESTION = (
     "Can you recommend a lawyer who knows the public procurement rules for school canteen "
     "catering contracts?"
 )
+# A few fiches are enough here, and embedding them all would make this file slow on its own.
+FICHES = ("employer-pool-apprenticeships-mayo", "vet-dashboard-twente", "shared-vle-lapland-vet")
+BOT = "@bot:localhost"
+
+
+@pytest.fixture(scope="session")
+def few_fiches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fiches")
+    for name in FICHES:
+        shutil.copytree(SAMPLE_FICHES / name, folder / name)
+    return folder
 
 
 @dataclass

@@ -17,16 +17,16 @@ from bot.channels.matrix_content import KEYCAPS
 from bot.ground.config import Config
 from bot.ground.storage.models import Question
 from bot.metrics import MetricsCollector
-from tests.bot.matrix_setup import BOT, password
 from tests.bot.test_matrix import (
     APPRENTICE_QUESTION,
+    BOT,
     ROUTE_QUESTION,
     content,
     matrix_bot,
     with_matrix,
 )
 from tests.fakes.matrix_user import MatrixUser
-from tests.fakes.synapse import Synapse
+from tests.fakes.synapse import Synapse, password
 
 pytestmark = pytest.mark.db
 
