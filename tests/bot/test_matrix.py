@@ -164,7 +164,7 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         answer = content(await asker.next_event(dm))
         assert "Shared apprenticeship employer for small firms in County Mayo" in answer["body"]
         assert answer["body"].endswith(
-            "1. This answers it\n2. Ask an expert\n3. Show the full fiche"
+            "1. This answers it\n2. Ask an expert\n3. Show the full fiche\n4. Not what I asked"
         )
         assert answer["format"] == "org.matrix.custom.html"
         assert "<ol><li>This answers it</li><li>Ask an expert</li>" in answer["formatted_body"]

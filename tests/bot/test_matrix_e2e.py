@@ -22,6 +22,7 @@ from tests.bot.test_matrix import (
     BOT,
     ROUTE_QUESTION,
     content,
+    few_fiches,  # noqa: F401 (the fixture)
     matrix_bot,
     with_matrix,
 )
@@ -72,10 +73,14 @@ async def secret_direct_room(asker: MatrixUser) -> str:
 
 
 async def test_an_encrypted_question_goes_from_ask_to_relay_to_resolve(
-    secret: SecretWorld, embedder
+    secret: SecretWorld, synapse: Synapse, embedder, tmp_path: Path
 ) -> None:
     sofia, claire, room = secret.sofia, secret.claire, secret.room
-    async with matrix_bot(secret.config, embedder) as bot:
+    jonas_id = synapse.user_id("jonas")
+    async with (
+        MatrixUser(synapse.url, jonas_id, password("jonas"), tmp_path / "jonas-keys") as jonas,
+        matrix_bot(secret.config, embedder) as bot,
+    ):
         dm = await secret_direct_room(sofia)
         await sofia.say(dm, APPRENTICE_QUESTION)
         offer = await sofia.next_event(dm)
@@ -112,9 +117,15 @@ async def test_an_encrypted_question_goes_from_ask_to_relay_to_resolve(
         await claire.redact(room, answer)
         assert "Claire Dubois withdrew a message" in await sofia.next_text(dm)
 
+        # A member who joins later gets the keys of what the bot writes from then on.
+        await secret.anna.client.room_invite(room, jonas_id)
+        await jonas.join(room)
+        await claire.wait_member(room, jonas_id)
         await sofia.say(dm, "/resolve 1")
         assert "Question #1 is resolved" in await sofia.next_text(dm)
         assert "Question #1 is resolved." in content(await claire.next_event(room))["body"]
+        resolved = await jonas.next_event(room)
+        assert resolved.decrypted and "Question #1 is resolved." in content(resolved)["body"]
         with bot.app.database.sessions() as session:
             assert session.get(Question, 1).status == "resolved"
         assert bot.channel.undecryptable == 0
