@@ -22,10 +22,10 @@ from tests.bot.test_matrix import (
     BOT,
     ROUTE_QUESTION,
     content,
-    few_fiches,  # noqa: F401 (the fixture)
     matrix_bot,
     with_matrix,
 )
+from tests.bot.test_matrix import few_fiches as few_fiches  # the fixture, shared
 from tests.fakes.matrix_user import MatrixUser
 from tests.fakes.synapse import Synapse, password
 

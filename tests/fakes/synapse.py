@@ -32,6 +32,7 @@ PEOPLE = (
     "ratebot",
     "herald",
     "petra",
+    "eve",
 )
 # Used only if the installed Synapse's ratelimiting.py cannot be read.
 KNOWN_LIMITS = (
