@@ -153,14 +153,15 @@ def cmd_privacy_erase(config: Config, args: argparse.Namespace) -> int:
 def cmd_privacy_expire(config: Config, _args: argparse.Namespace) -> int:
     """Apply the retention period now."""
     from bot.ground.clock import SystemClock
-    from bot.retention import anonymise_expired
+    from bot.retention import anonymise_expired, prune_inbox
 
     database = _open(config)
-    report = anonymise_expired(
-        database.sessions, SystemClock().now(), config.privacy.retention_days
-    )
+    now = SystemClock().now()
+    report = anonymise_expired(database.sessions, now, config.privacy.retention_days)
+    pruned = prune_inbox(database.sessions, now, config.privacy.inbox_days)
     database.dispose()
     print(f"anonymised {report.questions} questions and {report.askers} askers")
+    print(f"deleted {pruned} handled inbox events")
     return 0
 
 

@@ -310,6 +310,8 @@ class PrivacyConfig:
     # After this many days a resolved or fiche-answered question's asker is anonymised; 0: keep.
     retention_days: int = 365
     check_every_hours: float = 24.0
+    # Handled inbox events (raw updates, payload blanked) are deleted after this many days.
+    inbox_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -882,6 +884,8 @@ def _check_operations(config: Config) -> None:
         raise _KeyError("access.questions_per_minute", "must not be negative (0: no limit)")
     if config.privacy.retention_days < 0:
         raise _KeyError("privacy.retention_days", "must not be negative (0: keep)")
+    if config.privacy.inbox_days < 0:
+        raise _KeyError("privacy.inbox_days", "must not be negative (0: keep)")
     if config.privacy.check_every_hours <= 0:
         raise _KeyError("privacy.check_every_hours", "must be positive")
     if not 0 < config.metrics.port < 65536:
