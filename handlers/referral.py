@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from scipy import sparse
 from sqlalchemy.orm import Session
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import Assignment, Person, Question
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.context import Turn
+from handlers.copilot import copilot_lines
 from handlers.deadlines import start_clock
 from handlers.directory import candidates
 from handlers.i18n import format_when
@@ -42,10 +44,13 @@ def refer(
     *,
     excluded: set[int] | None = None,
     shown: Sequence[tuple[str, str]] = (),
+    found: Sequence[str] = (),
+    vector: sparse.csr_matrix | None = None,
 ) -> RouteDecision:
     """Route ``question`` (new, or offered a fiche) to experts and tell everyone concerned.
 
-    ``shown`` lists the fiches (title, id) the asker is shown while the experts look.
+    ``shown`` lists the fiches (title, id) the asker is shown while the experts look;
+    ``found`` the ids of fiches the bot found; ``vector`` is the question's embedding.
     """
     session, config = turn.session, turn.config
     experts, coordinators = candidates(session, config)
@@ -80,7 +85,8 @@ def refer(
         fallback=decision.fallback,
         experts=[c.key for c in decision.everyone],
     )
-    _post_thread(turn, question, asker, decision, recipients, shown)
+    copilot = copilot_lines(turn, question, shown=shown, found=found, vector=vector)
+    _post_thread(turn, question, asker, decision, recipients, copilot)
     _tell_asker(turn, question, asker, decision)
     return decision
 
@@ -120,7 +126,7 @@ def _post_thread(
     asker: Person,
     decision: RouteDecision,
     recipients: list[Person],
-    shown: Sequence[tuple[str, str]] = (),
+    copilot: Sequence[str] = (),
 ) -> None:
     # The experts' space works in the network's common language (English).
     topic = turn.config.topic(question.topic or "")
@@ -152,9 +158,7 @@ def _post_thread(
         "",
         question.text,
     ]
-    if shown:
-        lines += ["", "The asker was shown these fiches while waiting for you:"]
-        lines += [f"• {title} ({fiche_id})" for title, fiche_id in shown]
+    lines += copilot
     lines += [
         "",
         "Reply in this thread to answer. /claim to take it, /pass to hand it on.",
