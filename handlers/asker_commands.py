@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from bot.ground.storage import repo
+from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import FicheAnswer, Question
 from bot.ground.vocabulary import QuestionStatus
-from handlers.asking import status_label
+from handlers.asking import answer_choices, status_label
 from handlers.commands import help_text, show_help
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS
 from handlers.events import Button
 from handlers.i18n import language_name
 from handlers.referral import refer
+from handlers.way_out import not_what_i_asked
 from knowledge.repository import get_version
 
 __all__ = ["ASKER_COMMANDS", "press"]
@@ -90,7 +91,7 @@ def close(turn: Turn, question: Question, *, by_asker: bool) -> None:
         actor_id=turn.person.id,
         by="asker" if by_asker else turn.person.role,
     )
-    asker = turn.session.get(type(turn.person), question.asker_id)
+    asker = conversation_repo.get_person(turn.session, question.asker_id)
     assert asker is not None
     if asker.focus_question_id == question.id:
         asker.focus_question_id = None
@@ -122,10 +123,12 @@ def new(turn: Turn, _args: list[str]) -> None:
 def _own_question(turn: Turn, args: list[str]) -> Question | None:
     if args:
         number = args[0].lstrip("#")
-        question = turn.session.get(Question, int(number)) if number.isdigit() else None
+        question = (
+            conversation_repo.get_question(turn.session, int(number)) if number.isdigit() else None
+        )
     else:
         focus = turn.person.focus_question_id
-        question = turn.session.get(Question, focus) if focus else None
+        question = conversation_repo.get_question(turn.session, focus) if focus else None
     if question is None or question.asker_id != turn.person.id:
         turn.reply(
             turn.t(
@@ -151,7 +154,9 @@ def press(turn: Turn, action: str) -> None:
     """A button pressed under one of the bot's messages."""
     kind, _, rest = action.partition(":")
     number, _, value = rest.partition(":")
-    question = turn.session.get(Question, int(number)) if number.isdigit() else None
+    question = (
+        conversation_repo.get_question(turn.session, int(number)) if number.isdigit() else None
+    )
     if question is None or question.asker_id != turn.person.id:
         turn.reply(turn.t("This button is no longer valid."))
         return
@@ -167,6 +172,8 @@ def press(turn: Turn, action: str) -> None:
         if answer is not None:
             answer.feedback, answer.feedback_at = "expert", turn.now
         refer(turn, question)
+    elif kind == "other":
+        not_what_i_asked(turn, question)
     elif (
         kind == "fiche" and answer is not None and (rank := _shown_rank(value, answer)) is not None
     ):
@@ -247,10 +254,5 @@ def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer, rank: int =
     turn.reply(
         f"{header}\n\n{body}",
         question=question,
-        buttons=[
-            Button(turn.t("This answers it"), f"helped:{question.id}"),
-            Button(turn.t("Ask an expert"), f"expert:{question.id}"),
-        ]
-        if offered
-        else [],
+        buttons=answer_choices(turn, question, full_fiche=False) if offered else [],
     )

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from scipy import sparse
 
-from bot.ground.storage import repo
 from bot.ground.storage.answers_repo import EarlierAnswer, answer_of
 from bot.ground.storage.models import Question
 from handlers.context import Turn
@@ -14,7 +13,13 @@ from handlers.i18n import format_day
 from knowledge.repository import question_vectors
 from knowledge.similar import SimilarQuestion, remember, similar_questions
 
-__all__ = ["answered_by", "copilot_lines", "earlier_answers", "question_vector"]
+__all__ = [
+    "answered_by",
+    "copilot_lines",
+    "earlier_answers",
+    "languages_of",
+    "question_vector",
+]
 
 # Fiches and earlier questions listed in a thread at most.
 SHOWN = 3
@@ -64,28 +69,24 @@ def copilot_lines(
     turn: Turn,
     question: Question,
     *,
-    shown: Sequence[tuple[str, str]] = (),
+    shown: bool = False,
     found: Sequence[str] = (),
     vector: sparse.csr_matrix | None = None,
 ) -> list[str]:
-    """The thread's co-pilot lines (in English, the experts' space's language).
+    """The co-pilot's lines for a question's thread (in English, the experts' space's language).
 
-    The fiches the asker was shown (``shown``: title, id) or else the bot found (``found``:
-    ids), with their languages; and earlier answered questions that are close, with who
-    answered them and when. Without either list, the fiches last shown to the asker are used.
+    When the asker was shown no fiche (``shown``), the fiches the bot ``found`` (ids), with
+    their languages; then earlier answered questions that are close, with who answered them
+    and when; and how to send either to the asker.
     """
-    if not shown and not found:
-        shown = _last_shown(turn, question)
     lines: list[str] = []
-    listed = [f"• {title} ({fiche_id} · {_languages(turn, fiche_id)})" for title, fiche_id in shown]
-    if listed:
-        lines += ["", "The asker was shown these fiches while waiting for you:", *listed]
-    else:
+    listed = []
+    if not shown:
         for fiche_id in list(dict.fromkeys(found))[:SHOWN]:
             versions = turn.services.triage.index.versions_of(fiche_id)
             if versions:
                 title = next((v for v in versions if v.language == "en"), versions[0]).title
-                listed.append(f"• {title} ({fiche_id} · {_languages(turn, fiche_id)})")
+                listed.append(f"• {title} ({fiche_id} · {languages_of(turn, fiche_id)})")
         if listed:
             lines += ["", "Fiches the bot found for this question:", *listed]
     vector = vector if vector is not None else question_vector(turn, question)
@@ -100,23 +101,12 @@ def copilot_lines(
             if len(excerpt) > EXCERPT:
                 excerpt = excerpt[: EXCERPT - 1].rstrip() + "…"
             lines.append(f"• #{similar.question.id} · answered {day} by {who}: {excerpt}")
-    if listed or earlier:
+    if shown or listed or earlier:
         lines += ["", "/fiche ID sends a fiche to the asker; /similar N an earlier answer."]
     return lines
 
 
-def _languages(turn: Turn, fiche_id: str) -> str:
+def languages_of(turn: Turn, fiche_id: str) -> str:
+    """The languages a fiche is written in, as the thread shows them: "DE, EN"."""
     versions = turn.services.triage.index.versions_of(fiche_id)
     return ", ".join(sorted(v.language.upper() for v in versions)) or "?"
-
-
-def _last_shown(turn: Turn, question: Question) -> list[tuple[str, str]]:
-    """The fiches the asker was last shown for ``question`` (title as shown, id)."""
-    answer = repo.latest_fiche_answer(turn.session, question.id)
-    shown = []
-    for fiche in answer.fiches if answer is not None else []:
-        versions = turn.services.triage.index.versions_of(fiche["id"])
-        version = next((v for v in versions if v.language == fiche["language"]), None)
-        if version is not None:
-            shown.append((version.title, fiche["id"]))
-    return shown

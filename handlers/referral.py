@@ -7,17 +7,38 @@ from collections.abc import Sequence
 from scipy import sparse
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import repo
-from bot.ground.storage.models import Assignment, Person, Question
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Person, Question
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.context import Turn
-from handlers.copilot import copilot_lines
+from handlers.copilot import copilot_lines, languages_of
 from handlers.deadlines import start_clock
-from handlers.directory import candidates
-from handlers.i18n import format_when
-from routing.matching import Candidate, RouteDecision, match
+from handlers.directory import candidates, need_of
+from handlers.i18n import format_when, language_name
+from knowledge.repository import get_version
+from routing.matching import Candidate, Reason, RouteDecision, match
 
-__all__ = ["assign", "refer", "space_channels", "thread_title"]
+__all__ = [
+    "NOT_ASKED",
+    "SHOWN_ASKED_EXPERT",
+    "SHOWN_NOT_ASKED",
+    "SHOWN_THEN_WROTE",
+    "SHOWN_WHILE_WAITING",
+    "assign",
+    "refer",
+    "shown_fiches",
+    "space_channels",
+    "thread_title",
+    "why",
+]
+
+# The asker's "not what I asked" on a fiche answer, as FicheAnswer.feedback stores it.
+NOT_ASKED = "not_asked"
+# How the thread introduces the fiches the asker was shown, by what the asker did with them.
+SHOWN_WHILE_WAITING = "The asker was shown these fiches while waiting for you:"
+SHOWN_ASKED_EXPERT = "The asker was shown these fiches and asked for an expert:"
+SHOWN_NOT_ASKED = "The asker was shown these fiches and said they are not what they asked:"
+SHOWN_THEN_WROTE = "The asker was shown these fiches, then wrote:"
 
 
 def thread_title(question: Question) -> str:
@@ -38,27 +59,38 @@ def space_channels(turn: Turn, people: list[Person]) -> list[str]:
     return reached or running[:1]
 
 
+def shown_fiches(session: Session, question_id: int) -> list[tuple[str, str]]:
+    """Every fiche the asker was shown for a question, as (title, id), without repeats."""
+    shown: dict[str, str] = {}
+    for answer in repo.fiche_answers_of(session, question_id):
+        for fiche in answer.fiches or []:
+            version = get_version(session, fiche["id"], fiche["language"])
+            shown.setdefault(fiche["id"], version.title if version else fiche["id"])
+    return [(title, fiche_id) for fiche_id, title in shown.items()]
+
+
 def refer(
     turn: Turn,
     question: Question,
     *,
     excluded: set[int] | None = None,
-    shown: Sequence[tuple[str, str]] = (),
+    asker_wrote: str = "",
     found: Sequence[str] = (),
     vector: sparse.csr_matrix | None = None,
 ) -> RouteDecision:
     """Route ``question`` (new, or offered a fiche) to experts and tell everyone concerned.
 
-    ``shown`` lists the fiches (title, id) the asker is shown while the experts look;
-    ``found`` the ids of fiches the bot found; ``vector`` is the question's embedding.
+    The thread lists the fiches the asker was shown and what they did with them, then what
+    the asker wrote about them (``asker_wrote``), if anything; then the co-pilot's finds:
+    the fiches the bot ``found`` (ids) when none was shown, and close earlier answers
+    (``vector`` is the question's embedding, looked up or computed when not given).
     """
     session, config = turn.session, turn.config
     experts, coordinators = candidates(session, config)
     if excluded:
         experts = [e for e in experts if e.person_id not in excluded]
     decision = match(
-        question.topic,
-        question.language,
+        need_of(config, question),
         experts,
         coordinators,
         mention_others=config.routing.mention_others,
@@ -71,7 +103,7 @@ def refer(
     question.partner_id = decision.primary.partner or None if decision.primary else None
     start_clock(session, config, question, turn.now)
     recipients = assign(session, question, decision, turn)
-    asker = session.get(Person, question.asker_id)
+    asker = conversation_repo.get_person(session, question.asker_id)
     assert asker is not None
     asker.focus_question_id = question.id
     repo.log_event(
@@ -85,8 +117,9 @@ def refer(
         fallback=decision.fallback,
         experts=[c.key for c in decision.everyone],
     )
-    copilot = copilot_lines(turn, question, shown=shown, found=found, vector=vector)
-    _post_thread(turn, question, asker, decision, recipients, copilot)
+    _post_thread(
+        turn, question, asker, decision, recipients, asker_wrote, found=found, vector=vector
+    )
     _tell_asker(turn, question, asker, decision)
     return decision
 
@@ -97,16 +130,9 @@ def assign(
     """Write the assignments of a routing decision; return the people, primary first."""
     people = []
     for rank, candidate in enumerate(decision.everyone):
-        session.add(
-            Assignment(
-                question_id=question.id,
-                person_id=candidate.person_id,
-                role=AssignmentRole.PRIMARY if rank == 0 else "mentioned",
-                active=True,
-                created_at=turn.now,
-            )
-        )
-        person = session.get(Person, candidate.person_id)
+        role = AssignmentRole.PRIMARY if rank == 0 else AssignmentRole.MENTIONED
+        conversation_repo.add_assignment(session, question.id, candidate.person_id, role, turn.now)
+        person = conversation_repo.get_person(session, candidate.person_id)
         if person is not None:
             people.append(person)
     return people
@@ -126,7 +152,10 @@ def _post_thread(
     asker: Person,
     decision: RouteDecision,
     recipients: list[Person],
-    copilot: Sequence[str] = (),
+    asker_wrote: str,
+    *,
+    found: Sequence[str] = (),
+    vector: sparse.csr_matrix | None = None,
 ) -> None:
     # The experts' space works in the network's common language (English).
     topic = turn.config.topic(question.topic or "")
@@ -145,10 +174,21 @@ def _post_thread(
         lines.append(f"Assigned to: {decision.primary.name}")
     if decision.mentioned:
         lines.append("Also asked: " + ", ".join(c.name for c in decision.mentioned))
+    if decision.reasons:
+        lines.append("Why:")
+        readers = {p.id: p for p in recipients}
+        for candidate, reason in zip(decision.everyone, decision.reasons, strict=True):
+            reader = readers.get(candidate.person_id)
+            lines.append(f"• {candidate.name} — {why(turn, reason, reader)}")
     if decision.fallback == "english":
         lines.append(
             f"No expert reads {question.language.upper()} on this topic: "
             "please answer in English or in the asker's language."
+        )
+    elif decision.fallback == "near_topic":
+        lines.append(
+            f"No expert of this topic reads {question.language.upper()}: "
+            "sent to experts of a near topic who do."
         )
     elif decision.fallback == "coordinators":
         lines.append(
@@ -158,7 +198,15 @@ def _post_thread(
         "",
         question.text,
     ]
-    lines += copilot
+    shown = shown_fiches(turn.session, question.id)
+    if shown:
+        lines += ["", _shown_heading(turn.session, question, asker_wrote)]
+        lines += [
+            f"• {title} ({fiche_id} · {languages_of(turn, fiche_id)})" for title, fiche_id in shown
+        ]
+    if asker_wrote:
+        lines += ["", asker_wrote]
+    lines += copilot_lines(turn, question, shown=bool(shown), found=found, vector=vector)
     lines += [
         "",
         "Reply in this thread to answer. /claim to take it, /pass to hand it on.",
@@ -173,6 +221,42 @@ def _post_thread(
         title=thread_title(question),
         mentions=recipients,
     )
+
+
+def why(turn: Turn, reason: Reason, reader: Person | None) -> str:
+    """Why someone was chosen, in their own language: "reads Portuguese · EU funding · …"."""
+    language = (reader.language if reader else None) or turn.config.languages.default
+    texts = turn.services.texts
+    parts = []
+    if reason.language is None:
+        parts.append(texts.translate(language, "network coordinator"))
+    else:
+        name = language_name(reason.language, language)
+        parts.append(texts.translate(language, "reads {language}", language=name))
+    if reason.topic:
+        parts.append(turn.config.topic_name(reason.topic, language))
+    if reason.same_country:
+        parts.append(texts.translate(language, "same country"))
+    parts.append(
+        texts.translate_plural(
+            language,
+            "{count} open question",
+            "{count} open questions",
+            reason.load,
+            count=reason.load,
+        )
+    )
+    return " · ".join(parts)
+
+
+def _shown_heading(session: Session, question: Question, asker_wrote: str) -> str:
+    if asker_wrote:
+        return SHOWN_THEN_WROTE
+    if question.decision == "suggest":
+        return SHOWN_WHILE_WAITING
+    if any(a.feedback == NOT_ASKED for a in repo.fiche_answers_of(session, question.id)):
+        return SHOWN_NOT_ASKED
+    return SHOWN_ASKED_EXPERT
 
 
 def _tell_asker(turn: Turn, question: Question, asker: Person, decision: RouteDecision) -> None:

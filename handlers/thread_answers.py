@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from bot.ground.storage import repo
+from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.answers_repo import answer_of
 from bot.ground.storage.models import Person, Question
 from bot.ground.vocabulary import QuestionStatus
@@ -27,7 +27,7 @@ def _open_question(turn: Turn) -> tuple[Question, Person] | None:
     if question.status == QuestionStatus.RESOLVED:
         turn.reply(already_resolved(turn, question), question=question)
         return None
-    asker = turn.session.get(Person, question.asker_id)
+    asker = conversation_repo.get_person(turn.session, question.asker_id)
     assert asker is not None
     return question, asker
 
@@ -122,7 +122,7 @@ def send_similar(turn: Turn, args: list[str]) -> None:
     if found is None:
         return
     question, asker = found
-    earlier = turn.session.get(Question, int(number))
+    earlier = conversation_repo.get_question(turn.session, int(number))
     if earlier is not None and earlier.id == question.id:
         turn.reply(
             turn.t("Question #{number} is this thread's own question.", number=earlier.id),

@@ -141,6 +141,8 @@ class Question(Base):
     language: Mapped[str] = mapped_column(String(8))
     topic: Mapped[str | None] = mapped_column(String(64), index=True)
     topic_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # Every topic's probability from the classifier, {topic id: p}, for routing by expertise.
+    topic_scores: Mapped[dict[str, Any] | None]
     # offered (fiche answer shown) | open (routed) | answered | resolved
     status: Mapped[str] = mapped_column(String(16), index=True)
     decision: Mapped[str] = mapped_column(String(8))  # answer | route
@@ -435,7 +437,7 @@ Index("ix_inbox_pending", InboxEvent.channel, InboxEvent.handled_at, InboxEvent.
 
 
 class QuestionVector(Base):
-    """A question's embedding, kept so later questions find it as a similar one (0007)."""
+    """A question's embedding, kept so later questions find it as a similar one (0008)."""
 
     __tablename__ = "question_vectors"
 
@@ -447,7 +449,7 @@ class QuestionVector(Base):
 
 
 class FicheDraft(Base):
-    """A fiche drafted from an expert's answer, waiting for a coordinator's review (0007)."""
+    """A fiche drafted from an expert's answer, waiting for a coordinator's review (0008)."""
 
     __tablename__ = "fiche_drafts"
 
