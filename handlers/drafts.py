@@ -28,13 +28,16 @@ from handlers.context import Services, Turn
 from handlers.expert_commands import thread_question
 from handlers.i18n import language_name
 from knowledge.drafts import draft_version, fiche_file_text, free_fiche_id, publish
+from knowledge.embedder import Embedder
 from knowledge.repository import index_with_fiches
 
 __all__ = [
     "DRAFT_COMMANDS",
+    "FIELDS",
     "TOFICHE_COMMANDS",
     "approval_problem",
     "approve_draft",
+    "change_field",
     "make_draft",
     "refresh_search",
 ]
@@ -44,6 +47,7 @@ ID_TAKEN = (
     "The fiche id {fiche} is taken; give the draft another one with /draft {draft} id NEW-ID."
 )
 INVALID = "Draft fiche #{draft} cannot be approved: {problem}"
+ID_IN_USE = "the fiche id {fiche} is taken."
 TITLE_CHARS = 120
 SUMMARY_CHARS = 300
 FIELDS = ("title", "summary", "topics", "country", "region", "partner", "body", "id")
@@ -210,22 +214,34 @@ def show_or_edit(turn: Turn, args: list[str]) -> None:
 
 
 def _change(turn: Turn, draft: FicheDraft, field: str, value: str) -> str | None:
-    """Set one field; undo it and say why if the draft would no longer make a valid file."""
+    problem = change_field(turn.session, turn.config, draft, field, value)
+    if problem is None:
+        return None
+    message, values = problem
+    return turn.t(message, **values)
+
+
+def change_field(
+    session: Session, config: Config, draft: FicheDraft, field: str, value: str
+) -> tuple[str, dict[str, object]] | None:
+    """Set one field of a draft (a name of ``FIELDS``); undone if the file would be invalid.
+
+    Returns why it was refused (a message and its values), or None.
+    """
     attribute = "fiche_id" if field == "id" else field
     before = getattr(draft, attribute)
     if field == "topics":
         setattr(draft, attribute, [t for t in re.split(r"[\s,]+", value) if t])
     else:
         setattr(draft, attribute, value.lower() if field == "id" else value)
-    if field == "id" and fiche_id_taken(turn.session, draft.fiche_id, draft_id=draft.id):
+    if field == "id" and fiche_id_taken(session, draft.fiche_id, draft_id=draft.id):
         setattr(draft, attribute, before)
-        return turn.t("the fiche id {fiche} is taken.", fiche=value.lower())
-    checked = draft_version(
-        draft, turn.config.languages.supported, {t.id for t in turn.config.topics}
-    )
+        return ID_IN_USE, {"fiche": value.lower()}
+    checked = draft_version(draft, config.languages.supported, {t.id for t in config.topics})
     if isinstance(checked, list):
         setattr(draft, attribute, before)
-        return "; ".join(e.problem for e in checked)
+        # The file checker's own words (English), as `rrm kb import` prints them.
+        return "{problem}", {"problem": "; ".join(e.problem for e in checked)}
     return None
 
 
@@ -247,7 +263,14 @@ def approve(turn: Turn, args: list[str]) -> None:
         message, values = problem
         turn.reply(turn.t(message, **values))
         return
-    approve_draft(turn.session, turn.services, draft, turn.person.display_name, turn.now)
+    approve_draft(
+        turn.session,
+        turn.config,
+        turn.services.triage.embedder,
+        draft,
+        turn.person.display_name,
+        turn.now,
+    )
     repo.log_event(
         turn.session,
         "draft_approved",
@@ -283,13 +306,17 @@ def approval_problem(
 
 
 def approve_draft(
-    session: Session, services: Services, draft: FicheDraft, reviewer: str, now: dt.datetime
+    session: Session,
+    config: Config,
+    embedder: Embedder,
+    draft: FicheDraft,
+    reviewer: str,
+    now: dt.datetime,
 ) -> None:
     """Store and embed a draft :func:`approval_problem` passed as a fiche; mark it approved."""
-    config = services.config
     version = draft_version(draft, config.languages.supported, {t.id for t in config.topics})
     assert not isinstance(version, list), "check approval_problem first"
-    publish(session, services.triage.embedder, version, now)
+    publish(session, embedder, version, now)
     draft.status = DraftStatus.APPROVED
     draft.reviewed_by, draft.reviewed_at = reviewer, now
 

@@ -10,6 +10,7 @@ import logging
 import math
 import secrets
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from bot.dashboard.charts import horizontal_bars, weekly_chart
+from bot.dashboard.drafts import PageTools, draft_routes
 from bot.dashboard.throttle import LoginThrottle
 from bot.ground.clock import Clock
 from bot.ground.config import Config
@@ -42,6 +44,7 @@ from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
 from handlers.stats.period import Period, PeriodError, parse_period
 from handlers.stats.tables import TABLES, as_csv, table
 from handlers.stats.warnings import render_warning, top_warnings
+from knowledge.embedder import Embedder
 
 __all__ = ["client_address", "create_app", "make_server", "serve"]
 
@@ -50,8 +53,18 @@ TEMPLATES = Path(__file__).with_name("templates")
 SESSION_HOURS = 12
 
 
-def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
-    """The dashboard app over ``database``; sessions are signed with the configured secret."""
+def create_app(
+    config: Config,
+    database: Database,
+    clock: Clock,
+    *,
+    embedder: Embedder | None = None,
+    fiches_changed: Callable[[list[str]], None] | None = None,
+) -> Starlette:
+    """The dashboard app over ``database``; sessions are signed with the configured secret.
+
+    ``embedder`` and ``fiches_changed`` serve the drafts page (bot/dashboard/drafts.py).
+    """
     if not config.dashboard.secret:
         raise ValueError("dashboard.secret is empty: set it or RRM_DASHBOARD_SECRET")
     templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -307,6 +320,14 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         Route("/questions", questions),
         Route("/questions/{number:int}", question),
         Route("/csv/{name}.csv", download),
+        *draft_routes(
+            config,
+            database,
+            clock,
+            PageTools(user_of, page, refused, csrf_valid),
+            embedder=embedder,
+            fiches_changed=fiches_changed,
+        ),
     ]
     return Starlette(
         routes=routes,
@@ -375,7 +396,13 @@ def _blank(value: object) -> object:
 
 
 def make_server(
-    config: Config, database: Database, clock: Clock, *, handle_signals: bool = True
+    config: Config,
+    database: Database,
+    clock: Clock,
+    *,
+    handle_signals: bool = True,
+    embedder: Embedder | None = None,
+    fiches_changed: Callable[[list[str]], None] | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for the dashboard: ``serve()`` runs it, ``should_exit`` ends it.
 
@@ -383,7 +410,7 @@ def make_server(
     """
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config, database, clock),
+            create_app(config, database, clock, embedder=embedder, fiches_changed=fiches_changed),
             host=config.dashboard.address,
             port=config.dashboard.port,
             log_level="warning",

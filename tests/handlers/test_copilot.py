@@ -91,7 +91,7 @@ async def test_fiche_answers_the_asker_in_their_language(config, embedder) -> No
         assert "[2] Fachperson fragen" in shown
         shown = await bot.say("2")
         assert "experts' space · thread #2" in shown
-        assert "The asker was shown these fiches while waiting for you:" in shown
+        assert "The asker was shown these fiches and asked for an expert:" in shown
         assert "(alpine-valley-training-pact · DE, EN)" in shown
         await bot.say("/as claire")
         shown = await bot.say("#2 /fiche")

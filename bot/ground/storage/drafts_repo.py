@@ -13,6 +13,7 @@ __all__ = [
     "draft_of_question",
     "fiche_id_taken",
     "get_draft",
+    "recent_drafts",
     "unexported_drafts",
     "waiting_drafts",
 ]
@@ -73,3 +74,15 @@ def unexported_drafts(session: Session) -> list[FicheDraft]:
             .order_by(FicheDraft.id)
         )
     )
+
+
+def recent_drafts(session: Session, reviewed: int = 20) -> list[FicheDraft]:
+    """Every draft waiting for review, then the latest ``reviewed`` ones, newest first."""
+    waiting = waiting_drafts(session, limit=200)
+    done = session.scalars(
+        select(FicheDraft)
+        .where(FicheDraft.status != DraftStatus.DRAFT)
+        .order_by(FicheDraft.reviewed_at.desc(), FicheDraft.id.desc())
+        .limit(reviewed)
+    )
+    return [*waiting, *done]
