@@ -12,6 +12,7 @@ __all__ = [
     "AssignmentRole",
     "DraftStatus",
     "EscalationLevel",
+    "GapKind",
     "OutboxStatus",
     "Priority",
     "QuestionStatus",
@@ -87,3 +88,11 @@ class DraftStatus(StrEnum):
     DRAFT = "draft"
     APPROVED = "approved"
     REJECTED = "rejected"
+
+
+class GapKind(StrEnum):
+    """What became of a question the fiches did not answer."""
+
+    ROUTED = "routed"  # no fiche came close: experts were asked
+    SUGGESTED = "suggested"  # fiches were shown while experts were asked
+    UNCONFIRMED = "unconfirmed"  # a fiche answer was offered; the asker never confirmed it
