@@ -91,7 +91,8 @@ async def test_notes_copilot_similar_fiche_and_draft_on_matrix(world: World, emb
         )
         await text_with(claire, room, "Projet de fiche n°\u00a01")
         await anna.say(room, "/approve 1")
-        await text_with(anna, room, "canteen-lawyers-q1")  # in Anna's language
+        # Anna reads the whole room from its start: many messages before the reply.
+        await text_with(anna, room, "lawyers-for-school-canteen-contracts-q1", tries=100)
 
         with bot.app.database.sessions() as session:
             notes = session.scalars(select(Event).where(Event.kind == "note")).all()
