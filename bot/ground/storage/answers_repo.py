@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import Event, Person, Question, RelayedMessage
 from bot.ground.storage.privacy import ERASED
-from bot.ground.vocabulary import QuestionStatus
+from bot.ground.vocabulary import QuestionStatus, RelayDirection
 
 __all__ = ["EarlierAnswer", "answer_of", "reusable_questions"]
 
@@ -59,7 +59,10 @@ def answer_of(session: Session, question_id: int) -> EarlierAnswer | None:
     """
     relayed = session.scalars(
         select(RelayedMessage)
-        .where(RelayedMessage.question_id == question_id, RelayedMessage.direction == "to_asker")
+        .where(
+            RelayedMessage.question_id == question_id,
+            RelayedMessage.direction == RelayDirection.TO_ASKER,
+        )
         .order_by(RelayedMessage.id)
     ).all()
     withdrawn = {
