@@ -437,7 +437,7 @@ Index("ix_inbox_pending", InboxEvent.channel, InboxEvent.handled_at, InboxEvent.
 
 
 class QuestionVector(Base):
-    """A question's embedding, kept so later questions find it as a similar one (0008)."""
+    """A question's embedding, kept so later questions find it as a similar one (0009)."""
 
     __tablename__ = "question_vectors"
 
@@ -449,7 +449,7 @@ class QuestionVector(Base):
 
 
 class FicheDraft(Base):
-    """A fiche drafted from an expert's answer, waiting for a coordinator's review (0008)."""
+    """A fiche drafted from an expert's answer, waiting for a coordinator's review (0009)."""
 
     __tablename__ = "fiche_drafts"
 
