@@ -7,9 +7,8 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, PermanentSendError
@@ -30,11 +29,18 @@ class OutboxSender:
     """Delivers pending outbox messages through the running channels."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], clock: Clock
+        self,
+        sessions: sessionmaker[Session],
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        *,
+        sends_for: Callable[[str], bool] = lambda _channel: True,
     ) -> None:
         self.sessions = sessions
         self.channels = dict(channels)
         self.clock = clock
+        # Which channels this process sends for now (another process may send for the rest).
+        self._sends_for = sends_for
         self.wake = asyncio.Event()
         # One flush at a time in this process, or two could send the same row.
         self._lock = asyncio.Lock()
@@ -86,9 +92,19 @@ class OutboxSender:
 
     def _pending(self) -> tuple[list[tuple[Delivery, str]], bool]:
         """Messages ready to send, oldest first, and whether more may be waiting behind them."""
+        channels = [name for name in self.channels if self._sends_for(name)]
+        if not channels:
+            return [], False
         with self.sessions() as session:
-            rows = repo.outbox_pending(
-                session, list(self.channels), self.clock.now(), limit=BATCH_SIZE
+            rows = repo.outbox_pending(session, channels, self.clock.now(), limit=BATCH_SIZE)
+            # One query for the threads every expert message goes into, not one a message.
+            threads = repo.opened_threads(
+                session,
+                {
+                    row.question_id
+                    for row in rows
+                    if row.target == "space" and not row.opens_thread and row.question_id
+                },
             )
             ready = []
             waiting_threads: set[tuple[int | None, str]] = set()
@@ -96,16 +112,12 @@ class OutboxSender:
             for row in rows:
                 thread_id = row.thread_id
                 if row.target == "space" and not row.opens_thread:
-                    thread = session.scalar(
-                        select(Thread).where(
-                            Thread.question_id == row.question_id, Thread.channel == row.channel
-                        )
-                    )
-                    if thread is None:
+                    opened = threads.get((row.question_id, row.channel))
+                    if opened is None:
                         waiting_threads.add((row.question_id, row.channel))
                         held_back = True
                         continue  # its thread is not opened yet
-                    thread_id = thread.thread_id
+                    thread_id = opened
                 if (row.question_id, row.channel) in waiting_threads:
                     held_back = True
                     continue

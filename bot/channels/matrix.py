@@ -138,6 +138,11 @@ class MatrixChannel:
         # Held while a sync's events are handled, so stopping never cuts one in half.
         self._handling = asyncio.Lock()
 
+    @property
+    def account(self) -> str:
+        """The bot's Matrix user id."""
+        return self.config.user_id
+
     def use_inbox(self, inbox: Inbox) -> None:
         """Store each sync's events with its token in one transaction; handle them from there."""
         self._inbox = inbox
@@ -167,17 +172,17 @@ class MatrixChannel:
             await self._login()
             await self._remember("device_id", self.client.device_id)
             self.experts_room_id = await self._join_experts_room()
-            since = await self._recall("next_batch")
-            missed = await self._catch_up(since) if since else None
-            if not since:
-                await self._skip_backlog()
+            # With several processes on PostgreSQL, one syncs (and so handles): the others
+            # stand by, and the first to notice that it has gone takes over.
+            leading = self._inbox is None or await self._inbox.lead()
+            missed = await self._resume() if leading else None
         except BaseException:
             await self.client.close()
             self.client = None
             raise
         # What came in while the bot was down is handled by the sync task, not here: the
         # application takes events in only once every channel has started.
-        self._task = asyncio.create_task(self._sync_forever(missed), name="matrix-sync")
+        self._task = asyncio.create_task(self._sync_forever(missed, leading), name="matrix-sync")
         self._task.add_done_callback(self._sync_done)
 
     async def stop(self) -> None:
@@ -297,6 +302,14 @@ class MatrixChannel:
         write.add_done_callback(self._writes.discard)
         await asyncio.shield(write)
 
+    async def _resume(self) -> SyncResponse | None:
+        """Catch up from the stored token (what came meanwhile), or skip the backlog."""
+        since = await self._recall("next_batch")
+        if not since:
+            await self._skip_backlog()
+            return None
+        return await self._catch_up(since)
+
     async def _catch_up(self, since: str) -> SyncResponse:
         """Sync from where the last run stopped: what was sent meanwhile, to be handled."""
         client = self._require_client()
@@ -309,8 +322,10 @@ class MatrixChannel:
             raise MatrixError(f"first sync failed: {response.message}")
         return response
 
-    async def _sync_forever(self, missed: SyncResponse | None) -> None:
+    async def _sync_forever(self, missed: SyncResponse | None, leading: bool) -> None:
         client = self._require_client()
+        if not leading:
+            missed = await self._take_over()
         if missed is not None:
             try:
                 await self._handle_sync(missed)
@@ -333,6 +348,17 @@ class MatrixChannel:
                 await self._handle_sync(response)
             except Exception:
                 log.exception("matrix: handling a sync failed")
+
+    async def _take_over(self) -> SyncResponse | None:
+        """Wait until the process that syncs has gone, then resume where it stopped."""
+        assert self._inbox is not None
+        await self._inbox.wait_to_lead()
+        while True:
+            try:
+                return await self._resume()
+            except MatrixError as error:
+                log.warning("matrix: resuming the sync failed (%s); retrying", error)
+                await asyncio.sleep(STOP_WAIT_SECONDS)
 
     def _sync_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, bindparam, func, insert, or_, select, update
@@ -48,6 +48,7 @@ __all__ = [
     "log_event",
     "mark_sent",
     "open_questions",
+    "opened_threads",
     "outbox_pending",
     "people_by_role",
     "put_channel_state",
@@ -314,6 +315,19 @@ def outbox_pending(
     """Unsent messages for these channels that are due (not backing off), oldest first."""
     parameters = {"channels": list(channels), "now": now, "limit": limit}
     return list(session.connection().execute(_PENDING, parameters))
+
+
+def opened_threads(session: Session, question_ids: Collection[int]) -> dict[tuple[int, str], str]:
+    """The thread each of these questions has per channel, by (question id, channel)."""
+    if not question_ids:
+        return {}
+    rows = session.execute(
+        select(Thread.question_id, Thread.channel, Thread.thread_id)
+        .where(Thread.question_id.in_(list(question_ids)))
+        .order_by(Thread.id.desc())
+    )
+    # The first thread opened wins, as the older ones are read last.
+    return {(row.question_id, row.channel): row.thread_id for row in rows}
 
 
 def mark_sent(session: Session, outbox_id: int, external_id: str | None, now: dt.datetime) -> None:
