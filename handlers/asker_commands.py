@@ -5,13 +5,14 @@ from __future__ import annotations
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import FicheAnswer, Question
 from bot.ground.vocabulary import QuestionStatus
-from handlers.asking import status_label
+from handlers.asking import answer_choices, status_label
 from handlers.commands import help_text, show_help
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS
 from handlers.events import Button
 from handlers.i18n import language_name
 from handlers.referral import refer
+from handlers.way_out import not_what_i_asked
 from knowledge.repository import get_version
 
 __all__ = ["ASKER_COMMANDS", "press"]
@@ -171,6 +172,8 @@ def press(turn: Turn, action: str) -> None:
         if answer is not None:
             answer.feedback, answer.feedback_at = "expert", turn.now
         refer(turn, question)
+    elif kind == "other":
+        not_what_i_asked(turn, question)
     elif (
         kind == "fiche" and answer is not None and (rank := _shown_rank(value, answer)) is not None
     ):
@@ -250,10 +253,5 @@ def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer, rank: int =
     turn.reply(
         f"{header}\n\n{body}",
         question=question,
-        buttons=[
-            Button(turn.t("This answers it"), f"helped:{question.id}"),
-            Button(turn.t("Ask an expert"), f"expert:{question.id}"),
-        ]
-        if offered
-        else [],
+        buttons=answer_choices(turn, question, full_fiche=False) if offered else [],
     )

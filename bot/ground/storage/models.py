@@ -139,6 +139,8 @@ class Question(Base):
     language: Mapped[str] = mapped_column(String(8))
     topic: Mapped[str | None] = mapped_column(String(64), index=True)
     topic_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # Every topic's probability from the classifier, {topic id: p}, for routing by expertise.
+    topic_scores: Mapped[dict[str, Any] | None]
     # offered (fiche answer shown) | open (routed) | answered | resolved
     status: Mapped[str] = mapped_column(String(16), index=True)
     decision: Mapped[str] = mapped_column(String(8))  # answer | route
