@@ -11,6 +11,7 @@ from enum import StrEnum
 __all__ = [
     "AssignmentRole",
     "EscalationLevel",
+    "GapKind",
     "OutboxStatus",
     "Priority",
     "QuestionStatus",
@@ -78,3 +79,11 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class GapKind(StrEnum):
+    """What became of a question the fiches did not answer."""
+
+    ROUTED = "routed"  # no fiche came close: experts were asked
+    SUGGESTED = "suggested"  # fiches were shown while experts were asked
+    UNCONFIRMED = "unconfirmed"  # a fiche answer was offered; the asker never confirmed it
