@@ -232,6 +232,7 @@ class Application:
             self.database.sessions,
             self.sender.failures,
             lambda: len(intake.backlog) if intake else 0,
+            self._undecryptable,
         )
         settings = self.config.metrics
         server = uvicorn.Server(
@@ -244,6 +245,11 @@ class Application:
             if server.should_exit:
                 break
         log.info("metrics on http://%s:%d/metrics", settings.host, settings.port)
+
+    def _undecryptable(self) -> dict[str, int]:
+        """Events each end-to-end encrypting channel could not decrypt, since start."""
+        counts = {name: getattr(c, "undecryptable", None) for name, c in self.channels.items()}
+        return {name: count for name, count in counts.items() if isinstance(count, int)}
 
     async def flush(self) -> int:
         """Send everything pending now (tests and the console use it to keep order)."""

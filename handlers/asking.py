@@ -7,7 +7,7 @@ import re
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
-from bot.ground.vocabulary import Priority, QuestionStatus
+from bot.ground.vocabulary import Priority, QuestionStatus, RelayDirection
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.events import Button
@@ -120,7 +120,7 @@ def _follow_up(turn: Turn, question: Question, text: str) -> None:
     conversation_repo.add_relayed(
         turn.session,
         question.id,
-        "to_experts",
+        RelayDirection.TO_EXPERTS,
         turn.person.id,
         turn.event.channel,
         turn.event.message_id,

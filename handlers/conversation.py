@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 20_000
 COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
+UNREADABLE = (
+    "I could not decrypt your last message: your app did not share its key with me. Please "
+    "send it again. If this keeps happening, let your app send encrypted messages to "
+    "unverified sessions too, or verify my session (the coordinators can tell you how)."
+)
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,9 @@ class Conversation:
 
     def _in_space(self, turn: Turn) -> None:
         event = turn.event
+        if event.unreadable:
+            turn.reply(turn.t(UNREADABLE))
+            return
         text = clean_text(event.text)
         command = COMMAND.match(text)
         if command:
@@ -149,6 +157,9 @@ class Conversation:
         command = COMMAND.match(clean_text(event.text)) if not event.action else None
         name = command.group(1).lower() if command else None
         if not admit(turn, name, (command.group(2) or "").split() if command else []):
+            return
+        if event.unreadable:
+            turn.reply(turn.t(UNREADABLE))
             return
         if event.action:
             press(turn, event.action)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Thread
-from bot.ground.vocabulary import AssignmentRole, QuestionStatus
+from bot.ground.vocabulary import AssignmentRole, QuestionStatus, RelayDirection
 from handlers.context import Turn
 from handlers.events import Attachment, Span
 
@@ -67,7 +67,7 @@ def relay_to_asker(
     conversation_repo.add_relayed(
         session,
         question.id,
-        "to_asker",
+        RelayDirection.TO_ASKER,
         expert.id,
         turn.event.channel,
         turn.event.message_id,

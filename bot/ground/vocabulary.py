@@ -13,8 +13,10 @@ __all__ = [
     "EscalationLevel",
     "GapKind",
     "OutboxStatus",
+    "OutboxTarget",
     "Priority",
     "QuestionStatus",
+    "RelayDirection",
     "Role",
     "StepState",
 ]
@@ -79,6 +81,20 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class OutboxTarget(StrEnum):
+    """Whom an outbox message is for."""
+
+    PERSON = "person"  # a private chat (or, from the experts' space, the thread asked from)
+    SPACE = "space"  # a question's thread in the experts' space
+
+
+class RelayDirection(StrEnum):
+    """Which way a relayed message went."""
+
+    TO_ASKER = "to_asker"  # an expert's answer
+    TO_EXPERTS = "to_experts"  # an asker's follow-up
 
 
 class GapKind(StrEnum):

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import InboxEvent
 
-__all__ = ["NewEvent", "claim", "mark_handled", "release", "renew", "store_events"]
+__all__ = ["NewEvent", "claim", "mark_handled", "prune_handled", "release", "renew", "store_events"]
 
 
 @dataclass(frozen=True)
@@ -147,3 +147,18 @@ def release(session: Session, event_ids: Sequence[int]) -> None:
             .where(InboxEvent.id.in_(list(event_ids)), InboxEvent.handled_at.is_(None))
             .values(claimed_by=None, claimed_at=None)
         )
+
+
+def prune_handled(session: Session, before: dt.datetime, limit: int = 1000) -> int:
+    """Delete up to ``limit`` events handled before ``before``; return how many."""
+    ids = list(
+        session.scalars(
+            select(InboxEvent.id)
+            .where(InboxEvent.handled_at.is_not(None), InboxEvent.handled_at < before)
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(delete(InboxEvent).where(InboxEvent.id.in_(ids)))
+    return len(ids)
