@@ -28,6 +28,7 @@ from handlers.context import Services
 from handlers.conversation import Conversation
 from handlers.deadlines import DeadlineKeeper
 from handlers.directory import sync_directory
+from handlers.drafts import refresh_search
 from handlers.events import Inbound
 from handlers.i18n import Translator
 from knowledge.embedder import Embedder
@@ -126,7 +127,14 @@ class Application:
         if self.config.dashboard.enabled:
             from bot.dashboard import make_server
 
-            self.dashboard = make_server(self.config, database, self.clock, handle_signals=False)
+            self.dashboard = make_server(
+                self.config,
+                database,
+                self.clock,
+                handle_signals=False,
+                embedder=services.triage.embedder,
+                fiches_changed=lambda ids: refresh_search(services, ids),
+            )
             self._spawn(self.dashboard.serve(), "dashboard")
 
     async def _start_deadlines(self, services: Services) -> None:

@@ -110,6 +110,10 @@ class KnowledgeConfig:
     reload_seconds: float = 30.0
     max_removed_share: float = 0.5
     max_file_bytes: int = 1_000_000
+    # Nearness (0..1) of an earlier answered question shown in a new question's thread, and
+    # offered to the asker instead of routing.
+    similar_shown: float = 0.45
+    similar_offered: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -579,7 +583,7 @@ def _check(config: Config) -> None:
         raise _KeyError("knowledge.max_removed_share", "must be between 0 and 1")
     if config.knowledge.max_file_bytes < 1000:
         raise _KeyError("knowledge.max_file_bytes", "must be at least 1000")
-    for key in ("answer_confidence", "suggest_confidence"):
+    for key in ("answer_confidence", "suggest_confidence", "similar_shown", "similar_offered"):
         if not 0.0 <= getattr(config.knowledge, key) <= 1.0:
             raise _KeyError(f"knowledge.{key}", "must be between 0 and 1")
     if config.knowledge.suggest_confidence > config.knowledge.answer_confidence:
