@@ -7,14 +7,14 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, PermanentSendError
 from bot.ground.clock import Clock
 from bot.ground.storage import repo
-from bot.ground.vocabulary import OutboxStatus
+from bot.ground.vocabulary import OutboxStatus, OutboxTarget
 from handlers.events import Attachment, Button, Delivery, Sent, Span
 
 __all__ = ["OutboxSender"]
@@ -28,11 +28,18 @@ class OutboxSender:
     """Delivers pending outbox messages through the running channels."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], clock: Clock
+        self,
+        sessions: sessionmaker[Session],
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        *,
+        sends_for: Callable[[str], bool] = lambda _channel: True,
     ) -> None:
         self.sessions = sessions
         self.channels = dict(channels)
         self.clock = clock
+        # Which channels this process sends for now (another process may send for the rest).
+        self._sends_for = sends_for
         self.wake = asyncio.Event()
         # One flush at a time in this process, or two could send the same row.
         self._lock = asyncio.Lock()
@@ -84,21 +91,20 @@ class OutboxSender:
 
     def _pending(self) -> tuple[list[tuple[Delivery, str]], bool]:
         """Messages ready to send, oldest first, and whether more may be waiting behind them."""
+        channels = [name for name in self.channels if self._sends_for(name)]
+        if not channels:
+            return [], False
         with self.sessions() as session:
-            rows = repo.outbox_pending(
-                session, list(self.channels), self.clock.now(), limit=BATCH_SIZE
-            )
+            rows = repo.outbox_pending(session, channels, self.clock.now(), limit=BATCH_SIZE)
             # The threads of the whole batch in one query, not one per message.
-            threads = repo.thread_ids(
-                session,
-                {r.question_id for r in rows if r.target == "space" and not r.opens_thread},
-            )
+            posts = [r for r in rows if r.target == OutboxTarget.SPACE and not r.opens_thread]
+            threads = repo.thread_ids(session, {r.question_id for r in posts})
             ready = []
             waiting_threads: set[tuple[int | None, str]] = set()
             held_back = False
             for row in rows:
                 thread_id = row.thread_id
-                if row.target == "space" and not row.opens_thread:
+                if row.target == OutboxTarget.SPACE and not row.opens_thread:
                     found = threads.get((row.question_id, row.channel))
                     if found is None:
                         waiting_threads.add((row.question_id, row.channel))
@@ -108,14 +114,14 @@ class OutboxSender:
                 if (row.question_id, row.channel) in waiting_threads:
                     held_back = True
                     continue
-                if row.target == "space" and row.opens_thread:
+                if row.target == OutboxTarget.SPACE and row.opens_thread:
                     # Later messages of this question wait until the thread exists.
                     waiting_threads.add((row.question_id, row.channel))
                 ready.append(
                     (
                         Delivery(
                             outbox_id=row.id,
-                            chat_id=row.chat_id if row.target == "person" else None,
+                            chat_id=row.chat_id if row.target == OutboxTarget.PERSON else None,
                             text=row.text,
                             thread_id=thread_id,
                             opens_thread=row.opens_thread,
