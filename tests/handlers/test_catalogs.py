@@ -177,6 +177,33 @@ def test_greek_question_mark_ends_a_question_only() -> None:
     assert not problems, "Greek ';' is a question mark, not a semicolon:\n" + "\n".join(problems)
 
 
+def test_bulgarian_polite_pronouns_are_capitalised() -> None:
+    # docs/style/bg.md: the asker and each expert are addressed as "Вие", always capitalised.
+    problems = [
+        f"bg: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("bg"))
+        for text in strings(m)
+        if re.search(r"(?<![\w])(ви|вие|ваш\w*)(?!\w)", text)
+    ]
+    assert not problems, "capitalise Ви, Вие, Ваш…:\n" + "\n".join(problems)
+
+
+def test_no_informal_address_in_italian_polish_or_spanish() -> None:
+    informal = {
+        "it": r"\b(tu|tuo|tua|tuoi|tue|ti)\b",
+        "pl": r"\b(ty|twój|twoja|twoje|twojego|twojej|tobie|ciebie)\b",
+        "es": r"\b(tú|tu|tus|te|ti)\b",
+    }
+    problems = [
+        f"{language}: {msgid(m)!r}: {text!r}"
+        for language, pattern in informal.items()
+        for m in messages(catalog(language))
+        for text in strings(m)
+        if re.search(pattern, text, re.IGNORECASE)
+    ]
+    assert not problems, "address the reader formally:\n" + "\n".join(problems)
+
+
 def test_no_hash_for_number_in_translations() -> None:
     problems = [
         f"{language}: {msgid(m)!r}"
