@@ -115,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     kb_search.add_argument("--language", help="the query's language (detected if omitted)")
     kb_search.add_argument("--limit", type=int, default=5)
     kb_search.set_defaults(action=cmd_kb_search)
+    from bot.cli_calibrate import add_calibrate_command
+
+    add_calibrate_command(kb)
 
     experts = commands.add_parser("experts", help="the expert directory with current load")
     experts.set_defaults(action=cmd_experts)

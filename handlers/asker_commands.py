@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.ground.storage import repo
+from bot.ground.storage.labels_repo import record_label
 from bot.ground.storage.models import FicheAnswer, Question
-from bot.ground.vocabulary import QuestionStatus
+from bot.ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
 from handlers.asking import status_label
 from handlers.commands import help_text, show_help
 from handlers.context import Turn
@@ -165,7 +166,8 @@ def press(turn: Turn, action: str) -> None:
             )
             return
         if answer is not None:
-            answer.feedback, answer.feedback_at = "expert", turn.now
+            answer.feedback, answer.feedback_at = FicheFeedback.EXPERT, turn.now
+            _label(turn, question, answer, Verdict.NEGATIVE, LabelSource.ASKER_EXPERT)
         refer(turn, question)
     elif (
         kind == "fiche" and answer is not None and (rank := _shown_rank(value, answer)) is not None
@@ -190,7 +192,8 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
     if question.status != QuestionStatus.OFFERED:
         turn.reply(turn.t("Question #{number} is already with the experts.", number=question.id))
         return
-    answer.feedback, answer.feedback_at = "helped", turn.now
+    answer.feedback, answer.feedback_at = FicheFeedback.HELPED, turn.now
+    _label(turn, question, answer, Verdict.POSITIVE, LabelSource.ASKER_HELPED)
     question.status, question.resolved_at, question.helpful = "resolved", turn.now, True
     repo.log_event(
         turn.session,
@@ -201,6 +204,22 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
         by="fiche",
     )
     turn.reply(turn.t("Glad it helped! Ask me anything else at any time."))
+
+
+def _label(
+    turn: Turn, question: Question, answer: FicheAnswer, verdict: Verdict, source: LabelSource
+) -> None:
+    """The asker's choice under an instant answer, as a label of the fiche it led with."""
+    if answer.fiches:
+        record_label(
+            turn.session,
+            question,
+            answer.fiches[0]["id"],
+            verdict,
+            source,
+            turn.now,
+            actor_id=turn.person.id,
+        )
 
 
 def _shown_rank(value: str, answer: FicheAnswer) -> int | None:

@@ -164,7 +164,7 @@ def _new_question(turn: Turn, text: str) -> None:
 def offer_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Answer at once with the best fiche, and offer "this answers it" / "ask an expert"."""
     best = analysis.hits[0]
-    _record_shown(turn, question, analysis.hits[: 1 + OTHER_FICHES])
+    _record_shown(turn, question, analysis, analysis.hits[: 1 + OTHER_FICHES])
     turn.person.focus_question_id = None
     lines = [fiche_card(turn, best)]
     others = analysis.hits[1 : 1 + OTHER_FICHES]
@@ -186,7 +186,7 @@ def offer_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
 def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Route the question at once, and show the asker the fiches that may help meanwhile."""
     shown = analysis.hits[: 1 + OTHER_FICHES]
-    _record_shown(turn, question, shown)
+    _record_shown(turn, question, analysis, shown)
     refer(turn, question, shown=[(hit.title, hit.fiche_id) for hit in shown])
     lines = [turn.t("These fiches may help while an expert looks at your question:")]
     for hit in shown:
@@ -204,13 +204,16 @@ def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     )
 
 
-def _record_shown(turn: Turn, question: Question, hits: tuple[FicheHit, ...]) -> None:
+def _record_shown(
+    turn: Turn, question: Question, analysis: Analysis, hits: tuple[FicheHit, ...]
+) -> None:
     turn.session.add(
         FicheAnswer(
             question_id=question.id,
             fiches=[
                 {"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)} for h in hits
             ],
+            features=dict(analysis.features) or None,
             created_at=turn.now,
         )
     )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from knowledge.embedder import Embedder
 from knowledge.index import FicheHit, FicheIndex
@@ -25,6 +26,8 @@ class Analysis:
     hits: tuple[FicheHit, ...]
     decision: str  # answer | suggest | route
     confidence: float = 0.0  # probability that the best fiche answers the question
+    # The answerability model's inputs for the best fiche: kept with what the asker says of it.
+    features: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def best(self) -> FicheHit | None:
@@ -76,9 +79,10 @@ class Triage:
         hits = rank_by_topic(hits, topic, self.topic_weight)
         if not hits:
             return Analysis(detection, topic, hits, "route", 0.0)
-        confidence = self.model.confidence(features(text, detection, topic, hits))
+        values = features(text, detection, topic, hits)
+        confidence = self.model.confidence(values)
         decision = decide(confidence, self.answer_confidence, self.suggest_confidence)
-        return Analysis(detection, topic, hits, decision, confidence)
+        return Analysis(detection, topic, hits, decision, confidence, values)
 
 
 def rank_by_topic(
