@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session
 
 from bot.ground.config import Config
 from bot.ground.storage import repo
-from bot.ground.storage.models import Assignment, Event, Person, Question, QuestionTimes
-from bot.ground.vocabulary import AssignmentRole
+from bot.ground.storage.models import (
+    Assignment,
+    Event,
+    FicheAnswer,
+    Person,
+    Question,
+    QuestionTimes,
+)
+from bot.ground.vocabulary import AssignmentRole, FicheFeedback
 from handlers.stats.coverage import Coverage, coverage
 from handlers.stats.durations import refresh_durations
 from handlers.stats.percentiles import percentiles
@@ -41,9 +48,12 @@ class Figures:
 
     key: str = ""
     asked: int = 0
-    from_fiches: int = 0
-    routed: int = 0
-    deflection_rate: float | None = None
+    # The asker said a fiche answers ("This answers it"): the only fiche answers counted.
+    fiche_confirmed: int = 0
+    # Fiches were shown and the question never went to an expert, but the asker did not say.
+    fiche_unconfirmed: int = 0
+    routed: int = 0  # sent on to experts (suggested fiches or "Ask an expert" included)
+    deflection_rate: float | None = None  # fiche_confirmed / asked
     first_response_median_hours: float | None = None
     first_response_p90_hours: float | None = None
     first_response_median_work_hours: float | None = None
@@ -181,10 +191,16 @@ def figures_by(
     resolution_known = q.resolution_due.is_not(None) & (
         q.resolved_at.is_not(None) | (q.resolution_due < now)
     )
+    confirmed = q.routed_at.is_(None) & (
+        select(FicheAnswer.id)
+        .where(FicheAnswer.question_id == q.id, FicheAnswer.feedback == FicheFeedback.HELPED)
+        .exists()
+    )
     counts = (
         select(
             cohort.c.grp,
             func.count(),
+            _count(confirmed),
             _count(q.routed_at.is_(None)),
             _count(
                 q.first_response_at.is_not(None) & (q.first_response_at <= q.first_response_due)
@@ -199,14 +215,14 @@ def figures_by(
         .group_by(cohort.c.grp)
     )
     found: dict[object, dict[str, object]] = {}
-    for grp, asked, fiches, fr_ok, fr_due, res_ok, res_due, rated, helped in session.execute(
-        counts
-    ):
+    for row in session.execute(counts):
+        grp, asked, confirmed_count, unrouted, fr_ok, fr_due, res_ok, res_due, rated, helped = row
         found[grp] = {
             "asked": asked,
-            "from_fiches": fiches,
-            "routed": asked - fiches,
-            "deflection_rate": _ratio(fiches, asked),
+            "fiche_confirmed": confirmed_count,
+            "fiche_unconfirmed": unrouted - confirmed_count,
+            "routed": asked - unrouted,
+            "deflection_rate": _ratio(confirmed_count, asked),
             "first_response_on_time": fr_ok,
             "first_response_due": fr_due,
             "first_response_on_time_rate": _ratio(fr_ok, fr_due),
@@ -264,7 +280,8 @@ def expert_loads(session: Session, config: Config) -> list[ExpertLoad]:
 
 ADDITIVE = (
     "asked",
-    "from_fiches",
+    "fiche_confirmed",
+    "fiche_unconfirmed",
     "routed",
     "first_response_on_time",
     "first_response_due",
@@ -288,7 +305,7 @@ def _summed(session: Session, period: Period, rows: list[Figures]) -> Figures:
     return Figures(
         **found.get("", {}),  # type: ignore[arg-type]
         **total,
-        deflection_rate=_ratio(total["from_fiches"], total["asked"]),
+        deflection_rate=_ratio(total["fiche_confirmed"], total["asked"]),
         first_response_on_time_rate=_ratio(
             total["first_response_on_time"], total["first_response_due"]
         ),
