@@ -90,7 +90,7 @@ class Application:
             await self._serve_metrics()
         for channel in self.channels.values():
             if isinstance(channel, StatefulChannel):
-                channel.use_state(ChannelState(database.sessions, channel.name))
+                channel.use_state(ChannelState(database.sessions, channel.name, self.clock))
             if isinstance(channel, InboxChannel):
                 channel.use_inbox(Inbox(database.sessions, channel.name))
         started: list[Channel] = []

@@ -9,13 +9,11 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, PermanentSendError
 from bot.ground.clock import Clock
 from bot.ground.storage import repo
-from bot.ground.storage.models import OutboxMessage, Thread
 from bot.ground.vocabulary import OutboxStatus
 from handlers.events import Attachment, Button, Delivery, Sent, Span
 
@@ -90,22 +88,23 @@ class OutboxSender:
             rows = repo.outbox_pending(
                 session, list(self.channels), self.clock.now(), limit=BATCH_SIZE
             )
+            # The threads of the whole batch in one query, not one per message.
+            threads = repo.thread_ids(
+                session,
+                {r.question_id for r in rows if r.target == "space" and not r.opens_thread},
+            )
             ready = []
             waiting_threads: set[tuple[int | None, str]] = set()
             held_back = False
             for row in rows:
                 thread_id = row.thread_id
                 if row.target == "space" and not row.opens_thread:
-                    thread = session.scalar(
-                        select(Thread).where(
-                            Thread.question_id == row.question_id, Thread.channel == row.channel
-                        )
-                    )
-                    if thread is None:
+                    found = threads.get((row.question_id, row.channel))
+                    if found is None:
                         waiting_threads.add((row.question_id, row.channel))
                         held_back = True
                         continue  # its thread is not opened yet
-                    thread_id = thread.thread_id
+                    thread_id = found
                 if (row.question_id, row.channel) in waiting_threads:
                     held_back = True
                     continue
@@ -174,18 +173,17 @@ class OutboxSender:
         with self.sessions.begin() as session:
             repo.mark_sent(session, delivery.outbox_id, result.message_id, self.clock.now())
             if delivery.opens_thread and delivery.question_id is not None and result.thread_id:
-                session.add(
-                    Thread(
-                        question_id=delivery.question_id,
-                        channel=channel_name,
-                        space_id=result.chat_id or "",
-                        thread_id=result.thread_id,
-                    )
+                repo.add_thread(
+                    session,
+                    delivery.question_id,
+                    channel_name,
+                    result.chat_id or "",
+                    result.thread_id,
                 )
 
     def _failed(self, delivery: Delivery, error: str, permanent: bool) -> None:
         with self.sessions.begin() as session:
-            row = session.get(OutboxMessage, delivery.outbox_id)
+            row = repo.outbox_message(session, delivery.outbox_id)
             assert row is not None
             row.attempts += 1
             row.last_error = error[:2000]

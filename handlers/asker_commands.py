@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ground.storage import repo
+from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.labels_repo import record_label
 from bot.ground.storage.models import FicheAnswer, Question
 from bot.ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
@@ -91,7 +91,7 @@ def close(turn: Turn, question: Question, *, by_asker: bool) -> None:
         actor_id=turn.person.id,
         by="asker" if by_asker else turn.person.role,
     )
-    asker = turn.session.get(type(turn.person), question.asker_id)
+    asker = conversation_repo.get_person(turn.session, question.asker_id)
     assert asker is not None
     if asker.focus_question_id == question.id:
         asker.focus_question_id = None
@@ -123,10 +123,12 @@ def new(turn: Turn, _args: list[str]) -> None:
 def _own_question(turn: Turn, args: list[str]) -> Question | None:
     if args:
         number = args[0].lstrip("#")
-        question = turn.session.get(Question, int(number)) if number.isdigit() else None
+        question = (
+            conversation_repo.get_question(turn.session, int(number)) if number.isdigit() else None
+        )
     else:
         focus = turn.person.focus_question_id
-        question = turn.session.get(Question, focus) if focus else None
+        question = conversation_repo.get_question(turn.session, focus) if focus else None
     if question is None or question.asker_id != turn.person.id:
         turn.reply(
             turn.t(
@@ -152,7 +154,9 @@ def press(turn: Turn, action: str) -> None:
     """A button pressed under one of the bot's messages."""
     kind, _, rest = action.partition(":")
     number, _, value = rest.partition(":")
-    question = turn.session.get(Question, int(number)) if number.isdigit() else None
+    question = (
+        conversation_repo.get_question(turn.session, int(number)) if number.isdigit() else None
+    )
     if question is None or question.asker_id != turn.person.id:
         turn.reply(turn.t("This button is no longer valid."))
         return

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from bot.ground.storage import repo
-from bot.ground.storage.models import FicheAnswer, Question, RelayedMessage
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Question
 from bot.ground.vocabulary import Priority, QuestionStatus
 from handlers.access import may_open_question
 from handlers.context import Turn
@@ -80,7 +80,7 @@ def _follow_up_target(turn: Turn) -> Question | None:
     focus = turn.person.focus_question_id
     if focus is None:
         return None
-    question = session.get(Question, focus)
+    question = conversation_repo.get_question(session, focus)
     if question is None or question.status not in repo.ACTIVE:
         return None
     return question
@@ -94,16 +94,15 @@ def _follow_up(turn: Turn, question: Question, text: str) -> None:
         f"Follow-up from the asker:\n\n{text}",
         channels=[c for c in channels if c in turn.services.channels] or channels,
     )
-    turn.session.add(
-        RelayedMessage(
-            question_id=question.id,
-            direction="to_experts",
-            author_id=turn.person.id,
-            channel=turn.event.channel,
-            external_id=turn.event.message_id,
-            text=text,
-            created_at=turn.now,
-        )
+    conversation_repo.add_relayed(
+        turn.session,
+        question.id,
+        "to_experts",
+        turn.person.id,
+        turn.event.channel,
+        turn.event.message_id,
+        text,
+        turn.now,
     )
     repo.log_event(
         turn.session, "follow_up", turn.now, question_id=question.id, actor_id=turn.person.id
@@ -207,15 +206,9 @@ def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
 def _record_shown(
     turn: Turn, question: Question, analysis: Analysis, hits: tuple[FicheHit, ...]
 ) -> None:
-    turn.session.add(
-        FicheAnswer(
-            question_id=question.id,
-            fiches=[
-                {"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)} for h in hits
-            ],
-            features=dict(analysis.features) or None,
-            created_at=turn.now,
-        )
+    fiches = [{"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)} for h in hits]
+    conversation_repo.add_fiche_answer(
+        turn.session, question.id, fiches, turn.now, features=dict(analysis.features) or None
     )
 
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ground.clock import Clock
 from bot.ground.config import Config
-from bot.ground.storage import repo
-from bot.ground.storage.models import Identity, OutboxMessage, Person, Question
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Person, Question
 from handlers.events import Attachment, Button, Inbound, Span
-from handlers.i18n import Translator, format_when
+from handlers.i18n import Translator
+from handlers.writer import Writer, timezone_of
 from routing.language import Detection
 from routing.triage import Triage
 
@@ -38,16 +39,6 @@ class Services:
         return timezone_of(self.config, person)
 
 
-def timezone_of(config: Config, person: Person) -> str:
-    """The time zone to show a person times in: theirs, their partner's, their language's."""
-    if person.timezone:
-        return person.timezone
-    if person.partner_id and (partner := config.partner(person.partner_id)):
-        return partner.timezone
-    languages = config.languages
-    return languages.timezones.get(person.language or "", languages.default_timezone)
-
-
 @dataclass
 class Turn:
     """One inbound event in its transaction: who sent it, and what the bot says back."""
@@ -65,6 +56,19 @@ class Turn:
     def config(self) -> Config:
         """The configuration."""
         return self.services.config
+
+    @cached_property
+    def writer(self) -> Writer:
+        """The writer of this turn's messages: rows go to the session, the event's channel first."""
+        return Writer(
+            self.services.config,
+            self.services.texts,
+            self.services.channels,
+            self.now,
+            lambda person_id: repo.identities_of(self.session, person_id),
+            lambda row: conversation_repo.queue_message(self.session, row),
+            preferred=(self.event.channel,),
+        )
 
     @property
     def language(self) -> str:
@@ -93,17 +97,11 @@ class Turn:
 
     def t_for(self, person: Person, message: str, **values: object) -> str:
         """Translate a message for someone else."""
-        language = person.language or self.config.languages.default
-        return self.services.texts.translate(language, message, **values)
+        return self.writer.t_for(person, message, **values)
 
     def when(self, instant: dt.datetime, person: Person | None = None) -> str:
         """A time shown in a person's language and time zone (the sender's by default)."""
-        reader = person or self.person
-        return format_when(
-            instant,
-            reader.language or self.config.languages.default,
-            self.services.timezone_of(reader),
-        )
+        return self.writer.when(instant, person or self.person)
 
     def _about(self, question: Question | None) -> int | None:
         if question is None:
@@ -119,20 +117,15 @@ class Turn:
         if self.event.space and self.event.thread_id is not None and question is not None:
             self.post_in_thread(question, text, channels=[self.event.channel])
             return
-        self.session.add(
-            OutboxMessage(
-                channel=self.event.channel,
-                target="person",
-                person_id=self.person.id,
-                chat_id=self.event.chat_id,
-                # In the experts' space, the answer goes to the thread (or topic) asked from.
-                thread_id=self.event.thread_id if self.event.space else None,
-                question_id=self._about(question),
-                text=text,
-                buttons=[[b.label, b.action] for b in buttons],
-                mentions=[],
-                created_at=self.now,
-            )
+        self.writer.send(
+            self.event.channel,
+            text,
+            person_id=self.person.id,
+            chat_id=self.event.chat_id,
+            # In the experts' space, the answer goes to the thread (or topic) asked from.
+            thread_id=self.event.thread_id if self.event.space else None,
+            question_id=self._about(question),
+            buttons=buttons,
         )
 
     def tell(
@@ -146,25 +139,18 @@ class Turn:
         formatting: Sequence[Span] = (),
     ) -> bool:
         """Send a private message to ``person`` on a channel where they can be reached."""
-        identity = self._reachable(person, channel)
-        if identity is None:
-            return False
-        self.session.add(
-            OutboxMessage(
-                channel=identity.channel,
-                target="person",
-                person_id=person.id,
-                chat_id=identity.chat_id or identity.external_id,
-                question_id=self._about(question),
-                text=text,
-                buttons=[[b.label, b.action] for b in buttons],
-                mentions=[],
-                attachments=[dataclasses.asdict(a) for a in attachments],
-                formatting=[dataclasses.asdict(s) for s in formatting],
-                created_at=self.now,
-            )
+        told = self.writer.tell(
+            person,
+            text,
+            question_id=question.id if question is not None else None,
+            channel=channel,
+            buttons=buttons,
+            attachments=attachments,
+            formatting=formatting,
         )
-        return True
+        if told:
+            self._about(question)
+        return told
 
     def post_in_thread(
         self,
@@ -177,34 +163,13 @@ class Turn:
         mentions: Sequence[Person] = (),
     ) -> None:
         """Post in the question's thread in the experts' space of each of ``channels``."""
-        for channel in channels:
-            tags = []
-            for person in mentions:
-                for identity in repo.identities_of(self.session, person.id):
-                    if identity.channel == channel:
-                        tags.append([identity.external_id, person.display_name])
-            self.session.add(
-                OutboxMessage(
-                    channel=channel,
-                    target="space",
-                    question_id=self._about(question),
-                    opens_thread=opens,
-                    thread_title=title,
-                    text=text,
-                    buttons=[],
-                    mentions=tags,
-                    created_at=self.now,
-                )
-            )
-
-    def _reachable(self, person: Person, channel: str | None) -> Identity | None:
-        identities = repo.identities_of(self.session, person.id)
-        order = [channel] if channel else []
-        order += [self.event.channel, *self.services.channels]
-        for name in order:
-            if name not in self.services.channels:
-                continue
-            for identity in identities:
-                if identity.channel == name:
-                    return identity
-        return None
+        if channels:
+            self._about(question)
+        self.writer.post(
+            question.id,
+            text,
+            channels=channels,
+            opens=opens,
+            title=title,
+            mentions=mentions,
+        )

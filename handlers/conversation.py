@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import repo
+from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Person
 from bot.ground.vocabulary import Role
 from handlers.access import admit
@@ -86,15 +86,7 @@ class Conversation:
         if event.space:
             # A stranger in the experts' space gets nothing from the bot.
             return None
-        person = Person(
-            role=Role.ASKER,
-            display_name=clean_text(event.sender_name)[:200],
-            created_at=now,
-            away=False,
-            active=True,
-        )
-        session.add(person)
-        session.flush()
+        person = conversation_repo.add_asker(session, clean_text(event.sender_name)[:200], now)
         repo.add_identity(
             session,
             person.id,

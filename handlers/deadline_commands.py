@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.ground.config import PRIORITIES
-from bot.ground.storage import deadline_repo, repo
-from bot.ground.storage.models import Person, Question
+from bot.ground.storage import conversation_repo, deadline_repo, repo
+from bot.ground.storage.models import Question
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus, StepState
 from handlers.context import Turn
 from handlers.deadlines import replan_clock
@@ -66,7 +66,7 @@ def _change_priority(turn: Turn, question: Question, priority: str) -> None:
 def urgent(turn: Turn, args: list[str]) -> None:
     """An asker marks a question still waiting for its first answer as urgent."""
     number = _number(args) if args else turn.person.focus_question_id
-    question = turn.session.get(Question, number) if number else None
+    question = conversation_repo.get_question(turn.session, number) if number else None
     if question is None or question.asker_id != turn.person.id:
         turn.reply(
             turn.t(
@@ -108,7 +108,7 @@ def set_priority(turn: Turn, args: list[str]) -> None:
             )
         )
         return
-    question = turn.session.get(Question, number)
+    question = conversation_repo.get_question(turn.session, number)
     if question is None or question.status not in repo.ACTIVE:
         turn.reply(turn.t("No open question #{number}.", number=number))
         return
@@ -141,7 +141,7 @@ def overdue(turn: Turn, _args: list[str]) -> None:
             ),
             None,
         )
-        person = session.get(Person, primary.person_id) if primary else None
+        person = conversation_repo.get_person(session, primary.person_id) if primary else None
         who = person.display_name if person else turn.t("nobody")
         fired = [
             s

@@ -14,8 +14,9 @@ from bot.ground.storage import deadline_repo, repo
 from bot.ground.storage.deadline_repo import StepContext
 from bot.ground.storage.models import Assignment, DeadlineStep, Person, Question
 from bot.ground.vocabulary import AssignmentRole, EscalationLevel, QuestionStatus, StepState
-from handlers.context import timezone_of
-from handlers.i18n import Translator, format_when, language_name
+from handlers.assignments import make_primary
+from handlers.i18n import Translator, language_name
+from handlers.writer import Writer
 from routing.deadlines import plan_steps, targets_for
 
 __all__ = ["LEVELS", "DeadlineKeeper", "clocks_changed", "replan_clock", "start_clock"]
@@ -54,17 +55,8 @@ def _plan(session: Session, config: Config, question: Question, now: dt.datetime
     for step in planned:
         row = existing.get((step.clock, step.kind, step.step))
         if row is None:
-            session.add(
-                DeadlineStep(
-                    question_id=question.id,
-                    clock=step.clock,
-                    kind=step.kind,
-                    step=step.step,
-                    target=step.to,
-                    due_at=step.due_at,
-                    state=StepState.PENDING,
-                    late=False,
-                )
+            deadline_repo.add_step(
+                session, question.id, step.clock, step.kind, step.step, step.to, step.due_at
             )
         elif row.state == StepState.PENDING:
             row.due_at, row.target = step.due_at, step.to
@@ -175,29 +167,32 @@ class _Notice:
         self.keeper, self.session, self.context = keeper, session, context
         self.question, self.now = question, now
         self.config = keeper.config
+        # Messages are collected and inserted for the whole batch at once.
+        self.writer = Writer(
+            keeper.config,
+            keeper.texts,
+            keeper.channels,
+            now,
+            lambda person_id: context.identities.get(person_id, []),
+            context.outbox.append,
+        )
 
     # -- words --------------------------------------------------------------------------
     def t(self, message: str, **values: object) -> str:
         """A message for the experts' space, which works in the network's common language."""
-        return self.keeper.texts.translate(self.config.languages.default, message, **values)
+        return self.writer.t_for(None, message, **values)
 
     def reader(self, person: Person) -> str:
         """The language ``person`` reads."""
-        return person.language or self.config.languages.default
+        return self.writer.reader(person)
 
     def t_for(self, person: Person, message: str, **values: object) -> str:
         """A message in ``person``'s language."""
-        language = self.reader(person)
-        return self.keeper.texts.translate(language, message, **values)
+        return self.writer.t_for(person, message, **values)
 
     def when(self, instant: dt.datetime, person: Person | None = None) -> str:
         """A time in the reader's language and zone (the space's: the default zone)."""
-        languages = self.config.languages
-        if person is None:
-            return format_when(instant, languages.default, languages.default_timezone)
-        return format_when(
-            instant, person.language or languages.default, timezone_of(self.config, person)
-        )
+        return self.writer.when(instant, person)
 
     def late_note(self, step: DeadlineStep, person: Person | None = None) -> str:
         """Say that a step comes late because the bot was not running when it was due."""
@@ -253,24 +248,13 @@ class _Notice:
         return [self.context.people[i] for i in ids]
 
     def _promote(self, person: Person, assignments: list[Assignment]) -> None:
-        mine = next((a for a in assignments if a.person_id == person.id), None)
-        if mine is None:
-            mine = Assignment(
-                question_id=self.question.id,
-                person_id=person.id,
-                role=AssignmentRole.PRIMARY,
-                active=True,
-                created_at=self.now,
-            )
-            self.session.add(mine)
-            assignments.insert(0, mine)
-        mine.role = AssignmentRole.PRIMARY
-        repo.log_event(
+        make_primary(
             self.session,
-            "reassigned",
+            self.question,
+            person,
             self.now,
-            question_id=self.question.id,
-            assignee=person.config_id,
+            assignments,
+            "reassigned",
             reason="removed",
         )
 
@@ -356,50 +340,11 @@ class _Notice:
             )
 
     # -- where --------------------------------------------------------------------------
-    # Messages and events are collected and inserted for the whole batch at once.
     def post(self, text: str, mentions: Sequence[Person] = ()) -> None:
         """Post in the question's thread on every channel where it has one."""
-        channels = self.context.threads[self.question.id]
-        for channel in channels or list(self.keeper.channels[:1]):
-            tags = [
-                [identity.external_id, person.display_name]
-                for person in mentions
-                for identity in self.context.identities.get(person.id, [])
-                if identity.channel == channel
-            ]
-            self.context.outbox.append(
-                {
-                    "channel": channel,
-                    "target": "space",
-                    "person_id": None,
-                    "chat_id": None,
-                    "question_id": self.question.id,
-                    "text": text,
-                    "mentions": tags,
-                    "created_at": self.now,
-                }
-            )
+        channels = self.context.threads[self.question.id] or list(self.keeper.channels[:1])
+        self.writer.post(self.question.id, text, channels=channels, mentions=mentions)
 
     def tell(self, person: Person, text: str, channel: str | None = None) -> bool:
         """A private message to ``person`` where they can be reached from this process."""
-        identities = self.context.identities.get(person.id, [])
-        order = ([channel] if channel else []) + list(self.keeper.channels)
-        for name in order:
-            if name not in self.keeper.channels:
-                continue
-            for identity in identities:
-                if identity.channel == name:
-                    self.context.outbox.append(
-                        {
-                            "channel": name,
-                            "target": "person",
-                            "person_id": person.id,
-                            "chat_id": identity.chat_id or identity.external_id,
-                            "question_id": self.question.id,
-                            "text": text,
-                            "mentions": [],
-                            "created_at": self.now,
-                        }
-                    )
-                    return True
-        return False
+        return self.writer.tell(person, text, question_id=self.question.id, channel=channel)

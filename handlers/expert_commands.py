@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from bot.ground.storage import repo
-from bot.ground.storage.models import Assignment, Person, Question
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Person, Question
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.asker_commands import close
+from handlers.assignments import make_primary
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
 from handlers.directory import candidates
@@ -28,37 +27,13 @@ def _thread_question(turn: Turn) -> Question | None:
     if thread is None:
         unknown_thread(turn)
         return None
-    return turn.session.get(Question, thread.question_id)
+    return conversation_repo.get_question(turn.session, thread.question_id)
 
 
 def _make_primary(turn: Turn, question: Question, person: Person, reason: str) -> None:
-    session = turn.session
-    for assignment in repo.active_assignments(session, question.id):
-        if assignment.role == AssignmentRole.PRIMARY and assignment.person_id != person.id:
-            assignment.role = AssignmentRole.MENTIONED
-    mine = next(
-        (a for a in repo.active_assignments(session, question.id) if a.person_id == person.id), None
-    )
-    if mine is None:
-        session.add(
-            Assignment(
-                question_id=question.id,
-                person_id=person.id,
-                role=AssignmentRole.PRIMARY,
-                active=True,
-                created_at=turn.now,
-            )
-        )
-    else:
-        mine.role = AssignmentRole.PRIMARY
-    question.partner_id = person.partner_id
-    repo.log_event(
-        session,
-        reason,
-        turn.now,
-        question_id=question.id,
-        actor_id=turn.person.id,
-        assignee=person.config_id,
+    assignments = repo.active_assignments(turn.session, question.id)
+    make_primary(
+        turn.session, question, person, turn.now, assignments, reason, actor_id=turn.person.id
     )
 
 
@@ -116,13 +91,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
             question=question,
         )
         return
-    passed = set(
-        session.scalars(
-            select(Assignment.person_id).where(
-                Assignment.question_id == question.id, Assignment.ended_reason == "passed"
-            )
-        )
-    )
+    passed = conversation_repo.passed_by(session, question.id)
     experts, coordinators = candidates(session, turn.config)
     decision = match(
         question.topic,
@@ -140,7 +109,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
             question=question,
         )
         return
-    successor = session.get(Person, decision.primary.person_id)
+    successor = conversation_repo.get_person(session, decision.primary.person_id)
     assert successor is not None
     _make_primary(turn, question, successor, "reassigned")
     channels = [turn.event.channel]
@@ -192,7 +161,8 @@ def open_questions(turn: Turn, _args: list[str]) -> None:
     for question in questions:
         assignees = repo.active_assignments(turn.session, question.id)
         primary = next((a for a in assignees if a.role == AssignmentRole.PRIMARY), None)
-        who = turn.session.get(Person, primary.person_id).display_name if primary else "nobody"  # type: ignore[union-attr]
+        holder = conversation_repo.get_person(turn.session, primary.person_id) if primary else None
+        who = holder.display_name if holder else "nobody"
         due = question.first_response_due
         late = " LATE" if due and due < turn.now and question.first_response_at is None else ""
         lines.append(
@@ -208,7 +178,7 @@ def reassign(turn: Turn, args: list[str]) -> None:
         turn.reply(turn.t("Usage: /reassign QUESTION-NUMBER EXPERT-ID-OR-NAME"))
         return
     number = int(args[0].lstrip("#"))
-    question = turn.session.get(Question, number)
+    question = conversation_repo.get_question(turn.session, number)
     if question is None or question.status not in repo.ACTIVE:
         turn.reply(turn.t("No open question #{number}.", number=number))
         return
@@ -259,7 +229,7 @@ def set_topic(turn: Turn, args: list[str]) -> None:
             )
         )
         return
-    question = turn.session.get(Question, int(args[0].lstrip("#")))
+    question = conversation_repo.get_question(turn.session, int(args[0].lstrip("#")))
     if question is None or question.status not in repo.ACTIVE:
         turn.reply(turn.t("No open question #{number}.", number=args[0].lstrip("#")))
         return

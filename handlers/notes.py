@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.ground.storage import repo
-from bot.ground.storage.models import Question, Thread
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Thread
 from handlers.context import Turn
 
 __all__ = ["addressed_colleague", "keep_note"]
@@ -29,7 +29,7 @@ def addressed_colleague(turn: Turn, text: str) -> str | None:
 
 def keep_note(turn: Turn, thread: Thread, text: str, reason: str) -> None:
     """Keep ``text`` as an internal note on the thread's question and say so in the thread."""
-    question = turn.session.get(Question, thread.question_id)
+    question = conversation_repo.get_question(turn.session, thread.question_id)
     assert question is not None
     if not text:
         turn.reply(turn.t("Write the note after /note, for example: /note Asked the tax office."))

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import repo
-from bot.ground.storage.models import Assignment, Person, Question
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Person, Question
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.context import Turn
 from handlers.deadlines import start_clock
@@ -66,7 +66,7 @@ def refer(
     question.partner_id = decision.primary.partner or None if decision.primary else None
     start_clock(session, config, question, turn.now)
     recipients = assign(session, question, decision, turn)
-    asker = session.get(Person, question.asker_id)
+    asker = conversation_repo.get_person(session, question.asker_id)
     assert asker is not None
     asker.focus_question_id = question.id
     repo.log_event(
@@ -91,16 +91,9 @@ def assign(
     """Write the assignments of a routing decision; return the people, primary first."""
     people = []
     for rank, candidate in enumerate(decision.everyone):
-        session.add(
-            Assignment(
-                question_id=question.id,
-                person_id=candidate.person_id,
-                role=AssignmentRole.PRIMARY if rank == 0 else "mentioned",
-                active=True,
-                created_at=turn.now,
-            )
-        )
-        person = session.get(Person, candidate.person_id)
+        role = AssignmentRole.PRIMARY if rank == 0 else AssignmentRole.MENTIONED
+        conversation_repo.add_assignment(session, question.id, candidate.person_id, role, turn.now)
+        person = conversation_repo.get_person(session, candidate.person_id)
         if person is not None:
             people.append(person)
     return people

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
-from bot.ground.storage import repo
-from bot.ground.storage.models import Assignment, Person, Question, RelayedMessage, Thread
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Thread
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.context import Turn
 from handlers.events import Attachment, Span
@@ -27,14 +25,14 @@ def relay_to_asker(
     Files the expert attached go with it; a channel that cannot show them names them.
     """
     session = turn.session
-    question = session.get(Question, thread.question_id)
+    question = conversation_repo.get_question(session, thread.question_id)
     assert question is not None
     if question.status == QuestionStatus.RESOLVED:
         turn.reply(
             f"Question #{question.id} is resolved; this message was not relayed.", question=question
         )
         return
-    asker = session.get(Person, question.asker_id)
+    asker = conversation_repo.get_person(session, question.asker_id)
     assert asker is not None
     expert = turn.person
     partner = turn.config.partner(expert.partner_id or "")
@@ -66,16 +64,15 @@ def relay_to_asker(
         attachments=attachments,
         formatting=spans,
     )
-    session.add(
-        RelayedMessage(
-            question_id=question.id,
-            direction="to_asker",
-            author_id=expert.id,
-            channel=turn.event.channel,
-            external_id=turn.event.message_id,
-            text=text or " ".join(a.label() for a in attachments),
-            created_at=turn.now,
-        )
+    conversation_repo.add_relayed(
+        session,
+        question.id,
+        "to_asker",
+        expert.id,
+        turn.event.channel,
+        turn.event.message_id,
+        text or " ".join(a.label() for a in attachments),
+        turn.now,
     )
     if question.first_response_at is None and not turn.event.edited:
         question.first_response_at = turn.now
@@ -84,14 +81,8 @@ def relay_to_asker(
             session, "first_response", turn.now, question_id=question.id, actor_id=expert.id
         )
         if not any(a.person_id == expert.id for a in repo.active_assignments(session, question.id)):
-            session.add(
-                Assignment(
-                    question_id=question.id,
-                    person_id=expert.id,
-                    role=AssignmentRole.MENTIONED,
-                    active=True,
-                    created_at=turn.now,
-                )
+            conversation_repo.add_assignment(
+                session, question.id, expert.id, AssignmentRole.MENTIONED, turn.now
             )
     else:
         repo.log_event(
@@ -110,18 +101,12 @@ def relay_withdrawal(turn: Turn, message_id: str) -> None:
     Messages never relayed (chatter, strangers, the bot's own) are not mentioned to anyone.
     """
     session = turn.session
-    relayed = session.scalar(
-        select(RelayedMessage).where(
-            RelayedMessage.direction == "to_asker",
-            RelayedMessage.channel == turn.event.channel,
-            RelayedMessage.external_id == message_id,
-        )
-    )
+    relayed = conversation_repo.relayed_to_asker(session, turn.event.channel, message_id)
     if relayed is None or relayed.author_id != turn.person.id:
         return
-    question = session.get(Question, relayed.question_id)
+    question = conversation_repo.get_question(session, relayed.question_id)
     assert question is not None
-    asker = session.get(Person, question.asker_id)
+    asker = conversation_repo.get_person(session, question.asker_id)
     assert asker is not None
     text = turn.t_for(
         asker,

@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from scipy import sparse
-from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 from tqdm import tqdm
 
-from bot.ground.storage.models import Fiche, FicheVersion
+from knowledge import repository
 from knowledge.collection import Collection
 from knowledge.embedder import Embedder, encode_vector
 from knowledge.fiche import FicheFileError, FicheVersionText
@@ -87,24 +86,8 @@ def import_collection(
     report = ImportReport(skipped=list(collection.errors))
     key = str(Path(collection.root).resolve())
     with sessions() as session:
-        stored = {
-            (row.fiche_id, row.language): (row.content_hash, row.embedder)
-            for row in session.execute(
-                select(
-                    FicheVersion.fiche_id,
-                    FicheVersion.language,
-                    FicheVersion.content_hash,
-                    FicheVersion.embedder,
-                )
-                .join(Fiche)
-                .where(Fiche.collection == key)
-            )
-        }
-        taken = session.execute(
-            select(Fiche.id, Fiche.collection).where(
-                Fiche.id.in_(sorted(collection.fiche_ids)), Fiche.collection != key
-            )
-        ).all()
+        stored = repository.stored_versions(session, key)
+        taken = repository.fiches_elsewhere(session, collection.fiche_ids, key)
     if taken:
         fiche_id, other = taken[0]
         raise PruneRefused(
@@ -158,16 +141,11 @@ def import_collection(
                 continue
             languages = {v.language for v in by_fiche.get(fiche_id, [])}
             if language not in languages:
-                session.execute(
-                    delete(FicheVersion).where(
-                        FicheVersion.fiche_id == fiche_id, FicheVersion.language == language
-                    )
-                )
+                repository.delete_version(session, fiche_id, language)
                 if fiche_id in present and fiche_id not in report.updated:
                     report.updated.append(fiche_id)
         for fiche_id in sorted(stored_fiches - present - collection.skipped_fiches):
-            session.execute(delete(FicheVersion).where(FicheVersion.fiche_id == fiche_id))
-            session.execute(delete(Fiche).where(Fiche.id == fiche_id))
+            repository.delete_fiche(session, fiche_id)
             report.removed.append(fiche_id)
     report.added.sort()
     report.updated.sort()
@@ -184,29 +162,8 @@ def _store(
 ) -> None:
     """Write embedded versions, and their fiches, in the caller's transaction."""
     for row, version in enumerate(versions):
-        fiche = session.get(Fiche, version.fiche_id)
-        if fiche is None:
-            fiche = Fiche(id=version.fiche_id)
-            session.add(fiche)
-        fiche.collection = collection_key
-        fiche.topics = list(version.topics)
-        fiche.updated_at = now
-        session.merge(
-            FicheVersion(
-                fiche_id=version.fiche_id,
-                language=version.language,
-                title=version.title,
-                summary=version.summary,
-                body=version.body,
-                country=version.country,
-                region=version.region,
-                partner=version.partner,
-                tags=list(version.tags),
-                content_hash=version.content_hash,
-                embedder=embedder_name,
-                embedding=encode_vector(vectors, row),
-            )
-        )
+        embedding = encode_vector(vectors, row)
+        repository.store_version(session, collection_key, version, embedder_name, embedding, now)
 
 
 def _embed(

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 
 from scipy import sparse
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import Fiche, FicheVersion, TextVector
 from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
+from knowledge.fiche import FicheVersionText
 from knowledge.index import FicheIndex, IndexedVersion
 from knowledge.text import tokenize
 
@@ -18,9 +20,14 @@ __all__ = [
     "cached_query_vectors",
     "collection_state",
     "count_versions",
+    "delete_fiche",
+    "delete_version",
     "fiche_words",
+    "fiches_elsewhere",
     "get_version",
     "load_index",
+    "store_version",
+    "stored_versions",
 ]
 
 
@@ -123,3 +130,79 @@ def fiche_words(session: Session) -> dict[str, set[str]]:
             " ".join([title, summary, " ".join(tags), body]).split()
         )
     return words
+
+
+def stored_versions(session: Session, collection: str) -> dict[tuple[str, str], tuple[str, str]]:
+    """Each stored version of a collection: (fiche id, language) -> (content hash, embedder)."""
+    rows = session.execute(
+        select(
+            FicheVersion.fiche_id,
+            FicheVersion.language,
+            FicheVersion.content_hash,
+            FicheVersion.embedder,
+        )
+        .join(Fiche)
+        .where(Fiche.collection == collection)
+    )
+    return {(row.fiche_id, row.language): (row.content_hash, row.embedder) for row in rows}
+
+
+def fiches_elsewhere(
+    session: Session, fiche_ids: Iterable[str], collection: str
+) -> list[tuple[str, str]]:
+    """Which of these fiche ids another collection holds: (fiche id, its collection)."""
+    rows = session.execute(
+        select(Fiche.id, Fiche.collection).where(
+            Fiche.id.in_(sorted(fiche_ids)), Fiche.collection != collection
+        )
+    )
+    return [(fiche_id, other) for fiche_id, other in rows]
+
+
+def store_version(
+    session: Session,
+    collection: str,
+    version: FicheVersionText,
+    embedder_name: str,
+    embedding: bytes,
+    now: dt.datetime,
+) -> None:
+    """Write one embedded version, and its fiche, in the caller's transaction."""
+    fiche = session.get(Fiche, version.fiche_id)
+    if fiche is None:
+        fiche = Fiche(id=version.fiche_id)
+        session.add(fiche)
+    fiche.collection = collection
+    fiche.topics = list(version.topics)
+    fiche.updated_at = now
+    session.merge(
+        FicheVersion(
+            fiche_id=version.fiche_id,
+            language=version.language,
+            title=version.title,
+            summary=version.summary,
+            body=version.body,
+            country=version.country,
+            region=version.region,
+            partner=version.partner,
+            tags=list(version.tags),
+            content_hash=version.content_hash,
+            embedder=embedder_name,
+            embedding=embedding,
+        )
+    )
+
+
+def delete_version(session: Session, fiche_id: str, language: str) -> None:
+    """Remove one language version of a fiche."""
+    session.execute(
+        delete(FicheVersion).where(
+            FicheVersion.fiche_id == fiche_id, FicheVersion.language == language
+        )
+    )
+
+
+def delete_fiche(session: Session, fiche_id: str) -> None:
+    """Remove a fiche and all its versions."""
+    session.execute(delete(FicheVersion).where(FicheVersion.fiche_id == fiche_id))
+    session.execute(delete(Fiche).where(Fiche.id == fiche_id))

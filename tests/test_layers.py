@@ -1,4 +1,4 @@
-"""The floors of the house: no module imports a floor above its own, and no import circle.
+"""The floors of the house: no upward import, no import circle, no SQL in handlers.
 
 Floors, lowest first: the ground floor (``bot.ground``: config, storage, clock, logs, calendars,
 vocabulary); knowledge and routing; handlers; the application (the rest of ``bot``: command
@@ -150,3 +150,70 @@ def test_the_checker_sees_an_upward_import_and_a_circle(tmp_path: Path) -> None:
     source = tmp_path / "mod.py"
     source.write_text("def f():\n    from bot.app import Application\n", encoding="utf-8")
     assert set(imports_of(source, "knowledge.mod", {"bot", "bot.app"})) == {"bot.app"}
+
+
+# What a handler may not do itself: queries and rows belong in repository modules.
+SESSION_CALLS = {
+    "add",
+    "add_all",
+    "delete",
+    "execute",
+    "flush",
+    "get",
+    "merge",
+    "query",
+    "scalar",
+    "scalars",
+}
+
+
+def queries_in(path: Path) -> Iterator[str]:
+    """Where a module runs SQL itself: session calls, and SQLAlchemy's query language imported."""
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        where = f"{shown}:{getattr(node, 'lineno', 0)}"
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SESSION_CALLS
+            and _names_a_session(node.func.value)
+        ):
+            yield f"{where} calls {ast.unparse(node.func)}"
+        elif isinstance(node, ast.ImportFrom) and node.module in ("sqlalchemy", "sqlalchemy.sql"):
+            yield f"{where} imports {', '.join(a.name for a in node.names)} from {node.module}"
+        elif isinstance(node, ast.Import) and any(a.name == "sqlalchemy" for a in node.names):
+            yield f"{where} imports sqlalchemy"
+
+
+def _names_a_session(value: ast.expr) -> bool:
+    name = value.attr if isinstance(value, ast.Attribute) else getattr(value, "id", "")
+    return isinstance(name, str) and name.lower().endswith("session")
+
+
+def test_handlers_leave_queries_to_repositories() -> None:
+    found = [
+        place for path in sorted((ROOT / "handlers").rglob("*.py")) for place in queries_in(path)
+    ]
+    assert not found, "SQL in handlers (move it to a repository module):\n" + "\n".join(found)
+
+
+def test_the_query_rule_sees_a_session_call_and_a_select(tmp_path: Path) -> None:
+    """The rule's reading itself: each way of querying is found, a repository call is not."""
+    source = tmp_path / "handler.py"
+    source.write_text(
+        "from sqlalchemy import select\n"
+        "def f(turn, session):\n"
+        "    turn.session.get(Question, 1)\n"
+        "    session.add(row)\n"
+        "    turn.session.scalars(select(Question))\n"
+        "    repo.get_question(turn.session, 1)\n"
+        "    turn.reply('get')\n",
+        encoding="utf-8",
+    )
+    found = [line.split(" ", 1)[1] for line in queries_in(source)]
+    assert sorted(found) == [
+        "calls session.add",
+        "calls turn.session.get",
+        "calls turn.session.scalars",
+        "imports select from sqlalchemy",
+    ]

@@ -120,10 +120,13 @@ class MatrixChannel:
         self.experts_room_id = ""
         # The room the experts' room was upgraded to, while the bot waits for an invitation.
         self._successor = ""
-        # Outbox ids restart from 1 with a new database, and the homeserver would take a reused
-        # transaction id for a retry and drop the message: a per-process prefix prevents that,
-        # while retries from this process stay idempotent.
+        # Unique to this process (the first sync's filter must be new at each start).
         self._instance = uuid.uuid4().hex[:8]
+        # The transaction ids' prefix, kept in the database: a message resent after a crash
+        # reuses its transaction id, so the homeserver drops the copy (exactly once); a new
+        # database, whose outbox ids restart from 1, gets a new prefix, so no new message is
+        # taken for an old one's retry.
+        self._tx_prefix = self._instance
         self._buttons: dict[str, tuple[str, tuple[Button, ...]]] = {}
         self._thread_of = _Recent()
         self._latest_in_thread = _Recent()
@@ -166,6 +169,8 @@ class MatrixChannel:
         try:
             await self._login()
             await self._remember("device_id", self.client.device_id)
+            self._tx_prefix = await self._recall("tx_prefix") or self._instance
+            await self._remember("tx_prefix", self._tx_prefix)
             self.experts_room_id = await self._join_experts_room()
             since = await self._recall("next_batch")
             missed = await self._catch_up(since) if since else None
@@ -590,7 +595,7 @@ class MatrixChannel:
             )
         if root and not delivery.opens_thread:
             content["m.relates_to"] = thread_relation(root, self._latest_in_thread.get(root, root))
-        tx_id = f"rrm-{self._instance}-{delivery.outbox_id}"
+        tx_id = f"rrm-{self._tx_prefix}-{delivery.outbox_id}"
         event_id = await self._send_event(room_id, "m.room.message", content, tx_id)
         for index, file in enumerate(files):
             # The same transaction ids on a retry: a file already sent is not sent twice.

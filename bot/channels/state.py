@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.ground.clock import Clock
 from bot.ground.storage import repo
 
 __all__ = ["ChannelState"]
@@ -15,9 +15,10 @@ __all__ = ["ChannelState"]
 class ChannelState:
     """The ``channel_state`` rows of one channel (implements ``StateStore``)."""
 
-    def __init__(self, sessions: sessionmaker[Session], channel: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], channel: str, clock: Clock) -> None:
         self.sessions = sessions
         self.channel = channel
+        self.clock = clock
 
     async def get(self, key: str) -> str | None:
         """The stored value, or None."""
@@ -33,4 +34,4 @@ class ChannelState:
 
     def _put(self, key: str, value: str) -> None:
         with self.sessions.begin() as session:
-            repo.put_channel_state(session, self.channel, key, value, dt.datetime.now(dt.UTC))
+            repo.put_channel_state(session, self.channel, key, value, self.clock.now())

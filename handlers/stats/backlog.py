@@ -5,12 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from bot.ground.storage import repo
-from bot.ground.storage.models import Assignment, Person, Question
-from bot.ground.vocabulary import AssignmentRole
+from bot.ground.storage import stats_repo
 
 __all__ = ["OpenQuestion", "open_questions"]
 
@@ -33,24 +30,8 @@ class OpenQuestion:
 
 def open_questions(session: Session, now: dt.datetime, limit: int = 500) -> list[OpenQuestion]:
     """Open questions, overdue ones first, then by their next deadline."""
-    primary = aliased(Assignment)
-    holder = aliased(Person)
-    due = func.coalesce(Question.first_response_due, Question.resolution_due)
-    query = (
-        select(Question, holder.config_id)
-        .outerjoin(
-            primary,
-            (primary.question_id == Question.id)
-            & (primary.role == AssignmentRole.PRIMARY)
-            & primary.active.is_(True),
-        )
-        .outerjoin(holder, holder.id == primary.person_id)
-        .where(Question.status.in_(repo.ACTIVE))
-        .order_by(due.is_(None), due, Question.id)
-        .limit(limit)
-    )
     found = []
-    for question, assignee in session.execute(query):
+    for question, assignee in stats_repo.open_question_rows(session, limit):
         first_late = (
             question.first_response_at is None
             and question.first_response_due is not None

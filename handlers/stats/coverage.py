@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.ground.config import Config
-from bot.ground.storage.models import Question
+from bot.ground.storage import stats_repo
 from handlers.stats.period import Period
 
 __all__ = ["Coverage", "coverage"]
@@ -43,16 +42,7 @@ def coverage(session: Session, config: Config, period: Period) -> Coverage:
         for topic in expert.topics:
             for language in expert.languages:
                 experts[(topic, language)] = experts.get((topic, language), 0) + 1
-    demand = (
-        select(Question.topic, Question.language, func.count())
-        .where(
-            Question.created_at >= period.start,
-            Question.created_at < period.end,
-            Question.topic.is_not(None),
-        )
-        .group_by(Question.topic, Question.language)
-    )
-    asked = {(str(topic), language): n for topic, language, n in session.execute(demand)}
+    asked = stats_repo.asked_by_pair(session, (period.start, period.end))
     return Coverage(
         topics=tuple(t.id for t in config.topics),
         languages=config.languages.supported,

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import Question, QuestionTimes
+from bot.ground.storage import stats_repo
 from handlers.stats.period import Period
 from handlers.stats.working_hours import WorkingHours
 
 __all__ = ["WorkingHours", "refresh_durations"]
-
-DURATIONS = (
-    "first_response_hours",
-    "first_response_work_hours",
-    "resolution_hours",
-    "resolution_work_hours",
-)
 
 
 def _hours(start: dt.datetime, end: dt.datetime) -> float:
@@ -31,32 +23,7 @@ def refresh_durations(session: Session, period: Period, working_hours: WorkingHo
     Only questions whose stored durations are missing or incomplete are read, so after the
     first run this touches just the questions answered since. Returns how many it updated.
     """
-    rows = session.execute(
-        select(
-            Question.id,
-            Question.partner_id,
-            Question.routed_at,
-            Question.first_response_at,
-            Question.resolved_at,
-            QuestionTimes.question_id,
-        )
-        .outerjoin(QuestionTimes, QuestionTimes.question_id == Question.id)
-        .where(
-            Question.created_at >= period.start,
-            Question.created_at < period.end,
-            Question.routed_at.is_not(None),
-            or_(
-                and_(
-                    Question.first_response_at.is_not(None),
-                    QuestionTimes.first_response_hours.is_(None),
-                ),
-                and_(
-                    Question.resolved_at.is_not(None),
-                    QuestionTimes.resolution_hours.is_(None),
-                ),
-            ),
-        )
-    ).all()
+    rows = stats_repo.unmeasured_questions(session, (period.start, period.end))
     new: list[dict[str, object]] = []
     changed: list[dict[str, object]] = []
     for question_id, partner, routed, first, resolved, stored in rows:
@@ -69,13 +36,5 @@ def refresh_durations(session: Session, period: Period, working_hours: WorkingHo
             values["resolution_hours"] = _hours(routed, resolved)
             values["resolution_work_hours"] = working_hours(routed, resolved, partner)
         (changed if stored is not None else new).append(values)
-    # Every row of one statement must name the same columns.
-    for group in (new, changed):
-        for values in group:
-            for column in DURATIONS:
-                values.setdefault(column, None)
-    if new:
-        session.execute(insert(QuestionTimes), new)
-    if changed:
-        session.execute(update(QuestionTimes), changed)
+    stats_repo.save_durations(session, new, changed)
     return len(rows)

@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import logging
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ from tests.conftest import SAMPLE_FICHES, START, example_config_text
 from tests.fakes.console import ScriptedLines, Transcript
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.matrix_user import MatrixUser
-from tests.fakes.synapse import Synapse
+from tests.fakes.synapse import Synapse, password
 
 pytestmark = pytest.mark.db
 
@@ -47,33 +47,7 @@ ROUTE_QUESTION = (
 )
 # A few fiches are enough here, and embedding them all would make this file slow on its own.
 FICHES = ("employer-pool-apprenticeships-mayo", "vet-dashboard-twente", "shared-vle-lapland-vet")
-PEOPLE = ("bot", "claire", "jonas", "anna", "sofia", "tomas", "mallory", "ratebot", "herald")
 BOT = "@bot:localhost"
-
-
-def password(localpart: str) -> str:
-    return f"pw-{localpart}-secret"
-
-
-@pytest.fixture(scope="session")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
-    """One homeserver for the session, with the test accounts registered."""
-    try:
-        import synapse as _  # noqa: F401
-    except ImportError:
-        pytest.skip(
-            "Matrix tests need a homeserver: matrix-synapse is not installed "
-            "(pip install -e '.[test]' installs it)"
-        )
-    server = Synapse.start(tmp_path_factory.mktemp("synapse"))
-    try:
-        for localpart in PEOPLE:
-            server.accounts[localpart] = server.register(localpart, password(localpart))
-        admin = server.register("admin", password("admin"), admin=True)
-        server.admin_token = admin["access_token"]
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 SERVER_NAME = "localhost"
+# The accounts every test may use (the session fixture registers them), and an admin.
+PEOPLE = ("bot", "claire", "jonas", "anna", "sofia", "tomas", "mallory", "ratebot", "herald")
 # Used only if the installed Synapse's ratelimiting.py cannot be read.
 KNOWN_LIMITS = (
     "rc_message",
@@ -47,6 +49,11 @@ KNOWN_LIMITS = (
 )
 # Strings in ratelimiting.py that look like rate-limit keys but are not config sections.
 NOT_SECTIONS = {"rc_messages", "rc_federation", "rc_remote_media_downloads"}
+
+
+def password(localpart: str) -> str:
+    """The password of a test account."""
+    return f"pw-{localpart}-secret"
 
 
 class SynapseError(Exception):

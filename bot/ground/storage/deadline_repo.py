@@ -23,6 +23,7 @@ from bot.ground.vocabulary import AssignmentRole, Role, StepState
 
 __all__ = [
     "StepContext",
+    "add_step",
     "claim_steps",
     "due_step_ids",
     "next_due",
@@ -32,6 +33,30 @@ __all__ = [
     "thread_channels",
     "write_outputs",
 ]
+
+
+def add_step(
+    session: Session,
+    question_id: int,
+    clock: str,
+    kind: str,
+    step: int,
+    target: str,
+    due_at: dt.datetime,
+) -> None:
+    """Plan one pending step of a question's clock."""
+    session.add(
+        DeadlineStep(
+            question_id=question_id,
+            clock=clock,
+            kind=kind,
+            step=step,
+            target=target,
+            due_at=due_at,
+            state=StepState.PENDING,
+            late=False,
+        )
+    )
 
 
 def steps_of(session: Session, question_id: int) -> list[DeadlineStep]:

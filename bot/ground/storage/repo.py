@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, bindparam, func, insert, or_, select, update
@@ -36,6 +36,7 @@ __all__ = [
     "active_assignments",
     "add_identity",
     "add_question",
+    "add_thread",
     "channel_state",
     "claim_receipt",
     "end_assignments",
@@ -48,6 +49,7 @@ __all__ = [
     "log_event",
     "mark_sent",
     "open_questions",
+    "outbox_message",
     "outbox_pending",
     "people_by_role",
     "put_channel_state",
@@ -55,6 +57,7 @@ __all__ = [
     "questions_of",
     "recent_duplicate",
     "staff",
+    "thread_ids",
     "threads_of",
 ]
 
@@ -320,6 +323,35 @@ def mark_sent(session: Session, outbox_id: int, external_id: str | None, now: dt
     """Record an outbox message as sent, with the platform's id for it."""
     session.connection().execute(
         _MARK_SENT, {"row_id": outbox_id, "external_id": external_id, "sent_at": now}
+    )
+
+
+def outbox_message(session: Session, outbox_id: int) -> OutboxMessage | None:
+    """One outbox message, to record what became of it."""
+    return session.get(OutboxMessage, outbox_id)
+
+
+def thread_ids(session: Session, question_ids: Iterable[int | None]) -> dict[tuple[int, str], str]:
+    """The thread of each of these questions on each channel: one query for a whole batch."""
+    wanted = {q for q in question_ids if q is not None}
+    if not wanted:
+        return {}
+    found: dict[tuple[int, str], str] = {}
+    for question_id, channel, thread_id in session.execute(
+        select(Thread.question_id, Thread.channel, Thread.thread_id)
+        .where(Thread.question_id.in_(wanted))
+        .order_by(Thread.id)
+    ):
+        found.setdefault((question_id, channel), thread_id)
+    return found
+
+
+def add_thread(
+    session: Session, question_id: int, channel: str, space_id: str, thread_id: str
+) -> None:
+    """Record the thread a question was given in a channel's experts' space."""
+    session.add(
+        Thread(question_id=question_id, channel=channel, space_id=space_id, thread_id=thread_id)
     )
 
 

@@ -1,0 +1,126 @@
+"""Rows the conversation reads by key and writes: people, questions, assignments, messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.ground.storage.models import (
+    Assignment,
+    FicheAnswer,
+    OutboxMessage,
+    Person,
+    Question,
+    RelayedMessage,
+)
+from bot.ground.vocabulary import AssignmentRole, Role
+
+__all__ = [
+    "add_asker",
+    "add_assignment",
+    "add_fiche_answer",
+    "add_relayed",
+    "get_person",
+    "get_question",
+    "passed_by",
+    "queue_message",
+    "relayed_to_asker",
+]
+
+
+def get_question(session: Session, number: int) -> Question | None:
+    """The question with this number, if there is one."""
+    return session.get(Question, number)
+
+
+def get_person(session: Session, person_id: int) -> Person | None:
+    """The person with this id, if there is one."""
+    return session.get(Person, person_id)
+
+
+def add_asker(session: Session, name: str, now: dt.datetime) -> Person:
+    """Store a new asker and give them their id."""
+    person = Person(role=Role.ASKER, display_name=name, created_at=now, away=False, active=True)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def add_assignment(
+    session: Session, question_id: int, person_id: int, role: AssignmentRole, now: dt.datetime
+) -> Assignment:
+    """Assign a question to a person (active from ``now``)."""
+    assignment = Assignment(
+        question_id=question_id, person_id=person_id, role=role, active=True, created_at=now
+    )
+    session.add(assignment)
+    return assignment
+
+
+def passed_by(session: Session, question_id: int) -> set[int]:
+    """The people who passed this question on."""
+    return set(
+        session.scalars(
+            select(Assignment.person_id).where(
+                Assignment.question_id == question_id, Assignment.ended_reason == "passed"
+            )
+        )
+    )
+
+
+def add_relayed(
+    session: Session,
+    question_id: int,
+    direction: str,
+    author_id: int,
+    channel: str,
+    external_id: str | None,
+    text: str,
+    now: dt.datetime,
+) -> None:
+    """Keep a message relayed between asker and experts (``to_asker`` or ``to_experts``)."""
+    session.add(
+        RelayedMessage(
+            question_id=question_id,
+            direction=direction,
+            author_id=author_id,
+            channel=channel,
+            external_id=external_id,
+            text=text,
+            created_at=now,
+        )
+    )
+
+
+def relayed_to_asker(session: Session, channel: str, external_id: str) -> RelayedMessage | None:
+    """The expert's message with this platform id that was relayed to an asker, if any."""
+    return session.scalar(
+        select(RelayedMessage).where(
+            RelayedMessage.direction == "to_asker",
+            RelayedMessage.channel == channel,
+            RelayedMessage.external_id == external_id,
+        )
+    )
+
+
+def add_fiche_answer(
+    session: Session,
+    question_id: int,
+    fiches: list[dict[str, Any]],
+    now: dt.datetime,
+    *,
+    features: dict[str, float] | None = None,
+) -> None:
+    """Keep the fiches shown for a question, best first, and the model's view of the first."""
+    session.add(
+        FicheAnswer(question_id=question_id, fiches=fiches, features=features, created_at=now)
+    )
+
+
+def queue_message(session: Session, row: Mapping[str, Any]) -> None:
+    """Put one message in the outbox (its columns by name), in this transaction's order."""
+    session.add(OutboxMessage(**row))
