@@ -387,8 +387,9 @@ def diagnose(
 ) -> dict[str, Any]:
     """What the bot would do with ``text``: language, topic, decision, fiches, route."""
     from bot.ground.clock import SystemClock
-    from handlers.directory import candidates, sync_directory
-    from routing.matching import match
+    from handlers.directory import asker_country, candidates, sync_directory
+    from routing.locality import is_local
+    from routing.matching import Need, match
 
     started = time.perf_counter()
     analysis = triage.analyse(text[:2000], hint=hint)
@@ -399,9 +400,15 @@ def diagnose(
             sync_directory(session, config, SystemClock().now())
             experts, coordinators = candidates(session, config)
             session.rollback()
-        decision = match(
+        need = Need(
             analysis.topic.topic,
             analysis.language.language,
+            dict(analysis.topic.scores),
+            asker_country(config, analysis.language.language),
+            is_local(text),
+        )
+        decision = match(
+            need,
             experts,
             coordinators,
             mention_others=config.routing.mention_others,

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.labels_repo import record_label
 from bot.ground.storage.models import FicheAnswer, Question
 from bot.ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
-from handlers.asking import status_label
+from handlers.asking import answer_choices, status_label
 from handlers.commands import help_text, show_help
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS
 from handlers.events import Button
 from handlers.i18n import language_name
+from handlers.outcomes import label_fiche_answer
 from handlers.referral import refer
+from handlers.way_out import not_what_i_asked
 from knowledge.repository import get_version
 
 __all__ = ["ASKER_COMMANDS", "press"]
@@ -171,8 +172,10 @@ def press(turn: Turn, action: str) -> None:
             return
         if answer is not None:
             answer.feedback, answer.feedback_at = FicheFeedback.EXPERT, turn.now
-            _label(turn, question, answer, Verdict.NEGATIVE, LabelSource.ASKER_EXPERT)
+            label_fiche_answer(turn, question, answer, Verdict.NEGATIVE, LabelSource.ASKER_EXPERT)
         refer(turn, question)
+    elif kind == "other":
+        not_what_i_asked(turn, question)
     elif (
         kind == "fiche" and answer is not None and (rank := _shown_rank(value, answer)) is not None
     ):
@@ -197,7 +200,7 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
         turn.reply(turn.t("Question #{number} is already with the experts.", number=question.id))
         return
     answer.feedback, answer.feedback_at = FicheFeedback.HELPED, turn.now
-    _label(turn, question, answer, Verdict.POSITIVE, LabelSource.ASKER_HELPED)
+    label_fiche_answer(turn, question, answer, Verdict.POSITIVE, LabelSource.ASKER_HELPED)
     question.status, question.resolved_at, question.helpful = "resolved", turn.now, True
     repo.log_event(
         turn.session,
@@ -208,22 +211,6 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
         by="fiche",
     )
     turn.reply(turn.t("Glad it helped! Ask me anything else at any time."))
-
-
-def _label(
-    turn: Turn, question: Question, answer: FicheAnswer, verdict: Verdict, source: LabelSource
-) -> None:
-    """The asker's choice under an instant answer, as a label of the fiche it led with."""
-    if answer.fiches:
-        record_label(
-            turn.session,
-            question,
-            answer.fiches[0]["id"],
-            verdict,
-            source,
-            turn.now,
-            actor_id=turn.person.id,
-        )
 
 
 def _shown_rank(value: str, answer: FicheAnswer) -> int | None:
@@ -269,10 +256,5 @@ def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer, rank: int =
     turn.reply(
         f"{header}\n\n{body}",
         question=question,
-        buttons=[
-            Button(turn.t("This answers it"), f"helped:{question.id}"),
-            Button(turn.t("Ask an expert"), f"expert:{question.id}"),
-        ]
-        if offered
-        else [],
+        buttons=answer_choices(turn, question, full_fiche=False) if offered else [],
     )

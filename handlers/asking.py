@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
@@ -11,12 +12,22 @@ from bot.ground.vocabulary import Priority, QuestionStatus
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.events import Button
+from handlers.follow_up import join_under_fiche, under_fiche
 from handlers.i18n import language_name
 from handlers.referral import refer
 from knowledge.index import FicheHit
 from routing.triage import Analysis
 
-__all__ = ["fiche_card", "handle_question_text", "language_name", "offer_fiches", "suggest_fiches"]
+__all__ = [
+    "ANALYSED_CHARS",
+    "answer_choices",
+    "fiche_card",
+    "handle_question_text",
+    "language_name",
+    "offer_fiches",
+    "show_fiches",
+    "suggest_fiches",
+]
 
 # Analysis reads the start of very long messages; the whole text is stored and relayed.
 ANALYSED_CHARS = 2000
@@ -28,11 +39,19 @@ OTHER_FICHES = 2
 
 def handle_question_text(turn: Turn, text: str) -> None:
     """A plain message from an asker: a follow-up to their current question, or a new one."""
-    target = _follow_up_target(turn)
-    if target is not None:
+    words = len(WORD.findall(text))
+    target, replied = _follow_up_target(turn)
+    if target is not None and target.status != QuestionStatus.OFFERED:
         _follow_up(turn, target, text)
         return
-    if len(WORD.findall(text)) < MIN_QUESTION_WORDS:
+    if (
+        target is not None
+        and words >= MIN_QUESTION_WORDS
+        and under_fiche(turn, target, text, replied=replied)
+    ):
+        join_under_fiche(turn, target, text)
+        return
+    if words < MIN_QUESTION_WORDS:
         # "Hello", "thanks", "?": not a question to route to anyone.
         turn.reply(
             turn.t(
@@ -71,19 +90,24 @@ def status_label(turn: Turn, status: str) -> str:
     return labels.get(status, status)
 
 
-def _follow_up_target(turn: Turn) -> Question | None:
+def _follow_up_target(turn: Turn) -> tuple[Question | None, bool]:
+    """The question a message may follow up, and whether it is a reply to one of its messages.
+
+    An offered question (a fiche answer) is only a candidate: handlers.follow_up decides.
+    """
     event, session = turn.event, turn.session
+    followable = (*repo.ACTIVE, QuestionStatus.OFFERED)
     if event.reply_to:
         replied = repo.question_for_sent_message(session, event.channel, event.reply_to)
         if replied is not None and replied.asker_id == turn.person.id:
-            return replied if replied.status in repo.ACTIVE else None
+            return (replied, True) if replied.status in followable else (None, True)
     focus = turn.person.focus_question_id
     if focus is None:
-        return None
+        return None, False
     question = conversation_repo.get_question(session, focus)
-    if question is None or question.status not in repo.ACTIVE:
-        return None
-    return question
+    if question is None or question.status not in followable:
+        return None, False
+    return question, False
 
 
 def _follow_up(turn: Turn, question: Question, text: str) -> None:
@@ -133,6 +157,7 @@ def _new_question(turn: Turn, text: str) -> None:
             language=language,
             topic=analysis.topic.topic,
             topic_confidence=analysis.topic.confidence,
+            topic_scores={t: round(p, 4) for t, p in analysis.topic.scores},
             status=QuestionStatus.OFFERED if analysis.decision == "answer" else QuestionStatus.OPEN,
             decision=analysis.decision,
             created_at=turn.now,
@@ -162,31 +187,50 @@ def _new_question(turn: Turn, text: str) -> None:
 
 def offer_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Answer at once with the best fiche, and offer "this answers it" / "ask an expert"."""
-    best = analysis.hits[0]
-    _record_shown(turn, question, analysis, analysis.hits[: 1 + OTHER_FICHES])
-    turn.person.focus_question_id = None
-    lines = [fiche_card(turn, best)]
-    others = analysis.hits[1 : 1 + OTHER_FICHES]
+    show_fiches(turn, question, analysis.hits, features=analysis.features)
+
+
+def show_fiches(
+    turn: Turn,
+    question: Question,
+    hits: tuple[FicheHit, ...],
+    heading: str = "",
+    *,
+    features: Mapping[str, float] | None = None,
+) -> None:
+    """Show ``hits[0]`` as the answer and the next ones by title, with the asker's choices.
+
+    ``features`` are the answerability model's view of ``hits[0]``, kept for the asker's
+    verdict on it.
+    """
+    best = hits[0]
+    _record_shown(turn, question, hits[: 1 + OTHER_FICHES], features)
+    # A message typed next may be about this answer (handlers.follow_up decides).
+    turn.person.focus_question_id = question.id
+    lines = ([heading, ""] if heading else []) + [fiche_card(turn, best)]
+    others = hits[1 : 1 + OTHER_FICHES]
     if others:
         lines += ["", turn.t("Other fiches that may help:")]
         lines += [f"• {hit.title}" for hit in others]
     lines += ["", turn.t("Does this answer your question?")]
-    turn.reply(
-        "\n".join(lines),
-        buttons=[
-            Button(turn.t("This answers it"), f"helped:{question.id}"),
-            Button(turn.t("Ask an expert"), f"expert:{question.id}"),
-            Button(turn.t("Show the full fiche"), f"fiche:{question.id}"),
-        ],
-        question=question,
-    )
+    turn.reply("\n".join(lines), buttons=answer_choices(turn, question), question=question)
+
+
+def answer_choices(turn: Turn, question: Question, *, full_fiche: bool = True) -> list[Button]:
+    """The asker's choices under a fiche answer."""
+    return [
+        Button(turn.t("This answers it"), f"helped:{question.id}"),
+        Button(turn.t("Ask an expert"), f"expert:{question.id}"),
+        *([Button(turn.t("Show the full fiche"), f"fiche:{question.id}")] if full_fiche else []),
+        Button(turn.t("Not what I asked"), f"other:{question.id}"),
+    ]
 
 
 def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Route the question at once, and show the asker the fiches that may help meanwhile."""
     shown = analysis.hits[: 1 + OTHER_FICHES]
-    _record_shown(turn, question, analysis, shown)
-    refer(turn, question, shown=[(hit.title, hit.fiche_id) for hit in shown])
+    _record_shown(turn, question, shown, analysis.features)
+    refer(turn, question)
     lines = [turn.t("These fiches may help while an expert looks at your question:")]
     for hit in shown:
         line = f"• {hit.title}"
@@ -204,11 +248,14 @@ def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
 
 
 def _record_shown(
-    turn: Turn, question: Question, analysis: Analysis, hits: tuple[FicheHit, ...]
+    turn: Turn,
+    question: Question,
+    hits: tuple[FicheHit, ...],
+    features: Mapping[str, float] | None,
 ) -> None:
     fiches = [{"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)} for h in hits]
     conversation_repo.add_fiche_answer(
-        turn.session, question.id, fiches, turn.now, features=dict(analysis.features) or None
+        turn.session, question.id, fiches, turn.now, features=dict(features or {}) or None
     )
 
 

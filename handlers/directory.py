@@ -8,9 +8,11 @@ from sqlalchemy.orm import Session
 
 from bot.ground.config import Config
 from bot.ground.storage import directory_repo, repo
-from routing.matching import Candidate
+from bot.ground.storage.models import Question
+from routing.locality import is_local
+from routing.matching import Candidate, Need
 
-__all__ = ["candidates", "sync_directory"]
+__all__ = ["asker_country", "candidates", "need_of", "sync_directory"]
 
 
 def sync_directory(session: Session, config: Config, now: dt.datetime) -> None:
@@ -79,6 +81,30 @@ def candidates(session: Session, config: Config) -> tuple[list[Candidate], list[
                     capacity=capacity,
                     away=person.away,
                     load=loads.get(person.id, 0),
+                    country=partner.country
+                    if (partner := config.partner(person.partner_id or ""))
+                    else "",
                 )
             )
     return found["expert"], found["coordinator"]
+
+
+def asker_country(config: Config, language: str) -> str:
+    """The asker's country as far as the bot can tell, or "" when it cannot.
+
+    Askers are not asked where they are: it is the one country whose partners work first in
+    ``language`` (el: GR, ro: RO …), and none when no partner or several countries do.
+    """
+    countries = {p.country for p in config.partners if p.languages[:1] == (language,) and p.country}
+    return countries.pop() if len(countries) == 1 else ""
+
+
+def need_of(config: Config, question: Question) -> Need:
+    """What ``question`` asks of its experts, from what the bot stored when it was asked."""
+    return Need(
+        topic=question.topic,
+        language=question.language,
+        topic_scores=question.topic_scores or {},
+        country=asker_country(config, question.language),
+        local=is_local(question.text),
+    )

@@ -9,7 +9,7 @@ from handlers.asker_commands import close
 from handlers.assignments import make_primary
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
-from handlers.directory import candidates
+from handlers.directory import candidates, need_of
 from handlers.people import find_person
 from handlers.referral import refer
 from handlers.stats_commands import STATS_COMMANDS
@@ -94,8 +94,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     passed = conversation_repo.passed_by(session, question.id)
     experts, coordinators = candidates(session, turn.config)
     decision = match(
-        question.topic,
-        question.language,
+        need_of(turn.config, question),
         [e for e in experts if e.person_id not in passed],
         coordinators,
         mention_others=0,

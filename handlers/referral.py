@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy.orm import Session
 
 from bot.ground.storage import conversation_repo, repo
@@ -11,11 +9,32 @@ from bot.ground.storage.models import Person, Question
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.context import Turn
 from handlers.deadlines import start_clock
-from handlers.directory import candidates
-from handlers.i18n import format_when
-from routing.matching import Candidate, RouteDecision, match
+from handlers.directory import candidates, need_of
+from handlers.i18n import format_when, language_name
+from knowledge.repository import get_version
+from routing.matching import Candidate, Reason, RouteDecision, match
 
-__all__ = ["assign", "refer", "space_channels", "thread_title"]
+__all__ = [
+    "NOT_ASKED",
+    "SHOWN_ASKED_EXPERT",
+    "SHOWN_NOT_ASKED",
+    "SHOWN_THEN_WROTE",
+    "SHOWN_WHILE_WAITING",
+    "assign",
+    "refer",
+    "shown_fiches",
+    "space_channels",
+    "thread_title",
+    "why",
+]
+
+# The asker's "not what I asked" on a fiche answer, as FicheAnswer.feedback stores it.
+NOT_ASKED = "not_asked"
+# How the thread introduces the fiches the asker was shown, by what the asker did with them.
+SHOWN_WHILE_WAITING = "The asker was shown these fiches while waiting for you:"
+SHOWN_ASKED_EXPERT = "The asker was shown these fiches and asked for an expert:"
+SHOWN_NOT_ASKED = "The asker was shown these fiches and said they are not what they asked:"
+SHOWN_THEN_WROTE = "The asker was shown these fiches, then wrote:"
 
 
 def thread_title(question: Question) -> str:
@@ -36,24 +55,34 @@ def space_channels(turn: Turn, people: list[Person]) -> list[str]:
     return reached or running[:1]
 
 
+def shown_fiches(session: Session, question_id: int) -> list[tuple[str, str]]:
+    """Every fiche the asker was shown for a question, as (title, id), without repeats."""
+    shown: dict[str, str] = {}
+    for answer in repo.fiche_answers_of(session, question_id):
+        for fiche in answer.fiches or []:
+            version = get_version(session, fiche["id"], fiche["language"])
+            shown.setdefault(fiche["id"], version.title if version else fiche["id"])
+    return [(title, fiche_id) for fiche_id, title in shown.items()]
+
+
 def refer(
     turn: Turn,
     question: Question,
     *,
     excluded: set[int] | None = None,
-    shown: Sequence[tuple[str, str]] = (),
+    asker_wrote: str = "",
 ) -> RouteDecision:
     """Route ``question`` (new, or offered a fiche) to experts and tell everyone concerned.
 
-    ``shown`` lists the fiches (title, id) the asker is shown while the experts look.
+    The thread lists the fiches the asker was shown and what they did with them, then what
+    the asker wrote about them (``asker_wrote``), if anything.
     """
     session, config = turn.session, turn.config
     experts, coordinators = candidates(session, config)
     if excluded:
         experts = [e for e in experts if e.person_id not in excluded]
     decision = match(
-        question.topic,
-        question.language,
+        need_of(config, question),
         experts,
         coordinators,
         mention_others=config.routing.mention_others,
@@ -80,7 +109,7 @@ def refer(
         fallback=decision.fallback,
         experts=[c.key for c in decision.everyone],
     )
-    _post_thread(turn, question, asker, decision, recipients, shown)
+    _post_thread(turn, question, asker, decision, recipients, asker_wrote)
     _tell_asker(turn, question, asker, decision)
     return decision
 
@@ -113,7 +142,7 @@ def _post_thread(
     asker: Person,
     decision: RouteDecision,
     recipients: list[Person],
-    shown: Sequence[tuple[str, str]] = (),
+    asker_wrote: str,
 ) -> None:
     # The experts' space works in the network's common language (English).
     topic = turn.config.topic(question.topic or "")
@@ -132,10 +161,21 @@ def _post_thread(
         lines.append(f"Assigned to: {decision.primary.name}")
     if decision.mentioned:
         lines.append("Also asked: " + ", ".join(c.name for c in decision.mentioned))
+    if decision.reasons:
+        lines.append("Why:")
+        readers = {p.id: p for p in recipients}
+        for candidate, reason in zip(decision.everyone, decision.reasons, strict=True):
+            reader = readers.get(candidate.person_id)
+            lines.append(f"• {candidate.name} — {why(turn, reason, reader)}")
     if decision.fallback == "english":
         lines.append(
             f"No expert reads {question.language.upper()} on this topic: "
             "please answer in English or in the asker's language."
+        )
+    elif decision.fallback == "near_topic":
+        lines.append(
+            f"No expert of this topic reads {question.language.upper()}: "
+            "sent to experts of a near topic who do."
         )
     elif decision.fallback == "coordinators":
         lines.append(
@@ -145,9 +185,12 @@ def _post_thread(
         "",
         question.text,
     ]
+    shown = shown_fiches(turn.session, question.id)
     if shown:
-        lines += ["", "The asker was shown these fiches while waiting for you:"]
+        lines += ["", _shown_heading(turn.session, question, asker_wrote)]
         lines += [f"• {title} ({fiche_id})" for title, fiche_id in shown]
+    if asker_wrote:
+        lines += ["", asker_wrote]
     lines += [
         "",
         "Reply in this thread to answer. /claim to take it, /pass to hand it on.",
@@ -162,6 +205,42 @@ def _post_thread(
         title=thread_title(question),
         mentions=recipients,
     )
+
+
+def why(turn: Turn, reason: Reason, reader: Person | None) -> str:
+    """Why someone was chosen, in their own language: "reads Portuguese · EU funding · …"."""
+    language = (reader.language if reader else None) or turn.config.languages.default
+    texts = turn.services.texts
+    parts = []
+    if reason.language is None:
+        parts.append(texts.translate(language, "network coordinator"))
+    else:
+        name = language_name(reason.language, language)
+        parts.append(texts.translate(language, "reads {language}", language=name))
+    if reason.topic:
+        parts.append(turn.config.topic_name(reason.topic, language))
+    if reason.same_country:
+        parts.append(texts.translate(language, "same country"))
+    parts.append(
+        texts.translate_plural(
+            language,
+            "{count} open question",
+            "{count} open questions",
+            reason.load,
+            count=reason.load,
+        )
+    )
+    return " · ".join(parts)
+
+
+def _shown_heading(session: Session, question: Question, asker_wrote: str) -> str:
+    if asker_wrote:
+        return SHOWN_THEN_WROTE
+    if question.decision == "suggest":
+        return SHOWN_WHILE_WAITING
+    if any(a.feedback == NOT_ASKED for a in repo.fiche_answers_of(session, question.id)):
+        return SHOWN_NOT_ASKED
+    return SHOWN_ASKED_EXPERT
 
 
 def _tell_asker(turn: Turn, question: Question, asker: Person, decision: RouteDecision) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from knowledge.embedder import Embedder
@@ -83,6 +83,24 @@ class Triage:
         confidence = self.model.confidence(values)
         decision = decide(confidence, self.answer_confidence, self.suggest_confidence)
         return Analysis(detection, topic, hits, decision, confidence, values)
+
+    def alternatives(
+        self, text: str, analysis: Analysis, excluded: Collection[str]
+    ) -> tuple[FicheHit, ...]:
+        """The hits beyond ``excluded`` fiches that the model would still suggest as leads.
+
+        Each remaining hit is weighed as if it came first (its margin over the next one), so
+        "not what I asked" shows another fiche only when it could plausibly answer.
+        """
+        remaining = tuple(hit for hit in analysis.hits if hit.fiche_id not in excluded)
+        return tuple(
+            hit
+            for rank, hit in enumerate(remaining)
+            if self.model.confidence(
+                features(text, analysis.language, analysis.topic, remaining[rank:])
+            )
+            >= self.suggest_confidence
+        )
 
 
 def rank_by_topic(

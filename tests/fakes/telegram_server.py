@@ -2,8 +2,8 @@
 
 It answers the methods the bot uses with realistic JSON, records every call, long-polls
 getUpdates with updates the test injects, can fail a method the next N times (429 with
-retry_after, 5xx, 403), and answers any other method with 404 while recording it in
-``unexpected``, so the test fails loudly.
+retry_after, 5xx, 403) or hold one unanswered (a send in flight at a crash), and answers any
+other method with 404 while recording it in ``unexpected``, so the test fails loudly.
 """
 
 from __future__ import annotations
@@ -125,6 +125,10 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.port = 0
+        # The next call to hold, and whether it is carried out (delivered) before holding.
+        self._hold: tuple[str, bool] | None = None
+        self.holding = asyncio.Event()
+        self._released = asyncio.Event()
 
     # Running -----------------------------------------------------------------------------
 
@@ -140,8 +144,9 @@ class FakeBotApi:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        # End pending long polls now rather than at their timeout.
+        # End pending long polls and held calls now rather than at their timeout.
         self._closing = True
+        self._released.set()
         async with self._changed:
             self._changed.notify_all()
         if self._runner is not None:
@@ -166,6 +171,20 @@ class FakeBotApi:
         }
         fault = _Fault(status, times, retry_after, descriptions.get(status, "Error"))
         self._faults.setdefault(method, []).append(fault)
+
+    def hold(self, method: str, *, delivered: bool) -> None:
+        """Hold the next call to ``method`` unanswered until ``release``: a send in flight.
+
+        ``delivered``: Telegram carried it out (the message is in the chat) and only the
+        answer is late; otherwise it was not carried out, and a released call is refused.
+        """
+        self._hold = (method, delivered)
+        self.holding.clear()
+        self._released.clear()
+
+    def release(self) -> None:
+        """Let the held call end (the bot that made it may be gone by then)."""
+        self._released.set()
 
     def flood_every(self, calls: int, retry_after: int = 1) -> None:
         """Answer every ``calls``-th sending call 429 with ``retry_after``, as a busy bot sees."""
@@ -347,8 +366,20 @@ class FakeBotApi:
         params = _decode(dict(await request.post()))
         call = Call(method, params)
         self.calls.append(call)
+        hold, held = self._hold, self._hold is not None and self._hold[0] == method
+        if held:
+            self._hold = None
         try:
+            if held and hold is not None and not hold[1]:
+                call.status = 0  # not carried out while held
+                self.holding.set()
+                await self._released.wait()
+                call.status = 503
+                return _error(503, "Service Unavailable")
             response = await self._answer(method, params, call)
+            if held:
+                self.holding.set()
+                await self._released.wait()
         finally:
             async with self._changed:
                 self._changed.notify_all()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from bot.ground.storage.database import Database
 from bot.ground.storage.labels_repo import labels, record_label
-from bot.ground.storage.models import AnswerLabel, Person, Question
+from bot.ground.storage.models import AnswerLabel, FicheAnswer, Person, Question
 from bot.ground.storage.privacy import anonymise_question
 from bot.ground.vocabulary import LabelSource, Verdict
 from routing.answerability import FEATURES
@@ -47,6 +47,27 @@ async def test_ask_an_expert_under_an_answer_is_a_negative_label(config, embedde
             assert label.source == LabelSource.ASKER_EXPERT
             assert label.fiche_id == "employer-pool-apprenticeships-mayo"
             assert label.features is not None
+
+
+async def test_each_not_what_i_asked_is_a_negative_label_of_the_fiche_it_refused(
+    config, embedder
+) -> None:
+    async with console_bot(config, embedder) as bot:
+        await bot.say(APPRENTICE_QUESTION)
+        await bot.say("4")  # Not what I asked: other fiches
+        await bot.say("4")  # Not what I asked again: an expert
+        with bot.app.database.sessions() as session:
+            first, second = labels(session)
+            answers = session.scalars(select(FicheAnswer).order_by(FicheAnswer.id)).all()
+    assert [(x.verdict, x.source) for x in (first, second)] == [
+        (Verdict.NEGATIVE, LabelSource.ASKER_NOT_ASKED)
+    ] * 2
+    assert first.fiche_id == "employer-pool-apprenticeships-mayo"
+    assert second.fiche_id == answers[1].fiches[0]["id"] != first.fiche_id
+    # Each with the model's view of the fiche as it was shown first.
+    assert first.features == answers[0].features and first.shown_fiche == first.fiche_id
+    assert second.features == answers[1].features and second.shown_fiche == second.fiche_id
+    assert set(second.features or {}) == set(FEATURES)
 
 
 async def test_a_routed_question_gets_no_label_by_itself(config, embedder) -> None:

@@ -21,10 +21,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.ground.storage.database import Database
-from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, Question
+from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
 from tests.conftest import ROOT
 from tests.fakes.console_script import write_config
-from tests.fakes.telegram_server import FakeBotApi, TelegramUser
+from tests.fakes.telegram_server import Call, FakeBotApi, TelegramUser
 from tests.reliability.test_crash import seed
 
 pytestmark = pytest.mark.db
@@ -147,5 +147,59 @@ def handled_all(database_url: str) -> bool:
         with database.sessions() as session:
             statement = select(func.count()).where(InboxEvent.handled_at.is_(None))
             return session.scalar(statement.select_from(InboxEvent)) == 0
+    finally:
+        database.dispose()
+
+
+async def test_sigkill_while_a_send_is_in_flight_doubles_that_send_at_most(
+    tmp_path: Path, database_url: str, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """Killed with a reply in flight: nothing lost, and that reply alone may go twice.
+
+    Only if Telegram had carried it out before the kill; otherwise it is sent once.
+    """
+    config, errors = write_config(tmp_path, database_url), tmp_path / "err"
+    await seed(config, embedder)
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        telegram_config(config, server)
+        bot = await start_rrm(config, errors)
+        await until(lambda: server.attempts("getUpdates"), "the first getUpdates")
+        held: dict[bool, Call] = {}
+        for round_, delivered in enumerate((True, False), start=1):
+            # The burst's first reply is held: carried out and unanswered, or not carried out.
+            server.hold("sendMessage", delivered=delivered)
+            await burst(server, round_)
+            await server.holding.wait()
+            held[delivered] = server.attempts("sendMessage")[-1]
+            bot.send_signal(signal.SIGKILL)
+            assert await bot.wait() == -signal.SIGKILL
+            server.release()
+            polls = len(server.attempts("getUpdates"))
+            bot = await start_rrm(config, errors)
+            await until(lambda p=polls: len(server.attempts("getUpdates")) > p, "polling again")
+            await until(lambda r=round_: replied(server, r), f"a reply to every asker ({round_})")
+            await until(lambda: handled_all(database_url), "the inbox handled")
+        await until(lambda: not pending(database_url), "the outbox sent")
+        bot.send_signal(signal.SIGTERM)
+        assert await bot.wait() == 0, errors.read_text()[-3000:]
+        assert server.unexpected == []
+
+    # By chat and text: a message into a question's new topic is the same message again.
+    texts = collections.Counter((c.params["chat_id"], c.text) for c in server.sent())
+    carried, refused = held[True], held[False]
+    # Carried out but unanswered at the kill: sent again after the restart, the one duplicate.
+    doubled = {key: count for key, count in texts.items() if count > 1}
+    assert doubled == {(carried.params["chat_id"], carried.text): 2}, texts
+    # Not carried out: sent once, after the restart.
+    assert refused.status == 503
+    assert texts[(refused.params["chat_id"], refused.text)] == 1, texts
+
+
+def pending(database_url: str) -> bool:
+    database = Database(database_url)
+    try:
+        with database.sessions() as session:
+            statement = select(func.count()).where(OutboxMessage.status != "sent")
+            return bool(session.scalar(statement.select_from(OutboxMessage)))
     finally:
         database.dispose()

@@ -141,6 +141,8 @@ class Question(Base):
     language: Mapped[str] = mapped_column(String(8))
     topic: Mapped[str | None] = mapped_column(String(64), index=True)
     topic_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    # Every topic's probability from the classifier, {topic id: p}, for routing by expertise.
+    topic_scores: Mapped[dict[str, Any] | None]
     # offered (fiche answer shown) | open (routed) | answered | resolved
     status: Mapped[str] = mapped_column(String(16), index=True)
     decision: Mapped[str] = mapped_column(String(8))  # answer | route
@@ -190,12 +192,12 @@ class FicheAnswer(Base):
     feedback: Mapped[str | None] = mapped_column(String(16))  # FicheFeedback
     created_at: Mapped[dt.datetime]
     feedback_at: Mapped[dt.datetime | None]
-    # The answerability model's inputs for the best fiche shown, kept for its labels (0007).
+    # The answerability model's inputs for the best fiche shown, kept for its labels (0008).
     features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AnswerLabel(Base):
-    """One judged outcome: does this fiche answer this question? A training example (0007)."""
+    """One judged outcome: does this fiche answer this question? A training example (0008)."""
 
     __tablename__ = "answer_labels"
     __table_args__ = (UniqueConstraint("question_id", "fiche_id", "source"),)
@@ -215,7 +217,7 @@ class AnswerLabel(Base):
 
 
 class AnswerabilityFit(Base):
-    """A model refitted by ``rrm kb calibrate``; the latest one is the one the bot uses (0007)."""
+    """A model refitted by ``rrm kb calibrate``; the latest one is the one the bot uses (0008)."""
 
     __tablename__ = "answerability_fits"
 

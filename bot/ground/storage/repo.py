@@ -40,6 +40,7 @@ __all__ = [
     "channel_state",
     "claim_receipt",
     "end_assignments",
+    "fiche_answers_of",
     "find_account",
     "find_identity",
     "find_thread",
@@ -229,6 +230,17 @@ def latest_fiche_answer(session: Session, question_id: int) -> FicheAnswer | Non
         .where(FicheAnswer.question_id == question_id)
         .order_by(FicheAnswer.id.desc())
         .limit(1)
+    )
+
+
+def fiche_answers_of(session: Session, question_id: int) -> list[FicheAnswer]:
+    """Every fiche answer shown for a question, first shown first."""
+    return list(
+        session.scalars(
+            select(FicheAnswer)
+            .where(FicheAnswer.question_id == question_id)
+            .order_by(FicheAnswer.id)
+        )
     )
 
 

@@ -1,0 +1,101 @@
+"""A message typed under a fiche answer: a follow-up of that question, unless clearly new.
+
+The rule, in order (docs/asking.md tells askers and operators the same):
+
+1. A reply (Telegram's reply-to, Matrix's in-reply-to) to a message about one of the asker's
+   questions answered from the fiches joins that question, whatever it says.
+2. Otherwise, within ``FOLLOW_UP_WINDOW`` of the fiche answer the asker has not yet accepted,
+   refused or sent on, the message joins it unless it is clearly a new question: analysed on
+   its own it gets an instant answer from a fiche not shown, or a confident topic other than
+   the question's while sharing fewer than ``SHARED_WORDS`` content words with it.
+3. Otherwise it is a new question; /new makes the next message a new question at once.
+
+Joined, it goes to an expert in the same question, with the fiches shown and what the asker
+wrote. A message of fewer than three words ("thanks", "ok") joins nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.models import Question
+from bot.ground.vocabulary import QuestionStatus
+from handlers.context import Turn
+from handlers.referral import refer
+from knowledge.text import fold_accents
+from routing.triage import Analysis
+
+__all__ = ["FOLLOW_UP_WINDOW", "SHARED_WORDS", "clearly_new", "join_under_fiche", "under_fiche"]
+
+FOLLOW_UP_WINDOW = dt.timedelta(minutes=30)
+# Analysis reads the start of very long messages (as for a new question).
+ANALYSED_CHARS = 2000
+SHARED_WORDS = 2
+# Words this long carry content in every network language; shorter ones are mostly
+# articles, pronouns and prepositions.
+CONTENT_WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
+# The asker wrote under the fiches and was sent on to an expert: not a verdict on the fiche.
+EXPERT = "expert"
+
+
+def under_fiche(turn: Turn, question: Question, text: str, *, replied: bool) -> bool:
+    """Whether ``text`` is a follow-up of the offered ``question`` (see the module's rule)."""
+    if question.status != QuestionStatus.OFFERED or question.asker_id != turn.person.id:
+        return False
+    if replied:
+        return True
+    answer = repo.latest_fiche_answer(turn.session, question.id)
+    if answer is None or answer.feedback is not None:
+        return False
+    if turn.now - answer.created_at > FOLLOW_UP_WINDOW:
+        return False
+    shown = {f["id"] for a in repo.fiche_answers_of(turn.session, question.id) for f in a.fiches}
+    preferred = turn.person.language
+    analysis = turn.services.triage.analyse(
+        text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=preferred
+    )
+    return not clearly_new(text, question, analysis, shown)
+
+
+def clearly_new(text: str, question: Question, analysis: Analysis, shown: set[str]) -> bool:
+    """Whether ``text`` stands as a question of its own beside ``question`` (see module doc)."""
+    best = analysis.best
+    if analysis.decision == "answer" and best is not None and best.fiche_id not in shown:
+        return True
+    topic = analysis.topic.topic
+    if topic is None or topic == question.topic:
+        return False
+    return len(_content_words(text) & _content_words(question.text)) < SHARED_WORDS
+
+
+def _content_words(text: str) -> set[str]:
+    # Five letters of each: "apprentice", "apprenticeship" and "apprentis" meet as "appre".
+    return {fold_accents(w.lower())[:5] for w in CONTENT_WORD.findall(text)}
+
+
+def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
+    """Send the offered ``question`` on to an expert with the fiches shown and ``text``."""
+    answer = repo.latest_fiche_answer(turn.session, question.id)
+    if answer is not None and answer.feedback is None:
+        answer.feedback, answer.feedback_at = EXPERT, turn.now
+    conversation_repo.add_relayed(
+        turn.session,
+        question.id,
+        "to_experts",
+        turn.person.id,
+        turn.event.channel,
+        turn.event.message_id,
+        text,
+        turn.now,
+    )
+    repo.log_event(
+        turn.session,
+        "follow_up",
+        turn.now,
+        question_id=question.id,
+        actor_id=turn.person.id,
+        under="fiche",
+    )
+    refer(turn, question, asker_wrote=text)
