@@ -12,6 +12,13 @@ Usage: python bench/stats_bench.py [--questions 1000000] [--postgresql URL] [--r
 3. Times the figures of `rrm stats` (default 30 days, and the whole year), overall and by
    each breakdown, taking the median of ``--runs`` runs, and one whole `rrm stats` command
    in-process.
+4. Times the dashboard's questions page (the whole HTTP request through the app, logged in):
+   the newest questions, a text search for a common word, a rare word and a word found
+   nowhere, a number, and filters. ``--questions-only`` skips step 3.
+
+Question texts are made of a small policy vocabulary (a common word is in about a quarter
+of them) with one of 2,000 place names in one question in twenty (a place name is in about
+25 of a million).
 """
 
 from __future__ import annotations
@@ -54,6 +61,66 @@ QUESTION_COLUMNS = (
 )
 
 
+WORDS = [
+    "apprenticeship",
+    "funding",
+    "rural",
+    "youth",
+    "training",
+    "regional",
+    "indicators",
+    "monitoring",
+    "guidance",
+    "digital",
+    "trainers",
+    "tutors",
+    "small",
+    "firms",
+    "crafts",
+    "employers",
+    "skills",
+    "needs",
+    "partnership",
+    "erasmus",
+    "esf",
+    "cooperation",
+    "school",
+    "dropout",
+    "adult",
+    "learning",
+    "validation",
+    "qualifications",
+    "municipality",
+    "budget",
+    "evaluation",
+    "platform",
+    "blended",
+    "mentoring",
+    "tourism",
+    "agriculture",
+    "island",
+    "mountain",
+    "evidence",
+    "survey",
+    "labour",
+    "market",
+    "chamber",
+    "university",
+]
+PLACES = [
+    f"{name}{n}" for name in ("Lot", "Crete", "Torino", "Asturias", "Krakow") for n in range(400)
+]
+
+
+def _text(rng: random.Random) -> str:
+    """A question of 8 to 20 words, one in twenty naming one of 2,000 places."""
+    words = [rng.choice(WORDS) for _ in range(rng.randint(8, 20))]
+    if rng.random() < 0.05:
+        words.insert(rng.randint(0, len(words)), rng.choice(PLACES))
+    words[0] = words[0].capitalize()
+    return " ".join(words) + "?"
+
+
 def generate(config: Config, experts: dict[str, int], asker: int, count: int, seed: int = 7):  # type: ignore[no-untyped-def]
     """Rows of questions, and for routed ones the primary expert; ids are 1..count in order."""
     rng = random.Random(seed)
@@ -73,7 +140,7 @@ def generate(config: Config, experts: dict[str, int], asker: int, count: int, se
             row = (
                 asker,
                 channel,
-                "q",
+                _text(rng),
                 language,
                 topic,
                 0.5,
@@ -104,7 +171,7 @@ def generate(config: Config, experts: dict[str, int], asker: int, count: int, se
         row = (
             asker,
             channel,
-            "q",
+            _text(rng),
             language,
             topic,
             0.5,
@@ -228,10 +295,53 @@ def timed(action, runs: int) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(seconds)
 
 
-def measure(config: Config, count: int, runs: int, label: str) -> None:
+def measure_questions(config: Config, database: Database, runs: int) -> None:
+    """Time the dashboard's questions page, the whole request through the app."""
+    from starlette.testclient import TestClient
+
+    from bot.dashboard import create_app
+    from bot.ground.storage.dashboard_accounts import add_account
+
+    config = dataclasses.replace(
+        config, dashboard=dataclasses.replace(config.dashboard, secret="bench-secret-0123456789")
+    )
+    with database.sessions.begin() as session:
+        add_account(session, "bench", "bench password", NOW)
+    client = TestClient(create_app(config, database, FixedClock(NOW)))
+    form = client.get("/login").text
+    token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    client.post("/login", data={"name": "bench", "password": "bench password", "csrf": token})
+    for name, params in [
+        ("newest, no filter", {}),
+        ("text search, a common word", {"q": "apprenticeship"}),
+        ("text search, two words", {"q": "rural apprenticeship"}),
+        ("text search, a place name", {"q": "torino123"}),
+        ("text search, found nowhere", {"q": "nowhere-to-be-found"}),
+        ("a question number", {"q": "#500000"}),
+        ("partner and status", {"partner": "kedivim", "status": "open"}),
+        ("overdue, next deadline first", {"overdue": "1", "sort": "due"}),
+        ("common word, page 100", {"q": "apprenticeship", "page": "100"}),
+    ]:
+        response = client.get("/questions", params=params)
+        assert response.status_code == 200, response.text[:500]
+        found = response.text.split("<h2>Questions (", 1)[1].split(")", 1)[0]
+
+        def run(params=params) -> None:  # type: ignore[no-untyped-def]
+            client.get("/questions", params=params)
+
+        print(f"  questions page, {name:30} {timed(run, runs):7.3f} s  ({found})")
+
+
+def measure(
+    config: Config, count: int, runs: int, label: str, *, questions_only: bool = False
+) -> None:
     database = open_database(config)
     print(f"\n{label}: {count:,} questions")
     print(f"  bulk insert                      {fill(database, config, count):7.1f} s")
+    measure_questions(config, database, runs)
+    if questions_only:
+        database.dispose()
+        return
     year = parse_period(NOW, "365d")
     started = time.perf_counter()
     with database.sessions.begin() as session:
@@ -269,16 +379,22 @@ def main_bench() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--skip-postgresql", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--questions-only", action="store_true", help="time only the dashboard's questions page"
+    )
     args = parser.parse_args()
     base = load_config(ROOT / "config.example.toml", environ={})
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
-        measure(
-            dataclasses.replace(base, database=DatabaseConfig(url=url)),
-            args.questions,
-            args.runs,
-            "SQLite",
-        )
+        if not args.skip_sqlite:
+            measure(
+                dataclasses.replace(base, database=DatabaseConfig(url=url)),
+                args.questions,
+                args.runs,
+                "SQLite",
+                questions_only=args.questions_only,
+            )
     if args.skip_postgresql:
         return
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -292,6 +408,7 @@ def main_bench() -> None:
             args.questions,
             args.runs,
             "PostgreSQL",
+            questions_only=args.questions_only,
         )
     finally:
         with admin.begin() as connection:

@@ -177,9 +177,12 @@ class Conversation:
             return
         if len(text) > MAX_MESSAGE_CHARS:
             turn.reply(
-                turn.t(
+                turn.tn(
+                    "Your message is too long ({length} character; the limit is "
+                    "{limit}). Please shorten it or send it in parts.",
                     "Your message is too long ({length} characters; the limit is "
                     "{limit}). Please shorten it or send it in parts.",
+                    len(text),
                     length=len(text),
                     limit=MAX_MESSAGE_CHARS,
                 )

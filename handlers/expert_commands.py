@@ -10,6 +10,7 @@ from handlers.assignments import make_primary
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
 from handlers.directory import candidates, need_of
+from handlers.i18n import language_name
 from handlers.people import find_person
 from handlers.referral import refer
 from handlers.stats_commands import STATS_COMMANDS
@@ -156,19 +157,33 @@ def open_questions(turn: Turn, _args: list[str]) -> None:
     if not questions:
         turn.reply(turn.t("No open questions."))
         return
-    lines = [f"Open questions ({len(questions)}):"]
+    lines = [turn.t("Open questions: {count}", count=len(questions))]
     for question in questions:
         assignees = repo.active_assignments(turn.session, question.id)
         primary = next((a for a in assignees if a.role == AssignmentRole.PRIMARY), None)
         holder = conversation_repo.get_person(turn.session, primary.person_id) if primary else None
-        who = holder.display_name if holder else "nobody"
-        due = question.first_response_due
-        late = " LATE" if due and due < turn.now and question.first_response_at is None else ""
-        lines.append(
-            f"#{question.id} {question.status} · {question.topic or 'topic?'} · "
-            f"{question.language.upper()} · {who} · due {turn.when(due) if due else '—'}{late}"
-        )
+        who = holder.display_name if holder else turn.t("nobody")
+        lines.append(" · ".join([f"#{question.id}", *_open_line(turn, question, who)]))
     turn.reply("\n".join(lines))
+
+
+def _open_line(turn: Turn, question: Question, who: str) -> list[str]:
+    """State, topic, language, assignee and deadline of an open question, in the reader's words."""
+    answered = question.status == QuestionStatus.ANSWERED
+    parts = [
+        turn.t("answered, not yet resolved") if answered else turn.t("waiting for a first answer"),
+        turn.config.topic_name(question.topic, turn.language)
+        if question.topic
+        else turn.t("no topic yet"),
+        language_name(question.language, turn.language),
+        who,
+    ]
+    due = question.first_response_due
+    if due and question.first_response_at is None:
+        parts.append(turn.t("first answer due {when}", when=turn.when(due)))
+        if due < turn.now:
+            parts.append(turn.t("overdue"))
+    return parts
 
 
 def reassign(turn: Turn, args: list[str]) -> None:

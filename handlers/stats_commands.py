@@ -64,8 +64,10 @@ def stats(turn: Turn, args: list[str]) -> None:
             escalations=o.escalations,
         ),
         t("Open now: {open}; overdue: {overdue}", open=o.open_now, overdue=o.overdue_now),
-        t(
+        turn.tn(
+            "Said it helped: {rate} of {rated} rating",
             "Said it helped: {rate} of {rated} ratings",
+            o.rated,
             rate=_percent(o.satisfaction),
             rated=o.rated,
         ),
@@ -81,6 +83,7 @@ def stats(turn: Turn, args: list[str]) -> None:
                 t,
                 lambda code: language_name(code, turn.language),
                 lambda topic: turn.config.topic_name(topic, turn.language),
+                turn.tn,
             )
             for w in warnings
         ]

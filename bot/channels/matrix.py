@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import OrderedDict
 from typing import Any
 
 from nio import (
@@ -46,6 +45,7 @@ from nio import (
 )
 
 from bot.channels.base import Deliver, PermanentSendError, StateStore
+from bot.channels.common import Recent, Transient, name_files, retry
 from bot.channels.inbox import Inbox, NewEvent
 from bot.channels.matrix_content import (
     KEYCAPS,
@@ -87,16 +87,6 @@ class MatrixError(Exception):
     """The homeserver refused a request (login, join, send) with this error."""
 
 
-class _Recent(OrderedDict[str, str]):
-    """A dict that forgets its oldest keys beyond ``MEMORY``."""
-
-    def remember(self, key: str, value: str) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > MEMORY:
-            self.popitem(last=False)
-
-
 class MatrixChannel:
     """A matrix-nio client that turns room events into inbound events and sends deliveries."""
 
@@ -128,8 +118,8 @@ class MatrixChannel:
         # taken for an old one's retry.
         self._tx_prefix = self._instance
         self._buttons: dict[str, tuple[str, tuple[Button, ...]]] = {}
-        self._thread_of = _Recent()
-        self._latest_in_thread = _Recent()
+        self._thread_of: Recent[str, str] = Recent(MEMORY)
+        self._latest_in_thread: Recent[str, str] = Recent(MEMORY)
         self._warned_encrypted: set[str] = set()
         self._direct_rooms: dict[str, str] = {}
         self._joined_now: set[str] = set()
@@ -574,25 +564,21 @@ class MatrixChannel:
         """Send to a direct room, or open or continue a question's thread in the experts room."""
         room_id = await self._room_for(delivery.chat_id) if delivery.chat_id else ""
         room_id = room_id or self.experts_room_id
-        content = message_content(
+        text, spans, files = name_files(
             delivery.text,
+            delivery.formatting,
+            delivery.attachments,
+            lambda a: a.channel == self.name,
+        )
+        content = message_content(
+            text,
             title=delivery.thread_title if delivery.opens_thread else None,
             mentions=delivery.mentions,
             buttons=delivery.buttons,
-            formatting=delivery.formatting,
+            formatting=spans,
         )
         # A question's thread, or in the experts' room the thread a command came from.
         root = delivery.thread_id
-        files = [a for a in delivery.attachments if a.channel == self.name]
-        named = [a.label() for a in delivery.attachments if a.channel != self.name]
-        if named:
-            # Files from another platform cannot be sent by reference: they are named.
-            content = message_content(
-                delivery.text.rstrip() + "\n" + "\n".join(named),
-                title=delivery.thread_title if delivery.opens_thread else None,
-                mentions=delivery.mentions,
-                buttons=delivery.buttons,
-            )
         if root and not delivery.opens_thread:
             content["m.relates_to"] = thread_relation(root, self._latest_in_thread.get(root, root))
         tx_id = f"rrm-{self._tx_prefix}-{delivery.outbox_id}"
@@ -658,7 +644,8 @@ class MatrixChannel:
     ) -> str:
         """Send one event; wait out rate limits a few times, then raise for the outbox."""
         client = self._require_client()
-        for attempt in range(self._rate_limit_retries + 1):
+
+        async def once() -> str:
             response = await client.room_send(room_id, event_type, content, tx_id=tx_id)
             if isinstance(response, RoomSendResponse):
                 return str(response.event_id)
@@ -666,13 +653,18 @@ class MatrixChannel:
             code = str(response.status_code or "")
             if code in PERMANENT_ERRORS:
                 raise PermanentSendError(f"{room_id}: {code} {response.message}")
-            limited = code in ("M_LIMIT_EXCEEDED", "429")
-            if not limited or attempt == self._rate_limit_retries:
-                raise MatrixError(f"{room_id}: {code} {response.message}")
-            wait = (response.retry_after_ms or 1000) / 1000
-            log.info("matrix: rate limited in %s; waiting %.1f s", room_id, wait)
-            await asyncio.sleep(min(wait, self._max_retry_wait))
-        raise AssertionError("unreachable")
+            error = MatrixError(f"{room_id}: {code} {response.message}")
+            if code in ("M_LIMIT_EXCEEDED", "429"):
+                raise Transient(error, (response.retry_after_ms or 1000) / 1000)
+            raise error
+
+        return await retry(
+            once,
+            attempts=self._rate_limit_retries + 1,
+            delay=1.0,
+            max_wait=self._max_retry_wait,
+            channel=self.name,
+        )
 
     def _require_client(self) -> AsyncClient:
         if self.client is None:

@@ -47,6 +47,7 @@ from telegram.ext import (
 )
 
 from bot.channels.base import Deliver, PermanentSendError
+from bot.channels.common import Recent, Transient, name_files, retry
 from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_receive import TelegramReceiver
@@ -78,7 +79,6 @@ MEDIA_METHODS = {
 URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
 LIMITER_LOGGER = "telegram.ext.AIORateLimiter"
 MAX_TITLE = 128
-# Reply-chain mode remembers this many of its messages' roots (Telegram names most itself).
 MAX_ROOTS = 10_000
 
 
@@ -134,7 +134,8 @@ class TelegramChannel:
         self._retry_delay = retry_delay
         self._max_flood_wait = max_flood_wait
         self._group = config.experts_chat_id
-        self._roots: dict[int, int] = {}
+        # Reply-chain mode remembers its messages' roots (Telegram names most itself).
+        self._roots: Recent[int, int] = Recent(MAX_ROOTS)
         self._edge = Edge(self.name, self._group, config.forum, self._roots)
         self._progress: dict[int, _Progress] = {}
         # Forum topics found closed: reopened before the next post into them.
@@ -342,14 +343,13 @@ class TelegramChannel:
         if self._app is None:
             raise RuntimeError("the Telegram channel is not started")
         text, mentions = with_mentions(delivery.text, delivery.mentions)
-        files = tuple(
-            a for a in delivery.attachments if a.channel == self.name and a.kind in MEDIA_METHODS
+        text, spans, files = name_files(
+            text,
+            delivery.formatting,
+            delivery.attachments,
+            lambda a: a.channel == self.name and a.kind in MEDIA_METHODS,
         )
-        named = [a.label() for a in delivery.attachments if a not in files]
-        if named:
-            # Files from another platform cannot be sent by reference: they are named.
-            text = text.rstrip() + "\n" + "\n".join(named)
-        parts = split_text(text, mentions, spans=delivery.formatting)
+        parts = split_text(text, mentions, spans=spans)
         if not parts:
             raise PermanentSendError("empty message: Telegram refuses messages without text")
         progress = self._progress.setdefault(delivery.outbox_id, _Progress())
@@ -393,9 +393,11 @@ class TelegramChannel:
         assert self._app is not None
         if self.config.forum:
             if progress.thread_id is None:
-                title = delivery.thread_title or f"Question #{delivery.question_id}"
+                # The core names the thread; a topic needs some name, and a number reads in any
+                # language.
+                title = _title(delivery.thread_title or "", f"#{delivery.question_id}")
                 topic = await self._call(
-                    self._app.bot.create_forum_topic, chat_id=self._group, name=_title(title)
+                    self._app.bot.create_forum_topic, chat_id=self._group, name=title
                 )
                 progress.thread_id = str(topic.message_thread_id)
             ids = await self._post(self._group, parts, markup, progress, progress.thread_id)
@@ -465,7 +467,7 @@ class TelegramChannel:
             )
             progress.message_ids.append(message.message_id)
             if "reply_parameters" in placement:
-                self._remember_root(message.message_id, placement["reply_parameters"].message_id)
+                self._roots.remember(message.message_id, placement["reply_parameters"].message_id)
         for index, file in enumerate(files, start=len(parts)):
             if index < len(progress.message_ids):
                 continue
@@ -499,22 +501,14 @@ class TelegramChannel:
         self._closed_topics.discard(thread_id)
         return thread_id
 
-    def _remember_root(self, message_id: int, root: int) -> None:
-        self._roots[message_id] = root
-        while len(self._roots) > MAX_ROOTS:
-            del self._roots[next(iter(self._roots))]  # the oldest
-
     async def _call(self, method: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
         """Call the Bot API, retrying flood waits and network faults a few times."""
-        for attempt in range(1, self._attempts + 1):
+
+        async def once() -> T:
             try:
                 return await method(*args, **kwargs)
             except RetryAfter as error:
-                wait = _seconds(error.retry_after)
-                if attempt == self._attempts or wait > self._max_flood_wait:
-                    raise
-                log.warning("telegram: flood limit, retrying in %.1f s", wait)
-                await asyncio.sleep(wait)
+                raise Transient(error, _seconds(error.retry_after)) from error
             except (Forbidden, BadRequest) as error:
                 # A person blocked the bot or left: retrying will not help. The experts' group
                 # is different: an operator can fix it, so the outbox keeps trying.
@@ -523,12 +517,15 @@ class TelegramChannel:
                     raise PermanentSendError(error.message) from error
                 raise
             except NetworkError as error:
-                if attempt == self._attempts:
-                    raise
-                delay = self._retry_delay * 2 ** (attempt - 1)
-                log.warning("telegram: %s; retrying in %.2f s", error, delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+                raise Transient(error) from error
+
+        return await retry(
+            once,
+            attempts=self._attempts,
+            delay=self._retry_delay,
+            max_wait=self._max_flood_wait,
+            channel=self.name,
+        )
 
 
 def _quiet_flood_waits(record: logging.LogRecord) -> bool:
@@ -562,8 +559,8 @@ def _style(style: Style) -> MessageEntity:
     return MessageEntity(style.kind, style.offset, style.length, url=style.url or None)
 
 
-def _title(title: str) -> str:
-    title = " ".join(title.split()) or "Question"
+def _title(title: str, fallback: str) -> str:
+    title = " ".join(title.split()) or fallback
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1] + "…"
 
 

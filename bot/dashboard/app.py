@@ -24,7 +24,10 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from bot.dashboard.charts import horizontal_bars, weekly_chart
+from bot.dashboard.charts import Bar, horizontal_bars, weekly_chart
+from bot.dashboard.formats import Formats, Names
+from bot.dashboard.gaps import over_time
+from bot.dashboard.readable import breakdown_chart, figures_table, weeks
 from bot.dashboard.throttle import LoginThrottle
 from bot.ground.clock import Clock
 from bot.ground.config import Config
@@ -36,6 +39,7 @@ from bot.ground.storage.dashboard_accounts import (
     start_session,
 )
 from bot.ground.storage.database import Database
+from bot.ground.storage.gaps_repo import knowledge_gaps
 from bot.ground.storage.questions_repo import QuestionFilter, list_questions, question_story
 from handlers.stats.backlog import open_questions
 from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
@@ -55,10 +59,22 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
     if not config.dashboard.secret:
         raise ValueError("dashboard.secret is empty: set it or RRM_DASHBOARD_SECRET")
     templates = Jinja2Templates(directory=str(TEMPLATES))
-    templates.env.filters.update(percent=_percent, hours=_hours, when=_when, blank=_blank)
+    fmt = Formats.of(config)
+    names = Names(config, fmt)
+    templates.env.filters.update(
+        percent=fmt.percent,
+        hours=fmt.hours,
+        when=fmt.when,
+        number=fmt.number,
+        blank=_blank,
+        period=lambda p: fmt.period(p.start, p.end),
+    )
+    templates.env.globals.update(names=names, zone=fmt.zone_name)
     secret = config.dashboard.secret
     throttle = LoginThrottle(database, clock)
     trusted = frozenset(config.dashboard.trusted_proxies)
+    # Where a gap links to write a fiche: the experts' drafts page, once the dashboard has one.
+    drafts_page = ""
 
     def user_of(request: Request) -> str | None:
         token = request.session.get("sid")
@@ -151,18 +167,22 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
             weekly = report(session, request, "week")
             partners = figures_by(session, weekly.period, clock.now(), "partner")
             backlog = open_questions(session, clock.now())
-        weeks = [(r.key, r.asked, r.first_response_median_hours) for r in weekly.rows if r.asked]
         on_time = [
-            (
-                f.key or "(none)",
+            Bar(
+                names.group("partner", f.key),
                 f.first_response_on_time_rate * 100,
-                _percent(f.first_response_on_time_rate),
+                f"{fmt.percent(f.first_response_on_time_rate)} "
+                f"({f.first_response_on_time} of {f.first_response_due})",
             )
-            for f in sorted(partners.values(), key=lambda f: f.key)
+            for f in sorted(partners.values(), key=lambda f: names.group("partner", f.key))
             if f.first_response_on_time_rate is not None
         ]
         loads = [
-            (f"{row.name}{' (away)' if row.away else ''}", row.load, f"{row.load} / {row.capacity}")
+            Bar(
+                f"{row.name}{' (away)' if row.away else ''}",
+                row.load,
+                f"{row.load} of {row.capacity} questions",
+            )
             for row in weekly.loads
         ]
         return page(
@@ -172,7 +192,9 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
             report=weekly,
             query=request.url.query,
             warnings=[render_warning(w) for w in top_warnings(weekly)],
-            weekly_chart=weekly_chart(weeks, "Questions and median first response per week"),
+            weekly_chart=weekly_chart(
+                weeks(weekly, fmt), "Questions and median first response per week"
+            ),
             on_time_chart=horizontal_bars(on_time, 100, "First responses on time per partner"),
             load_chart=horizontal_bars(
                 loads,
@@ -200,7 +222,8 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
             user=user,
             report=data,
             by=by,
-            table=table("figures", data),
+            table=figures_table(data, names, fmt),
+            chart=breakdown_chart(data, names, fmt),
             query=request.url.query,
             dimensions=DIMENSIONS,
         )
@@ -238,6 +261,7 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
             partner=params.get("partner", ""),
             expert=params.get("expert", ""),
             overdue=params.get("overdue") == "1",
+            gap=params.get("gap") == "1",
             start=start,
             end=end + dt.timedelta(days=1) if end else None,
             sort=params.get("sort", "newest"),
@@ -262,8 +286,6 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
             languages=config.languages.supported,
             partners=config.partners,
             experts=config.experts,
-            topic_names={t.id: t.name for t in config.topics},
-            partner_names={p.id: p.name for p in config.partners},
             sorts=[
                 ("newest", "newest first"),
                 ("oldest", "oldest first"),
@@ -294,6 +316,34 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
                 dimensions=DIMENSIONS,
             )
 
+    def gaps(request: Request) -> Response:
+        user = user_of(request)
+        if not user:
+            return refused(request, 401, "Please log in to see the knowledge gaps.")
+        params = request.query_params
+        period = parse_period(
+            clock.now(),
+            params.get("period") or (None if params.get("from") else "90d"),
+            params.get("from") or None,
+            params.get("to") or None,
+        )
+        by_country = params.get("country") == "1"
+        with database.sessions.begin() as session:
+            found = knowledge_gaps(session, period.start, period.end, by_country=by_country)
+        last_day = (period.end - dt.timedelta(microseconds=1)).astimezone(dt.UTC)
+        return page(
+            request,
+            "gaps.html",
+            user=user,
+            gaps=[(gap, over_time(gap.days, period.start, period.end, fmt)) for gap in found],
+            period=period,
+            by_country=by_country,
+            span=f"from={period.start:%Y-%m-%d}&to={last_day:%Y-%m-%d}",
+            query=urllib.parse.urlencode([(k, v) for k, v in params.items() if k != "country"]),
+            drafts=drafts_page,
+            dimensions=DIMENSIONS,
+        )
+
     async def bad_period(request: Request, error: Exception) -> Response:
         return PlainTextResponse(str(error), status_code=400)
 
@@ -306,6 +356,7 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         Route("/by/{by}", breakdown),
         Route("/questions", questions),
         Route("/questions/{number:int}", question),
+        Route("/gaps", gaps),
         Route("/csv/{name}.csv", download),
     ]
     return Starlette(
@@ -356,18 +407,6 @@ def _day(text: str | None, name: str) -> dt.datetime | None:
 def _check_login(database: Database, name: str, password: str) -> bool:
     with database.sessions.begin() as session:
         return check_login(session, name, password)
-
-
-def _percent(rate: float | None) -> str:
-    return "—" if rate is None else f"{rate * 100:.0f}%"
-
-
-def _hours(hours: float | None) -> str:
-    return "—" if hours is None else f"{hours:g} h"
-
-
-def _when(instant: dt.datetime | None) -> str:
-    return "—" if instant is None else instant.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _blank(value: object) -> object:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
 
+from babel import Locale, UnknownLocaleError
+
 from bot.ground.calendar import (
     DEFAULT_WEEK,
     BusinessCalendar,
@@ -272,6 +274,10 @@ class DashboardConfig:
     secure_cookie: bool = False
     # Proxies whose X-Forwarded-For is believed for the client's address (counting logins).
     trusted_proxies: tuple[str, ...] = ()
+    # The time zone the dashboard shows times in; empty: languages.default_timezone.
+    timezone: str = ""
+    # How dates and numbers are written (a locale such as en, fr, de_AT).
+    locale: str = "en"
 
     @property
     def url(self) -> str:
@@ -814,6 +820,19 @@ def _check_dashboard(config: Config) -> None:
             raise _KeyError(
                 "dashboard.trusted_proxies", f"{proxy!r} is not an IP address"
             ) from None
+    if dashboard.timezone:
+        try:
+            zoneinfo.ZoneInfo(dashboard.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise _KeyError(
+                "dashboard.timezone", f"unknown time zone {dashboard.timezone!r}"
+            ) from None
+    try:
+        Locale.parse(dashboard.locale)
+    except (ValueError, TypeError, UnknownLocaleError):
+        raise _KeyError(
+            "dashboard.locale", f"unknown locale {dashboard.locale!r}; for example en, fr, de_AT"
+        ) from None
     if dashboard.enabled and len(dashboard.secret.strip()) < 16:
         raise _KeyError(
             "dashboard.secret",

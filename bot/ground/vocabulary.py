@@ -12,6 +12,7 @@ __all__ = [
     "AssignmentRole",
     "EscalationLevel",
     "FicheFeedback",
+    "GapKind",
     "LabelSource",
     "OutboxStatus",
     "Priority",
@@ -106,3 +107,11 @@ class Verdict(StrEnum):
 
     POSITIVE = "positive"
     NEGATIVE = "negative"
+
+
+class GapKind(StrEnum):
+    """What became of a question the fiches did not answer."""
+
+    ROUTED = "routed"  # no fiche came close: experts were asked
+    SUGGESTED = "suggested"  # fiches were shown while experts were asked
+    UNCONFIRMED = "unconfirmed"  # a fiche answer was offered; the asker never confirmed it

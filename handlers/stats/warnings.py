@@ -50,6 +50,11 @@ def english(message: str, **values: object) -> str:
     return message.format(**values)
 
 
+def english_counted(singular: str, plural: str, n: int, **values: object) -> str:
+    """The untranslated counted sentence in its English form for ``n``."""
+    return (singular if n == 1 else plural).format(**values)
+
+
 def english_name(code: str) -> str:
     """A language's English name (``el`` → Greek)."""
     try:
@@ -63,14 +68,18 @@ def render_warning(
     t: Callable[..., str] = english,
     language_name: Callable[[str], str] = english_name,
     topic_name: Callable[[str], str] = str,
+    tn: Callable[..., str] = english_counted,
 ) -> str:
-    """The warning as a sentence; ``t`` translates (literal messages, for extraction)."""
+    """The warning as a sentence; ``t`` and ``tn`` translate (literal messages, for extraction)."""
     v = warning.values
     if warning.kind == "overdue":
         return t("Questions overdue now: {count}", count=v["count"])
     if warning.kind == "at_capacity":
-        return t(
-            "{name} is at capacity ({load} of {capacity} questions)",
+        load = int(str(v["load"]))
+        return tn(
+            "{name} is at capacity: {load} open question, maximum {capacity}",
+            "{name} is at capacity: {load} open questions, maximum {capacity}",
+            load,
             name=v["name"],
             load=v["load"],
             capacity=v["capacity"],

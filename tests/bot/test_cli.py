@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -234,3 +235,32 @@ def test_a_reader_that_leaves_early_gets_no_traceback(config_path) -> None:  # t
         err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141
     assert err == ""
+
+
+WRITING_COMMANDS = [
+    ["db", "upgrade"],
+    ["experts"],
+    ["stats"],
+    ["kb", "search", "apprenticeship"],
+    ["ask", "How do small firms share apprentices in a rural county?"],
+    ["privacy", "export", "anna"],
+    ["privacy", "expire"],
+    ["doctor"],
+    ["backup", "BACKUP"],
+]
+
+
+@pytest.mark.parametrize("command", WRITING_COMMANDS, ids=" ".join)
+def test_every_command_writing_into_a_closed_pipe_ends_quietly(  # type: ignore[no-untyped-def]
+    command, config_path, tmp_path, capsys, monkeypatch
+) -> None:
+    """`rrm … | head -0` for every command that writes: a real pipe whose reader is gone."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    with open(write_end, "w", encoding="utf-8") as closed_pipe:
+        monkeypatch.setattr("sys.stdout", closed_pipe)
+        argv = [a.replace("BACKUP", str(tmp_path / "copy.db")) for a in command]
+        status = main(["--config", str(config_path), *argv])
+        monkeypatch.undo()
+    assert status == 141, command
+    assert capsys.readouterr().err == ""

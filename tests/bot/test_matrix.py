@@ -154,38 +154,43 @@ def content(event) -> dict:  # type: ignore[no-untyped-def, type-arg]
 
 
 async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embedder) -> None:
-    asker, claire, room = world.sofia, world.claire, world.room
+    asker, claire, jonas, room = world.sofia, world.claire, world.jonas, world.room
     async with matrix_bot(world.config, embedder) as bot:
         dm = await direct_room(asker)
         await asker.say(dm, APPRENTICE_QUESTION)
         answer = content(await asker.next_event(dm))
         assert "Shared apprenticeship employer for small firms in County Mayo" in answer["body"]
         assert answer["body"].endswith(
-            "1. This answers it\n2. Ask an expert\n3. Show the full fiche"
+            "1. This answers it\n2. Ask an expert\n3. Show the full fiche\n4. Not what I asked"
         )
         assert answer["format"] == "org.matrix.custom.html"
         assert "<ol><li>This answers it</li><li>Ask an expert</li>" in answer["formatted_body"]
-        keys = [content(await asker.next_event(dm, "m.reaction")) for _ in range(3)]
-        assert [k["m.relates_to"]["key"] for k in keys] == list(KEYCAPS[:3])
+        keys = [content(await asker.next_event(dm, "m.reaction")) for _ in range(4)]
+        assert [k["m.relates_to"]["key"] for k in keys] == list(KEYCAPS[:4])
 
         await asker.say(dm, "2")  # ask an expert
         root = await claire.next_event(room)
         posted = content(root)
+        # With this test's three fiches, digital learning is the near topic: Jonas's, first.
         assert posted["body"].startswith(
-            "#1 · work-based-learning · EN · Claire Dubois, Jonas Weber\nQuestion #1"
+            "#1 · work-based-learning · EN · Jonas Weber, Claire Dubois\nQuestion #1"
+        )
+        assert (
+            "• Jonas Weber — liest Englisch · Lernen im Betrieb · 0 offene Fragen"
+            in (posted["body"])
         )
         assert APPRENTICE_QUESTION in posted["body"]
         assert (
-            '<b>#1 · work-based-learning · EN</b> · <a href="https://matrix.to/#/@claire:localhost">'
-            'Claire Dubois</a>, <a href="https://matrix.to/#/@jonas:localhost">Jonas Weber</a><br>'
+            '<b>#1 · work-based-learning · EN</b> · <a href="https://matrix.to/#/@jonas:localhost">'
+            'Jonas Weber</a>, <a href="https://matrix.to/#/@claire:localhost">Claire Dubois</a><br>'
         ) in posted["formatted_body"]
         assert posted["m.mentions"] == {"user_ids": ["@claire:localhost", "@jonas:localhost"]}
         assert "m.relates_to" not in posted
         told = await asker.next_text(dm)
-        assert "Your question #1 went to Claire Dubois (Chambre de Métiers du Lot)" in told
+        assert "Your question #1 went to Jonas Weber (Bildungswerk Bayern)" in told
 
         # As Element sends Markdown: the source as body, the rendering as HTML.
-        reply = await claire.say(
+        reply = await jonas.say(
             room,
             "A **shared employer group** hires the apprentice.",
             thread=root.event_id,
@@ -193,10 +198,12 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         )
         relayed_content = content(await asker.next_event(dm))
         relayed = relayed_content["body"]
-        assert "Claire Dubois (Chambre de Métiers du Lot) answers your question #1" in relayed
+        assert "Jonas Weber (Bildungswerk Bayern) answers your question #1" in relayed
         assert "A shared employer group hires the apprentice." in relayed
         assert "<b>shared employer group</b> hires" in relayed_content["formatted_body"]
 
+        # Claire, mentioned too, sees her colleague's answer in the thread.
+        assert (await claire.next_event(room)).sender == jonas.user_id
         await asker.say(dm, "Thanks! Which chamber runs it, and who pays the wages?")
         follow_up = content(await claire.next_event(room))
         assert "Follow-up from the asker" in follow_up["body"]
@@ -209,9 +216,10 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         }
         assert "Added to your question #1" in await asker.next_text(dm)
 
-        await claire.edit(room, reply, "A shared employer group (GEIQ) hires the apprentice.")
+        await jonas.edit(room, reply, "A shared employer group (GEIQ) hires the apprentice.")
         corrected = await asker.next_text(dm)
-        assert "Correction from Claire Dubois" in corrected and "(GEIQ)" in corrected
+        assert "Correction from Jonas Weber" in corrected and "(GEIQ)" in corrected
+        assert (await claire.next_event(room)).sender == jonas.user_id  # the edit
 
         await asker.say(dm, "/resolve 1")
         rating = await asker.next_event(dm)

@@ -6,11 +6,11 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.ground.clock import FixedClock
 from bot.ground.storage.database import Database
-from bot.ground.storage.models import OutboxMessage
+from bot.ground.storage.models import OutboxMessage, Person, Question, Thread
 from bot.outbox import OutboxSender
 from handlers.events import Delivery, Sent
 from tests.conftest import START
@@ -94,3 +94,83 @@ async def test_messages_sent_before_an_interruption_are_recorded(database: Datab
     channel.stop_at = None
     assert await sender.flush() == COUNT - stop_at + 1
     assert channel.sent == [row.id for row in rows(database)]
+
+
+def test_thread_messages_of_a_whole_batch_cost_one_thread_query(database_url: str) -> None:
+    """Messages into existing threads find them in one query per batch, not one per message."""
+    db = Database(database_url)
+    db.upgrade()
+    try:
+        with db.sessions.begin() as session:
+            asker = Person(role="asker", display_name="Ana", created_at=START)
+            session.add(asker)
+            session.flush()
+            for number in range(1, 6):
+                session.add(
+                    Question(
+                        id=number,
+                        asker_id=asker.id,
+                        channel="fake",
+                        text=f"question {number}",
+                        language="en",
+                        status="open",
+                        decision="route",
+                        created_at=START,
+                    )
+                )
+                session.flush()
+                session.add(
+                    Thread(question_id=number, channel="fake", space_id="g", thread_id=f"t{number}")
+                )
+                for reply in range(4):
+                    session.add(
+                        OutboxMessage(
+                            channel="fake",
+                            target="space",
+                            question_id=number,
+                            text=f"reply {reply} on {number}",
+                            created_at=START,
+                        )
+                    )
+            # No thread yet on this question: its message waits.
+            session.add(
+                Question(
+                    id=6,
+                    asker_id=asker.id,
+                    channel="fake",
+                    text="question 6",
+                    language="en",
+                    status="open",
+                    decision="route",
+                    created_at=START,
+                )
+            )
+            session.flush()
+            session.add(
+                OutboxMessage(
+                    channel="fake",
+                    target="space",
+                    question_id=6,
+                    text="waits for its thread",
+                    created_at=START,
+                )
+            )
+        sender = OutboxSender(db.sessions, {"fake": CountingChannel()}, FixedClock(START))
+        statements: list[str] = []
+
+        def count(_conn, _cursor, statement: str, *_args: object) -> None:  # type: ignore[no-untyped-def]
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            ready, more = sender._pending()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert [(d.question_id, d.thread_id) for d, _ in ready] == [
+            (number, f"t{number}") for number in range(1, 6) for _ in range(4)
+        ]
+        assert more  # the message without a thread was held back
+        thread_queries = [s for s in statements if "FROM threads" in s]
+        assert len(thread_queries) == 1, statements
+    finally:
+        db.dispose()

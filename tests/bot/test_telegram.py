@@ -165,6 +165,7 @@ async def test_question_fiche_expert_topic_relay_follow_up_resolve(
             ["helped:1"],
             ["expert:1"],
             ["fiche:1"],
+            ["other:1"],
         ]
         assert "parse_mode" not in offer.params
 

@@ -20,7 +20,7 @@ from typing import Any
 
 SERVER_NAME = "localhost"
 # The accounts every test may use (the session fixture registers them), and an admin.
-PEOPLE = ("bot", "claire", "jonas", "anna", "sofia", "tomas", "mallory", "ratebot", "herald")
+PEOPLE = ("bot", "claire", "jonas", "anna", "sofia", "tomas", "mallory", "ratebot", "herald", "eve")
 # Used only if the installed Synapse's ratelimiting.py cannot be read.
 KNOWN_LIMITS = (
     "rc_message",

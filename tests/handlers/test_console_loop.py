@@ -180,7 +180,8 @@ async def test_expert_pass_claim_and_coordinator_reassign(config, embedder) -> N
         assert "Jonas Weber übernimmt Frage Nr.\u00a01" in shown  # Jonas reads German
         await bot.say("/as anna")
         shown = await bot.say("/open")
-        assert "#1 open · work-based-learning · EN · Jonas Weber" in shown
+        assert "#1 · waiting for a first answer · Work-based learning · English · " in shown
+        assert "Jonas Weber · first answer due " in shown
         shown = await bot.say("/reassign 1 claire")
         assert "now assigned to Claire Dubois" in shown
         await bot.say("/as claire")

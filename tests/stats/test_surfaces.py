@@ -251,8 +251,8 @@ def test_dashboard_pages_show_the_same_numbers(client: TestClient) -> None:
         ("card-deflection", "<b>12%</b><span>answered by a fiche, as the asker confirmed (1)"),
         ("card-unconfirmed", "<b>1</b><span>fiches shown, no reply from the asker: not counted"),
         ("card-routed", "<b>6</b>"),
-        ("card-first", "<b>7 h</b>"),
-        ("card-resolution", "<b>30 h</b>"),
+        ("card-first", "<b>7\u00a0h</b>"),
+        ("card-resolution", "<b>30\u00a0h</b>"),
         ("card-on-time", "<b>60%</b>"),
         ("card-open", "<b>4</b><span>open now, 3 overdue"),
         ("card-satisfaction", "<b>67%</b>"),
@@ -260,7 +260,7 @@ def test_dashboard_pages_show_the_same_numbers(client: TestClient) -> None:
         assert f'id="{card}">{value}' in page, card
     assert "<svg" in page and "Questions overdue now: 3" in page
     breakdown = client.get("/by/partner", params=PERIOD).text
-    assert "<td>kedivim</td><td>2</td>" in breakdown
+    assert "<td>KEDIVIM Crete</td><td>2</td>" in breakdown
     loads = client.get("/csv/loads.csv").text.splitlines()
     assert loads[0] == "expert,name,partner,load,capacity,away"
     assert "lucia,Lucía Fernández,cc-asturias,2,4,False" in loads or loads[1].startswith("lucia,")

@@ -10,6 +10,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.ground.storage import repo
+from bot.ground.storage.gaps_repo import unanswered_by_fiches
 from bot.ground.storage.models import (
     Assignment,
     DeadlineStep,
@@ -25,6 +26,7 @@ __all__ = [
     "QuestionPage",
     "QuestionRow",
     "QuestionStory",
+    "ThreadEntry",
     "list_questions",
     "question_story",
 ]
@@ -51,6 +53,7 @@ class QuestionFilter:
     partner: str = ""
     expert: str = ""  # an expert's config id, among those assigned at any time
     overdue: bool = False
+    gap: bool = False  # only questions no fiche answered (see gaps_repo)
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     sort: str = "newest"
@@ -124,6 +127,8 @@ def list_questions(session: Session, wanted: QuestionFilter, now: dt.datetime) -
         )
     if wanted.overdue:
         conditions.append(_overdue(now))
+    if wanted.gap:
+        conditions.append(unanswered_by_fiches())
     if wanted.start is not None:
         conditions.append(Question.created_at >= wanted.start)
     if wanted.end is not None:
@@ -177,6 +182,16 @@ def _experts(session: Session, ids: list[int]) -> dict[int, list[str]]:
     return names
 
 
+@dataclass(frozen=True)
+class ThreadEntry:
+    """One message of a question's thread: relayed either way, or an internal note."""
+
+    at: dt.datetime
+    author: str
+    kind: str  # to_asker | to_experts | note
+    text: str
+
+
 @dataclass
 class QuestionStory:
     """Everything the database keeps about one question, for its page."""
@@ -186,6 +201,7 @@ class QuestionStory:
     assignments: list[tuple[Assignment, Person]] = field(default_factory=list)
     fiche_answers: list[FicheAnswer] = field(default_factory=list)
     messages: list[tuple[RelayedMessage, Person]] = field(default_factory=list)
+    thread: list[ThreadEntry] = field(default_factory=list)
     timeline: list[tuple[dt.datetime, str, str]] = field(default_factory=list)
 
 
@@ -222,10 +238,22 @@ def question_story(session: Session, question_id: int) -> QuestionStory | None:
             .order_by(RelayedMessage.created_at, RelayedMessage.id)
         )
     ]
+    thread = [
+        ThreadEntry(message.created_at, _name(author), message.direction, message.text)
+        for message, author in story.messages
+    ]
     timeline: list[tuple[dt.datetime, str, str]] = []
-    for event in session.scalars(
-        select(Event).where(Event.question_id == question_id).order_by(Event.created_at, Event.id)
+    for event, actor in session.execute(
+        select(Event, Person)
+        .outerjoin(Person, Person.id == Event.actor_id)
+        .where(Event.question_id == question_id)
+        .order_by(Event.created_at, Event.id)
     ):
+        if event.kind == "note":
+            # Internal notes belong to the thread (marked), not among the timeline's events.
+            text = str((event.detail or {}).get("text", ""))
+            thread.append(ThreadEntry(event.created_at, _name(actor), "note", text))
+            continue
         detail = ", ".join(f"{k}: {v}" for k, v in sorted((event.detail or {}).items()))
         timeline.append((event.created_at, event.kind.replace("_", " "), detail))
     for step in session.scalars(
@@ -241,4 +269,11 @@ def question_story(session: Session, question_id: int) -> QuestionStory | None:
         if due is not None:
             timeline.append((due, what, ""))
     story.timeline = sorted(timeline, key=lambda entry: entry[0])
+    story.thread = sorted(thread, key=lambda entry: entry.at)
     return story
+
+
+def _name(person: Person | None) -> str:
+    if person is None:
+        return "?"
+    return person.display_name or person.config_id or "?"
