@@ -27,6 +27,7 @@ from handlers.context import Services
 from handlers.conversation import Conversation
 from handlers.deadlines import DeadlineKeeper
 from handlers.directory import sync_directory
+from handlers.drafts import refresh_search
 from handlers.events import Inbound
 from handlers.i18n import Translator
 from knowledge.embedder import Embedder
@@ -112,7 +113,14 @@ class Application:
         if self.config.dashboard.enabled:
             from bot.dashboard import make_server
 
-            self.dashboard = make_server(self.config, database, self.clock, handle_signals=False)
+            self.dashboard = make_server(
+                self.config,
+                database,
+                self.clock,
+                handle_signals=False,
+                embedder=services.triage.embedder,
+                fiches_changed=lambda ids: refresh_search(services, ids),
+            )
             self._spawn(self.dashboard.serve(), "dashboard")
 
     async def _start_deadlines(self, services: Services) -> None:
@@ -191,6 +199,7 @@ class Application:
             self.database.sessions,
             self.sender.failures,
             lambda: len(intake.backlog) if intake else 0,
+            self._undecryptable,
         )
         settings = self.config.metrics
         server = uvicorn.Server(
@@ -203,6 +212,11 @@ class Application:
             if server.should_exit:
                 break
         log.info("metrics on http://%s:%d/metrics", settings.host, settings.port)
+
+    def _undecryptable(self) -> dict[str, int]:
+        """Events each end-to-end encrypting channel could not decrypt, since start."""
+        counts = {name: getattr(c, "undecryptable", None) for name, c in self.channels.items()}
+        return {name: count for name, count in counts.items() if isinstance(count, int)}
 
     async def flush(self) -> int:
         """Send everything pending now (tests and the console use it to keep order)."""

@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.command_database import command_database, unreachable
 from bot.command_error import CommandError
+from bot.drafts_cli import add_drafts_commands
 from bot.ground.config import (
     Config,
     ConfigError,
@@ -115,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     kb_search.add_argument("--language", help="the query's language (detected if omitted)")
     kb_search.add_argument("--limit", type=int, default=5)
     kb_search.set_defaults(action=cmd_kb_search)
+    add_drafts_commands(kb)
     from bot.cli_calibrate import add_calibrate_command
 
     add_calibrate_command(kb)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import Channel, PermanentSendError
 from bot.ground.clock import Clock
 from bot.ground.storage import repo
-from bot.ground.vocabulary import OutboxStatus
+from bot.ground.vocabulary import OutboxStatus, OutboxTarget
 from handlers.events import Attachment, Button, Delivery, Sent, Span
 
 __all__ = ["OutboxSender"]
@@ -89,16 +89,14 @@ class OutboxSender:
                 session, list(self.channels), self.clock.now(), limit=BATCH_SIZE
             )
             # The threads of the whole batch in one query, not one per message.
-            threads = repo.thread_ids(
-                session,
-                {r.question_id for r in rows if r.target == "space" and not r.opens_thread},
-            )
+            posts = [r for r in rows if r.target == OutboxTarget.SPACE and not r.opens_thread]
+            threads = repo.thread_ids(session, {r.question_id for r in posts})
             ready = []
             waiting_threads: set[tuple[int | None, str]] = set()
             held_back = False
             for row in rows:
                 thread_id = row.thread_id
-                if row.target == "space" and not row.opens_thread:
+                if row.target == OutboxTarget.SPACE and not row.opens_thread:
                     found = threads.get((row.question_id, row.channel))
                     if found is None:
                         waiting_threads.add((row.question_id, row.channel))
@@ -108,14 +106,14 @@ class OutboxSender:
                 if (row.question_id, row.channel) in waiting_threads:
                     held_back = True
                     continue
-                if row.target == "space" and row.opens_thread:
+                if row.target == OutboxTarget.SPACE and row.opens_thread:
                     # Later messages of this question wait until the thread exists.
                     waiting_threads.add((row.question_id, row.channel))
                 ready.append(
                     (
                         Delivery(
                             outbox_id=row.id,
-                            chat_id=row.chat_id if row.target == "person" else None,
+                            chat_id=row.chat_id if row.target == OutboxTarget.PERSON else None,
                             text=row.text,
                             thread_id=thread_id,
                             opens_thread=row.opens_thread,

@@ -1,4 +1,4 @@
-"""The retention period: anonymise askers' personal data in questions closed long enough ago."""
+"""Retention: anonymise askers' data in long-closed questions, delete long-handled inbox events."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ground.clock import Clock
 from bot.ground.config import PrivacyConfig
-from bot.ground.storage import privacy
+from bot.ground.storage import inbox_repo, privacy
 
-__all__ = ["RetentionReport", "anonymise_expired", "run_retention"]
+__all__ = ["RetentionReport", "anonymise_expired", "prune_inbox", "run_retention"]
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,24 @@ def anonymise_expired(
             return RetentionReport(questions, askers)
 
 
+def prune_inbox(sessions: sessionmaker[Session], now: dt.datetime, inbox_days: int) -> int:
+    """Delete the inbox events handled more than ``inbox_days`` ago; return how many."""
+    if inbox_days <= 0:
+        return 0
+    cutoff = now - dt.timedelta(days=inbox_days)
+    total = 0
+    while True:
+        with sessions.begin() as session:
+            pruned = inbox_repo.prune_handled(session, cutoff)
+        total += pruned
+        if not pruned:
+            return total
+
+
 async def run_retention(
     sessions: sessionmaker[Session], clock: Clock, config: PrivacyConfig
 ) -> None:
-    """Apply the retention period now and then every ``check_every_hours``."""
+    """Apply the retention periods now and then every ``check_every_hours``."""
     while True:
         try:
             report = await asyncio.to_thread(
@@ -64,6 +78,9 @@ async def run_retention(
                     report.questions,
                     report.askers,
                 )
+            pruned = await asyncio.to_thread(prune_inbox, sessions, clock.now(), config.inbox_days)
+            if pruned:
+                log.info("retention: deleted %d handled inbox events", pruned)
         except Exception:
             log.exception("retention pass failed; trying again at the next check")
         await asyncio.sleep(config.check_every_hours * 3600)

@@ -21,7 +21,7 @@ import re
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
-from bot.ground.vocabulary import QuestionStatus
+from bot.ground.vocabulary import QuestionStatus, RelayDirection
 from handlers.context import Turn
 from handlers.referral import refer
 from knowledge.text import fold_accents
@@ -83,7 +83,7 @@ def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
     conversation_repo.add_relayed(
         turn.session,
         question.id,
-        "to_experts",
+        RelayDirection.TO_EXPERTS,
         turn.person.id,
         turn.event.channel,
         turn.event.message_id,

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.ground.config import Config
 from bot.ground.storage.models import Identity, Person
+from bot.ground.vocabulary import OutboxTarget
 from handlers.events import Attachment, Button, Span
 from handlers.i18n import Translator, format_when
 
@@ -85,7 +86,7 @@ class Writer:
         self.write(
             {
                 "channel": channel,
-                "target": "person" if person_id is not None else "space",
+                "target": OutboxTarget.PERSON if person_id is not None else OutboxTarget.SPACE,
                 "person_id": person_id,
                 "chat_id": chat_id,
                 "thread_id": thread_id,

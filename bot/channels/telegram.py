@@ -52,6 +52,7 @@ from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_receive import TelegramReceiver
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
+from bot.channels.telegram_webhook import WebhookServer
 from bot.ground.config import TelegramConfig
 from handlers.commands import experts_menu, menu
 from handlers.events import Attachment, Delivery, Sent, keeps_choices
@@ -145,6 +146,7 @@ class TelegramChannel:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._inbox: Inbox | None = None
         self._receiver: TelegramReceiver | None = None
+        self._webhook: WebhookServer | None = None
         # For monitoring (and tests): updates taken in so far, and the last one's id.
         self.updates_handled = 0
         self.last_update_id: int | None = None
@@ -184,9 +186,7 @@ class TelegramChannel:
             await self._set_commands(app)
             await app.start()
             assert app.updater is not None
-            if self.config.webhook_url:
-                await self._start_webhook(app)
-            elif self._inbox is not None:
+            if self._inbox is not None:
                 self._receiver = TelegramReceiver(
                     app.bot,
                     self._inbox,
@@ -195,6 +195,9 @@ class TelegramChannel:
                     allowed_updates=UPDATES,
                     retry_delay=self._retry_delay,
                 )
+            if self.config.webhook_url:
+                await self._start_webhook(app)
+            elif self._receiver is not None:
                 await self._receiver.start()
             else:
                 await app.updater.start_polling(
@@ -214,20 +217,34 @@ class TelegramChannel:
         log.info("telegram: %s as @%s (id %s)", mode, me.username, me.id)
 
     async def _start_webhook(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Serve the webhook (its 200 waits for the inbox commit), then register it."""
         config = self.config
-        assert app.updater is not None
-        await app.updater.start_webhook(
-            listen=config.webhook_listen,
+        take = self._take
+        if self._receiver is not None:
+            await self._receiver.start(poll=False)
+            take = self._receiver.take
+        self._webhook = WebhookServer(
+            app.bot,
+            take,
+            host=config.webhook_listen,
             port=config.webhook_port,
             # The proxy forwards the public address's path unchanged.
-            url_path=urlsplit(config.webhook_url).path.lstrip("/"),
-            webhook_url=config.webhook_url,
+            path=urlsplit(config.webhook_url).path or "/",
+            secret=config.webhook_secret,
+        )
+        await self._webhook.start()
+        await self._call(
+            app.bot.set_webhook,
+            url=config.webhook_url,
             secret_token=config.webhook_secret,
             allowed_updates=list(UPDATES),
         )
 
     async def stop_receiving(self) -> None:
         """Stop polling; the update in hand finishes, stored ones wait for the next start."""
+        webhook, self._webhook = self._webhook, None
+        if webhook is not None:
+            await webhook.stop()
         receiver, self._receiver = self._receiver, None
         if receiver is not None:
             await receiver.stop()
@@ -282,11 +299,16 @@ class TelegramChannel:
                 bot.set_my_commands, _commands(translated), scope=private, language_code=language
             )
         try:
-            await self._call(
-                bot.set_my_commands,
-                _commands(EXPERT_COMMANDS),
-                scope=BotCommandScopeChat(self._group),
-            )
+            group = BotCommandScopeChat(self._group)
+            await self._call(bot.set_my_commands, _commands(EXPERT_COMMANDS), scope=group)
+            # Each expert sees the group's menu in their app's language, where translated.
+            for language in self._languages:
+                if language == "en" or not any(texts.has(language, d) for _, d in EXPERT_COMMANDS):
+                    continue
+                translated = [(name, texts.translate(language, d)) for name, d in EXPERT_COMMANDS]
+                await self._call(
+                    bot.set_my_commands, _commands(translated), scope=group, language_code=language
+                )
         except (TelegramError, PermanentSendError) as error:
             # Not fatal: the bot may not be in the group yet; the commands work anyway.
             log.warning("telegram: cannot set the experts' commands in the group: %s", error)
@@ -294,7 +316,7 @@ class TelegramChannel:
     # Inbound -----------------------------------------------------------------------------
 
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-        """An update from PTB's updater (webhook, or polling without an inbox)."""
+        """An update from PTB's updater (polling without an inbox)."""
         await self._take(update)
 
     async def _take(self, update: Update) -> None:

@@ -1,5 +1,7 @@
 """Telegram's own getUpdates loop: a batch is committed to the inbox before it is confirmed.
 
+In webhook mode ``take`` stores each update the webhook receives, and handling is the same.
+
 Telegram forgets updates once ``getUpdates`` is called with a higher offset, so the offset
 advances only after the batch (up to 100 updates) is stored in one transaction. Handling reads
 the inbox in arrival order, one event at a time, and marks each handled: a crash leaves
@@ -50,15 +52,23 @@ class TelegramReceiver:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self) -> None:
-        """Drop any webhook (polling needs none), then poll and handle in the background."""
-        await self._bot.delete_webhook()
-        offset = await self._inbox.state(OFFSET_KEY)
+    async def start(self, poll: bool = True) -> None:
+        """Drop any webhook (polling needs none), then poll and handle in the background.
+
+        Without ``poll`` (webhook mode), handle what ``take`` stores.
+        """
         self._wake.set()  # what an earlier run stored but did not handle goes first
-        self._tasks = [
-            asyncio.create_task(self._poll(int(offset) if offset else None), name="tg-poll"),
-            asyncio.create_task(self._handle_stored(), name="tg-handle"),
-        ]
+        self._tasks = [asyncio.create_task(self._handle_stored(), name="tg-handle")]
+        if poll:
+            await self._bot.delete_webhook()
+            offset = await self._inbox.state(OFFSET_KEY)
+            start = int(offset) if offset else None
+            self._tasks.append(asyncio.create_task(self._poll(start), name="tg-poll"))
+
+    async def take(self, update: Update) -> None:
+        """Store one update from the webhook (raise if that fails), then wake the handling."""
+        await self._inbox.store([_stored(update)])
+        self._wake.set()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop polling at once; let the update in hand finish (up to ``grace`` seconds).
@@ -69,10 +79,11 @@ class TelegramReceiver:
         self._wake.set()
         if not self._tasks:
             return
-        poll, handling = self._tasks
-        poll.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await poll
+        handling, *polling = self._tasks
+        for poll in polling:
+            poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await poll
         try:
             await asyncio.wait_for(asyncio.shield(handling), grace)
         except (TimeoutError, asyncio.CancelledError):

@@ -10,13 +10,16 @@ from enum import StrEnum
 
 __all__ = [
     "AssignmentRole",
+    "DraftStatus",
     "EscalationLevel",
     "FicheFeedback",
     "GapKind",
     "LabelSource",
     "OutboxStatus",
+    "OutboxTarget",
     "Priority",
     "QuestionStatus",
+    "RelayDirection",
     "Role",
     "StepState",
     "Verdict",
@@ -107,6 +110,28 @@ class Verdict(StrEnum):
 
     POSITIVE = "positive"
     NEGATIVE = "negative"
+
+
+class DraftStatus(StrEnum):
+    """A fiche drafted from an answer: waiting for review, approved (a fiche now), or rejected."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class OutboxTarget(StrEnum):
+    """Whom an outbox message is for."""
+
+    PERSON = "person"  # a private chat (or, from the experts' space, the thread asked from)
+    SPACE = "space"  # a question's thread in the experts' space
+
+
+class RelayDirection(StrEnum):
+    """Which way a relayed message went."""
+
+    TO_ASKER = "to_asker"  # an expert's answer
+    TO_EXPERTS = "to_experts"  # an asker's follow-up
 
 
 class GapKind(StrEnum):

@@ -220,10 +220,16 @@ class FakeBotApi:
 
     async def post_to_webhook(self, address: str, update: dict[str, Any], secret: str) -> int:
         """POST an update to the bot's webhook as Telegram does; return the HTTP status."""
-        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        return await self.post_raw(address, json.dumps(update).encode(), secret)
+
+    async def post_raw(self, address: str, body: bytes, secret: str) -> int:
+        """POST any body to the bot's webhook; return the HTTP status."""
+        headers = {"Content-Type": "application/json"}
+        if secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
         async with (
             aiohttp.ClientSession() as session,
-            session.post(address, json=update, headers=headers) as response,
+            session.post(address, data=body, headers=headers) as response,
         ):
             return response.status
 

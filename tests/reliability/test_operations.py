@@ -173,15 +173,31 @@ def test_backup_copies_a_live_sqlite_database(tmp_path: Path, capsys) -> None:  
             "INSERT INTO partners (id, name, country, timezone) VALUES ('p', 'P', 'FR', 'UTC')"
         )
     holder = database.engine.connect()
+    # The Matrix key store, by default beside the database file: one SQLite file per device.
+    store = tmp_path / "matrix-store"
+    store.mkdir()
+    keys = sqlite3.connect(store / "@bot:example.org_DEVICE.db")
+    with keys:
+        keys.execute("CREATE TABLE accounts (pickle TEXT)")
+        keys.execute("INSERT INTO accounts VALUES ('the private keys')")
     target = tmp_path / "copy.db"
     status, out, _ = rrm(capsys, "--config", str(path), "backup", str(target))
     holder.close()
+    keys.close()
     database.dispose()
     assert status == 0 and "backed up" in out
     assert (tmp_path / "live.db").stat().st_mode & 0o777 == 0o600
     assert target.stat().st_mode & 0o777 == 0o600
     copy = sqlite3.connect(target)
     assert copy.execute("SELECT name FROM partners").fetchall() == [("P",)]
+    copy.close()
+    keys_copy = tmp_path / "copy.db.matrix-store"
+    assert f"backed up the Matrix keys in {store} to {keys_copy}" in out
+    assert keys_copy.stat().st_mode & 0o777 == 0o700
+    copied = keys_copy / "@bot:example.org_DEVICE.db"
+    assert copied.stat().st_mode & 0o777 == 0o600
+    copy = sqlite3.connect(copied)
+    assert copy.execute("SELECT pickle FROM accounts").fetchall() == [("the private keys",)]
     copy.close()
     status, _, err = rrm(capsys, "--config", str(path), "backup", str(target))
     assert status == 1 and "exists" in err

@@ -17,7 +17,7 @@ from bot.ground.storage.models import (
     Question,
     RelayedMessage,
 )
-from bot.ground.vocabulary import AssignmentRole, Role
+from bot.ground.vocabulary import AssignmentRole, RelayDirection, Role
 
 __all__ = [
     "add_asker",
@@ -75,14 +75,14 @@ def passed_by(session: Session, question_id: int) -> set[int]:
 def add_relayed(
     session: Session,
     question_id: int,
-    direction: str,
+    direction: RelayDirection,
     author_id: int,
     channel: str,
     external_id: str | None,
     text: str,
     now: dt.datetime,
 ) -> None:
-    """Keep a message relayed between asker and experts (``to_asker`` or ``to_experts``)."""
+    """Keep a message relayed between asker and experts."""
     session.add(
         RelayedMessage(
             question_id=question_id,
@@ -100,7 +100,7 @@ def relayed_to_asker(session: Session, channel: str, external_id: str) -> Relaye
     """The expert's message with this platform id that was relayed to an asker, if any."""
     return session.scalar(
         select(RelayedMessage).where(
-            RelayedMessage.direction == "to_asker",
+            RelayedMessage.direction == RelayDirection.TO_ASKER,
             RelayedMessage.channel == channel,
             RelayedMessage.external_id == external_id,
         )

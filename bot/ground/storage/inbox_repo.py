@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import InboxEvent
 
-__all__ = ["NewEvent", "mark_handled", "store_events", "unhandled"]
+__all__ = ["NewEvent", "mark_handled", "prune_handled", "store_events", "unhandled"]
 
 
 @dataclass(frozen=True)
@@ -76,3 +76,18 @@ def mark_handled(session: Session, event_id: int, now: dt.datetime) -> None:
     session.execute(
         update(InboxEvent).where(InboxEvent.id == event_id).values(handled_at=now, payload={})
     )
+
+
+def prune_handled(session: Session, before: dt.datetime, limit: int = 1000) -> int:
+    """Delete up to ``limit`` events handled before ``before``; return how many."""
+    ids = list(
+        session.scalars(
+            select(InboxEvent.id)
+            .where(InboxEvent.handled_at.is_not(None), InboxEvent.handled_at < before)
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(delete(InboxEvent).where(InboxEvent.id.in_(ids)))
+    return len(ids)

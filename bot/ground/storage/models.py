@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.ground.vocabulary import OutboxStatus, Priority, StepState
+from bot.ground.vocabulary import DraftStatus, OutboxStatus, Priority, StepState
 
 __all__ = [
     "AnswerLabel",
@@ -36,6 +36,7 @@ __all__ = [
     "Event",
     "Fiche",
     "FicheAnswer",
+    "FicheDraft",
     "FicheVersion",
     "Identity",
     "InboundReceipt",
@@ -45,6 +46,7 @@ __all__ = [
     "Person",
     "Question",
     "QuestionTimes",
+    "QuestionVector",
     "RelayedMessage",
     "TextVector",
     "Thread",
@@ -192,12 +194,12 @@ class FicheAnswer(Base):
     feedback: Mapped[str | None] = mapped_column(String(16))  # FicheFeedback
     created_at: Mapped[dt.datetime]
     feedback_at: Mapped[dt.datetime | None]
-    # The answerability model's inputs for the best fiche shown, kept for its labels (0008).
+    # The answerability model's inputs for the best fiche shown, kept for its labels (0010).
     features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AnswerLabel(Base):
-    """One judged outcome: does this fiche answer this question? A training example (0008)."""
+    """One judged outcome: does this fiche answer this question? A training example (0010)."""
 
     __tablename__ = "answer_labels"
     __table_args__ = (UniqueConstraint("question_id", "fiche_id", "source"),)
@@ -217,7 +219,7 @@ class AnswerLabel(Base):
 
 
 class AnswerabilityFit(Base):
-    """A model refitted by ``rrm kb calibrate``; the latest one is the one the bot uses (0008)."""
+    """A model refitted by ``rrm kb calibrate``; the latest one is the one the bot uses (0010)."""
 
     __tablename__ = "answerability_fits"
 
@@ -470,3 +472,41 @@ class InboxEvent(Base):
 
 
 Index("ix_inbox_pending", InboxEvent.channel, InboxEvent.handled_at, InboxEvent.id)
+
+
+class QuestionVector(Base):
+    """A question's embedding, kept so later questions find it as a similar one (0009)."""
+
+    __tablename__ = "question_vectors"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    embedder: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FicheDraft(Base):
+    """A fiche drafted from an expert's answer, waiting for a coordinator's review (0009)."""
+
+    __tablename__ = "fiche_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    # The fiche id (folder name) it gets once approved.
+    fiche_id: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(Text)
+    topics: Mapped[list[Any]]
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2), default="")
+    region: Mapped[str] = mapped_column(String(200), default="")
+    partner: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(12), default=DraftStatus.DRAFT, index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime]
+    # Who reviewed it: a person's name in chat, a login name on the dashboard.
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[dt.datetime | None]
+    exported_at: Mapped[dt.datetime | None]

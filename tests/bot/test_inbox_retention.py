@@ -1,0 +1,93 @@
+"""Handled inbox events are deleted once older than ``[privacy] inbox_days``; others stay."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.ground.clock import FixedClock
+from bot.ground.config import PrivacyConfig
+from bot.ground.storage import inbox_repo
+from bot.ground.storage.database import Database
+from bot.ground.storage.inbox_repo import NewEvent
+from bot.ground.storage.models import InboxEvent
+from bot.retention import prune_inbox, run_retention
+from tests.conftest import START
+
+pytestmark = pytest.mark.db
+
+
+def stored(database: Database) -> dict[str, bool]:
+    """Each stored event's platform id, and whether it was handled."""
+    with database.sessions() as session:
+        rows = session.execute(select(InboxEvent.platform_id, InboxEvent.handled_at))
+        return {platform_id: handled is not None for platform_id, handled in rows}
+
+
+def fill(database: Database) -> None:
+    """Handled 10 days and 1 day ago, one never handled (30 days old), on two channels."""
+    long_ago = START - dt.timedelta(days=30)
+    with database.sessions.begin() as session:
+        events = [NewEvent(name, "chat", {"text": name}) for name in ("old", "recent", "open")]
+        inbox_repo.store_events(session, "telegram", events, long_ago)
+        inbox_repo.store_events(session, "matrix", [NewEvent("m-old", "room", {})], long_ago)
+        ids = {
+            row[0]: row[1] for row in session.execute(select(InboxEvent.platform_id, InboxEvent.id))
+        }
+        inbox_repo.mark_handled(session, ids["old"], START - dt.timedelta(days=10))
+        inbox_repo.mark_handled(session, ids["m-old"], START - dt.timedelta(days=8))
+        inbox_repo.mark_handled(session, ids["recent"], START - dt.timedelta(days=1))
+
+
+def test_handled_events_past_the_period_are_deleted(database_url: str) -> None:
+    database = Database(database_url)
+    database.upgrade()
+    try:
+        fill(database)
+        assert prune_inbox(database.sessions, START, 0) == 0  # 0 keeps everything
+        assert prune_inbox(database.sessions, START, 30) == 0
+        assert prune_inbox(database.sessions, START, 7) == 2
+        # Never handled stays, however old; handled within the period stays.
+        assert stored(database) == {"recent": True, "open": False}
+        assert prune_inbox(database.sessions, START, 7) == 0
+    finally:
+        database.dispose()
+
+
+def test_many_handled_events_are_deleted_in_several_transactions(database_url: str) -> None:
+    database = Database(database_url)
+    database.upgrade()
+    try:
+        with database.sessions.begin() as session:
+            events = [NewEvent(str(n), "chat", {}) for n in range(2500)]
+            inbox_repo.store_events(session, "telegram", events, START)
+            for event_id in session.scalars(select(InboxEvent.id)):
+                inbox_repo.mark_handled(session, event_id, START)
+        assert prune_inbox(database.sessions, START + dt.timedelta(days=8), 7) == 2500
+        assert stored(database) == {}
+    finally:
+        database.dispose()
+
+
+async def test_the_retention_task_prunes_on_start(database_url: str) -> None:
+    database = Database(database_url)
+    database.upgrade()
+    task = None
+    try:
+        fill(database)
+        config = PrivacyConfig(retention_days=0, inbox_days=7)
+        task = asyncio.create_task(run_retention(database.sessions, FixedClock(START), config))
+        async with asyncio.timeout(30):
+            while "old" in stored(database):
+                await asyncio.sleep(0.05)
+        assert stored(database) == {"recent": True, "open": False}
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        database.dispose()
