@@ -142,6 +142,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.app import Application
     from bot.channels.base import Channel, ChannelStartError
     from bot.channels.console import ConsoleChannel, file_lines, stdin_lines
+    from bot.ground.storage.run_lock import AnotherProcessRuns
 
     if not (config.console.enabled or config.telegram.enabled or config.matrix.enabled):
         raise CommandError(
@@ -185,6 +186,8 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             await app.start()
         except ChannelStartError as error:
             # The channels started before were stopped; say which failed and why, once.
+            raise CommandError(str(error)) from None
+        except AnotherProcessRuns as error:
             raise CommandError(str(error)) from None
         try:
             # Until /quit or the script's end in the console, or SIGTERM / Ctrl-C.

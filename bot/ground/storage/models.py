@@ -469,6 +469,10 @@ class InboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[dt.datetime]
     handled_at: Mapped[dt.datetime | None]
+    # The process handling it (several may share one PostgreSQL database), and since when:
+    # a claim older than the inbox's timeout is taken over, as its process may have died.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[dt.datetime | None]
 
 
 Index("ix_inbox_pending", InboxEvent.channel, InboxEvent.handled_at, InboxEvent.id)
