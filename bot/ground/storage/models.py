@@ -194,12 +194,12 @@ class FicheAnswer(Base):
     feedback: Mapped[str | None] = mapped_column(String(16))  # FicheFeedback
     created_at: Mapped[dt.datetime]
     feedback_at: Mapped[dt.datetime | None]
-    # The answerability model's inputs for the best fiche shown, kept for its labels (0010).
+    # The answerability model's inputs for the best fiche shown, kept for its labels (0011).
     features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AnswerLabel(Base):
-    """One judged outcome: does this fiche answer this question? A training example (0010)."""
+    """One judged outcome: does this fiche answer this question? A training example (0011)."""
 
     __tablename__ = "answer_labels"
     __table_args__ = (UniqueConstraint("question_id", "fiche_id", "source"),)
@@ -219,7 +219,7 @@ class AnswerLabel(Base):
 
 
 class AnswerabilityFit(Base):
-    """A model refitted by ``rrm kb calibrate``; the latest one is the one the bot uses (0010)."""
+    """A model refitted by ``rrm kb calibrate``; the latest one is the one the bot uses (0011)."""
 
     __tablename__ = "answerability_fits"
 
