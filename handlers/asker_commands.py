@@ -161,7 +161,7 @@ def press(turn: Turn, action: str) -> None:
         turn.reply(turn.t("This button is no longer valid."))
         return
     answer = repo.latest_fiche_answer(turn.session, question.id)
-    if kind == "helped" and answer is not None:
+    if kind == "helped" and (answer is not None or question.decision == "similar"):
         _helped(turn, question, answer)
     elif kind == "expert":
         if question.status != QuestionStatus.OFFERED:
@@ -193,11 +193,12 @@ def press(turn: Turn, action: str) -> None:
         turn.reply(turn.t("This button is no longer valid."))
 
 
-def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
+def _helped(turn: Turn, question: Question, answer: FicheAnswer | None) -> None:
     if question.status != QuestionStatus.OFFERED:
         turn.reply(turn.t("Question #{number} is already with the experts.", number=question.id))
         return
-    answer.feedback, answer.feedback_at = "helped", turn.now
+    if answer is not None:  # None: an earlier question's answer was offered, not fiches
+        answer.feedback, answer.feedback_at = "helped", turn.now
     question.status, question.resolved_at, question.helpful = "resolved", turn.now, True
     repo.log_event(
         turn.session,
@@ -205,7 +206,7 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer) -> None:
         turn.now,
         question_id=question.id,
         actor_id=turn.person.id,
-        by="fiche",
+        by="similar" if question.decision == "similar" else "fiche",
     )
     turn.reply(turn.t("Glad it helped! Ask me anything else at any time."))
 

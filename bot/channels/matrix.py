@@ -160,6 +160,11 @@ class MatrixChannel:
         # Held while a sync's events are handled, so stopping never cuts one in half.
         self._handling = asyncio.Lock()
 
+    @property
+    def account(self) -> str:
+        """The bot's Matrix user id."""
+        return self.config.user_id
+
     def use_inbox(self, inbox: Inbox) -> None:
         """Store each sync's events with its token in one transaction; handle them from there."""
         self._inbox = inbox
@@ -173,7 +178,30 @@ class MatrixChannel:
         self._state = state
 
     async def start(self, deliver: Deliver) -> None:
-        """Log in, join the experts' room, skip the backlog, and start syncing."""
+        """Log in, join the experts' room, skip the backlog, and start syncing.
+
+        With several processes on PostgreSQL, one per Matrix account does (and so handles
+        and sends); the others stand by, not even logged in (the device and its keys are
+        one process's), and the first to find it gone starts in its place.
+        """
+        self._deliver = deliver
+        if self._inbox is not None and not await self._inbox.lead():
+            self._task = asyncio.create_task(self._stand_by(deliver), name="matrix-standby")
+            return
+        await self._start(deliver)
+
+    async def _stand_by(self, deliver: Deliver) -> None:
+        assert self._inbox is not None
+        await self._inbox.wait_to_lead()
+        while True:
+            try:
+                await self._start(deliver)
+                return
+            except Exception as error:
+                log.warning("matrix: starting in place of the syncing process failed: %s", error)
+                await asyncio.sleep(STOP_WAIT_SECONDS)
+
+    async def _start(self, deliver: Deliver) -> None:
         self._deliver = deliver
         config = self.config
         if not config.store_path:

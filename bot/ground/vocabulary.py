@@ -10,6 +10,7 @@ from enum import StrEnum
 
 __all__ = [
     "AssignmentRole",
+    "DraftStatus",
     "EscalationLevel",
     "GapKind",
     "OutboxStatus",
@@ -81,6 +82,14 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class DraftStatus(StrEnum):
+    """A fiche drafted from an answer: waiting for review, approved (a fiche now), or rejected."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    REJECTED = "rejected"
 
 
 class OutboxTarget(StrEnum):

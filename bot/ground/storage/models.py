@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.ground.vocabulary import OutboxStatus, Priority, StepState
+from bot.ground.vocabulary import DraftStatus, OutboxStatus, Priority, StepState
 
 __all__ = [
     "Assignment",
@@ -34,6 +34,7 @@ __all__ = [
     "Event",
     "Fiche",
     "FicheAnswer",
+    "FicheDraft",
     "FicheVersion",
     "Identity",
     "InboundReceipt",
@@ -43,6 +44,7 @@ __all__ = [
     "Person",
     "Question",
     "QuestionTimes",
+    "QuestionVector",
     "RelayedMessage",
     "TextVector",
     "Thread",
@@ -429,6 +431,48 @@ class InboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[dt.datetime]
     handled_at: Mapped[dt.datetime | None]
+    # The process handling it (several may share one PostgreSQL database), and since when:
+    # a claim older than the inbox's timeout is taken over, as its process may have died.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_at: Mapped[dt.datetime | None]
 
 
 Index("ix_inbox_pending", InboxEvent.channel, InboxEvent.handled_at, InboxEvent.id)
+
+
+class QuestionVector(Base):
+    """A question's embedding, kept so later questions find it as a similar one (0009)."""
+
+    __tablename__ = "question_vectors"
+
+    question_id: Mapped[int] = mapped_column(
+        ForeignKey("questions.id", ondelete="CASCADE"), primary_key=True
+    )
+    embedder: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FicheDraft(Base):
+    """A fiche drafted from an expert's answer, waiting for a coordinator's review (0009)."""
+
+    __tablename__ = "fiche_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    # The fiche id (folder name) it gets once approved.
+    fiche_id: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(Text)
+    topics: Mapped[list[Any]]
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    country: Mapped[str] = mapped_column(String(2), default="")
+    region: Mapped[str] = mapped_column(String(200), default="")
+    partner: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(12), default=DraftStatus.DRAFT, index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime]
+    # Who reviewed it: a person's name in chat, a login name on the dashboard.
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[dt.datetime | None]
+    exported_at: Mapped[dt.datetime | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import (
@@ -16,6 +16,7 @@ from bot.ground.storage.models import (
     OutboxMessage,
     Person,
     Question,
+    QuestionVector,
     RelayedMessage,
 )
 from bot.ground.vocabulary import OutboxStatus, QuestionStatus, Role
@@ -156,6 +157,8 @@ def anonymise_question(session: Session, question_id: int) -> int:
         session,
         update(RelayedMessage).where(RelayedMessage.question_id == question_id).values(text=ERASED),
     )
+    # A question's embedding says what it was about: it goes with the text.
+    session.execute(delete(QuestionVector).where(QuestionVector.question_id == question_id))
     changed += _changed(
         session,
         update(OutboxMessage)
