@@ -61,6 +61,7 @@ async def run(server: Synapse, folder: Path, count: int) -> tuple[float, float]:
                 user_id=server.user_id("bot"),
                 password="pw-bot",
                 experts_room=room,
+                store_path=str(folder / "bot-keys"),
             ),
         )
         app = Application(config, [MatrixChannel(config.matrix)])

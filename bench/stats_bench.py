@@ -324,7 +324,7 @@ def measure_questions(config: Config, database: Database, runs: int) -> None:
     ]:
         response = client.get("/questions", params=params)
         assert response.status_code == 200, response.text[:500]
-        found = response.text.split("<h2>Questions (", 1)[1].split(")", 1)[0]
+        found = response.text.split("<h2>Questions (", 1)[1].split(" found)", 1)[0]
 
         def run(params=params) -> None:  # type: ignore[no-untyped-def]
             client.get("/questions", params=params)

@@ -39,10 +39,12 @@ class MetricsCollector(Collector):
         sessions: sessionmaker[Session],
         send_failures: Mapping[str, int],
         backlog: Callable[[], int],
+        undecryptable: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         self._sessions = sessions
         self._send_failures = send_failures
         self._backlog = backlog
+        self._undecryptable = undecryptable
 
     def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily | HistogramMetricFamily]:
         """Yield every metric family (called by prometheus_client at each scrape)."""
@@ -75,6 +77,14 @@ class MetricsCollector(Collector):
         for channel, count in sorted(self._send_failures.items()):
             failures.add_metric([channel], count)
         yield failures
+        unreadable = CounterMetricFamily(
+            "rrm_undecryptable_events",
+            "End-to-end encrypted events the bot could not decrypt, by channel",
+            labels=["channel"],
+        )
+        for channel, count in sorted(self._undecryptable().items()):
+            unreadable.add_metric([channel], count)
+        yield unreadable
         counts, total, seconds = response
         buckets = [(str(b), count) for b, count in zip(FIRST_RESPONSE_BUCKETS, counts, strict=True)]
         buckets.append(("+Inf", total))
@@ -89,10 +99,11 @@ def metrics_app(
     sessions: sessionmaker[Session],
     send_failures: Mapping[str, int],
     backlog: Callable[[], int],
+    undecryptable: Callable[[], Mapping[str, int]] = dict,
 ) -> Starlette:
     """The Starlette app serving ``/healthz`` and ``/metrics``."""
     registry = CollectorRegistry()
-    registry.register(MetricsCollector(sessions, send_failures, backlog))
+    registry.register(MetricsCollector(sessions, send_failures, backlog, undecryptable))
 
     def ping() -> None:
         with sessions() as session:

@@ -67,7 +67,9 @@ def add_operations_commands(commands: Any) -> None:
     doctor = commands.add_parser("doctor", help="check config, database, migrations, channels")
     doctor.set_defaults(action=_wrap(cmd_doctor))
 
-    backup = commands.add_parser("backup", help="copy the SQLite database while the bot runs")
+    backup = commands.add_parser(
+        "backup", help="copy the SQLite database and the Matrix keys while the bot runs"
+    )
     backup.add_argument("path", type=Path)
     backup.set_defaults(action=_wrap(cmd_backup))
 
@@ -164,19 +166,35 @@ def cmd_privacy_expire(config: Config, _args: argparse.Namespace) -> int:
 
 
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
-    """Copy a SQLite database with SQLite's online backup API (safe while the bot runs)."""
+    """Copy a SQLite database, and the Matrix key store beside it, while the bot runs."""
     url = make_url(config.database.url)
     if url.get_backend_name() != "sqlite":
         raise OperationError(
-            "rrm backup copies SQLite databases; for PostgreSQL use pg_dump "
-            "(see docs/operations.md)"
+            "rrm backup copies SQLite databases; for PostgreSQL use pg_dump, and copy the "
+            "Matrix key store (matrix.store_path) while the bot is stopped (see "
+            "docs/operations.md)"
         )
     source_path = url.database
     if not source_path or source_path == ":memory:" or not Path(source_path).exists():
         raise OperationError(f"no SQLite database file at {source_path!r}")
     target = Path(args.path)
-    if target.exists():
-        raise OperationError(f"{target} exists; give a new file name")
+    store = Path(config.matrix.store_path) if config.matrix.store_path else None
+    keys_target = Path(f"{target}.matrix-store")
+    if target.exists() or keys_target.exists():
+        raise OperationError(f"{target} or {keys_target} exists; give a new file name")
+    _copy_sqlite(Path(source_path), target)
+    print(f"backed up {source_path} to {target}")
+    if store is not None and store.is_dir():
+        keys_target.mkdir(mode=0o700)
+        for path in sorted(store.iterdir()):
+            if path.suffix == ".db":
+                _copy_sqlite(path, keys_target / path.name)
+        print(f"backed up the Matrix keys in {store} to {keys_target}")
+    return 0
+
+
+def _copy_sqlite(source_path: Path, target: Path) -> None:
+    """Copy one SQLite file with the online backup API, readable by its owner only."""
     source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
     try:
         # Created readable by its owner only: a backup holds everything the database does.
@@ -187,8 +205,6 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
         destination.close()
     finally:
         source.close()
-    print(f"backed up {source_path} to {target}")
-    return 0
 
 
 def cmd_doctor(config: Config, _args: argparse.Namespace) -> int:
@@ -244,6 +260,21 @@ def _doctor_database(config: Config, report: Callable[[bool | None, str, str], N
     database.dispose()
 
 
+def _doctor_matrix_keys(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
+    """The Matrix key store: present, and readable by the bot's user only."""
+    store = Path(config.matrix.store_path)
+    if not store.is_dir():
+        report(None, "matrix keys", f"none yet in {store} (made at the first start)")
+        return
+    if store.stat().st_mode & 0o077:
+        report(False, "matrix keys", f"{store} is readable by other users: chmod 700 it")
+        return
+    devices = len(list(store.glob("*.db")))
+    report(
+        True, "matrix keys", f"{devices} device key file(s) in {store}; `rrm backup` copies them"
+    )
+
+
 def _doctor_channels(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
     import httpx
 
@@ -276,6 +307,7 @@ def _doctor_channels(config: Config, report: Callable[[bool | None, str, str], N
                 report(True, "matrix", f"{base} answers (password login checked at start)")
         except Exception as error:
             report(False, "matrix", f"cannot reach {base}: {error}")
+        _doctor_matrix_keys(config, report)
     for section, people in (("experts", config.experts), ("coordinators", config.coordinators)):
         for person in people:
             if not any(channel in person.identities for channel in enabled):

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
 from bot.ground.vocabulary import Priority, QuestionStatus, RelayDirection
 from handlers.access import may_open_question
 from handlers.context import Turn
+from handlers.copilot import answered_by, earlier_answers
 from handlers.events import Button
 from handlers.follow_up import join_under_fiche, under_fiche
-from handlers.i18n import language_name
+from handlers.i18n import format_day, language_name
 from handlers.referral import refer
 from knowledge.index import FicheHit
+from knowledge.similar import QUESTION_CHARS, remember
 from routing.triage import Analysis
 
 __all__ = [
@@ -24,12 +27,13 @@ __all__ = [
     "handle_question_text",
     "language_name",
     "offer_fiches",
+    "offer_similar",
     "show_fiches",
     "suggest_fiches",
 ]
 
 # Analysis reads the start of very long messages; the whole text is stored and relayed.
-ANALYSED_CHARS = 2000
+ANALYSED_CHARS = QUESTION_CHARS
 MIN_QUESTION_WORDS = 3
 WORD = re.compile(r"[^\W_]+", re.UNICODE)
 DUPLICATE_WINDOW = dt.timedelta(hours=24)
@@ -176,25 +180,42 @@ def _new_question(turn: Turn, text: str) -> None:
         decision=analysis.decision,
         fiches=[[h.fiche_id, round(h.score, 4)] for h in analysis.hits[:3]],
     )
+    remember(turn.session, turn.services.triage.embedder, question, analysis.vector)
     if analysis.decision == "answer":
         offer_fiches(turn, question, analysis)
+    elif offer_similar(turn, question, analysis):
+        return
     elif analysis.decision == "suggest":
         suggest_fiches(turn, question, analysis)
     else:
-        refer(turn, question)
+        refer(
+            turn,
+            question,
+            found=[hit.fiche_id for hit in analysis.hits[: 1 + OTHER_FICHES]],
+            vector=analysis.vector,
+        )
 
 
 def offer_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Answer at once with the best fiche, and offer "this answers it" / "ask an expert"."""
-    show_fiches(turn, question, analysis.hits)
+    show_fiches(turn, question, analysis.hits, features=analysis.features)
 
 
 def show_fiches(
-    turn: Turn, question: Question, hits: tuple[FicheHit, ...], heading: str = ""
+    turn: Turn,
+    question: Question,
+    hits: tuple[FicheHit, ...],
+    heading: str = "",
+    *,
+    features: Mapping[str, float] | None = None,
 ) -> None:
-    """Show ``hits[0]`` as the answer and the next ones by title, with the asker's choices."""
+    """Show ``hits[0]`` as the answer and the next ones by title, with the asker's choices.
+
+    ``features`` are the answerability model's view of ``hits[0]``, kept for the asker's
+    verdict on it.
+    """
     best = hits[0]
-    _record_shown(turn, question, hits[: 1 + OTHER_FICHES])
+    _record_shown(turn, question, hits[: 1 + OTHER_FICHES], features)
     # A message typed next may be about this answer (handlers.follow_up decides).
     turn.person.focus_question_id = question.id
     lines = ([heading, ""] if heading else []) + [fiche_card(turn, best)]
@@ -219,8 +240,8 @@ def answer_choices(turn: Turn, question: Question, *, full_fiche: bool = True) -
 def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Route the question at once, and show the asker the fiches that may help meanwhile."""
     shown = analysis.hits[: 1 + OTHER_FICHES]
-    _record_shown(turn, question, shown)
-    refer(turn, question)
+    _record_shown(turn, question, shown, analysis.features)
+    refer(turn, question, vector=analysis.vector)
     lines = [turn.t("These fiches may help while an expert looks at your question:")]
     for hit in shown:
         line = f"• {hit.title}"
@@ -237,9 +258,72 @@ def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     )
 
 
-def _record_shown(turn: Turn, question: Question, hits: tuple[FicheHit, ...]) -> None:
+def offer_similar(turn: Turn, question: Question, analysis: Analysis) -> bool:
+    """Offer the answer to a close earlier question instead of routing; False if none is close.
+
+    The asker can still ask an expert: the question then goes to the experts as it would have.
+    """
+    if analysis.vector is None:
+        return False
+    close = earlier_answers(turn, question, analysis.vector, turn.config.knowledge.similar_offered)
+    if not close:
+        return False
+    similar, answer = close[0]
+    _, partner = answered_by(turn, answer)
+    question.status = QuestionStatus.OFFERED
+    question.decision = "similar"
+    turn.person.focus_question_id = None
+    repo.log_event(
+        turn.session,
+        "similar_offered",
+        turn.now,
+        question_id=question.id,
+        actor_id=turn.person.id,
+        similar=similar.question.id,
+        score=round(similar.score, 4),
+    )
+    lines = [
+        turn.t(
+            "A similar question was answered on {date} by {partner}:",
+            date=format_day(
+                answer.answered_at, turn.language, turn.services.timezone_of(turn.person)
+            ),
+            partner=partner,
+        ),
+        "",
+        answer.text,
+    ]
+    written_in = turn.services.triage.detector.detect(answer.text, preferred=turn.language).language
+    if written_in != turn.language:
+        lines += [
+            "",
+            turn.t(
+                "(This answer is in {language}.)",
+                language=language_name(written_in, turn.language),
+            ),
+        ]
+    lines += ["", turn.t("Does this answer your question?")]
+    turn.reply(
+        "\n".join(lines),
+        buttons=[
+            Button(turn.t("This answers it"), f"helped:{question.id}"),
+            Button(turn.t("Ask an expert"), f"expert:{question.id}"),
+        ],
+        question=question,
+    )
+    return True
+
+
+def _record_shown(
+    turn: Turn,
+    question: Question,
+    hits: tuple[FicheHit, ...],
+    features: Mapping[str, float] | None,
+) -> None:
     fiches = [{"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)} for h in hits]
-    conversation_repo.add_fiche_answer(turn.session, question.id, fiches, turn.now)
+    conversation_repo.add_fiche_answer(
+        turn.session, question.id, fiches, turn.now, features=dict(features or {}) or None
+    )
 
 
 def _button_label(title: str, limit: int = 48) -> str:

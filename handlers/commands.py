@@ -60,6 +60,9 @@ REGISTRY: tuple[Command, ...] = (
     Command("pass", STAFF, _IN_THREAD, "", "hand this question on to the next expert"),
     Command("resolve", STAFF, _IN_THREAD, "", "close this question"),
     Command("note", STAFF, _IN_THREAD, "TEXT", "an internal note: kept, never sent to the asker"),
+    Command("fiche", STAFF, _IN_THREAD, "ID", "answer the asker with a fiche, in their language"),
+    Command("similar", STAFF, _IN_THREAD, "N", "send the asker the answer question N got"),
+    Command("tofiche", STAFF, _IN_THREAD, "[TITLE]", "draft a fiche from this resolved question"),
     Command("open", _COORD, ANYWHERE, "", "the routed questions still waiting"),
     Command("reassign", _COORD, ANYWHERE, "N EXPERT", "give question N to an expert"),
     Command("topic", _COORD, ANYWHERE, "N TOPIC", "set question N's topic and route it again"),
@@ -67,6 +70,10 @@ REGISTRY: tuple[Command, ...] = (
     Command("overdue", _COORD, ANYWHERE, "", "the questions past a deadline"),
     Command("stats", _COORD, ANYWHERE, "[7d]", "figures for a period"),
     Command("dashboard", _COORD, ANYWHERE, "", "a one-time link to the dashboard"),
+    Command("drafts", _COORD, ANYWHERE, "", "the draft fiches waiting for review"),
+    Command("draft", _COORD, ANYWHERE, "N [FIELD TEXT]", "show draft fiche N, or change a field"),
+    Command("approve", _COORD, ANYWHERE, "N", "make draft fiche N a fiche the bot answers from"),
+    Command("reject", _COORD, ANYWHERE, "N", "reject draft fiche N"),
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -51,6 +51,8 @@ class Turn:
     replies: int = field(default=0)
     # The questions this event's messages were about, for the log line of the event.
     question_ids: set[int] = field(default_factory=set)
+    # Work to do once the event's transaction is committed (the search learning a new fiche).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def config(self) -> Config:

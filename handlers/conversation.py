@@ -19,10 +19,12 @@ from handlers.clean_text import clean_text, cleaned
 from handlers.commands import show_help
 from handlers.context import Services, Turn
 from handlers.deadlines import clocks_changed
+from handlers.drafts import DRAFT_COMMANDS, TOFICHE_COMMANDS
 from handlers.events import Inbound
 from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS, unknown_thread
 from handlers.notes import addressed_colleague, keep_note
 from handlers.relay import relay_to_asker, relay_withdrawal
+from handlers.thread_answers import THREAD_ANSWER_COMMANDS
 
 __all__ = ["MAX_MESSAGE_CHARS", "Conversation", "Handled", "clean_text"]
 
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 20_000
 COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.DOTALL)
 LETTER_OR_DIGIT = re.compile(r"[^\W_]", re.UNICODE)
+UNREADABLE = (
+    "I could not decrypt your last message: your app did not share its key with me. Please "
+    "send it again. If this keeps happening, let your app send encrypted messages to "
+    "unverified sessions too, or verify my session (the coordinators can tell you how)."
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,12 @@ class Conversation:
             else:
                 self._in_private(turn)
             changed = clocks_changed(session)
+        for task in turn.after_commit:
+            try:
+                task()
+            except Exception:
+                # The change is committed; what failed here the next knowledge reload catches.
+                log.exception("work after event %s/%s failed", event.channel, event.event_id)
         return Handled(min(turn.question_ids, default=None), changed)
 
     def _identify(self, session: Session, event: Inbound, now: dt.datetime) -> Person | None:
@@ -99,6 +112,9 @@ class Conversation:
 
     def _in_space(self, turn: Turn) -> None:
         event = turn.event
+        if event.unreadable:
+            turn.reply(turn.t(UNREADABLE))
+            return
         text = clean_text(event.text)
         command = COMMAND.match(text)
         if command:
@@ -106,9 +122,14 @@ class Conversation:
             if name == "note":
                 self._note(turn, (command.group(2) or "").strip())
                 return
-            table = {"help": show_help, **EXPERT_COMMANDS}
+            table = {
+                "help": show_help,
+                **EXPERT_COMMANDS,
+                **THREAD_ANSWER_COMMANDS,
+                **TOFICHE_COMMANDS,
+            }
             if turn.person.role == Role.COORDINATOR:
-                table.update(COORDINATOR_COMMANDS)
+                table.update({**COORDINATOR_COMMANDS, **DRAFT_COMMANDS})
             handler = table.get(name)
             if handler is not None:
                 handler(turn, args)
@@ -149,6 +170,9 @@ class Conversation:
         command = COMMAND.match(clean_text(event.text)) if not event.action else None
         name = command.group(1).lower() if command else None
         if not admit(turn, name, (command.group(2) or "").split() if command else []):
+            return
+        if event.unreadable:
+            turn.reply(turn.t(UNREADABLE))
             return
         if event.action:
             press(turn, event.action)
@@ -204,7 +228,7 @@ class Conversation:
         if turn.person.role in (Role.EXPERT, Role.COORDINATOR):
             table["away"] = EXPERT_COMMANDS["away"]
         if turn.person.role == Role.COORDINATOR:
-            table.update(COORDINATOR_COMMANDS)
+            table.update({**COORDINATOR_COMMANDS, **DRAFT_COMMANDS})
         if name == "note" and turn.person.role in (Role.EXPERT, Role.COORDINATOR):
             self._note(turn, "")
             return

@@ -77,6 +77,8 @@ class Inbound:
     formatting: tuple[Span, ...] = ()
     # The sender named the question by its number (the console's "#N"): ``thread_id`` is it.
     names_question: bool = False
+    # The channel could not read the message (end-to-end encrypted, without its key).
+    unreadable: bool = False
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,18 @@ from handlers.referral import refer
 from handlers.stats_commands import STATS_COMMANDS
 from routing.matching import match
 
-__all__ = ["COORDINATOR_COMMANDS", "EXPERT_COMMANDS", "THREAD_COMMANDS", "unknown_thread"]
+__all__ = [
+    "COORDINATOR_COMMANDS",
+    "EXPERT_COMMANDS",
+    "THREAD_COMMANDS",
+    "already_resolved",
+    "thread_question",
+    "unknown_thread",
+]
 
 
-def _thread_question(turn: Turn) -> Question | None:
+def thread_question(turn: Turn) -> Question | None:
+    """The question of the thread the command was sent in; else say why there is none."""
     event = turn.event
     if not (event.space and event.thread_id):
         turn.reply(turn.t("Use this command inside a question's thread."))
@@ -54,7 +62,7 @@ def already_resolved(turn: Turn, question: Question) -> str:
 
 def claim(turn: Turn, _args: list[str]) -> None:
     """Take the question of this thread as its primary assignee."""
-    question = _thread_question(turn)
+    question = thread_question(turn)
     if question is None:
         return
     if question.status == QuestionStatus.RESOLVED:
@@ -71,7 +79,7 @@ def claim(turn: Turn, _args: list[str]) -> None:
 
 def pass_question(turn: Turn, _args: list[str]) -> None:
     """Hand the question of this thread on to the next matching expert."""
-    question = _thread_question(turn)
+    question = thread_question(turn)
     if question is None:
         return
     session = turn.session
@@ -142,7 +150,7 @@ def away(turn: Turn, args: list[str]) -> None:
 
 def resolve_thread(turn: Turn, _args: list[str]) -> None:
     """Close the question of this thread."""
-    question = _thread_question(turn)
+    question = thread_question(turn)
     if question is None:
         return
     if question.status == QuestionStatus.RESOLVED:

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 
-__all__ = ["CATALOGS", "Translator", "format_when", "language_name", "locale_for"]
+__all__ = ["CATALOGS", "Translator", "format_day", "format_when", "language_name", "locale_for"]
 
 CATALOGS = Path(__file__).with_name("locale")
 DOMAIN = "messages"
@@ -96,3 +96,11 @@ def format_when(instant: dt.datetime, language: str | None, timezone: str) -> st
     zone = zoneinfo.ZoneInfo(timezone)
     pattern = DATE_PATTERNS.get(language or "en", "EEE d MMM y, HH:mm zzz")
     return format_datetime(instant, pattern, tzinfo=zone, locale=locale_for(language))
+
+
+def format_day(instant: dt.datetime, language: str | None, timezone: str) -> str:
+    """The day of an instant in the reader's words and zone: "2 March 2026", "2. März 2026"."""
+    day = instant.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+    # Babel's English is American ("March 2, 2026"); the network writes days first.
+    pattern = "d MMMM y" if (language or "en") == "en" else "long"
+    return format_date(day, pattern, locale=locale_for(language))

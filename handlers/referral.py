@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from scipy import sparse
 from sqlalchemy.orm import Session
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Person, Question
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus
 from handlers.context import Turn
+from handlers.copilot import copilot_lines, languages_of
 from handlers.deadlines import start_clock
 from handlers.directory import candidates, need_of
 from handlers.i18n import format_when, language_name
@@ -71,11 +75,15 @@ def refer(
     *,
     excluded: set[int] | None = None,
     asker_wrote: str = "",
+    found: Sequence[str] = (),
+    vector: sparse.csr_matrix | None = None,
 ) -> RouteDecision:
     """Route ``question`` (new, or offered a fiche) to experts and tell everyone concerned.
 
     The thread lists the fiches the asker was shown and what they did with them, then what
-    the asker wrote about them (``asker_wrote``), if anything.
+    the asker wrote about them (``asker_wrote``), if anything; then the co-pilot's finds:
+    the fiches the bot ``found`` (ids) when none was shown, and close earlier answers
+    (``vector`` is the question's embedding, looked up or computed when not given).
     """
     session, config = turn.session, turn.config
     experts, coordinators = candidates(session, config)
@@ -109,7 +117,9 @@ def refer(
         fallback=decision.fallback,
         experts=[c.key for c in decision.everyone],
     )
-    _post_thread(turn, question, asker, decision, recipients, asker_wrote)
+    _post_thread(
+        turn, question, asker, decision, recipients, asker_wrote, found=found, vector=vector
+    )
     _tell_asker(turn, question, asker, decision)
     return decision
 
@@ -143,6 +153,9 @@ def _post_thread(
     decision: RouteDecision,
     recipients: list[Person],
     asker_wrote: str,
+    *,
+    found: Sequence[str] = (),
+    vector: sparse.csr_matrix | None = None,
 ) -> None:
     # The experts' space works in the network's common language (English).
     topic = turn.config.topic(question.topic or "")
@@ -188,9 +201,12 @@ def _post_thread(
     shown = shown_fiches(turn.session, question.id)
     if shown:
         lines += ["", _shown_heading(turn.session, question, asker_wrote)]
-        lines += [f"• {title} ({fiche_id})" for title, fiche_id in shown]
+        lines += [
+            f"• {title} ({fiche_id} · {languages_of(turn, fiche_id)})" for title, fiche_id in shown
+        ]
     if asker_wrote:
         lines += ["", asker_wrote]
+    lines += copilot_lines(turn, question, shown=bool(shown), found=found, vector=vector)
     lines += [
         "",
         "Reply in this thread to answer. /claim to take it, /pass to hand it on.",

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Thread
+from bot.ground.storage.models import Person, Question, Thread
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus, RelayDirection
 from handlers.context import Turn
 from handlers.events import Attachment, Span
 
-__all__ = ["relay_to_asker", "relay_withdrawal"]
+__all__ = [
+    "answer_footer",
+    "author_label",
+    "relay_to_asker",
+    "relay_withdrawal",
+    "send_answer",
+]
 
 
 def relay_to_asker(
@@ -34,9 +40,7 @@ def relay_to_asker(
         return
     asker = conversation_repo.get_person(session, question.asker_id)
     assert asker is not None
-    expert = turn.person
-    partner = turn.config.partner(expert.partner_id or "")
-    author = f"{expert.display_name} ({partner.name})" if partner else expert.display_name
+    author = author_label(turn)
     if turn.event.edited:
         heading = turn.t_for(
             asker,
@@ -48,21 +52,60 @@ def relay_to_asker(
         heading = turn.t_for(
             asker, "{author} answers your question #{number}:", author=author, number=question.id
         )
-    footer = turn.t_for(
+    footer = answer_footer(turn, asker, question)
+    body = f"{heading}\n\n{text}\n\n{footer}" if text else f"{heading}\n\n{footer}"
+    # The expert's formatting, moved past the heading put in front of their text.
+    spans = [span.shifted(len(heading) + 2) for span in formatting] if text else []
+    send_answer(
+        turn,
+        question,
+        body,
+        record=text or " ".join(a.label() for a in attachments),
+        attachments=attachments,
+        formatting=spans,
+    )
+
+
+def author_label(turn: Turn) -> str:
+    """The sender as the asker sees them: name and partner."""
+    expert = turn.person
+    partner = turn.config.partner(expert.partner_id or "")
+    return f"{expert.display_name} ({partner.name})" if partner else expert.display_name
+
+
+def answer_footer(turn: Turn, asker: Person, question: Question) -> str:
+    """The line under every answer: how to answer back and to resolve."""
+    return turn.t_for(
         asker,
         "Reply here to answer back. Send /resolve {number} when your question is settled.",
         number=question.id,
     )
-    body = f"{heading}\n\n{text}\n\n{footer}" if text else f"{heading}\n\n{footer}"
-    # The expert's formatting, moved past the heading put in front of their text.
-    spans = [span.shifted(len(heading) + 2) for span in formatting] if text else []
+
+
+def send_answer(
+    turn: Turn,
+    question: Question,
+    body: str,
+    *,
+    record: str,
+    attachments: Sequence[Attachment] = (),
+    formatting: Sequence[Span] = (),
+) -> None:
+    """Send the sender's answer ``body`` to the asker, keep ``record`` as what was relayed.
+
+    The first answer stops the first-response clock and marks the question answered.
+    """
+    session = turn.session
+    asker = conversation_repo.get_person(session, question.asker_id)
+    assert asker is not None
+    expert = turn.person
     turn.tell(
         asker,
         body,
         question=question,
         channel=question.channel,
         attachments=attachments,
-        formatting=spans,
+        formatting=formatting,
     )
     conversation_repo.add_relayed(
         session,
@@ -71,7 +114,7 @@ def relay_to_asker(
         expert.id,
         turn.event.channel,
         turn.event.message_id,
-        text or " ".join(a.label() for a in attachments),
+        record,
         turn.now,
     )
     if question.first_response_at is None and not turn.event.edited:

@@ -24,6 +24,7 @@ __all__ = [
     "PruneRefused",
     "import_collection",
     "passage_text",
+    "store_versions",
 ]
 
 PROGRESS_FROM = 200  # files; smaller collections import too fast for a bar to help
@@ -125,7 +126,7 @@ def import_collection(
             chunk = changed[start : start + CHUNK]
             vectors = _embed(chunk, embedder, bar)
             with sessions.begin() as session:
-                _store(session, key, chunk, vectors, embedder.name, now())
+                store_versions(session, key, chunk, vectors, embedder.name, now())
             report.versions_embedded += len(chunk)
     with sessions.begin() as session:
         present = collection.fiche_ids
@@ -152,7 +153,7 @@ def import_collection(
     return report
 
 
-def _store(
+def store_versions(
     session: Session,
     collection_key: str,
     versions: list[FicheVersionText],

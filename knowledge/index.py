@@ -85,6 +85,24 @@ class FicheIndex:
     def __len__(self) -> int:
         return len(self.fiche_ids)
 
+    def with_versions(
+        self, versions: Sequence[IndexedVersion], vectors: sparse.csr_matrix
+    ) -> FicheIndex:
+        """A new index holding these versions too, in place of any of the same fiches.
+
+        Only without BM25 (``lexical_weight`` 0): the index keeps no tokens to rebuild it.
+        """
+        if self.lexical_weight > 0:
+            raise ValueError("an index with a lexical weight is rebuilt whole")
+        replaced = {v.fiche_id for v in versions}
+        keep = [i for i, v in enumerate(self.versions) if v.fiche_id not in replaced]
+        rows = self._columns.tocsr()[keep]
+        return FicheIndex(
+            [self.versions[i] for i in keep] + list(versions),
+            sparse.vstack([rows, vectors], format="csr"),
+            0.0,
+        )
+
     def versions_of(self, fiche_id: str) -> list[IndexedVersion]:
         """Every indexed language version of one fiche."""
         return self._by_fiche.get(fiche_id, [])

@@ -6,11 +6,12 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable
 
+import numpy as np
 from scipy import sparse
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import Fiche, FicheVersion, TextVector
+from bot.ground.storage.models import Fiche, FicheVersion, QuestionVector, TextVector
 from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
 from knowledge.fiche import FicheVersionText
 from knowledge.index import FicheIndex, IndexedVersion
@@ -22,10 +23,14 @@ __all__ = [
     "count_versions",
     "delete_fiche",
     "delete_version",
+    "fiche_languages",
     "fiche_words",
     "fiches_elsewhere",
     "get_version",
+    "index_with_fiches",
     "load_index",
+    "question_vectors",
+    "store_question_vector",
     "store_version",
     "stored_versions",
 ]
@@ -61,6 +66,36 @@ def load_index(session: Session, embedder: Embedder, lexical_weight: float) -> F
         if lexical_weight > 0:
             tokens.append(tokenize(" ".join([title, summary, " ".join(tags), body]), language))
     return FicheIndex(versions, stack(vectors, embedder.dimension), lexical_weight, tokens)
+
+
+def index_with_fiches(
+    session: Session, embedder: Embedder, index: FicheIndex, fiche_ids: list[str]
+) -> FicheIndex:
+    """``index`` with the stored versions of ``fiche_ids`` added or replaced.
+
+    Rebuilt whole from the database when BM25 is weighed (its tokens are not kept).
+    """
+    if index.lexical_weight > 0:
+        return load_index(session, embedder, index.lexical_weight)
+    rows = session.execute(
+        select(
+            FicheVersion.fiche_id,
+            FicheVersion.language,
+            FicheVersion.title,
+            FicheVersion.summary,
+            FicheVersion.embedding,
+            Fiche.topics,
+        )
+        .join(Fiche)
+        .where(FicheVersion.embedder == embedder.name, FicheVersion.fiche_id.in_(fiche_ids))
+        .order_by(FicheVersion.fiche_id, FicheVersion.language)
+    ).all()
+    versions = [
+        IndexedVersion(fiche_id, language, title, summary, tuple(topics))
+        for fiche_id, language, title, summary, _, topics in rows
+    ]
+    vectors = stack([decode_vector(row.embedding) for row in rows], embedder.dimension)
+    return index.with_versions(versions, vectors)
 
 
 def get_version(session: Session, fiche_id: str, language: str) -> FicheVersion | None:
@@ -132,6 +167,32 @@ def fiche_words(session: Session) -> dict[str, set[str]]:
     return words
 
 
+def question_vectors(
+    session: Session, embedder_name: str, question_ids: list[int]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The stored embeddings of these questions, decoded, by question id."""
+    if not question_ids:
+        return {}
+    rows = session.execute(
+        select(QuestionVector.question_id, QuestionVector.vector).where(
+            QuestionVector.embedder == embedder_name,
+            QuestionVector.question_id.in_(question_ids),
+        )
+    )
+    return {question_id: decode_vector(blob) for question_id, blob in rows}
+
+
+def store_question_vector(
+    session: Session, embedder_name: str, question_id: int, matrix: sparse.csr_matrix, row: int = 0
+) -> None:
+    """Keep one question's embedding (row ``row`` of ``matrix``), replacing an older one."""
+    session.merge(
+        QuestionVector(
+            question_id=question_id, embedder=embedder_name, vector=encode_vector(matrix, row)
+        )
+    )
+
+
 def stored_versions(session: Session, collection: str) -> dict[tuple[str, str], tuple[str, str]]:
     """Each stored version of a collection: (fiche id, language) -> (content hash, embedder)."""
     rows = session.execute(
@@ -189,6 +250,17 @@ def store_version(
             content_hash=version.content_hash,
             embedder=embedder_name,
             embedding=embedding,
+        )
+    )
+
+
+def fiche_languages(session: Session, fiche_id: str) -> list[str]:
+    """The languages a stored fiche is written in, sorted (none if there is no such fiche)."""
+    return list(
+        session.scalars(
+            select(FicheVersion.language)
+            .where(FicheVersion.fiche_id == fiche_id)
+            .order_by(FicheVersion.language)
         )
     )
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass, replace
+import copy
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
+
+from scipy import sparse
 
 from knowledge.embedder import Embedder
 from knowledge.index import FicheHit, FicheIndex
@@ -26,6 +29,10 @@ class Analysis:
     hits: tuple[FicheHit, ...]
     decision: str  # answer | suggest | route
     confidence: float = 0.0  # probability that the best fiche answers the question
+    # The question's embedding, kept to find it again as a similar question.
+    vector: sparse.csr_matrix | None = None
+    # The answerability model's inputs for the best fiche: kept with what the asker says of it.
+    features: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def best(self) -> FicheHit | None:
@@ -61,6 +68,12 @@ class Triage:
         self.common_language = common_language
         self.topic_weight = topic_weight
 
+    def with_index(self, index: FicheIndex) -> Triage:
+        """The same triage searching ``index`` instead."""
+        searched = copy.copy(self)
+        searched.index = index
+        return searched
+
     def analyse(
         self, text: str, *, hint: str | None = None, preferred: str | None = None
     ) -> Analysis:
@@ -76,10 +89,11 @@ class Triage:
         topic = self.classifier.classify(text, vector, hits)
         hits = rank_by_topic(hits, topic, self.topic_weight)
         if not hits:
-            return Analysis(detection, topic, hits, "route", 0.0)
-        confidence = self.model.confidence(features(text, detection, topic, hits))
+            return Analysis(detection, topic, hits, "route", 0.0, vector)
+        values = features(text, detection, topic, hits)
+        confidence = self.model.confidence(values)
         decision = decide(confidence, self.answer_confidence, self.suggest_confidence)
-        return Analysis(detection, topic, hits, decision, confidence)
+        return Analysis(detection, topic, hits, decision, confidence, vector, values)
 
     def alternatives(
         self, text: str, analysis: Analysis, excluded: Collection[str]

@@ -6,16 +6,19 @@ device. What the channel keeps in memory only, and so forgets on restart: the ch
 (buttons) of the last message with choices in each room, the thread of recent experts' room
 messages (to place edits and plain replies in their thread) and the latest message of each
 thread (to reply to it as a fallback for clients without threads). A redaction is handed on
-as a withdrawal. End-to-end encrypted rooms are not supported: the bot says so once in such
-a room.
+as a withdrawal. End-to-end encrypted rooms work like plain ones: the keys are kept in
+``matrix.store_path`` (bot/channels/matrix_keys.py), decrypted events are stored in the inbox
+as read, and an event that cannot be decrypted is counted and its sender told once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
+from pathlib import Path
 from typing import Any
 
 from nio import (
@@ -24,13 +27,18 @@ from nio import (
     ErrorResponse,
     Event,
     JoinError,
+    LocalProtocolError,
     LoginError,
+    LogoutError,
+    MatrixRoom,
     MegolmEvent,
     ReactionEvent,
     RedactionEvent,
     RoomCreateError,
+    RoomEncryptedMedia,
     RoomGetEventResponse,
     RoomGetStateEventResponse,
+    RoomGetStateResponse,
     RoomMessageMedia,
     RoomMessageNotice,
     RoomMessageText,
@@ -56,19 +64,31 @@ from bot.channels.matrix_content import (
     strip_reply_fallback,
     thread_relation,
 )
+from bot.channels.matrix_files import file_content, read_files
 from bot.channels.matrix_html import HTML_FORMAT, read_html
+from bot.channels.matrix_keys import (
+    STORE,
+    key_upkeep,
+    own_fingerprint,
+    prepare_store,
+    protect_store,
+    remove_store,
+    server_has_keys,
+    store_file,
+)
 from bot.ground.config import MatrixConfig
 from handlers.events import Attachment, Button, Delivery, Inbound, Sent, Span, keeps_choices
+from handlers.i18n import Translator
 
-__all__ = ["ENCRYPTED_NOTICE", "MatrixChannel", "MatrixError"]
+__all__ = ["NEW_DEVICE", "MatrixChannel", "MatrixError"]
 
 log = logging.getLogger(__name__)
 
-ENCRYPTED_NOTICE = (
-    "Sorry, I cannot read end-to-end encrypted messages yet, so I cannot see what is "
-    "written in this room. Please create a room with encryption turned off (in Element: "
-    "New room, then switch off 'Enable end-to-end encrypted messages'), invite me there "
-    "and write your question again."
+# Said in the experts' room (in English, the experts' language) after the keys were lost.
+NEW_DEVICE = (
+    "My encryption keys were lost, so I now use a new session: {device} (fingerprint "
+    "{fingerprint}). Encrypted messages sent to my old session {old} cannot be read. If you "
+    "had verified my old session, please verify this one."
 )
 # Errors for which sending again can never succeed: the bot is not (or no longer) allowed in
 # the room, or the room is gone.
@@ -78,9 +98,12 @@ STOP_WAIT_SECONDS = 10  # how long stopping waits for the sync being handled
 MAX_UPGRADES = 10  # tombstones followed at start before giving up on a chain of upgrades
 # Up to this many events per room and sync: more arrive only in a burst while the bot is busy.
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}, "presence": {"not_types": ["*"]}}
-# Matrix message types of files ↔ the core's attachment kinds.
-FILE_KINDS = {"m.image": "photo", "m.file": "document", "m.video": "video", "m.audio": "audio"}
-FILE_TYPES = {"photo": "m.image", "video": "m.video", "audio": "m.audio", "voice": "m.audio"}
+# A room the bot creates (a direct room with an expert, or with an asker who left theirs).
+ENCRYPTION = {
+    "type": "m.room.encryption",
+    "state_key": "",
+    "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+}
 
 
 class MatrixError(Exception):
@@ -120,8 +143,17 @@ class MatrixChannel:
         self._buttons: dict[str, tuple[str, tuple[Button, ...]]] = {}
         self._thread_of: Recent[str, str] = Recent(MEMORY)
         self._latest_in_thread: Recent[str, str] = Recent(MEMORY)
-        self._warned_encrypted: set[str] = set()
+        # Senders told that a message of theirs could not be decrypted: (room, sender).
+        self._told_unreadable: set[tuple[str, str]] = set()
+        # Events that could not be decrypted, to try again when keys come: id → (room, event).
+        self._awaiting_key: Recent[str, tuple[str, dict[str, Any]]] = Recent(MEMORY)
+        # Events seen that could not be decrypted, since start (for /metrics).
+        self.undecryptable = 0
+        # The device given up at start because its keys were lost, if any.
+        self.replaced_device = ""
         self._direct_rooms: dict[str, str] = {}
+        # Direct rooms the other person left: room → that person.
+        self._left_by: dict[str, str] = {}
         self._joined_now: set[str] = set()
         self._deliver: Deliver | None = None
         self._task: asyncio.Task[None] | None = None
@@ -130,6 +162,11 @@ class MatrixChannel:
         self._writes: set[asyncio.Future[None]] = set()
         # Held while a sync's events are handled, so stopping never cuts one in half.
         self._handling = asyncio.Lock()
+
+    @property
+    def account(self) -> str:
+        """The bot's Matrix user id."""
+        return self.config.user_id
 
     def use_inbox(self, inbox: Inbox) -> None:
         """Store each sync's events with its token in one transaction; handle them from there."""
@@ -144,21 +181,55 @@ class MatrixChannel:
         self._state = state
 
     async def start(self, deliver: Deliver) -> None:
-        """Log in, join the experts' room, skip the backlog, and start syncing."""
+        """Log in, join the experts' room, skip the backlog, and start syncing.
+
+        With several processes on PostgreSQL, one per Matrix account does (and so handles
+        and sends); the others stand by, not even logged in (the device and its keys are
+        one process's), and the first to find it gone starts in its place.
+        """
+        self._deliver = deliver
+        if self._inbox is not None and not await self._inbox.lead():
+            self._task = asyncio.create_task(self._stand_by(deliver), name="matrix-standby")
+            return
+        await self._start(deliver)
+
+    async def _stand_by(self, deliver: Deliver) -> None:
+        assert self._inbox is not None
+        await self._inbox.wait_to_lead()
+        while True:
+            try:
+                await self._start(deliver)
+                return
+            except Exception as error:
+                log.warning("matrix: starting in place of the syncing process failed: %s", error)
+                await asyncio.sleep(STOP_WAIT_SECONDS)
+
+    async def _start(self, deliver: Deliver) -> None:
         self._deliver = deliver
         config = self.config
-        device_id = config.device_id or await self._recall("device_id")
-        self.client = AsyncClient(
-            config.homeserver,
-            config.user_id,
-            device_id=device_id or None,
-            # 429s come back to us (see _send_event) and network errors raise after two
-            # retries, so the outbox keeps the message and retries it later.
-            config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2, request_timeout=30),
-        )
+        if not config.store_path:
+            raise MatrixError("matrix.store_path: no folder for the encryption keys")
+        store = Path(config.store_path)
         try:
-            await self._login()
+            prepare_store(store)
+        except OSError as error:
+            raise MatrixError(f"matrix.store_path: cannot use {store}: {error}") from None
+        # The device in use is the one remembered: after a loss of keys it is no longer
+        # the configured one.
+        device_id = await self._recall("device_id") or config.device_id
+        self.client = self._new_client(store, device_id)
+        try:
+            had_keys = await self._login()
+            if not had_keys and await server_has_keys(self.client, self.client.device_id):
+                await self._replace_lost_device(store)
+            protect_store(store)
             await self._remember("device_id", self.client.device_id)
+            await key_upkeep(self.client)
+            log.info(
+                "matrix: device %s, fingerprint %s",
+                self.client.device_id,
+                own_fingerprint(self.client),
+            )
             self._tx_prefix = await self._recall("tx_prefix") or self._instance
             await self._remember("tx_prefix", self._tx_prefix)
             self.experts_room_id = await self._join_experts_room()
@@ -166,6 +237,9 @@ class MatrixChannel:
             missed = await self._catch_up(since) if since else None
             if not since:
                 await self._skip_backlog()
+            if self.replaced_device:
+                # Once synced: an encrypted room's members must be known to send there.
+                await self._announce_new_device()
         except BaseException:
             await self.client.close()
             self.client = None
@@ -197,8 +271,30 @@ class MatrixChannel:
             if self._handling.locked():
                 self._handling.release()
 
-    async def _login(self) -> None:
+    def _new_client(self, store: Path, device_id: str | None) -> AsyncClient:
+        config = self.config
+        return AsyncClient(
+            config.homeserver,
+            config.user_id,
+            device_id=device_id or None,
+            store_path=str(store),
+            # 429s come back to us (see _send_event) and network errors raise after two
+            # retries, so the outbox keeps the message and retries it later. The sync
+            # token is kept in the database, not in the key store.
+            config=AsyncClientConfig(
+                max_limit_exceeded=0,
+                max_timeouts=2,
+                request_timeout=30,
+                store=STORE,
+                encryption_enabled=True,
+                store_sync_tokens=False,
+            ),
+        )
+
+    async def _login(self) -> bool:
+        """Log in and open the device's key store; True if the store held its keys already."""
         client, config = self._require_client(), self.config
+        store = Path(config.store_path)
         if config.access_token:
             client.user_id = config.user_id
             client.access_token = config.access_token
@@ -209,13 +305,68 @@ class MatrixChannel:
                 raise MatrixError(
                     f"the access token belongs to {whoami.user_id}, not {config.user_id}"
                 )
-            client.device_id = whoami.device_id or config.device_id
+            device_id = whoami.device_id or config.device_id
+            if not device_id:
+                raise MatrixError("matrix.device_id: the access token names no device; set it")
+            had_keys = store_file(store, config.user_id, device_id).exists()
+            client.restore_login(config.user_id, device_id, config.access_token)
         else:
+            known = client.device_id
+            had_keys = bool(known) and store_file(store, config.user_id, known).exists()
             response = await client.login(config.password, device_name="RRM bot")
             if isinstance(response, LoginError):
                 raise MatrixError(f"login as {config.user_id} failed: {response.status_code}")
         self.user_id = client.user_id
         log.info("matrix: logged in as %s (device %s)", client.user_id, client.device_id)
+        return had_keys
+
+    async def _replace_lost_device(self, store: Path) -> None:
+        """The device's keys are published but not in the store: move to a new device.
+
+        The old device is logged out, which deletes it and its keys on the homeserver, so
+        people's apps stop encrypting for keys nobody holds.
+        """
+        client, config = self._require_client(), self.config
+        old = client.device_id
+        if config.access_token:
+            raise MatrixError(
+                f"matrix.store_path: the encryption keys of device {old} are not in {store} "
+                "(lost or moved): restore them from a backup, or log in with a password "
+                "(matrix.password, without access_token) so that the bot takes a new device"
+            )
+        logout = await client.logout()
+        if isinstance(logout, LogoutError):
+            raise MatrixError(f"cannot log out the device {old} whose keys were lost: {logout}")
+        await client.close()
+        remove_store(store, config.user_id, old)
+        self.client = self._new_client(store, None)
+        await self._login()
+        self.replaced_device = old
+        log.warning(
+            "matrix: the encryption keys of device %s were not in %s (lost or moved); "
+            "logged in as the new device %s. Messages encrypted for the old device cannot "
+            "be read; people who verified the old device must verify the new one.",
+            old,
+            store,
+            self.client.device_id,
+        )
+
+    async def _announce_new_device(self) -> None:
+        client = self._require_client()
+        text = Translator(()).translate(
+            "en",
+            NEW_DEVICE,
+            device=client.device_id,
+            fingerprint=own_fingerprint(client),
+            old=self.replaced_device,
+        )
+        content = {"msgtype": "m.notice", "body": text}
+        try:
+            await self._send_event(
+                self.experts_room_id, "m.room.message", content, f"rrm-{self._instance}-device"
+            )
+        except Exception as error:
+            log.warning("matrix: cannot tell the experts room about the new device: %s", error)
 
     async def _join_experts_room(self) -> str:
         """Resolve and join the configured room: the homeserver, not its shape, decides."""
@@ -277,6 +428,7 @@ class MatrixChannel:
         if isinstance(response, SyncError):
             raise MatrixError(f"first sync failed: {response.message}")
         await self._accept_invites(response)
+        await self._key_upkeep()
         await self._remember("next_batch", response.next_batch)
 
     async def _recall(self, key: str) -> str | None:
@@ -336,17 +488,23 @@ class MatrixChannel:
     async def _handle_sync(self, response: SyncResponse) -> None:
         async with self._handling:
             await self._accept_invites(response)
+            # Keys before events: replies into encrypted rooms need the members' devices.
+            await self._key_upkeep()
             self._note_gaps(response)
+            late = self._decrypted_late() if response.to_device_events else []
             if self._inbox is not None:
                 # The events and the token that confirms them, all or nothing: a crash after
                 # this handles them from the inbox; before it, the next sync brings them again.
-                await self._inbox.store(_stored(response), ("next_batch", response.next_batch))
+                stored = _stored(response) + late
+                await self._inbox.store(stored, ("next_batch", response.next_batch))
                 self._note_departures(response)
                 await self._handle_stored()
                 return
             for room_id, info in response.rooms.join.items():
                 for event in info.timeline.events:
                     await self._on_event_logged(room_id, event)
+            for found in late:
+                await self._handle_payload(found.payload)
             self._note_departures(response)
             # Without an inbox the token is stored once the events are handled: a crash
             # before this replays them, and the core's receipts make the replay change nothing.
@@ -358,9 +516,49 @@ class MatrixChannel:
         await self._inbox.drain(self._handle_payload)
 
     async def _handle_payload(self, payload: dict[str, Any]) -> None:
-        event = Event.parse_event(payload["event"])
+        source = payload["event"]
+        event = (
+            Event.parse_decrypted_event(source)
+            if payload.get("decrypted")
+            else Event.parse_event(source)
+        )
+        if isinstance(event, MegolmEvent):
+            # Stored undecrypted: its key may have come since.
+            event = self._decrypt(payload["room_id"], event)
         if isinstance(event, Event):
             await self._on_event(payload["room_id"], event)
+
+    def _decrypt(self, room_id: str, event: MegolmEvent) -> Event:
+        client = self._require_client()
+        event.room_id = room_id
+        try:
+            decrypted = client.decrypt_event(event)
+        except Exception:  # nio raises EncryptionError and LocalProtocolError alike
+            return event
+        return decrypted if isinstance(decrypted, Event) else event
+
+    def _decrypted_late(self) -> list[NewEvent]:
+        """Events that could not be decrypted and can now: their key came since."""
+        found = []
+        for event_id, (room_id, source) in list(self._awaiting_key.items()):
+            event = Event.parse_event(source)
+            if not isinstance(event, MegolmEvent):
+                continue
+            decrypted = self._decrypt(room_id, event)
+            if isinstance(decrypted, MegolmEvent):
+                continue
+            del self._awaiting_key[event_id]
+            log.info("matrix: event %s in %s decrypted once its key came", event_id, room_id)
+            payload = {"room_id": room_id, "event": decrypted.source, "decrypted": True}
+            # Another id in the inbox than the undecryptable event's, already stored.
+            found.append(NewEvent(f"{event_id}#decrypted", room_id, payload))
+        return found
+
+    async def _key_upkeep(self) -> None:
+        try:
+            await key_upkeep(self._require_client())
+        except Exception as error:  # retried after the next sync
+            log.warning("matrix: encryption key upkeep failed: %s", error)
 
     def _note_gaps(self, response: SyncResponse) -> None:
         for room_id, info in response.rooms.join.items():
@@ -405,12 +603,10 @@ class MatrixChannel:
         relation = read_relation(content)
         if in_space:
             self._note_thread(event.event_id, relation)
-        encrypted = isinstance(event, (MegolmEvent, UnknownEncryptedEvent))
-        if encrypted or self._encrypted(room_id):
-            # Said as soon as the bot is in such a room (its own join is the first event).
-            await self._warn_encrypted(room_id)
-            return
         if event.sender == self.user_id:
+            return
+        if isinstance(event, (MegolmEvent, UnknownEncryptedEvent)):
+            await self._undecryptable(room_id, event, relation, in_space)
             return
         if isinstance(event, RedactionEvent):
             # The core tells the asker when an expert takes back a relayed answer.
@@ -423,7 +619,7 @@ class MatrixChannel:
                 await self._react(room_id, event)
             return
         if isinstance(event, RoomMessageNotice) or not isinstance(
-            event, (RoomMessageText, RoomMessageMedia)
+            event, (RoomMessageText, RoomMessageMedia, RoomEncryptedMedia)
         ):
             return  # notices are other bots talking; state events are not messages
         await self._hand_over(await self._inbound(room_id, event, content, relation, in_space))
@@ -431,7 +627,7 @@ class MatrixChannel:
     async def _inbound(
         self,
         room_id: str,
-        event: RoomMessageText | RoomMessageMedia,
+        event: RoomMessageText | RoomMessageMedia | RoomEncryptedMedia,
         content: dict[str, Any],
         relation: Relation,
         in_space: bool,
@@ -439,9 +635,9 @@ class MatrixChannel:
         edited = relation.replaces is not None
         files: tuple[Attachment, ...] = ()
         formatting: tuple[Span, ...] = ()
-        if isinstance(event, RoomMessageMedia):
+        if isinstance(event, (RoomMessageMedia, RoomEncryptedMedia)):
             text, attachment = "", content.get("msgtype", "m.file")
-            files = _files(content, self.name)
+            files = read_files(content, self.name)
         elif edited:
             new = content.get("m.new_content")
             new = new if isinstance(new, dict) else {}
@@ -541,20 +737,26 @@ class MatrixChannel:
         room = self._require_client().rooms.get(room_id)
         return bool(room is not None and room.encrypted)
 
-    async def _warn_encrypted(self, room_id: str) -> None:
-        if room_id in self._warned_encrypted:
+    async def _undecryptable(
+        self, room_id: str, event: Event, relation: Relation, in_space: bool
+    ) -> None:
+        """Count it, ask the sender's devices for its key, and tell the sender once."""
+        self.undecryptable += 1
+        log.warning(
+            "matrix: cannot decrypt event %s from %s in %s", event.event_id, event.sender, room_id
+        )
+        if isinstance(event, MegolmEvent):
+            # Read as soon as its key comes (the sender's app may share it late).
+            self._awaiting_key.remember(event.event_id, (room_id, event.source))
+            with contextlib.suppress(Exception):  # already asked, or no session to ask about
+                await self._require_client().request_room_key(event)
+        if (room_id, event.sender) in self._told_unreadable:
             return
-        self._warned_encrypted.add(room_id)
-        log.warning("matrix: room %s is encrypted; the bot cannot read it", room_id)
-        try:
-            await self._send_event(
-                room_id,
-                "m.room.message",
-                {"msgtype": "m.notice", "body": ENCRYPTED_NOTICE},
-                f"rrm-{self._instance}-e2e-{len(self._warned_encrypted)}",
-            )
-        except Exception as error:
-            log.warning("matrix: cannot tell %s it is unreadable: %s", room_id, error)
+        self._told_unreadable.add((room_id, event.sender))
+        thread_id = await self._thread_for(room_id, relation) if in_space else None
+        notice = self._event(room_id, event, space=in_space, thread_id=thread_id, unreadable=True)
+        # Its own id: the event itself is handed over again if it is decrypted later.
+        await self._hand_over(dataclasses.replace(notice, event_id=f"{event.event_id}#unreadable"))
 
     async def _hand_over(self, inbound: Inbound) -> None:
         assert self._deliver is not None
@@ -583,12 +785,13 @@ class MatrixChannel:
             content["m.relates_to"] = thread_relation(root, self._latest_in_thread.get(root, root))
         tx_id = f"rrm-{self._tx_prefix}-{delivery.outbox_id}"
         event_id = await self._send_event(room_id, "m.room.message", content, tx_id)
+        encrypted = self._encrypted(room_id)
         for index, file in enumerate(files):
             # The same transaction ids on a retry: a file already sent is not sent twice.
-            file_content = _file_content(file)
+            carried = await file_content(self._require_client(), file, encrypted)
             if root and not delivery.opens_thread:
-                file_content["m.relates_to"] = thread_relation(root, event_id)
-            await self._send_event(room_id, "m.room.message", file_content, f"{tx_id}-f{index}")
+                carried["m.relates_to"] = thread_relation(root, event_id)
+            await self._send_event(room_id, "m.room.message", carried, f"{tx_id}-f{index}")
         if delivery.opens_thread:
             self._thread_of.remember(event_id, event_id)
             return Sent(event_id, thread_id=event_id, chat_id=room_id)
@@ -604,11 +807,16 @@ class MatrixChannel:
         """A room id: ``chat_id`` itself, or a direct room with the person it names.
 
         The directory knows experts and coordinators by user id only, until they write to
-        the bot; a message to one of them goes to a direct room, found or created.
+        the bot; a message to one of them goes to a direct room, found or created. A direct
+        room the other person left stands for them: the message goes to another room with
+        them (one they opened since, or a new one the bot invites them to).
         """
         if not chat_id.startswith("@"):
-            return chat_id
-        if chat_id in self._direct_rooms:
+            person = await self._departed(chat_id)
+            if not person:
+                return chat_id
+            chat_id = person
+        if self._direct_rooms.get(chat_id) in self._require_client().rooms:
             return self._direct_rooms[chat_id]
         client = self._require_client()
         pair = {self.user_id, chat_id}
@@ -620,12 +828,51 @@ class MatrixChannel:
                 self._direct_rooms[chat_id] = room.room_id
                 return room.room_id
         created = await client.room_create(
-            is_direct=True, invite=[chat_id], preset=RoomPreset.trusted_private_chat
+            is_direct=True,
+            invite=[chat_id],
+            preset=RoomPreset.trusted_private_chat,
+            initial_state=[ENCRYPTION],
         )
         if isinstance(created, RoomCreateError):
             raise MatrixError(f"cannot open a direct room with {chat_id}: {created.message}")
-        self._direct_rooms[chat_id] = created.room_id
-        return str(created.room_id)
+        room_id = str(created.room_id)
+        # Known before the next sync brings it, so that the first message can be encrypted
+        # for the invited person's devices.
+        room = MatrixRoom(room_id, self.user_id, encrypted=True)
+        room.add_member(self.user_id, None, None)
+        room.add_member(chat_id, None, None, invited=True)
+        room.members_synced = True
+        client.rooms[room_id] = room
+        client.encrypted_rooms.add(room_id)
+        if client.olm is not None:
+            client.olm.users_for_key_query.add(chat_id)
+            await key_upkeep(client)
+        self._direct_rooms[chat_id] = room_id
+        log.info("matrix: opened the direct room %s with %s", room_id, chat_id)
+        return room_id
+
+    async def _departed(self, room_id: str) -> str:
+        """The person who left the direct room ``room_id``, leaving the bot alone; or ""."""
+        room = self._require_client().rooms.get(room_id)
+        if room is None or room_id == self.experts_room_id or set(room.users) != {self.user_id}:
+            return ""
+        if room_id in self._left_by:
+            return self._left_by[room_id]
+        state = await self._require_client().room_get_state(room_id)
+        if not isinstance(state, RoomGetStateResponse):
+            return ""
+        gone = [
+            str(event.get("state_key"))
+            for event in state.events
+            if event.get("type") == "m.room.member"
+            and event.get("state_key") != self.user_id
+            and event.get("content", {}).get("membership") == "leave"
+        ]
+        if len(gone) != 1:
+            return ""  # not a direct room with one person
+        self._left_by[room_id] = gone[0]
+        log.info("matrix: %s left %s; writing to them in another room", gone[0], room_id)
+        return gone[0]
 
     async def _offer_reactions(self, room_id: str, event_id: str, count: int, tx_id: str) -> None:
         """React with 1️⃣ 2️⃣ … so a choice is one tap; the numbered list stays the fallback."""
@@ -644,9 +891,17 @@ class MatrixChannel:
     ) -> str:
         """Send one event; wait out rate limits a few times, then raise for the outbox."""
         client = self._require_client()
+        if room_id not in client.rooms:
+            await self._know_room(room_id)
 
         async def once() -> str:
-            response = await client.room_send(room_id, event_type, content, tx_id=tx_id)
+            try:
+                # Room keys go to every device of the room's members (docs/matrix.md).
+                response = await client.room_send(
+                    room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True
+                )
+            except LocalProtocolError as refused:
+                raise MatrixError(f"{room_id}: {refused}") from None
             if isinstance(response, RoomSendResponse):
                 return str(response.event_id)
             assert isinstance(response, ErrorResponse)
@@ -666,6 +921,23 @@ class MatrixChannel:
             channel=self.name,
         )
 
+    async def _know_room(self, room_id: str) -> None:
+        """Learn a room joined since the last sync: whether it is encrypted, and its members.
+
+        Encrypting needs both, and the sync that would bring them may be a while away.
+        """
+        client = self._require_client()
+        encryption = await client.room_get_state_event(room_id, "m.room.encryption")
+        if isinstance(encryption, ErrorResponse) and encryption.status_code != "M_NOT_FOUND":
+            code = str(encryption.status_code or "")
+            error = f"{room_id}: {code} {encryption.message}"
+            raise PermanentSendError(error) if code == "M_FORBIDDEN" else MatrixError(error)
+        encrypted = isinstance(encryption, RoomGetStateEventResponse)
+        client.rooms.setdefault(room_id, MatrixRoom(room_id, self.user_id, encrypted=encrypted))
+        if encrypted:
+            client.encrypted_rooms.add(room_id)
+        await client.joined_members(room_id)
+
     def _require_client(self) -> AsyncClient:
         if self.client is None:
             raise RuntimeError("the Matrix channel is not started")
@@ -681,38 +953,19 @@ def _formatted(content: dict[str, Any], plain: str) -> tuple[str, tuple[Span, ..
     return (text, spans) if text else (plain, ())
 
 
-def _files(content: dict[str, Any], channel: str) -> tuple[Attachment, ...]:
-    """The file of an ``m.image``/``m.file``/… message, by its mxc:// URI."""
-    url = content.get("url")
-    if not isinstance(url, str) or not url.startswith("mxc://"):
-        return ()  # an encrypted file (``file``) or a malformed one: nothing to relay
-    kind = FILE_KINDS.get(str(content.get("msgtype")), "document")
-    body = str(content.get("body") or "")
-    filename = content.get("filename")
-    # With a ``filename``, the body is a caption; without one, the body is the file's name.
-    name, caption = (filename, body if body != filename else "") if filename else (body, "")
-    info = content.get("info")
-    mimetype = str(info.get("mimetype", "")) if isinstance(info, dict) else ""
-    return (Attachment(kind, channel, url, caption, str(name), mimetype),)
-
-
-def _file_content(file: Attachment) -> dict[str, Any]:
-    content: dict[str, Any] = {
-        "msgtype": FILE_TYPES.get(file.kind, "m.file"),
-        "body": file.name or file.kind,
-        "url": file.ref,
-    }
-    if file.name:
-        content["filename"] = file.name
-    if file.mimetype:
-        content["info"] = {"mimetype": file.mimetype}
-    return content
-
-
 def _stored(response: SyncResponse) -> list[NewEvent]:
-    """A sync's timeline events as the inbox keeps them: the room and the event as sent."""
+    """A sync's timeline events as the inbox keeps them: the room and the event as read.
+
+    An encrypted event is kept decrypted when it could be (what was read stays readable
+    after a restart), and as it came when it could not (its key may come later).
+    """
     return [
-        NewEvent(event.event_id, room_id, {"room_id": room_id, "event": event.source})
+        NewEvent(
+            event.event_id,
+            room_id,
+            {"room_id": room_id, "event": event.source}
+            | ({"decrypted": True} if getattr(event, "decrypted", False) else {}),
+        )
         for room_id, info in response.rooms.join.items()
         for event in info.timeline.events
     ]

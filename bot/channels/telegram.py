@@ -158,6 +158,11 @@ class TelegramChannel:
 
     # Lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def account(self) -> str:
+        """The bot's id, the part of its token before the colon."""
+        return self.config.token.partition(":")[0]
+
     def use_inbox(self, inbox: Inbox) -> None:
         """Poll into ``inbox`` and handle from it (without one, PTB's updater polls)."""
         self._inbox = inbox
@@ -299,11 +304,16 @@ class TelegramChannel:
                 bot.set_my_commands, _commands(translated), scope=private, language_code=language
             )
         try:
-            await self._call(
-                bot.set_my_commands,
-                _commands(EXPERT_COMMANDS),
-                scope=BotCommandScopeChat(self._group),
-            )
+            group = BotCommandScopeChat(self._group)
+            await self._call(bot.set_my_commands, _commands(EXPERT_COMMANDS), scope=group)
+            # Each expert sees the group's menu in their app's language, where translated.
+            for language in self._languages:
+                if language == "en" or not any(texts.has(language, d) for _, d in EXPERT_COMMANDS):
+                    continue
+                translated = [(name, texts.translate(language, d)) for name, d in EXPERT_COMMANDS]
+                await self._call(
+                    bot.set_my_commands, _commands(translated), scope=group, language_code=language
+                )
         except (TelegramError, PermanentSendError) as error:
             # Not fatal: the bot may not be in the group yet; the commands work anyway.
             log.warning("telegram: cannot set the experts' commands in the group: %s", error)

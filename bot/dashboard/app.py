@@ -10,6 +10,7 @@ import logging
 import math
 import secrets
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from bot.dashboard.charts import Bar, horizontal_bars, weekly_chart
+from bot.dashboard.drafts import PageTools, draft_routes
 from bot.dashboard.formats import Formats, Names
 from bot.dashboard.gaps import over_time
 from bot.dashboard.readable import breakdown_chart, figures_table, weeks
@@ -46,6 +48,7 @@ from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
 from handlers.stats.period import Period, PeriodError, parse_period
 from handlers.stats.tables import TABLES, as_csv, table
 from handlers.stats.warnings import render_warning, top_warnings
+from knowledge.embedder import Embedder
 
 __all__ = ["client_address", "create_app", "make_server", "serve"]
 
@@ -54,8 +57,18 @@ TEMPLATES = Path(__file__).with_name("templates")
 SESSION_HOURS = 12
 
 
-def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
-    """The dashboard app over ``database``; sessions are signed with the configured secret."""
+def create_app(
+    config: Config,
+    database: Database,
+    clock: Clock,
+    *,
+    embedder: Embedder | None = None,
+    fiches_changed: Callable[[list[str]], None] | None = None,
+) -> Starlette:
+    """The dashboard app over ``database``; sessions are signed with the configured secret.
+
+    ``embedder`` and ``fiches_changed`` serve the drafts page (bot/dashboard/drafts.py).
+    """
     if not config.dashboard.secret:
         raise ValueError("dashboard.secret is empty: set it or RRM_DASHBOARD_SECRET")
     templates = Jinja2Templates(directory=str(TEMPLATES))
@@ -358,6 +371,14 @@ def create_app(config: Config, database: Database, clock: Clock) -> Starlette:
         Route("/questions/{number:int}", question),
         Route("/gaps", gaps),
         Route("/csv/{name}.csv", download),
+        *draft_routes(
+            config,
+            database,
+            clock,
+            PageTools(user_of, page, refused, csrf_valid),
+            embedder=embedder,
+            fiches_changed=fiches_changed,
+        ),
     ]
     return Starlette(
         routes=routes,
@@ -414,7 +435,13 @@ def _blank(value: object) -> object:
 
 
 def make_server(
-    config: Config, database: Database, clock: Clock, *, handle_signals: bool = True
+    config: Config,
+    database: Database,
+    clock: Clock,
+    *,
+    handle_signals: bool = True,
+    embedder: Embedder | None = None,
+    fiches_changed: Callable[[list[str]], None] | None = None,
 ) -> uvicorn.Server:
     """A uvicorn server for the dashboard: ``serve()`` runs it, ``should_exit`` ends it.
 
@@ -422,7 +449,7 @@ def make_server(
     """
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config, database, clock),
+            create_app(config, database, clock, embedder=embedder, fiches_changed=fiches_changed),
             host=config.dashboard.address,
             port=config.dashboard.port,
             log_level="warning",

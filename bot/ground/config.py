@@ -58,6 +58,8 @@ CHANNELS = ("console", "telegram", "matrix")
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 TELEGRAM_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 MATRIX_USER_ID = re.compile(r"@[^:\s]+:\S+")
+# The Matrix key store's folder name when ``matrix.store_path`` is not set.
+STORE_FOLDER = "matrix-store"
 # A room id of any room version ("!opaque", "!id:server") or an alias ("#name:server").
 MATRIX_ROOM = re.compile(r"!\S+|#[^:\s]+:\S+")
 
@@ -71,11 +73,14 @@ class DatabaseConfig:
     """Where questions and people are stored."""
 
     url: str = "sqlite:///rrm.db"
+    # An inbox event claimed this long ago and not handled is taken over by another process
+    # on the same PostgreSQL database (the one that claimed it is presumed dead).
+    claim_seconds: float = 30.0
 
     def __repr__(self) -> str:
         # The URL may hold a password; a repr ends up in logs and tracebacks.
         masked = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", self.url)
-        return f"DatabaseConfig(url={masked!r})"
+        return f"DatabaseConfig(url={masked!r}, claim_seconds={self.claim_seconds!r})"
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,10 @@ class KnowledgeConfig:
     reload_seconds: float = 30.0
     max_removed_share: float = 0.5
     max_file_bytes: int = 1_000_000
+    # Nearness (0..1) of an earlier answered question shown in a new question's thread, and
+    # offered to the asker instead of routing.
+    similar_shown: float = 0.45
+    similar_offered: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -256,6 +265,9 @@ class MatrixConfig:
     access_token: str = field(default="", repr=False)
     device_id: str = ""
     experts_room: str = ""
+    # The folder of the end-to-end encryption keys; the loader fills in the default
+    # ("matrix-store" beside a SQLite database file, else beside the config file).
+    store_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -412,7 +424,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     try:
         config = _build(Config, raw, "")
         if url := environ.get("RRM_DATABASE_URL"):
-            config = dataclasses.replace(config, database=DatabaseConfig(url=url))
+            database = dataclasses.replace(config.database, url=url)
+            config = dataclasses.replace(config, database=database)
         if token := environ.get("RRM_TELEGRAM_TOKEN"):
             telegram = dataclasses.replace(config.telegram, token=token)
             config = dataclasses.replace(config, telegram=telegram)
@@ -424,6 +437,7 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
             dashboard = dataclasses.replace(config.dashboard, secret=secret)
             config = dataclasses.replace(config, dashboard=dashboard)
         config = dataclasses.replace(config, path=str(path))
+        config = _matrix_store(config)
         _check(config)
     except _KeyError as error:
         raise ConfigError(_locate(path, topic_files, error)) from None
@@ -569,7 +583,7 @@ def _check(config: Config) -> None:
         raise _KeyError("knowledge.max_removed_share", "must be between 0 and 1")
     if config.knowledge.max_file_bytes < 1000:
         raise _KeyError("knowledge.max_file_bytes", "must be at least 1000")
-    for key in ("answer_confidence", "suggest_confidence"):
+    for key in ("answer_confidence", "suggest_confidence", "similar_shown", "similar_offered"):
         if not 0.0 <= getattr(config.knowledge, key) <= 1.0:
             raise _KeyError(f"knowledge.{key}", "must be between 0 and 1")
     if config.knowledge.suggest_confidence > config.knowledge.answer_confidence:
@@ -703,6 +717,22 @@ def _matrix_secrets(config: Config, environ: Mapping[str, str]) -> Config:
     if token := environ.get("RRM_MATRIX_ACCESS_TOKEN"):
         matrix = dataclasses.replace(matrix, access_token=token)
     return dataclasses.replace(config, matrix=matrix)
+
+
+def _matrix_store(config: Config) -> Config:
+    """Resolve ``matrix.store_path``: relative to the config file; by default beside the data."""
+    matrix = config.matrix
+    if matrix.store_path:
+        store = config.resolve_path(matrix.store_path)
+    else:
+        url = config.database.url
+        sqlite = url.startswith("sqlite") and "///" in url
+        database = url.split("///", 1)[1].split("?", 1)[0] if sqlite else ""
+        if database and database != ":memory:":
+            store = Path(database).parent / STORE_FOLDER
+        else:
+            store = config.resolve_path(STORE_FOLDER)
+    return dataclasses.replace(config, matrix=dataclasses.replace(matrix, store_path=str(store)))
 
 
 def _check_matrix(config: Config) -> None:
@@ -868,6 +898,8 @@ def _check_operations(config: Config) -> None:
         raise _KeyError("privacy.check_every_hours", "must be positive")
     if not 0 < config.metrics.port < 65536:
         raise _KeyError("metrics.port", "must be a TCP port (1-65535)")
+    if config.database.claim_seconds <= 0:
+        raise _KeyError("database.claim_seconds", "must be more than 0 seconds")
     if config.stop.outbox_seconds < 0:
         raise _KeyError("stop.outbox_seconds", "must not be negative (0: send nothing more)")
     if config.logging.format not in ("text", "json"):

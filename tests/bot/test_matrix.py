@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.app import Application
 from bot.channels.console import ConsoleChannel
-from bot.channels.matrix import ENCRYPTED_NOTICE, MatrixChannel, MatrixError
+from bot.channels.matrix import MatrixChannel, MatrixError
 from bot.channels.matrix_content import KEYCAPS
 from bot.ground.clock import FixedClock
 from bot.ground.config import Config, ConfigError, MatrixConfig, load_config
@@ -72,7 +72,7 @@ class World:
     sofia: MatrixUser
 
 
-def with_matrix(config: Config, server: Synapse, room: str, fiches: Path) -> Config:
+def with_matrix(config: Config, server: Synapse, room: str, fiches: Path, store: Path) -> Config:
     """The test config with Matrix on, and claire, jonas and anna known on Matrix."""
     on_matrix = {"claire", "jonas", "anna"}
 
@@ -89,8 +89,8 @@ def with_matrix(config: Config, server: Synapse, room: str, fiches: Path) -> Con
             homeserver=server.url,
             user_id=BOT,
             password=password("bot"),
-            device_id="RRMBOT",
             experts_room=room,
+            store_path=str(store),
         ),
         experts=tuple(identify(e) for e in config.experts),
         coordinators=tuple(identify(c) for c in config.coordinators),
@@ -99,7 +99,9 @@ def with_matrix(config: Config, server: Synapse, room: str, fiches: Path) -> Con
 
 
 @pytest.fixture
-async def world(synapse: Synapse, config: Config, few_fiches: Path) -> AsyncIterator[World]:
+async def world(
+    synapse: Synapse, config: Config, few_fiches: Path, tmp_path: Path
+) -> AsyncIterator[World]:
     """A new experts' room: anna created it, invited the bot, and the others joined."""
     async with contextlib.AsyncExitStack() as stack:
         users = {}
@@ -110,7 +112,8 @@ async def world(synapse: Synapse, config: Config, few_fiches: Path) -> AsyncIter
         room = await users["anna"].create_room(invited, name="RRM experts")
         for name in ("claire", "jonas", "mallory"):
             await users[name].join(room)
-        yield World(synapse, room, with_matrix(config, synapse, room, few_fiches), **users)
+        matrix = with_matrix(config, synapse, room, few_fiches, tmp_path / "bot-keys")
+        yield World(synapse, room, matrix, **users)
 
 
 @dataclass
@@ -411,32 +414,8 @@ async def test_files_withdrawals_and_edited_questions(world: World, embedder) ->
             assert session.scalar(select(func.count()).select_from(Question)) == 1
 
 
-async def test_encrypted_room_is_told_once_and_not_read(world: World, embedder) -> None:
-    asker = world.sofia
-    async with matrix_bot(world.config, embedder) as bot:
-        secret = await asker.create_room([BOT], direct=True, encrypted=True)
-        notice = content(await asker.next_event(secret))
-        assert notice == {"msgtype": "m.notice", "body": ENCRYPTED_NOTICE}
-        megolm = {
-            "algorithm": "m.megolm.v1.aes-sha2",
-            "ciphertext": "AwgAEnAC",
-            "sender_key": "c2VuZGVy",
-            "session_id": "c2Vzc2lvbg",
-            "device_id": "TEST",
-        }
-        for _ in range(2):
-            await asker.send(secret, megolm, "m.room.encrypted")
-        # Two round trips in a plain room: by then the bot has seen the encrypted events.
-        dm = await direct_room(asker)
-        for _ in range(2):
-            await asker.say(dm, "/help")
-            await asker.next_text(dm)
-        assert len(asker.messages_from(secret, BOT)) == 1
-        assert all(e.chat_id != secret for e in bot.seen)
-
-
 async def test_rate_limits_are_waited_out_then_left_to_the_outbox(
-    synapse: Synapse, caplog: pytest.LogCaptureFixture
+    synapse: Synapse, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     ratebot = synapse.user_id("ratebot")
     synapse.request(
@@ -453,6 +432,7 @@ async def test_rate_limits_are_waited_out_then_left_to_the_outbox(
             user_id=ratebot,
             password=password("ratebot"),
             experts_room=room,
+            store_path=str(tmp_path / "keys"),
         )
 
         patient = MatrixChannel(config, rate_limit_retries=5)
@@ -482,9 +462,14 @@ async def ignore(_event: Inbound) -> None:
     return None
 
 
-async def test_a_person_known_by_user_id_is_written_to_in_a_direct_room(synapse: Synapse) -> None:
+async def test_a_person_known_by_user_id_is_written_to_in_a_direct_room(
+    synapse: Synapse, tmp_path: Path
+) -> None:
     herald = synapse.user_id("herald")
-    async with MatrixUser(synapse.url, synapse.user_id("tomas"), password("tomas")) as tomas:
+    tomas_keys = tmp_path / "tomas-keys"
+    async with MatrixUser(
+        synapse.url, synapse.user_id("tomas"), password("tomas"), tomas_keys
+    ) as tomas:
         # tomas shares a room with the bot already: the bot's experts' room.
         room = await tomas.create_room([herald])
         config = MatrixConfig(
@@ -493,6 +478,7 @@ async def test_a_person_known_by_user_id_is_written_to_in_a_direct_room(synapse:
             user_id=herald,
             password=password("herald"),
             experts_room=room,
+            store_path=str(tmp_path / "keys"),
         )
         channel = MatrixChannel(config)
         await channel.start(ignore)
@@ -518,13 +504,16 @@ async def test_a_person_known_by_user_id_is_written_to_in_a_direct_room(synapse:
         assert tomas.invites == [dm]
 
 
-async def test_a_refused_login_stops_the_start_with_a_clear_error(synapse: Synapse) -> None:
+async def test_a_refused_login_stops_the_start_with_a_clear_error(
+    synapse: Synapse, tmp_path: Path
+) -> None:
     config = MatrixConfig(
         enabled=True,
         homeserver=synapse.url,
         user_id=synapse.user_id("herald"),
         access_token="syt_not_a_token",
         experts_room="!nowhere:localhost",
+        store_path=str(tmp_path / "keys"),
     )
     channel = MatrixChannel(config)
     with pytest.raises(MatrixError, match="the access token was refused: M_UNKNOWN_TOKEN"):
@@ -591,6 +580,7 @@ def matrix_config_file(tmp_path: Path, server: Synapse, room: str) -> Path:
         ("user_id", server.user_id("herald")),
         ("password", password("herald")),
         ("experts_room", room),
+        ("store_path", str(tmp_path / "keys")),
     ):
         filled = filled.replace(f'\n{key} = ""', f'\n{key} = "{value}"', 1)
     path = tmp_path / "config.toml"
@@ -645,7 +635,7 @@ async def until(condition, seconds: float = 15.0) -> bool:  # type: ignore[no-un
 
 
 async def test_an_upgraded_experts_room_is_followed_and_a_removal_logged(
-    synapse: Synapse, caplog: pytest.LogCaptureFixture
+    synapse: Synapse, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
     herald = synapse.user_id("herald")
     anna_token = synapse.accounts["anna"]["access_token"]
@@ -657,6 +647,7 @@ async def test_an_upgraded_experts_room_is_followed_and_a_removal_logged(
             user_id=herald,
             password=password("herald"),
             experts_room=old,
+            store_path=str(tmp_path / "keys"),
         )
         channel = MatrixChannel(config)
         caplog.set_level(logging.INFO, logger="bot.channels.matrix")

@@ -159,3 +159,14 @@ def test_a_choice_is_taken_once_but_opening_a_fiche_keeps_the_choices() -> None:
     channel._buttons["!room"] = ("$offer", choices)
     assert channel._take_button("!room", None, 2) == "expert:7"
     assert channel._take_button("!room", None, 1) is None  # taken once: "1" is text again
+
+
+def test_the_key_store_sits_beside_the_database_unless_configured(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "rrm.db"
+    secret = {"RRM_MATRIX_PASSWORD": "pw"}
+    beside = load(tmp_path, MATRIX, secret | {"RRM_DATABASE_URL": f"sqlite:///{database}"})
+    assert Path(beside.matrix.store_path) == tmp_path / "data" / "matrix-store"
+    with_postgres = load(tmp_path, MATRIX, secret | {"RRM_DATABASE_URL": "postgresql://db/rrm"})
+    assert Path(with_postgres.matrix.store_path) == tmp_path / "matrix-store"
+    chosen = load(tmp_path, MATRIX + 'store_path = "keys/bot"\n', secret)
+    assert Path(chosen.matrix.store_path) == tmp_path / "keys" / "bot"

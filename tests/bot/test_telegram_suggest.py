@@ -52,7 +52,7 @@ async def test_suggest_shows_fiches_in_french_and_opens_the_topic_at_once(config
             assert second is not None
         assert "The asker was shown these fiches while waiting for you:" in posted.text
         for fiche, title in zip(fiches, titles, strict=True):
-            assert f"• {title} ({fiche['id']})" in posted.text
+            assert f"• {title} ({fiche['id']} · " in posted.text
             assert f"• {title}" in shown.text
         rows = shown.params["reply_markup"]["inline_keyboard"]
         assert [[b["callback_data"] for b in row] for row in rows] == [

@@ -1,4 +1,8 @@
-"""A person on the test homeserver: a matrix-nio client that writes and waits for messages."""
+"""A person on the test homeserver: a matrix-nio client that writes and waits for messages.
+
+Given a key store folder, the client encrypts as Element does: it reads and writes in
+end-to-end encrypted rooms and shares its room keys with every device of the members.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,18 @@ import asyncio
 import contextlib
 import io
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    DownloadResponse,
     Event,
     JoinError,
     RoomCreateError,
+    RoomLeaveResponse,
     RoomPreset,
     RoomRedactResponse,
     RoomSendResponse,
@@ -21,6 +29,11 @@ from nio import (
     SyncError,
     UploadResponse,
 )
+from nio.api import Api
+from nio.crypto.attachments import decrypt_attachment
+from nio.store import SqliteStore
+
+from bot.channels.matrix_keys import key_upkeep
 
 WAIT = 20.0  # seconds a test waits for the bot before failing
 
@@ -28,12 +41,22 @@ WAIT = 20.0  # seconds a test waits for the bot before failing
 class MatrixUser:
     """Logs in, syncs in the background, and records every timeline event it sees."""
 
-    def __init__(self, homeserver: str, user_id: str, password: str) -> None:
+    def __init__(
+        self, homeserver: str, user_id: str, password: str, store: Path | None = None
+    ) -> None:
         self.user_id = user_id
         self._password = password
-        self.client = AsyncClient(
-            homeserver, user_id, config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2)
-        )
+        settings = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2)
+        if store is not None:
+            store.mkdir(parents=True, exist_ok=True)
+            settings = AsyncClientConfig(
+                max_limit_exceeded=0,
+                max_timeouts=2,
+                store=SqliteStore,
+                encryption_enabled=True,
+                store_sync_tokens=False,
+            )
+        self.client = AsyncClient(homeserver, user_id, store_path=str(store or ""), config=settings)
         self.events: dict[str, list[Event]] = {}
         self.invites: list[str] = []
         # What the test has read, per room and event type.
@@ -46,6 +69,7 @@ class MatrixUser:
         assert not isinstance(response, Exception) and self.client.access_token, response
         first = await self.client.sync(timeout=0, sync_filter={"room": {"timeline": {"limit": 1}}})
         assert not isinstance(first, SyncError), first
+        await key_upkeep(self.client)
         self._task = asyncio.create_task(self._sync(), name=f"sync {self.user_id}")
         return self
 
@@ -62,6 +86,8 @@ class MatrixUser:
             if isinstance(response, SyncError):
                 await asyncio.sleep(0.2)
                 continue
+            with contextlib.suppress(Exception):  # retried after the next sync
+                await key_upkeep(self.client)
             async with self._changed:
                 self.invites.extend(response.rooms.invite)
                 for room_id, info in response.rooms.join.items():
@@ -124,7 +150,9 @@ class MatrixUser:
         self, room_id: str, content: dict[str, Any], kind: str = "m.room.message"
     ) -> str:
         """Send raw content; return the event id."""
-        response = await self.client.room_send(room_id, kind, content)
+        response = await self.client.room_send(
+            room_id, kind, content, ignore_unverified_devices=True
+        )
         assert isinstance(response, RoomSendResponse), response
         return str(response.event_id)
 
@@ -173,16 +201,84 @@ class MatrixUser:
         assert isinstance(response, UploadResponse), response
         return str(response.content_uri)
 
+    async def upload_encrypted(
+        self, data: bytes, content_type: str, filename: str
+    ) -> dict[str, Any]:
+        """Encrypt and upload a file; return the ``file`` object of an encrypted message."""
+        response, keys = await self.client.upload(
+            lambda *_: io.BytesIO(data),
+            content_type=content_type,
+            filename=filename,
+            encrypt=True,
+            filesize=len(data),
+        )
+        assert isinstance(response, UploadResponse) and keys, response
+        return {**keys, "url": response.content_uri}
+
+    async def download(self, file: dict[str, Any] | str) -> bytes:
+        """A file's bytes: by its mxc:// URI, or decrypted by its ``file`` object."""
+        url = file if isinstance(file, str) else file["url"]
+        response = await self.client.download(mxc=url)
+        assert isinstance(response, DownloadResponse), response
+        if isinstance(file, str):
+            return bytes(response.body)
+        return bytes(
+            decrypt_attachment(
+                response.body, file["key"]["k"], file["hashes"]["sha256"], file["iv"]
+            )
+        )
+
     async def redact(self, room_id: str, event_id: str) -> str:
         """Take back one of this user's messages; return the redaction's event id."""
         response = await self.client.room_redact(room_id, event_id, reason="sent by mistake")
         assert isinstance(response, RoomRedactResponse), response
         return str(response.event_id)
 
-    async def react(self, room_id: str, event_id: str, key: str) -> str:
-        """React to a message with ``key``."""
+    async def react(self, room_id: str, event_id: str, key: str, *, sealed: bool = False) -> str:
+        """React to a message with ``key``; ``sealed``: encrypted, as Element does in such rooms."""
         relates = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
-        return await self.send(room_id, {"m.relates_to": relates}, "m.reaction")
+        if not sealed:
+            return await self.send(room_id, {"m.relates_to": relates}, "m.reaction")
+        # matrix-nio sends reactions in the clear: encrypt by hand with the room's session.
+        kind, content = self.client.encrypt(room_id, "m.reaction", {"m.relates_to": relates})
+        return await self.send_as_is(room_id, content, kind)
+
+    async def say_keeping_the_key(self, room_id: str, text: str) -> str:
+        """Write in an encrypted room with a new room key not yet shared (``share_key`` does).
+
+        As an app does that sends the key late: the message arrives before its key.
+        """
+        olm = self.client.olm
+        assert olm is not None
+        olm.create_outbound_group_session(room_id)
+        session = olm.outbound_group_sessions[room_id]
+        # The key as it is before this message: what ``share_key`` sends, so it reads it.
+        session._session = _KeyFromStart(session._session)
+        session.shared = True  # lets nio encrypt with it before sharing
+        kind, content = self.client.encrypt(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": text}
+        )
+        session.shared = False
+        return await self.send_as_is(room_id, content, kind)
+
+    async def share_key(self, room_id: str) -> None:
+        """Share the room key kept back by ``say_keeping_the_key`` with the room's devices."""
+        response = await self.client.share_group_session(room_id, ignore_unverified_devices=True)
+        assert not isinstance(response, Exception), response
+
+    async def send_as_is(self, room_id: str, content: dict[str, Any], kind: str) -> str:
+        """Send an event exactly as given, never encrypted by the client; return its id."""
+        method, path, data = Api.room_send(
+            self.client.access_token, room_id, kind, content, uuid.uuid4().hex
+        )
+        response = await self.client.send(method, path, data)
+        assert response.status == 200, await response.text()
+        return str((await response.json())["event_id"])
+
+    async def leave(self, room_id: str) -> None:
+        """Leave a room."""
+        response = await self.client.room_leave(room_id)
+        assert isinstance(response, RoomLeaveResponse), response
 
     async def next_event(
         self, room_id: str, kind: str = "m.room.message", timeout: float = WAIT
@@ -226,3 +322,14 @@ class MatrixUser:
             for e in self.events.get(room_id, [])
             if e.sender == sender and e.source.get("type") == "m.room.message"
         ]
+
+
+class _KeyFromStart:
+    """A megolm session that shares its key as it was when made, not after its messages."""
+
+    def __init__(self, session: Any) -> None:
+        self._inner = session
+        self.session_key = session.session_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

@@ -10,8 +10,10 @@ from bot.channels.telegram import ASKER_COMMANDS as TELEGRAM_PRIVATE
 from bot.channels.telegram import EXPERT_COMMANDS as TELEGRAM_GROUP
 from handlers.asker_commands import ASKER_COMMANDS
 from handlers.commands import REGISTRY, menu
+from handlers.drafts import DRAFT_COMMANDS, TOFICHE_COMMANDS
 from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS
 from handlers.i18n import Translator
+from handlers.thread_answers import THREAD_ANSWER_COMMANDS
 from tests.fakes.app import console_bot
 
 DOCS = Path(__file__).parents[2] / "docs" / "experts.md"
@@ -25,11 +27,12 @@ def names(role: str, place: str) -> set[str]:
 def test_every_command_handled_is_declared_and_every_declared_one_handled() -> None:
     assert names("asker", "private") == set(ASKER_COMMANDS)
     # /note is taken before the tables (it keeps the text's line breaks).
-    in_space = {"help", "note", *EXPERT_COMMANDS}
+    in_space = {"help", "note", *EXPERT_COMMANDS, *THREAD_ANSWER_COMMANDS, *TOFICHE_COMMANDS}
     assert names("expert", "thread") | names("expert", "space") == in_space
     assert names("coordinator", "private") - names("asker", "private") == {
         "away",
         *COORDINATOR_COMMANDS,
+        *DRAFT_COMMANDS,
     }
 
 

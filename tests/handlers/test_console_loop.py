@@ -141,7 +141,7 @@ async def test_suggest_shows_fiches_and_routes_at_once(config, embedder) -> None
         thread, _, asker_part = shown.partition("Your question #1 went to")
         assert "The asker was shown these fiches while waiting for you:" in thread
         for rank, (fiche, version) in enumerate(zip(fiches, versions, strict=True), 1):
-            assert f"• {version.title} ({fiche['id']})" in thread
+            assert f"• {version.title} ({fiche['id']} · " in thread
             assert f"• {version.title}" in asker_part
             assert f"[{rank}] {version.title[:20]}" in asker_part
 

@@ -151,6 +151,21 @@ def test_secrets_stay_out_of_output_errors_and_logs(tmp_path: Path, capsys, capl
         assert secret not in everything
 
 
+def test_doctor_checks_the_matrix_key_store(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = secret_config(tmp_path)
+    store = tmp_path / "matrix-store"  # the default with PostgreSQL: beside the config file
+    out = rrm(capsys, "--config", str(path), "doctor")[1]
+    assert f"warn matrix keys: none yet in {store}" in out
+    store.mkdir(mode=0o755)
+    store.chmod(0o755)
+    (store / "@rrm:example.org_DEVICE.db").write_bytes(b"")
+    out = rrm(capsys, "--config", str(path), "doctor")[1]
+    assert f"FAIL matrix keys: {store} is readable by other users" in out
+    store.chmod(0o700)
+    out = rrm(capsys, "--config", str(path), "doctor")[1]
+    assert f"ok   matrix keys: 1 device key file(s) in {store}" in out
+
+
 @pytest.mark.db
 def test_doctor_finds_an_old_schema_then_passes(config: Config, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     path = write_config(tmp_path, config.database.url, fiches=0)
@@ -173,15 +188,31 @@ def test_backup_copies_a_live_sqlite_database(tmp_path: Path, capsys) -> None:  
             "INSERT INTO partners (id, name, country, timezone) VALUES ('p', 'P', 'FR', 'UTC')"
         )
     holder = database.engine.connect()
+    # The Matrix key store, by default beside the database file: one SQLite file per device.
+    store = tmp_path / "matrix-store"
+    store.mkdir()
+    keys = sqlite3.connect(store / "@bot:example.org_DEVICE.db")
+    with keys:
+        keys.execute("CREATE TABLE accounts (pickle TEXT)")
+        keys.execute("INSERT INTO accounts VALUES ('the private keys')")
     target = tmp_path / "copy.db"
     status, out, _ = rrm(capsys, "--config", str(path), "backup", str(target))
     holder.close()
+    keys.close()
     database.dispose()
     assert status == 0 and "backed up" in out
     assert (tmp_path / "live.db").stat().st_mode & 0o777 == 0o600
     assert target.stat().st_mode & 0o777 == 0o600
     copy = sqlite3.connect(target)
     assert copy.execute("SELECT name FROM partners").fetchall() == [("P",)]
+    copy.close()
+    keys_copy = tmp_path / "copy.db.matrix-store"
+    assert f"backed up the Matrix keys in {store} to {keys_copy}" in out
+    assert keys_copy.stat().st_mode & 0o777 == 0o700
+    copied = keys_copy / "@bot:example.org_DEVICE.db"
+    assert copied.stat().st_mode & 0o777 == 0o600
+    copy = sqlite3.connect(copied)
+    assert copy.execute("SELECT pickle FROM accounts").fetchall() == [("the private keys",)]
     copy.close()
     status, _, err = rrm(capsys, "--config", str(path), "backup", str(target))
     assert status == 1 and "exists" in err

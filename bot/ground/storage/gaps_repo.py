@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Date, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import FicheAnswer, Partner, Question
-from bot.ground.vocabulary import GapKind
+from bot.ground.vocabulary import FicheFeedback, GapKind
 
 __all__ = ["Example", "Gap", "knowledge_gaps", "unanswered_by_fiches"]
 
@@ -39,7 +39,9 @@ class Gap:
 
 def unanswered_by_fiches() -> ColumnElement[bool]:
     """No fiche shown for the question was confirmed by the asker as answering it."""
-    return ~exists().where(FicheAnswer.question_id == Question.id, FicheAnswer.feedback == "helped")
+    return ~exists().where(
+        FicheAnswer.question_id == Question.id, FicheAnswer.feedback == FicheFeedback.HELPED
+    )
 
 
 def _day(session: Session) -> ColumnElement[Any]:

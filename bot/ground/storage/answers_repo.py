@@ -1,0 +1,88 @@
+"""Earlier answers experts gave: questions worth reusing and the answer each one received."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.ground.storage.models import Event, Person, Question, RelayedMessage
+from bot.ground.storage.privacy import ERASED
+from bot.ground.vocabulary import QuestionStatus, RelayDirection
+
+__all__ = ["EarlierAnswer", "answer_of", "reusable_questions"]
+
+# The most recent answered questions a new one is compared with.
+CANDIDATES = 2000
+
+
+@dataclass(frozen=True)
+class EarlierAnswer:
+    """What the asker of a question received from the experts, as it stands now."""
+
+    question_id: int
+    text: str
+    author: Person
+    answered_at: dt.datetime
+
+
+def reusable_questions(
+    session: Session, *, exclude: int | None = None, limit: int = CANDIDATES
+) -> list[Question]:
+    """Answered or resolved questions whose asker did not say the answer failed, newest first.
+
+    A question answered only from a fiche is left out: its answer is the fiche, searched already.
+    """
+    query = (
+        select(Question)
+        .where(
+            Question.status.in_((QuestionStatus.ANSWERED, QuestionStatus.RESOLVED)),
+            Question.first_response_at.is_not(None),
+            Question.text != ERASED,
+            or_(Question.helpful.is_(None), Question.helpful.is_(True)),
+        )
+        .order_by(Question.first_response_at.desc(), Question.id.desc())
+        .limit(limit)
+    )
+    if exclude is not None:
+        query = query.where(Question.id != exclude)
+    return list(session.scalars(query))
+
+
+def answer_of(session: Session, question_id: int) -> EarlierAnswer | None:
+    """The experts' messages relayed to the question's asker, corrected and without withdrawals.
+
+    A correction replaces the message it corrects (same platform message id); a withdrawn
+    message is dropped. The author is the one who answered first.
+    """
+    relayed = session.scalars(
+        select(RelayedMessage)
+        .where(
+            RelayedMessage.question_id == question_id,
+            RelayedMessage.direction == RelayDirection.TO_ASKER,
+        )
+        .order_by(RelayedMessage.id)
+    ).all()
+    withdrawn = {
+        str(event.detail.get("message_id"))
+        for event in session.scalars(
+            select(Event).where(Event.question_id == question_id, Event.kind == "withdrawn")
+        )
+    }
+    texts: dict[str, str] = {}
+    first: RelayedMessage | None = None
+    for message in relayed:
+        key = message.external_id or f"row-{message.id}"
+        if key in withdrawn:
+            continue
+        texts[key] = message.text  # a later correction of the same message replaces it
+        first = first or message
+    if first is None:
+        return None
+    author = session.get(Person, first.author_id)
+    if author is None:
+        return None
+    text = "\n\n".join(t for t in texts.values() if t.strip())
+    return EarlierAnswer(question_id, text, author, first.created_at) if text else None

@@ -1,0 +1,133 @@
+"""Answers that become fiches (console): draft, review, approve, answer at once, export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.assembly import import_fiches
+from bot.cli import main
+from bot.ground.storage.models import Fiche, FicheDraft, FicheVersion, Question
+from knowledge.collection import read_collection
+from knowledge.drafts import DRAFTS_COLLECTION
+from tests.conftest import example_config_text
+from tests.fakes.app import console_bot
+
+pytestmark = pytest.mark.db
+
+QUESTION = (
+    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
+    "catering contracts?"
+)
+NEXT_QUESTION = (
+    "Which lawyers know the public procurement rules for catering contracts of school canteens?"
+)
+ANSWER = (
+    "The national procurement agency keeps a list of lawyers who advise municipalities on "
+    "school canteen catering contracts. Ask its helpdesk for the lawyers of your region; "
+    "the first consultation is free for municipalities under 20,000 inhabitants."
+)
+TITLE = "Lawyers for school canteen catering contracts"
+FICHE = "lawyers-for-school-canteen-catering-contracts-q1"
+
+
+async def test_answer_to_draft_to_approval_to_instant_answer(
+    config, embedder, database_url, tmp_path, capsys
+) -> None:
+    async with console_bot(config, embedder) as bot:
+        shown = await bot.say(QUESTION)
+        assert "experts' space · thread #1" in shown
+        await bot.say("/as claire")  # an expert who reads French
+        shown = await bot.say("#1 /tofiche")
+        assert "La question n°\u00a01 n’est pas encore résolue" in shown
+        bot.clock.advance(dt.timedelta(hours=1))
+        await bot.say(f"#1 {ANSWER}")
+        shown = await bot.say("#1 /tofiche")
+        assert "n’est pas encore résolue" in shown  # answered is not resolved
+        await bot.say("#1 /resolve")
+        shown = await bot.say(f"#1 /tofiche {TITLE}")
+        assert (
+            "Projet de fiche n°\u00a01 créé à partir de la question n°\u00a01, en anglais" in shown
+        )
+        shown = await bot.say("#1 /tofiche")
+        assert "La question n°\u00a01 a déjà le projet de fiche n°\u00a01." in shown
+
+        await bot.say("/as anna")  # a coordinator
+        shown = await bot.say("/drafts")
+        assert f"#1 · {FICHE} · EN · {TITLE} (#1)" in shown
+        shown = await bot.say("/draft 1")
+        assert f'title = "{TITLE}"' in shown and 'country = "FR"' in shown
+        assert 'partner = "Chambre de Métiers du Lot"' in shown
+        assert "> Can you recommend a lawyer" in shown and ANSWER in shown
+        shown = await bot.say("/draft 1 country France")
+        assert "Draft fiche #1 is unchanged: country 'France' is not an ISO 3166" in shown
+        shown = await bot.say("/draft 1 topics no-such-topic")
+        assert "unknown topic 'no-such-topic'" in shown
+        shown = await bot.say("/draft 1 colour blue")
+        assert "Usage: /draft DRAFT-NUMBER" in shown
+        shown = await bot.say("/draft 1 region Occitanie")
+        assert "Changed draft fiche #1." in shown and 'region = "Occitanie"' in shown
+        shown = await bot.say("/approve")
+        assert "Usage: /approve DRAFT-NUMBER" in shown
+        shown = await bot.say("/approve 9")
+        assert "There is no draft fiche #9." in shown
+        shown = await bot.say("/approve 1")
+        assert f"Draft fiche #1 is now the fiche {FICHE}: the bot answers from it at once." in shown
+        shown = await bot.say("/reject 1")
+        assert "Draft fiche #1 is already reviewed." in shown
+        shown = await bot.say("/drafts")
+        assert "No draft fiches are waiting for review." in shown
+
+        # The next asker of a close question gets the new fiche at once, without any reload.
+        await bot.say("/as bea")
+        shown = await bot.say(NEXT_QUESTION)
+        assert TITLE in shown and "[1] This answers it" in shown
+        assert "experts' space" not in shown
+        with bot.app.database.sessions() as session:
+            question = session.get(Question, 2)
+            assert question.decision == "answer" and question.status == "offered"
+            assert session.get(Fiche, FICHE).collection == DRAFTS_COLLECTION
+            stored = session.get(FicheVersion, (FICHE, "en"))
+            stored_hash = stored.content_hash
+
+        # Export writes it into a collection folder; importing that folder changes nothing.
+        config_file = tmp_path / "config.toml"
+        config_file.write_text(
+            example_config_text().replace('url = "sqlite:///rrm.db"', f'url = "{database_url}"', 1),
+            "utf-8",
+        )
+        folder = tmp_path / "collection"
+        (folder / FICHE).mkdir(parents=True)
+        (folder / FICHE / "en.md").write_text("someone else's file", "utf-8")
+        assert main(["--config", str(config_file), "kb", "drafts", "export", str(folder)]) == 1
+        assert "exists with other content; not overwritten" in capsys.readouterr().err
+        (folder / FICHE / "en.md").unlink()
+        assert main(["--config", str(config_file), "kb", "drafts", "export", str(folder)]) == 0
+        assert "exported 1 approved draft(s)" in capsys.readouterr().out
+        written = folder / FICHE / "en.md"
+        collection = read_collection(
+            folder, config.languages.supported, {t.id for t in config.topics}
+        )
+        assert collection.errors == [] and [v.content_hash for v in collection.versions] == [
+            stored_hash
+        ]
+        report = import_fiches(config, bot.app.database, embedder, folder)
+        assert (report.added, report.updated, report.removed, report.unchanged) == ([], [], [], 1)
+        with bot.app.database.sessions() as session:
+            assert session.get(FicheVersion, (FICHE, "en")).content_hash == stored_hash
+            assert session.get(Fiche, FICHE).collection == str(folder.resolve())
+            assert session.scalars(select(FicheDraft)).one().exported_at is not None
+        # Exported once: a second export writes nothing and refuses nothing.
+        assert main(["--config", str(config_file), "kb", "drafts", "export", str(folder)]) == 0
+        assert "exported 0 approved draft(s)" in capsys.readouterr().out
+        assert written.read_text("utf-8").startswith(f'+++\ntitle = "{TITLE}"\n')
+
+
+def test_export_needs_a_folder(tmp_path: Path, capsys) -> None:
+    config_file = tmp_path / "config.toml"
+    config_file.write_text(example_config_text(), "utf-8")
+    assert main(["--config", str(config_file), "kb", "drafts", "export", str(tmp_path / "no")]) == 1
+    assert "not a folder" in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""The questions list's text search through its index (FTS5 trigrams, pg_trgm) works as LIKE."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import delete, update
+
+from bot.assembly import open_database
+from bot.ground.config import Config
+from bot.ground.storage.models import Person, Question
+from bot.ground.storage.questions_repo import COUNTED, QuestionFilter, list_questions
+
+pytestmark = pytest.mark.db
+NOW = dt.datetime(2026, 3, 20, 12, tzinfo=dt.UTC)
+TEXTS = [
+    "How do we fund Apprenticeships in rural crafts?",
+    "Indicateurs de suivi des NEET en Occitanie",
+    "Χρηματοδότηση μαθητείας στην Κρήτη",
+    "Who pays 100% of the tutor_fee?",
+    "Erasmus+ KA2 for VET schools",
+]
+
+
+def _found(config: Config, words: str) -> list[str]:
+    database = open_database(config)
+    try:
+        with database.sessions() as session:
+            page = list_questions(session, QuestionFilter(search=words), NOW)
+        return sorted(row.text for row in page.rows)
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def stored(config: Config) -> Config:
+    database = open_database(config)
+    with database.sessions.begin() as session:
+        asker = Person(
+            role="asker", display_name="A", organisation="Région Occitanie", created_at=NOW
+        )
+        session.add(asker)
+        session.flush()
+        for number, text in enumerate(TEXTS):
+            session.add(
+                Question(
+                    asker_id=asker.id,
+                    channel="console",
+                    text=text,
+                    language="en",
+                    status="open",
+                    decision="route",
+                    created_at=NOW - dt.timedelta(hours=number),
+                )
+            )
+    database.dispose()
+    return config
+
+
+def test_any_part_of_a_word_in_any_case(stored: Config) -> None:
+    assert _found(stored, "apprentice") == [TEXTS[0]]
+    assert _found(stored, "RENTICESHIPS IN RU") == [TEXTS[0]]  # across words, any case
+    assert _found(stored, "neet en occ") == [TEXTS[1]]
+    assert _found(stored, "μαθητείας") == [TEXTS[2]]
+    assert _found(stored, "ka2") == [TEXTS[4]]
+    assert _found(stored, "fund rural") == []  # the words as written, in that order
+
+
+def test_wildcards_and_quotes_are_plain_characters(stored: Config) -> None:
+    assert _found(stored, "100%") == [TEXTS[3]]
+    assert _found(stored, "tutor_fee") == [TEXTS[3]]
+    assert _found(stored, "tutor%fee") == []
+    assert _found(stored, "t_t") == []
+    assert _found(stored, 'say "hello"') == []
+
+
+def test_short_searches_and_the_organisation(stored: Config) -> None:
+    assert _found(stored, "VE") == [TEXTS[4]]  # too short for trigrams: read in full
+    assert _found(stored, "occitanie") == sorted(TEXTS)  # the asker's organisation
+    assert _found(stored, "nowhere") == []
+
+
+def test_the_index_follows_edits_and_deletions(stored: Config) -> None:
+    database = open_database(stored)
+    with database.sessions.begin() as session:
+        session.execute(update(Question).where(Question.text == TEXTS[0]).values(text=""))
+        session.execute(delete(Question).where(Question.text == TEXTS[4]))
+    database.dispose()
+    assert _found(stored, "apprentice") == []  # as after `rrm privacy erase`
+    assert _found(stored, "ka2") == []
+
+
+def test_counting_stops_at_a_bound(config: Config) -> None:
+    database = open_database(config)
+    with database.sessions.begin() as session:
+        asker = Person(role="asker", display_name="A", created_at=NOW)
+        session.add(asker)
+        session.flush()
+        session.add_all(
+            Question(
+                asker_id=asker.id,
+                channel="console",
+                text=f"question {n}",
+                language="en",
+                status="open",
+                decision="route",
+                created_at=NOW,
+            )
+            for n in range(COUNTED + 5)
+        )
+    with database.sessions() as session:
+        page = list_questions(session, QuestionFilter(search="question", page=3), NOW)
+        exact = list_questions(session, QuestionFilter(search="question 100"), NOW)
+    database.dispose()
+    assert (page.total, page.more, page.page, len(page.rows)) == (COUNTED, True, 3, 50)
+    # "question 100" is in question 100, 1000 to 1009 and 10000 to 10004.
+    assert (exact.total, exact.more) == (16, False)
