@@ -19,6 +19,7 @@ from bot.deadline_scheduler import DeadlineScheduler
 from bot.ground.clock import Clock, SystemClock
 from bot.ground.config import Config
 from bot.ground.storage.database import Database
+from bot.ground.storage.run_lock import RunLock
 from bot.intake import Intake
 from bot.knowledge_reload import KnowledgeReloader
 from bot.outbox import OutboxSender
@@ -64,13 +65,19 @@ class Application:
         self.intake: Intake | None = None
         self.knowledge: KnowledgeReloader | None = None
         self._metrics_server: Any = None
+        self._inboxes: dict[str, Inbox] = {}
+        self._run_lock: RunLock | None = None
 
     async def start(self) -> None:
         """Open the database, load the knowledge base, and start channels and the sender."""
         database, services = await asyncio.to_thread(self._build)
         self.database = database
         self.conversation = Conversation(services)
-        self.sender = OutboxSender(database.sessions, self.channels, self.clock)
+        # Each channel's messages are sent by the process that receives for it: one rate
+        # limit per account, and one order of sending (several processes may handle).
+        self.sender = OutboxSender(
+            database.sessions, self.channels, self.clock, sends_for=self._receives
+        )
         self.intake = Intake(
             self.conversation.handle,
             self._worker,
@@ -93,7 +100,14 @@ class Application:
             if isinstance(channel, StatefulChannel):
                 channel.use_state(ChannelState(database.sessions, channel.name, self.clock))
             if isinstance(channel, InboxChannel):
-                channel.use_inbox(Inbox(database.sessions, channel.name))
+                inbox = Inbox(
+                    database.sessions,
+                    channel.name,
+                    channel.account,
+                    claim_seconds=self.config.database.claim_seconds,
+                )
+                self._inboxes[channel.name] = inbox
+                channel.use_inbox(inbox)
         started: list[Channel] = []
         for channel in self.channels.values():
             try:
@@ -151,14 +165,26 @@ class Application:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self._worker.shutdown(wait=False)
+        await asyncio.to_thread(self._close_inboxes)
         if self.database is not None:
             await asyncio.to_thread(self.database.dispose)
             self.database = None
+        self._release_run_lock()
         self.sender = None
 
     def _build(self) -> tuple[Database, Services]:
         config = self.config
         database = open_database(config)
+        try:
+            self._run_lock = RunLock.take(database)
+            return database, self._services(database)
+        except BaseException:
+            database.dispose()
+            self._release_run_lock()
+            raise
+
+    def _services(self, database: Database) -> Services:
+        config = self.config
         embedder = self._embedder or embedder_for(config)
         seed_fiches_if_empty(config, database, embedder)
         with database.sessions.begin() as session:
@@ -173,7 +199,22 @@ class Application:
             channels=tuple(self.channels),
         )
         self.knowledge = KnowledgeReloader(config, database, embedder, services, loaded)
-        return database, services
+        return services
+
+    def _release_run_lock(self) -> None:
+        lock, self._run_lock = self._run_lock, None
+        if lock is not None:
+            lock.release()
+
+    def _receives(self, channel: str) -> bool:
+        """Whether this process receives (and so sends) for ``channel``."""
+        inbox = self._inboxes.get(channel)
+        return inbox is None or inbox.leading
+
+    def _close_inboxes(self) -> None:
+        for inbox in self._inboxes.values():
+            inbox.close()
+        self._inboxes.clear()
 
     async def deliver(self, event: Inbound) -> None:
         """Hand one inbound event to the conversation and send its replies (or keep it)."""
@@ -270,6 +311,8 @@ class Application:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         self._worker.shutdown(wait=True)
+        await asyncio.to_thread(self._close_inboxes)
         if self.database is not None:
             # Off the loop, which keeps running while a thread finishes its transaction.
             await asyncio.to_thread(self.database.dispose)
+        self._release_run_lock()

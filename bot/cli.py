@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     kb_search.add_argument("--limit", type=int, default=5)
     kb_search.set_defaults(action=cmd_kb_search)
     add_drafts_commands(kb)
+    from bot.cli_calibrate import add_calibrate_command
+
+    add_calibrate_command(kb)
 
     experts = commands.add_parser("experts", help="the expert directory with current load")
     experts.set_defaults(action=cmd_experts)
@@ -139,6 +142,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.app import Application
     from bot.channels.base import Channel, ChannelStartError
     from bot.channels.console import ConsoleChannel, file_lines, stdin_lines
+    from bot.ground.storage.run_lock import AnotherProcessRuns
 
     if not (config.console.enabled or config.telegram.enabled or config.matrix.enabled):
         raise CommandError(
@@ -182,6 +186,8 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             await app.start()
         except ChannelStartError as error:
             # The channels started before were stopped; say which failed and why, once.
+            raise CommandError(str(error)) from None
+        except AnotherProcessRuns as error:
             raise CommandError(str(error)) from None
         try:
             # Until /quit or the script's end in the console, or SIGTERM / Ctrl-C.

@@ -7,7 +7,7 @@ import collections
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,11 +28,18 @@ class OutboxSender:
     """Delivers pending outbox messages through the running channels."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], channels: Mapping[str, Channel], clock: Clock
+        self,
+        sessions: sessionmaker[Session],
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        *,
+        sends_for: Callable[[str], bool] = lambda _channel: True,
     ) -> None:
         self.sessions = sessions
         self.channels = dict(channels)
         self.clock = clock
+        # Which channels this process sends for now (another process may send for the rest).
+        self._sends_for = sends_for
         self.wake = asyncio.Event()
         # One flush at a time in this process, or two could send the same row.
         self._lock = asyncio.Lock()
@@ -84,10 +91,11 @@ class OutboxSender:
 
     def _pending(self) -> tuple[list[tuple[Delivery, str]], bool]:
         """Messages ready to send, oldest first, and whether more may be waiting behind them."""
+        channels = [name for name in self.channels if self._sends_for(name)]
+        if not channels:
+            return [], False
         with self.sessions() as session:
-            rows = repo.outbox_pending(
-                session, list(self.channels), self.clock.now(), limit=BATCH_SIZE
-            )
+            rows = repo.outbox_pending(session, channels, self.clock.now(), limit=BATCH_SIZE)
             # The threads of the whole batch in one query, not one per message.
             posts = [r for r in rows if r.target == OutboxTarget.SPACE and not r.opens_thread]
             threads = repo.thread_ids(session, {r.question_id for r in posts})

@@ -91,6 +91,8 @@ class InboxChannel(Protocol):
     """A channel that stores what it receives before confirming it: given its inbox first."""
 
     name: str
+    # The platform account it receives for (a bot, a Matrix user): one process receives each.
+    account: str
 
     def use_inbox(self, inbox: Inbox) -> None:
         """Keep ``inbox`` for storing what arrives and handling it from there."""

@@ -1,13 +1,24 @@
-"""A channel's durable inbox in the database, used off the event loop."""
+"""A channel's durable inbox in the database, used off the event loop.
+
+Several ``rrm run`` processes may share one PostgreSQL database: each stored event is claimed
+by one of them, which renews its claims while it works (a claim not renewed for
+``claim_seconds`` is taken over: its process is presumed dead); a conversation's events are
+handled in arrival order; and one process per channel account, elected with an advisory lock,
+receives. On SQLite there is one process, which always leads.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.ground.storage import inbox_repo, repo
@@ -16,51 +27,127 @@ from bot.ground.storage.inbox_repo import NewEvent
 __all__ = ["Inbox", "NewEvent"]
 
 log = logging.getLogger(__name__)
+CLAIM = 10  # events claimed at a time: small, so that other processes get their share
+CLAIM_SECONDS = 30.0
+_ELECT = "SELECT pg_try_advisory_lock(hashtext(current_schema()), hashtext(:key))"
+_RESIGN = "SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext(:key))"
 
 
 class Inbox:
     """The ``inbox`` rows of one channel: a batch is stored in one transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session], channel: str) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        channel: str,
+        account: str = "",
+        *,
+        claim_seconds: float = CLAIM_SECONDS,
+    ) -> None:
         self.sessions = sessions
         self.channel = channel
+        self.claim_seconds = claim_seconds
+        # Unique to this process and this inbox: a restarted process never inherits claims.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._engine: Engine = sessions.kw["bind"]
+        # Several processes may share the inbox (PostgreSQL), or only this one (SQLite).
+        self.shared = self._engine.dialect.name == "postgresql"
+        self._key = f"rrm-receive:{channel}:{account}"
+        self._lock: Connection | None = None
+        # On SQLite the one process receives; on PostgreSQL, the one that wins the election.
+        self.leading = not self.shared
 
     async def store(self, events: Sequence[NewEvent], state: tuple[str, str] | None = None) -> int:
         """Store a batch, and the channel state ``(key, value)`` with it, all or nothing."""
         return await asyncio.to_thread(self._store, events, state)
 
-    async def unhandled(self, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
-        """The oldest unhandled events, in arrival order."""
-        return await asyncio.to_thread(self._unhandled, limit)
+    async def lead(self) -> bool:
+        """Whether this process receives for the channel's account (elected if nobody does)."""
+        if not self.leading:
+            self.leading = await asyncio.to_thread(self._elect)
+            if self.leading:
+                log.info("%s: this process receives (%s)", self.channel, self.owner)
+        return self.leading
 
-    async def mark_handled(self, event_id: int) -> None:
-        """Record that one event was handled."""
-        await asyncio.to_thread(self._mark, event_id)
+    async def wait_to_lead(self, every: float = 2.0) -> None:
+        """Return once this process receives: at once, or when the receiving one has gone."""
+        if not await self.lead():
+            log.info("%s: another process receives; this one handles and stands by", self.channel)
+        while not await self.lead():
+            await asyncio.sleep(every)
 
     async def drain(
         self,
         handle: Callable[[dict[str, Any]], Awaitable[None]],
         stopping: Callable[[], bool] = lambda: False,
-        batch: int = 100,
+        batch: int = CLAIM,
     ) -> None:
-        """Hand every unhandled event's payload to ``handle``, oldest first, each once.
+        """Hand every event this process can claim to ``handle``, oldest first, each once.
 
-        An event whose handling fails is logged and marked handled all the same: one bad
-        event must not hold up every later one. ``stopping`` ends the drain between events.
+        Events are claimed ``batch`` at a time and marked handled together with the next
+        claim, in one transaction. A crash in between hands them out again, which the core's
+        receipts make harmless. An event whose handling fails is logged and marked handled
+        all the same: one bad event must not hold up every later one. ``stopping`` ends the
+        drain between events; what is claimed but not handled then is released.
         """
-        while not stopping() and (stored := await self.unhandled(batch)):
-            for event_id, payload in stored:
+        # Claims are renewed while this process works, so they expire only if it dies.
+        keeper = asyncio.create_task(self._keep_claims(), name=f"{self.channel}-claims")
+        try:
+            await self._drain(handle, stopping, batch)
+        finally:
+            keeper.cancel()
+
+    async def _drain(
+        self,
+        handle: Callable[[dict[str, Any]], Awaitable[None]],
+        stopping: Callable[[], bool],
+        batch: int,
+    ) -> None:
+        done: list[int] = []
+        while True:
+            claimed = await asyncio.to_thread(self._settle, done, [], batch)
+            done = []
+            if not claimed:
+                return
+            left = [event_id for event_id, _ in claimed]
+            for event_id, payload in claimed:
                 if stopping():
+                    await asyncio.to_thread(self._settle, done, left, 0)
                     return
                 try:
                     await handle(payload)
                 except Exception:
                     log.exception("%s: inbox event %s failed", self.channel, event_id)
-                await self.mark_handled(event_id)
+                done.append(event_id)
+                left.remove(event_id)
+
+    async def _keep_claims(self) -> None:
+        while True:
+            await asyncio.sleep(self.claim_seconds / 3)
+            try:
+                await asyncio.to_thread(self._renew)
+            except Exception as error:
+                log.warning("%s: renewing inbox claims failed: %s", self.channel, error)
 
     async def state(self, key: str) -> str | None:
         """A value stored with an earlier batch, or None."""
         return await asyncio.to_thread(self._state, key)
+
+    def close(self) -> None:
+        """Stop receiving for the account: another process may be elected."""
+        lock, self._lock = self._lock, None
+        self.leading = not self.shared
+        if lock is None:
+            return
+        try:
+            lock.execute(text(_RESIGN), {"key": self._key})
+            lock.commit()
+            lock.close()
+        except Exception as error:
+            # A connection that cannot unlock is dropped: the server releases its locks then.
+            log.warning("%s: giving up the receiver lock failed: %s", self.channel, error)
+            lock.invalidate()
+            lock.close()
 
     def _store(self, events: Sequence[NewEvent], state: tuple[str, str] | None) -> int:
         now = dt.datetime.now(dt.UTC)
@@ -70,13 +157,38 @@ class Inbox:
                 repo.put_channel_state(session, self.channel, state[0], state[1], now)
             return added
 
-    def _unhandled(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
-        with self.sessions() as session:
-            return inbox_repo.unhandled(session, self.channel, limit)
-
-    def _mark(self, event_id: int) -> None:
+    def _settle(self, done: list[int], release: list[int], limit: int) -> list[tuple[int, Any]]:
+        """Mark ``done`` handled, give ``release`` back, and claim up to ``limit`` more."""
+        now = dt.datetime.now(dt.UTC)
         with self.sessions.begin() as session:
-            inbox_repo.mark_handled(session, event_id, dt.datetime.now(dt.UTC))
+            inbox_repo.mark_handled(session, done, now)
+            inbox_repo.release(session, release)
+            if limit <= 0:
+                return []
+            # On SQLite this is the only process: another's claims are a dead one's.
+            stale = now - dt.timedelta(seconds=self.claim_seconds if self.shared else 0)
+            return inbox_repo.claim(session, self.channel, self.owner, now, stale, limit)
+
+    def _renew(self) -> None:
+        with self.sessions.begin() as session:
+            inbox_repo.renew(session, self.channel, self.owner, dt.datetime.now(dt.UTC))
+
+    def _elect(self) -> bool:
+        # A session-level advisory lock, held on a connection of its own as long as this
+        # process receives; the server releases it when the process dies. The schema is part
+        # of the key, so that databases in separate schemas (the tests') elect separately.
+        connection = self._engine.connect()
+        try:
+            won = bool(connection.scalar(text(_ELECT), {"key": self._key}))
+            connection.commit()
+        except Exception:
+            connection.close()
+            raise
+        if won:
+            self._lock = connection
+        else:
+            connection.close()
+        return won
 
     def _state(self, key: str) -> str | None:
         with self.sessions() as session:

@@ -158,6 +158,11 @@ class TelegramChannel:
 
     # Lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def account(self) -> str:
+        """The bot's id, the part of its token before the colon."""
+        return self.config.token.partition(":")[0]
+
     def use_inbox(self, inbox: Inbox) -> None:
         """Poll into ``inbox`` and handle from it (without one, PTB's updater polls)."""
         self._inbox = inbox

@@ -3,10 +3,11 @@
 In webhook mode ``take`` stores each update the webhook receives, and handling is the same.
 
 Telegram forgets updates once ``getUpdates`` is called with a higher offset, so the offset
-advances only after the batch (up to 100 updates) is stored in one transaction. Handling reads
-the inbox in arrival order, one event at a time, and marks each handled: a crash leaves
-stored-but-unhandled updates, which the next start handles once (a redelivered update is
-stored once, by its update id).
+advances only after the batch (up to 100 updates) is stored in one transaction. Handling claims
+the inbox's events a few at a time, in arrival order, and marks them handled with the next
+claim: a crash leaves stored-but-unhandled updates, which the next start handles once (a
+redelivered update is stored once, by its update id). With several processes on PostgreSQL,
+one polls (the inbox elects it) and all of them handle.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ __all__ = ["TelegramReceiver"]
 
 log = logging.getLogger(__name__)
 OFFSET_KEY = "update_offset"
-BATCH = 100
+# How often a process looks for events another process stored (PostgreSQL only: on SQLite
+# the one process is woken by its own polling).
+LOOK_SECONDS = 0.5
 
 
 class TelegramReceiver:
@@ -61,9 +64,7 @@ class TelegramReceiver:
         self._tasks = [asyncio.create_task(self._handle_stored(), name="tg-handle")]
         if poll:
             await self._bot.delete_webhook()
-            offset = await self._inbox.state(OFFSET_KEY)
-            start = int(offset) if offset else None
-            self._tasks.append(asyncio.create_task(self._poll(start), name="tg-poll"))
+            self._tasks.append(asyncio.create_task(self._poll(), name="tg-poll"))
 
     async def take(self, update: Update) -> None:
         """Store one update from the webhook (raise if that fails), then wake the handling."""
@@ -94,7 +95,11 @@ class TelegramReceiver:
             log.exception("telegram: handling stopped with an error")
         self._tasks = []
 
-    async def _poll(self, offset: int | None) -> None:
+    async def _poll(self) -> None:
+        await self._inbox.wait_to_lead()
+        # Read once elected: the process that received before may have gone on meanwhile.
+        stored = await self._inbox.state(OFFSET_KEY)
+        offset = int(stored) if stored else None
         while not self._stopping:
             try:
                 updates = await self._bot.get_updates(
@@ -124,8 +129,10 @@ class TelegramReceiver:
             self._wake.set()
 
     async def _handle_stored(self) -> None:
+        look = LOOK_SECONDS if self._inbox.shared else None
         while not self._stopping:
-            await self._wake.wait()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), look)
             self._wake.clear()
             try:
                 await self._handle_batch()
@@ -135,7 +142,7 @@ class TelegramReceiver:
                 self._wake.set()
 
     async def _handle_batch(self) -> None:
-        await self._inbox.drain(self._handle_payload, lambda: self._stopping, BATCH)
+        await self._inbox.drain(self._handle_payload, lambda: self._stopping)
 
     async def _handle_payload(self, payload: dict[str, Any]) -> None:
         await self._handle(Update.de_json(payload, self._bot))

@@ -73,11 +73,14 @@ class DatabaseConfig:
     """Where questions and people are stored."""
 
     url: str = "sqlite:///rrm.db"
+    # An inbox event claimed this long ago and not handled is taken over by another process
+    # on the same PostgreSQL database (the one that claimed it is presumed dead).
+    claim_seconds: float = 30.0
 
     def __repr__(self) -> str:
         # The URL may hold a password; a repr ends up in logs and tracebacks.
         masked = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", self.url)
-        return f"DatabaseConfig(url={masked!r})"
+        return f"DatabaseConfig(url={masked!r}, claim_seconds={self.claim_seconds!r})"
 
 
 @dataclass(frozen=True)
@@ -421,7 +424,8 @@ def load_config(path: str | Path, environ: Mapping[str, str] | None = None) -> C
     try:
         config = _build(Config, raw, "")
         if url := environ.get("RRM_DATABASE_URL"):
-            config = dataclasses.replace(config, database=DatabaseConfig(url=url))
+            database = dataclasses.replace(config.database, url=url)
+            config = dataclasses.replace(config, database=database)
         if token := environ.get("RRM_TELEGRAM_TOKEN"):
             telegram = dataclasses.replace(config.telegram, token=token)
             config = dataclasses.replace(config, telegram=telegram)
@@ -894,6 +898,8 @@ def _check_operations(config: Config) -> None:
         raise _KeyError("privacy.check_every_hours", "must be positive")
     if not 0 < config.metrics.port < 65536:
         raise _KeyError("metrics.port", "must be a TCP port (1-65535)")
+    if config.database.claim_seconds <= 0:
+        raise _KeyError("database.claim_seconds", "must be more than 0 seconds")
     if config.stop.outbox_seconds < 0:
         raise _KeyError("stop.outbox_seconds", "must not be negative (0: send nothing more)")
     if config.logging.format not in ("text", "json"):

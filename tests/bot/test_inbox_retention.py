@@ -38,9 +38,9 @@ def fill(database: Database) -> None:
         ids = {
             row[0]: row[1] for row in session.execute(select(InboxEvent.platform_id, InboxEvent.id))
         }
-        inbox_repo.mark_handled(session, ids["old"], START - dt.timedelta(days=10))
-        inbox_repo.mark_handled(session, ids["m-old"], START - dt.timedelta(days=8))
-        inbox_repo.mark_handled(session, ids["recent"], START - dt.timedelta(days=1))
+        inbox_repo.mark_handled(session, [ids["old"]], START - dt.timedelta(days=10))
+        inbox_repo.mark_handled(session, [ids["m-old"]], START - dt.timedelta(days=8))
+        inbox_repo.mark_handled(session, [ids["recent"]], START - dt.timedelta(days=1))
 
 
 def test_handled_events_past_the_period_are_deleted(database_url: str) -> None:
@@ -66,7 +66,7 @@ def test_many_handled_events_are_deleted_in_several_transactions(database_url: s
             events = [NewEvent(str(n), "chat", {}) for n in range(2500)]
             inbox_repo.store_events(session, "telegram", events, START)
             for event_id in session.scalars(select(InboxEvent.id)):
-                inbox_repo.mark_handled(session, event_id, START)
+                inbox_repo.mark_handled(session, [event_id], START)
         assert prune_inbox(database.sessions, START + dt.timedelta(days=8), 7) == 2500
         assert stored(database) == {}
     finally:

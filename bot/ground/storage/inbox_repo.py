@@ -1,4 +1,4 @@
-"""The durable inbox's queries: store a batch of raw events once, read the unhandled, mark."""
+"""The durable inbox's queries: store a batch of raw events once, claim the unhandled, mark."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import InboxEvent
 
-__all__ = ["NewEvent", "mark_handled", "prune_handled", "store_events", "unhandled"]
+__all__ = ["NewEvent", "claim", "mark_handled", "prune_handled", "release", "renew", "store_events"]
 
 
 @dataclass(frozen=True)
@@ -56,26 +56,97 @@ def store_events(
     return added
 
 
-def unhandled(session: Session, channel: str, limit: int = 100) -> list[tuple[int, dict[str, Any]]]:
-    """The oldest unhandled events of ``channel`` (id and payload), in arrival order."""
-    rows = session.execute(
-        select(InboxEvent.id, InboxEvent.payload)
-        .where(InboxEvent.channel == channel, InboxEvent.handled_at.is_(None))
+def claim(
+    session: Session,
+    channel: str,
+    owner: str,
+    now: dt.datetime,
+    stale_before: dt.datetime,
+    limit: int,
+) -> list[tuple[int, dict[str, Any]]]:
+    """Claim for ``owner`` the oldest unhandled events it may handle now (id and payload).
+
+    Free events are those claimed by nobody, by ``owner`` already, or so long ago that their
+    process is taken for dead. Rows another transaction is claiming are skipped (``FOR UPDATE
+    SKIP LOCKED`` on PostgreSQL), and an event is claimed only if no earlier unhandled event of
+    its conversation is left out, so a conversation's events are handled in arrival order
+    however many processes share the inbox.
+    """
+    free = or_(
+        InboxEvent.claimed_by.is_(None),
+        InboxEvent.claimed_by == owner,
+        InboxEvent.claimed_at < stale_before,
+    )
+    candidates = session.execute(
+        select(InboxEvent.id, InboxEvent.conversation, InboxEvent.payload)
+        .where(InboxEvent.channel == channel, InboxEvent.handled_at.is_(None), free)
         .order_by(InboxEvent.id)
         .limit(limit)
-    )
-    return [(row.id, row.payload) for row in rows]
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not candidates:
+        return []
+    ids = [row.id for row in candidates]
+    # The first unhandled event of each conversation outside the candidates: claimed by
+    # another process, being claimed, or past the limit. Nothing after it may go first.
+    blocked_from: dict[str, int] = {
+        conversation: first
+        for conversation, first in session.execute(
+            select(InboxEvent.conversation, func.min(InboxEvent.id))
+            .where(
+                InboxEvent.channel == channel,
+                InboxEvent.handled_at.is_(None),
+                InboxEvent.conversation.in_({row.conversation for row in candidates}),
+                InboxEvent.id.not_in(ids),
+            )
+            .group_by(InboxEvent.conversation)
+        )
+    }
+    taken = [row for row in candidates if row.id < blocked_from.get(row.conversation, row.id + 1)]
+    if taken:
+        session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id.in_([row.id for row in taken]))
+            .values(claimed_by=owner, claimed_at=now)
+        )
+    return [(row.id, row.payload) for row in taken]
 
 
-def mark_handled(session: Session, event_id: int, now: dt.datetime) -> None:
-    """Record that the event was handled, so a restart does not handle it again.
+def mark_handled(session: Session, event_ids: Sequence[int], now: dt.datetime) -> None:
+    """Record that these events were handled, so no process handles them again.
 
     The raw payload (names, text) is blanked: what the core keeps of it is in its own tables,
     where privacy erase and retention reach it; the row stays, so a redelivery is still known.
     """
+    if event_ids:
+        session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id.in_(list(event_ids)))
+            .values(handled_at=now, payload={})
+        )
+
+
+def renew(session: Session, channel: str, owner: str, now: dt.datetime) -> None:
+    """Keep ``owner``'s claims on unhandled events fresh: it is alive and working on them."""
     session.execute(
-        update(InboxEvent).where(InboxEvent.id == event_id).values(handled_at=now, payload={})
+        update(InboxEvent)
+        .where(
+            InboxEvent.channel == channel,
+            InboxEvent.claimed_by == owner,
+            InboxEvent.handled_at.is_(None),
+        )
+        .values(claimed_at=now)
     )
+
+
+def release(session: Session, event_ids: Sequence[int]) -> None:
+    """Give claimed events back unhandled (a stopping process), for any process to claim."""
+    if event_ids:
+        session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id.in_(list(event_ids)), InboxEvent.handled_at.is_(None))
+            .values(claimed_by=None, claimed_at=None)
+        )
 
 
 def prune_handled(session: Session, before: dt.datetime, limit: int = 1000) -> int:

@@ -1,0 +1,141 @@
+"""The inbox shared by several processes: claims, order per conversation, takeover, election."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.channels.inbox import Inbox, NewEvent
+from bot.ground.storage.database import Database
+from bot.ground.storage.models import InboxEvent
+from bot.ground.storage.run_lock import AnotherProcessRuns, RunLock
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def database(database_url: str):  # type: ignore[no-untyped-def]
+    db = Database(database_url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
+def events(*pairs: tuple[str, str]) -> list[NewEvent]:
+    """Events by (platform id, conversation); the payload names both."""
+    return [NewEvent(pid, chat, {"id": pid, "chat": chat}) for pid, chat in pairs]
+
+
+def claim(inbox: Inbox, limit: int = 10) -> list[str]:
+    return [payload["id"] for _, payload in inbox._settle([], [], limit)]
+
+
+def settle(inbox: Inbox, done: list[str], limit: int = 10) -> list[str]:
+    with inbox.sessions() as session:
+        rows = session.execute(select(InboxEvent.id, InboxEvent.platform_id)).all()
+    ids = [row.id for row in rows if row.platform_id in done]
+    return [payload["id"] for _, payload in inbox._settle(ids, [], limit)]
+
+
+def shared_only(database: Database) -> None:
+    if database.backend != "postgresql":
+        pytest.skip("claims between processes need PostgreSQL (SQLite takes one process)")
+
+
+def test_a_conversation_is_handled_by_one_process_at_a_time_in_order(database: Database) -> None:
+    """B gets the conversations A has not claimed, and a later event only after the earlier."""
+    shared_only(database)
+    a = Inbox(database.sessions, "telegram")
+    b = Inbox(database.sessions, "telegram")
+    asyncio.run(a.store(events(("1", "x"), ("2", "y"), ("3", "x"), ("4", "z"), ("5", "y"))))
+
+    assert claim(a, 2) == ["1", "2"]
+    # 3 and 5 wait behind 1 and 2 (claimed by A); 4's conversation is free.
+    assert claim(b) == ["4"]
+    # A handled 1: B's next claim gets 3 (x is free again), not 5 (2 is still A's).
+    assert settle(a, ["1"], 0) == []
+    assert claim(b) == ["3", "4"]
+    assert settle(a, ["2"], 0) == []
+    assert settle(b, ["4", "3"]) == ["5"]
+    assert settle(b, ["5"]) == []
+    assert claim(a) == []
+
+
+def test_a_claim_of_a_dead_process_is_taken_over(database: Database) -> None:
+    """A claim older than ``claim_seconds`` goes to another process; a fresh one does not."""
+    shared_only(database)
+    dead = Inbox(database.sessions, "telegram", claim_seconds=0.2)
+    alive = Inbox(database.sessions, "telegram", claim_seconds=0.2)
+    asyncio.run(dead.store(events(("1", "x"), ("2", "x"))))
+    assert claim(dead) == ["1", "2"]
+    assert claim(alive) == []
+    time.sleep(0.3)
+    assert claim(alive) == ["1", "2"]
+
+
+def test_drain_hands_every_event_once_and_a_stop_gives_the_rest_back(database: Database) -> None:
+    """Drained in order and marked handled; what a stop leaves is claimable by another."""
+    first = Inbox(database.sessions, "telegram")
+    second = Inbox(database.sessions, "telegram")
+    asyncio.run(first.store(events(*((str(n), f"c{n % 3}") for n in range(1, 26)))))
+    seen: list[str] = []
+
+    async def handle(payload: dict[str, Any]) -> None:
+        seen.append(payload["id"])
+
+    asyncio.run(first.drain(handle, lambda: len(seen) >= 7, batch=4))
+    assert seen == [str(n) for n in range(1, 8)]
+    # The eighth was claimed with the fifth to seventh and given back, not stranded.
+    asyncio.run(second.drain(handle, batch=4))
+    assert seen == [str(n) for n in range(1, 26)]
+    with database.sessions() as session:
+        pending = select(InboxEvent.id).where(InboxEvent.handled_at.is_(None))
+        assert session.scalars(pending).all() == []
+
+
+def test_one_process_receives_for_an_account_until_it_lets_go(database: Database) -> None:
+    """The advisory lock elects one receiver per account; another takes over once it is gone."""
+    if database.backend != "postgresql":
+        pytest.skip("receiver election needs PostgreSQL (SQLite has one process, which leads)")
+    first = Inbox(database.sessions, "telegram", "123")
+    second = Inbox(database.sessions, "telegram", "123")
+    other_account = Inbox(database.sessions, "telegram", "456")
+    assert asyncio.run(first.lead())
+    assert not asyncio.run(second.lead())
+    assert asyncio.run(other_account.lead())
+    first.close()
+    assert asyncio.run(second.lead())
+    second.close()
+    other_account.close()
+
+
+def test_on_sqlite_one_process_leads_and_takes_a_dead_ones_claims(database: Database) -> None:
+    """SQLite has one process: it receives, and what an earlier one claimed is its at once."""
+    if database.backend != "sqlite":
+        pytest.skip("the SQLite case; PostgreSQL elects and waits for claims to expire (above)")
+    earlier = Inbox(database.sessions, "telegram", "123")
+    asyncio.run(earlier.store(events(("1", "x"), ("2", "y"))))
+    assert claim(earlier, 1) == ["1"]
+    inbox = Inbox(database.sessions, "telegram", "123")
+    assert inbox.leading and asyncio.run(inbox.lead())
+    assert not inbox.shared
+    assert claim(inbox) == ["1", "2"]
+
+
+def test_a_second_process_on_a_sqlite_database_is_refused(database: Database) -> None:
+    """SQLite takes one bot process: the second gets a message naming the way out."""
+    lock = RunLock.take(database)
+    if database.backend != "sqlite":
+        assert lock is None
+        pytest.skip("PostgreSQL takes several processes (no run lock)")
+    assert lock is not None
+    with pytest.raises(AnotherProcessRuns, match=r"SQLite takes one process.*PostgreSQL"):
+        RunLock.take(database)
+    lock.release()
+    again = RunLock.take(database)
+    assert again is not None
+    again.release()
