@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.ground.storage.models import (
+    AnswerLabel,
     DeadlineStep,
     Event,
     FicheAnswer,
@@ -108,6 +109,13 @@ async def test_a_follow_up_under_a_fiche_goes_to_an_expert_in_the_same_question(
             question = session.get(Question, 1)
             assert question.status == "open" and question.routed_at is not None
             assert session.scalar(select(FicheAnswer.feedback)) == "expert"
+            # A labelled example: the fiche shown did not settle the question.
+            label = session.scalar(select(AnswerLabel))
+            assert (label.fiche_id, label.verdict, label.source) == (
+                "employer-pool-apprenticeships-mayo",
+                "negative",
+                "asker_follow_up",
+            )
             relayed = session.scalar(select(RelayedMessage))
             assert relayed.direction == "to_experts" and relayed.text == FOLLOW_UP
 
