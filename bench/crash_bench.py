@@ -46,7 +46,7 @@ from bot.ground.storage.database import Database  # noqa: E402
 from bot.ground.storage.models import Event, Question  # noqa: E402
 from tests.fakes.console_script import write_config, write_questions  # noqa: E402
 from tests.fakes.telegram_server import FakeBotApi, TelegramUser  # noqa: E402
-from tests.reliability.test_crash import start_bot, wait_ready  # noqa: E402
+from tests.reliability.test_crash import start_bot  # noqa: E402
 from tests.reliability.test_telegram_crash import (  # noqa: E402
     GROUP,
     TOKEN,
@@ -104,7 +104,7 @@ def console_run(folder: Path, kills: int, chance: random.Random) -> Tally:
     started, done = time.monotonic(), 0
     while True:
         process = start_bot(config, script, sent_log, errors)
-        wait_ready(process)
+        wait_ready(process, errors)
         try:
             timeout = chance.uniform(FIRST, LAST) if done < kills else 3600
             code = process.wait(timeout=timeout)
@@ -142,6 +142,15 @@ def console_run(folder: Path, kills: int, chance: random.Random) -> Tally:
         sum(n - 1 for n in by_outbox.values()),
         time.monotonic() - started,
     )
+
+
+def wait_ready(process: subprocess.Popen[str], errors: Path) -> None:
+    """Read the bot's output until it says it is ready (a library may print before)."""
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.strip() == "ready":
+            return
+    raise SystemExit(f"the console bot did not start: {errors.read_text()[-2000:]}")
 
 
 def write_more(path: Path, first: int, last: int) -> None:

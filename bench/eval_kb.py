@@ -25,8 +25,10 @@ from bot.assembly import build_triage, embedder_for, import_fiches, open_databas
 from bot.ground.config import DatabaseConfig, load_config  # noqa: E402
 
 
-def predict(config_path: Path, sample: Path) -> list[dict[str, object]]:
-    """Run every sample question through the triage; return one prediction per question."""
+def predict(
+    config_path: Path, sample: Path, questions: Path | None = None
+) -> list[dict[str, object]]:
+    """Run every question (the sample's by default) through the triage; one prediction each."""
     config = load_config(config_path)
     with tempfile.TemporaryDirectory() as folder:
         config = dataclasses.replace(
@@ -39,7 +41,10 @@ def predict(config_path: Path, sample: Path) -> list[dict[str, object]]:
         import_fiches(config, database, embedder, sample / "fiches")
         triage = build_triage(config, database, embedder)
         predictions = []
-        for line in (sample / "questions.jsonl").read_text(encoding="utf-8").splitlines():
+        source = questions or sample / "questions.jsonl"
+        for line in source.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
             question = json.loads(line)
             started = time.perf_counter()
             analysis = triage.analyse(question["q"])
@@ -59,11 +64,14 @@ def predict(config_path: Path, sample: Path) -> list[dict[str, object]]:
     return predictions
 
 
-def score(sample: Path, predictions: list[dict[str, object]]) -> dict[str, float]:
+def score(
+    sample: Path, predictions: list[dict[str, object]], questions: Path | None = None
+) -> dict[str, float]:
     """The sample README's metrics, plus the route questions' own accuracy."""
+    source = questions or sample / "questions.jsonl"
     gold = {
         q["id"]: q
-        for q in map(json.loads, (sample / "questions.jsonl").read_text("utf-8").splitlines())
+        for q in map(json.loads, filter(str.strip, source.read_text("utf-8").splitlines()))
     }
     pred = {str(p["id"]): p for p in predictions}
     every = list(gold)
@@ -73,6 +81,8 @@ def score(sample: Path, predictions: list[dict[str, object]]) -> dict[str, float
     decided = answerable + route
 
     def share(ids: list[str], ok: object) -> float:
+        if not ids:
+            return float("nan")  # e.g. no short questions in a file of one's own
         return sum(bool(ok(i)) for i in ids) / len(ids)  # type: ignore[operator]
 
     def recall3(i: str) -> float:
@@ -120,13 +130,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
     parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
+    parser.add_argument(
+        "--questions",
+        type=Path,
+        help="score these labelled questions (JSON lines, the sample's format) instead of "
+        "the sample's, against the sample's fiches",
+    )
     parser.add_argument("--predictions", type=Path, help="also write predictions as JSON lines")
     parser.add_argument("--verbose", action="store_true", help="print every miss")
     parser.add_argument(
         "--cv", action="store_true", help="also print the grouped cross-validated estimate"
     )
     args = parser.parse_args()
-    predictions = predict(args.config, args.sample)
+    predictions = predict(args.config, args.sample, args.questions)
     if args.predictions:
         args.predictions.write_text(
             "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in predictions), "utf-8"
@@ -135,7 +151,13 @@ def main() -> None:
         gold = {
             q["id"]: q
             for q in map(
-                json.loads, (args.sample / "questions.jsonl").read_text("utf-8").splitlines()
+                json.loads,
+                filter(
+                    str.strip,
+                    (args.questions or args.sample / "questions.jsonl")
+                    .read_text("utf-8")
+                    .splitlines(),
+                ),
             )
         }
         for p in predictions:
@@ -151,17 +173,19 @@ def main() -> None:
                 misses.append(f"decision {p['decision']} ({g['kind']})")
             if misses:
                 print(p["id"], f"score={p['score']}", "; ".join(misses))
-    figures = score(args.sample, predictions)
+    figures = score(args.sample, predictions, args.questions)
     for name, value in figures.items():
         print(f"{name:20} {value:.3f}")
     if args.cv:
-        from bench.fit_answerability import cross_validated, examples, figures, measure
+        from bench.fit_answerability import examples, measure
+        from routing.calibration import cross_validated
+        from routing.calibration import figures as cv_figures
 
         config = load_config(args.config)
         rows = measure(args.config, args.sample, examples(args.sample, None))
-        bands = (config.knowledge.answer_confidence, config.knowledge.suggest_confidence)
         print("grouped 5-fold cross-validated estimate (sample only):")
-        for name, value in figures(rows, cross_validated(rows), *bands).items():
+        estimate = cv_figures(rows, cross_validated(rows), config.knowledge.answer_confidence)
+        for name, value in estimate.as_dict().items():
             print(f"  {name:18} {value:.3f}")
     latencies = sorted(float(p["ms"]) for p in predictions)  # type: ignore[arg-type]
     print(f"{'median ms':20} {latencies[len(latencies) // 2]:.1f}")

@@ -6,17 +6,27 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from bot.ground.config import Config
 from bot.ground.storage.database import Database
+from bot.ground.storage.labels_repo import latest_fit
 from knowledge.collection import read_collection
 from knowledge.embedder import Embedder, make_embedder
 from knowledge.importer import ImportReport, import_collection
 from knowledge.repository import cached_query_vectors, count_versions, fiche_words, load_index
+from routing.answerability import AnswerabilityModel
 from routing.language import LanguageDetector
 from routing.topics import TopicClassifier
 from routing.triage import Triage
 
-__all__ = ["build_triage", "import_fiches", "open_database", "seed_fiches_if_empty"]
+__all__ = [
+    "build_triage",
+    "calibrated_model",
+    "import_fiches",
+    "open_database",
+    "seed_fiches_if_empty",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +102,7 @@ def build_triage(config: Config, database: Database, embedder: Embedder | None =
             lexicon.setdefault(language, set()).update(_words(examples))
     detector.learn_words(lexicon)
     with database.sessions.begin() as session:
+        model = calibrated_model(session)
         index = load_index(session, embedder, config.knowledge.lexical_weight)
         classifier = TopicClassifier(
             config.topics,
@@ -105,10 +116,24 @@ def build_triage(config: Config, database: Database, embedder: Embedder | None =
         classifier,
         answer_confidence=config.knowledge.answer_confidence,
         suggest_confidence=config.knowledge.suggest_confidence,
+        model=model,
         max_results=config.knowledge.max_results,
         topic_weight=config.knowledge.topic_weight,
         common_language="en" if "en" in config.languages.supported else config.languages.default,
     )
+
+
+def calibrated_model(session: Session) -> AnswerabilityModel | None:
+    """The model `rrm kb calibrate` stored last, or None for the shipped one."""
+    fit = latest_fit(session)
+    if fit is None:
+        return None
+    try:
+        return AnswerabilityModel.from_dict(fit.model)
+    except ValueError as error:
+        # Stored before the features changed: the shipped model knows the new ones.
+        log.warning("calibrated model #%d is unusable (%s); using the shipped one", fit.id, error)
+        return None
 
 
 def _words(texts: Iterable[str]) -> list[str]:

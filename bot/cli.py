@@ -117,6 +117,9 @@ def _parser() -> argparse.ArgumentParser:
     kb_search.add_argument("--limit", type=int, default=5)
     kb_search.set_defaults(action=cmd_kb_search)
     add_drafts_commands(kb)
+    from bot.cli_calibrate import add_calibrate_command
+
+    add_calibrate_command(kb)
 
     experts = commands.add_parser("experts", help="the expert directory with current load")
     experts.set_defaults(action=cmd_experts)

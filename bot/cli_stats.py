@@ -95,8 +95,9 @@ def _text(report: Any) -> str:
     o = report.overall
     lines = [
         f"questions asked {report.period.label}: {o.asked}",
-        f"  answered from fiches {o.from_fiches}, routed to experts {o.routed}; "
-        f"deflection rate {_percent(o.deflection_rate)}",
+        f"  answered by a fiche as the asker confirmed {o.fiche_confirmed}, fiches shown "
+        f"without a reply {o.fiche_unconfirmed}, sent to experts {o.routed}",
+        f"  deflection rate {_percent(o.deflection_rate)} (confirmed fiche answers only)",
         f"  first response: median {_hours(o.first_response_median_hours)}, "
         f"p90 {_hours(o.first_response_p90_hours)} (working hours: median "
         f"{_hours(o.first_response_median_work_hours)}, "
@@ -114,12 +115,13 @@ def _text(report: Any) -> str:
     if report.by:
         lines.append("")
         lines.append(
-            f"{report.by:24} {'asked':>6} {'fiches':>6} {'routed':>6} {'1st med':>8} "
+            f"{report.by:24} {'asked':>6} {'fiche✓':>6} {'shown':>6} {'routed':>6} {'1st med':>8} "
             f"{'1st p90':>8} {'on time':>7} {'open':>5} {'late':>5} {'satisf':>6}"
         )
         for r in report.rows:
             lines.append(
-                f"{(r.key or '(none)')[:24]:24} {r.asked:>6} {r.from_fiches:>6} {r.routed:>6} "
+                f"{(r.key or '(none)')[:24]:24} {r.asked:>6} {r.fiche_confirmed:>6} "
+                f"{r.fiche_unconfirmed:>6} {r.routed:>6} "
                 f"{_hours(r.first_response_median_hours):>8} "
                 f"{_hours(r.first_response_p90_hours):>8} "
                 f"{_percent(r.first_response_on_time_rate):>7} {r.open_now:>5} "

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import FicheAnswer, Question
-from bot.ground.vocabulary import QuestionStatus
+from bot.ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
 from handlers.asking import answer_choices, status_label
 from handlers.commands import help_text, show_help
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_ASKER_COMMANDS
 from handlers.events import Button
 from handlers.i18n import language_name
+from handlers.outcomes import label_fiche_answer
 from handlers.referral import refer
 from handlers.way_out import not_what_i_asked
 from knowledge.repository import get_version
@@ -170,7 +171,8 @@ def press(turn: Turn, action: str) -> None:
             )
             return
         if answer is not None:
-            answer.feedback, answer.feedback_at = "expert", turn.now
+            answer.feedback, answer.feedback_at = FicheFeedback.EXPERT, turn.now
+            label_fiche_answer(turn, question, answer, Verdict.NEGATIVE, LabelSource.ASKER_EXPERT)
         refer(turn, question)
     elif kind == "other":
         not_what_i_asked(turn, question)
@@ -198,7 +200,8 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer | None) -> None:
         turn.reply(turn.t("Question #{number} is already with the experts.", number=question.id))
         return
     if answer is not None:  # None: an earlier question's answer was offered, not fiches
-        answer.feedback, answer.feedback_at = "helped", turn.now
+        answer.feedback, answer.feedback_at = FicheFeedback.HELPED, turn.now
+        label_fiche_answer(turn, question, answer, Verdict.POSITIVE, LabelSource.ASKER_HELPED)
     question.status, question.resolved_at, question.helpful = "resolved", turn.now, True
     repo.log_event(
         turn.session,

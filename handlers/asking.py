@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
@@ -41,20 +42,12 @@ OTHER_FICHES = 2
 
 def handle_question_text(turn: Turn, text: str) -> None:
     """A plain message from an asker: a follow-up to their current question, or a new one."""
-    words = len(WORD.findall(text))
     target, replied = _follow_up_target(turn)
     if target is not None and target.status != QuestionStatus.OFFERED:
         _follow_up(turn, target, text)
         return
-    if (
-        target is not None
-        and words >= MIN_QUESTION_WORDS
-        and under_fiche(turn, target, text, replied=replied)
-    ):
-        join_under_fiche(turn, target, text)
-        return
-    if words < MIN_QUESTION_WORDS:
-        # "Hello", "thanks", "?": not a question to route to anyone.
+    if len(WORD.findall(text)) < MIN_QUESTION_WORDS:
+        # "Hello", "thanks", "?": not a question to route to anyone, nor a follow-up.
         turn.reply(
             turn.t(
                 "Hello! Please write your question in a sentence or two, in your own "
@@ -75,6 +68,9 @@ def handle_question_text(turn: Turn, text: str) -> None:
                 status=status_label(turn, duplicate.status),
             )
         )
+        return
+    if target is not None and under_fiche(turn, target, text, replied=replied):
+        join_under_fiche(turn, target, text)
         return
     if not may_open_question(turn, text):
         return
@@ -197,15 +193,24 @@ def _new_question(turn: Turn, text: str) -> None:
 
 def offer_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Answer at once with the best fiche, and offer "this answers it" / "ask an expert"."""
-    show_fiches(turn, question, analysis.hits)
+    show_fiches(turn, question, analysis.hits, features=analysis.features)
 
 
 def show_fiches(
-    turn: Turn, question: Question, hits: tuple[FicheHit, ...], heading: str = ""
+    turn: Turn,
+    question: Question,
+    hits: tuple[FicheHit, ...],
+    heading: str = "",
+    *,
+    features: Mapping[str, float] | None = None,
 ) -> None:
-    """Show ``hits[0]`` as the answer and the next ones by title, with the asker's choices."""
+    """Show ``hits[0]`` as the answer and the next ones by title, with the asker's choices.
+
+    ``features`` are the answerability model's view of ``hits[0]``, kept for the asker's
+    verdict on it.
+    """
     best = hits[0]
-    _record_shown(turn, question, hits[: 1 + OTHER_FICHES])
+    _record_shown(turn, question, hits[: 1 + OTHER_FICHES], features)
     # A message typed next may be about this answer (handlers.follow_up decides).
     turn.person.focus_question_id = question.id
     lines = ([heading, ""] if heading else []) + [fiche_card(turn, best)]
@@ -230,7 +235,7 @@ def answer_choices(turn: Turn, question: Question, *, full_fiche: bool = True) -
 def suggest_fiches(turn: Turn, question: Question, analysis: Analysis) -> None:
     """Route the question at once, and show the asker the fiches that may help meanwhile."""
     shown = analysis.hits[: 1 + OTHER_FICHES]
-    _record_shown(turn, question, shown)
+    _record_shown(turn, question, shown, analysis.features)
     refer(turn, question, vector=analysis.vector)
     lines = [turn.t("These fiches may help while an expert looks at your question:")]
     for hit in shown:
@@ -304,9 +309,16 @@ def offer_similar(turn: Turn, question: Question, analysis: Analysis) -> bool:
     return True
 
 
-def _record_shown(turn: Turn, question: Question, hits: tuple[FicheHit, ...]) -> None:
+def _record_shown(
+    turn: Turn,
+    question: Question,
+    hits: tuple[FicheHit, ...],
+    features: Mapping[str, float] | None,
+) -> None:
     fiches = [{"id": h.fiche_id, "language": h.language, "score": round(h.score, 4)} for h in hits]
-    conversation_repo.add_fiche_answer(turn.session, question.id, fiches, turn.now)
+    conversation_repo.add_fiche_answer(
+        turn.session, question.id, fiches, turn.now, features=dict(features or {}) or None
+    )
 
 
 def _button_label(title: str, limit: int = 48) -> str:

@@ -32,9 +32,14 @@ def stats(turn: Turn, args: list[str]) -> None:
     lines = [
         t("Questions asked {period}: {asked}", period=period.label, asked=o.asked),
         t(
-            "Answered from fiches: {fiches} ({rate}); sent to experts: {routed}",
-            fiches=o.from_fiches,
+            "Answered by a fiche, as the asker confirmed: {confirmed} ({rate})",
+            confirmed=o.fiche_confirmed,
             rate=_percent(o.deflection_rate),
+        ),
+        t(
+            "Fiches shown, no reply from the asker (not counted as answered): {shown}; "
+            "sent to experts: {routed}",
+            shown=o.fiche_unconfirmed,
             routed=o.routed,
         ),
         t(

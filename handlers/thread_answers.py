@@ -6,8 +6,9 @@ import difflib
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.answers_repo import answer_of
+from bot.ground.storage.labels_repo import record_label
 from bot.ground.storage.models import Person, Question
-from bot.ground.vocabulary import QuestionStatus
+from bot.ground.vocabulary import LabelSource, QuestionStatus, Verdict
 from handlers.asker_commands import shortened
 from handlers.context import Turn
 from handlers.copilot import answered_by
@@ -98,6 +99,15 @@ def send_fiche(turn: Turn, args: list[str]) -> None:
         actor_id=turn.person.id,
         fiche=fiche_id,
         language=language,
+    )
+    record_label(
+        turn.session,
+        question,
+        fiche_id,
+        Verdict.POSITIVE,
+        LabelSource.EXPERT_FICHE,
+        turn.now,
+        actor_id=turn.person.id,
     )
     turn.reply(
         turn.t(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from bot.ground.storage import repo
 from bot.ground.storage.models import Question
-from bot.ground.vocabulary import QuestionStatus
+from bot.ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
 from handlers.asking import ANALYSED_CHARS, show_fiches
 from handlers.context import Turn
-from handlers.referral import NOT_ASKED, refer
+from handlers.outcomes import label_fiche_answer
+from handlers.referral import refer
+from routing.answerability import features
 
 __all__ = ["MAX_FICHE_ANSWERS", "not_what_i_asked"]
 
@@ -24,7 +26,10 @@ def not_what_i_asked(turn: Turn, question: Question) -> None:
     answers = repo.fiche_answers_of(turn.session, question.id)
     for answer in answers:
         if answer.feedback is None:
-            answer.feedback, answer.feedback_at = NOT_ASKED, turn.now
+            answer.feedback, answer.feedback_at = FicheFeedback.NOT_ASKED, turn.now
+            label_fiche_answer(
+                turn, question, answer, Verdict.NEGATIVE, LabelSource.ASKER_NOT_ASKED
+            )
     # The fiches that led an answer were refused; those only listed by title were not.
     refused = [answer.fiches[0]["id"] for answer in answers if answer.fiches]
     repo.log_event(
@@ -43,7 +48,12 @@ def not_what_i_asked(turn: Turn, question: Question) -> None:
         others = triage.alternatives(text, analysis, refused)
         if others:
             show_fiches(
-                turn, question, others, heading=turn.t("Here are other fiches that may answer it:")
+                turn,
+                question,
+                others,
+                heading=turn.t("Here are other fiches that may answer it:"),
+                # Weighed as if it came first: the very view alternatives() judged it by.
+                features=features(text, analysis.language, analysis.topic, others),
             )
             return
     refer(turn, question)

@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from knowledge.index import FicheHit
 from routing.language import Detection
@@ -79,11 +80,27 @@ class AnswerabilityModel:
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> AnswerabilityModel:
         """Read a model written by bench/fit_answerability.py."""
-        data = json.loads(path.read_text(encoding="utf-8"))
-        missing = [name for name in FEATURES if name not in data["weights"]]
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AnswerabilityModel:
+        """A model from its stored form (the file's, or a calibrated one's in the database)."""
+        missing = [name for name in FEATURES if name not in data.get("weights", {})]
         if missing:
-            raise ValueError(f"{path}: no weight for {', '.join(missing)}")
+            raise ValueError(f"no weight for {', '.join(missing)}")
         return cls(data["means"], data["scales"], data["weights"], float(data["bias"]))
+
+    def as_dict(self) -> dict[str, Any]:
+        """The model's stored form."""
+        return {
+            "means": dict(self.means),
+            "scales": dict(self.scales),
+            "weights": dict(self.weights),
+            "bias": self.bias,
+        }
 
     def confidence(self, values: dict[str, float]) -> float:
         """The probability (0..1) that the best fiche answers the question."""

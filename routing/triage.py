@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 
 from scipy import sparse
 
@@ -31,6 +31,8 @@ class Analysis:
     confidence: float = 0.0  # probability that the best fiche answers the question
     # The question's embedding, kept to find it again as a similar question.
     vector: sparse.csr_matrix | None = None
+    # The answerability model's inputs for the best fiche: kept with what the asker says of it.
+    features: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def best(self) -> FicheHit | None:
@@ -88,9 +90,10 @@ class Triage:
         hits = rank_by_topic(hits, topic, self.topic_weight)
         if not hits:
             return Analysis(detection, topic, hits, "route", 0.0, vector)
-        confidence = self.model.confidence(features(text, detection, topic, hits))
+        values = features(text, detection, topic, hits)
+        confidence = self.model.confidence(values)
         decision = decide(confidence, self.answer_confidence, self.suggest_confidence)
-        return Analysis(detection, topic, hits, decision, confidence, vector)
+        return Analysis(detection, topic, hits, decision, confidence, vector, values)
 
     def alternatives(
         self, text: str, analysis: Analysis, excluded: Collection[str]

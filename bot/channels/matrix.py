@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import uuid
 from pathlib import Path
@@ -144,6 +145,8 @@ class MatrixChannel:
         self._latest_in_thread: Recent[str, str] = Recent(MEMORY)
         # Senders told that a message of theirs could not be decrypted: (room, sender).
         self._told_unreadable: set[tuple[str, str]] = set()
+        # Events that could not be decrypted, to try again when keys come: id → (room, event).
+        self._awaiting_key: Recent[str, tuple[str, dict[str, Any]]] = Recent(MEMORY)
         # Events seen that could not be decrypted, since start (for /metrics).
         self.undecryptable = 0
         # The device given up at start because its keys were lost, if any.
@@ -488,16 +491,20 @@ class MatrixChannel:
             # Keys before events: replies into encrypted rooms need the members' devices.
             await self._key_upkeep()
             self._note_gaps(response)
+            late = self._decrypted_late() if response.to_device_events else []
             if self._inbox is not None:
                 # The events and the token that confirms them, all or nothing: a crash after
                 # this handles them from the inbox; before it, the next sync brings them again.
-                await self._inbox.store(_stored(response), ("next_batch", response.next_batch))
+                stored = _stored(response) + late
+                await self._inbox.store(stored, ("next_batch", response.next_batch))
                 self._note_departures(response)
                 await self._handle_stored()
                 return
             for room_id, info in response.rooms.join.items():
                 for event in info.timeline.events:
                     await self._on_event_logged(room_id, event)
+            for found in late:
+                await self._handle_payload(found.payload)
             self._note_departures(response)
             # Without an inbox the token is stored once the events are handled: a crash
             # before this replays them, and the core's receipts make the replay change nothing.
@@ -529,6 +536,23 @@ class MatrixChannel:
         except Exception:  # nio raises EncryptionError and LocalProtocolError alike
             return event
         return decrypted if isinstance(decrypted, Event) else event
+
+    def _decrypted_late(self) -> list[NewEvent]:
+        """Events that could not be decrypted and can now: their key came since."""
+        found = []
+        for event_id, (room_id, source) in list(self._awaiting_key.items()):
+            event = Event.parse_event(source)
+            if not isinstance(event, MegolmEvent):
+                continue
+            decrypted = self._decrypt(room_id, event)
+            if isinstance(decrypted, MegolmEvent):
+                continue
+            del self._awaiting_key[event_id]
+            log.info("matrix: event %s in %s decrypted once its key came", event_id, room_id)
+            payload = {"room_id": room_id, "event": decrypted.source, "decrypted": True}
+            # Another id in the inbox than the undecryptable event's, already stored.
+            found.append(NewEvent(f"{event_id}#decrypted", room_id, payload))
+        return found
 
     async def _key_upkeep(self) -> None:
         try:
@@ -722,15 +746,17 @@ class MatrixChannel:
             "matrix: cannot decrypt event %s from %s in %s", event.event_id, event.sender, room_id
         )
         if isinstance(event, MegolmEvent):
+            # Read as soon as its key comes (the sender's app may share it late).
+            self._awaiting_key.remember(event.event_id, (room_id, event.source))
             with contextlib.suppress(Exception):  # already asked, or no session to ask about
                 await self._require_client().request_room_key(event)
         if (room_id, event.sender) in self._told_unreadable:
             return
         self._told_unreadable.add((room_id, event.sender))
         thread_id = await self._thread_for(room_id, relation) if in_space else None
-        await self._hand_over(
-            self._event(room_id, event, space=in_space, thread_id=thread_id, unreadable=True)
-        )
+        notice = self._event(room_id, event, space=in_space, thread_id=thread_id, unreadable=True)
+        # Its own id: the event itself is handed over again if it is decrypted later.
+        await self._hand_over(dataclasses.replace(notice, event_id=f"{event.event_id}#unreadable"))
 
     async def _hand_over(self, inbound: Inbound) -> None:
         assert self._deliver is not None

@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import json
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 
 import uvicorn
@@ -45,6 +46,7 @@ class WebhookServer:
         self._bot = bot
         self._take = take
         self._secret = secret.encode()
+        self._address = (host, port)
         app = Starlette(routes=[Route(path, self._receive, methods=["POST"])])
         self._server = uvicorn.Server(
             uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off")
@@ -55,7 +57,16 @@ class WebhookServer:
 
     async def start(self) -> None:
         """Listen; raise if the address cannot be taken."""
-        self._task = asyncio.create_task(self._server.serve(), name="tg-webhook")
+        # Bound here: uvicorn would end the whole process (SystemExit) on a taken port.
+        host, port = self._address
+        try:
+            listening = socket.create_server((host, port))
+        except OSError as error:
+            raise OSError(
+                f"telegram.webhook_listen/webhook_port: cannot listen on {host}:{port}: "
+                f"{error.strerror}"
+            ) from None
+        self._task = asyncio.create_task(self._server.serve([listening]), name="tg-webhook")
         for _ in range(int(START_SECONDS / 0.02)):
             if self._server.started:
                 return

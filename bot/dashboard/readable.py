@@ -23,8 +23,9 @@ GROUP_HEADINGS = {
 }
 HEADINGS = (
     "Questions asked",
-    "Answered from fiches",
-    "Routed to experts",
+    "Answered by a fiche (asker confirmed)",
+    "Fiches shown, no reply (not counted)",
+    "Sent to experts",
     "First response, median",
     "First response, 90th percentile",
     "First response, median in working hours",
@@ -52,13 +53,14 @@ def _share(fmt: Formats, part: int, whole: int, rate: float | None) -> str:
 
 
 def _cells(f: Figures, fmt: Formats) -> list[str]:
-    fiches = f"{fmt.number(f.from_fiches)} ({fmt.percent(f.deflection_rate)})"
+    fiches = f"{fmt.number(f.fiche_confirmed)} ({fmt.percent(f.deflection_rate)})"
     open_now = fmt.number(f.open_now)
     if f.overdue_now:
         open_now += f" ({fmt.number(f.overdue_now)} overdue)"
     return [
         fmt.number(f.asked),
         fiches if f.asked else "—",
+        fmt.number(f.fiche_unconfirmed),
         fmt.number(f.routed),
         fmt.hours(f.first_response_median_hours),
         fmt.hours(f.first_response_p90_hours),
@@ -114,7 +116,7 @@ def breakdown_chart(report: Report, names: Names, fmt: Formats) -> Markup:
         Bar(
             label=names.group(report.by, f.key),
             value=f.asked,
-            part=f.from_fiches,
+            part=f.fiche_confirmed,
             text=_summary(f, fmt),
         )
         for f in report.rows
@@ -124,5 +126,5 @@ def breakdown_chart(report: Report, names: Names, fmt: Formats) -> Markup:
         bars,
         nice_ceiling(max([f.asked for f in report.rows] + [0])),
         f"Questions asked per {heading}",
-        key="Light: answered from fiches; dark: routed to experts",
+        key="Light: answered by a fiche, as the asker confirmed; dark: the rest",
     )

@@ -12,7 +12,9 @@ __all__ = [
     "AssignmentRole",
     "DraftStatus",
     "EscalationLevel",
+    "FicheFeedback",
     "GapKind",
+    "LabelSource",
     "OutboxStatus",
     "OutboxTarget",
     "Priority",
@@ -20,6 +22,7 @@ __all__ = [
     "RelayDirection",
     "Role",
     "StepState",
+    "Verdict",
 ]
 
 
@@ -82,6 +85,32 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class FicheFeedback(StrEnum):
+    """What the asker said of the fiches shown for their question."""
+
+    HELPED = "helped"  # "This answers it"
+    EXPERT = "expert"  # "Ask an expert"
+    NOT_ASKED = "not_asked"  # "Not what I asked"
+
+
+class LabelSource(StrEnum):
+    """Who judged whether a fiche answers a question, and how."""
+
+    ASKER_HELPED = "asker_helped"
+    ASKER_EXPERT = "asker_expert"
+    ASKER_NOT_ASKED = "asker_not_asked"
+    ASKER_FOLLOW_UP = "asker_follow_up"  # wrote under the fiche answer: sent to an expert
+    EXPERT_FICHE = "expert_fiche"  # an expert answered with a fiche (/fiche ID)
+    EXPERT_VERDICT = "expert_verdict"  # an expert said the fiche shown was right or wrong
+
+
+class Verdict(StrEnum):
+    """Whether the fiche answers the question."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
 
 
 class DraftStatus(StrEnum):

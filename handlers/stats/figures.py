@@ -28,9 +28,12 @@ class Figures:
 
     key: str = ""
     asked: int = 0
-    from_fiches: int = 0
-    routed: int = 0
-    deflection_rate: float | None = None
+    # The asker said a fiche answers ("This answers it"): the only fiche answers counted.
+    fiche_confirmed: int = 0
+    # Fiches were shown and the question never went to an expert, but the asker did not say.
+    fiche_unconfirmed: int = 0
+    routed: int = 0  # sent on to experts (suggested fiches or "Ask an expert" included)
+    deflection_rate: float | None = None  # fiche_confirmed / asked
     first_response_median_hours: float | None = None
     first_response_p90_hours: float | None = None
     first_response_median_work_hours: float | None = None
@@ -102,10 +105,11 @@ def figures_by(
 def _figures(by: str | None, group: object, cell: dict[str, Any]) -> Figures:
     """One group's figures: its counts and durations, and the rates derived from them."""
     if "asked" in cell:
-        asked, fiches = cell["asked"], cell["from_fiches"]
+        asked, confirmed, unrouted = cell["asked"], cell["fiche_confirmed"], cell.pop("unrouted")
         cell.update(
-            routed=asked - fiches,
-            deflection_rate=_ratio(fiches, asked),
+            fiche_unconfirmed=unrouted - confirmed,
+            routed=asked - unrouted,
+            deflection_rate=_ratio(confirmed, asked),
             first_response_on_time_rate=_ratio(
                 cell["first_response_on_time"], cell["first_response_due"]
             ),
@@ -137,7 +141,8 @@ def expert_loads(session: Session, config: Config) -> list[ExpertLoad]:
 
 ADDITIVE = (
     "asked",
-    "from_fiches",
+    "fiche_confirmed",
+    "fiche_unconfirmed",
     "routed",
     "first_response_on_time",
     "first_response_due",
@@ -159,7 +164,7 @@ def _summed(session: Session, period: Period, rows: list[Figures]) -> Figures:
     return Figures(
         **durations,  # type: ignore[arg-type]
         **total,
-        deflection_rate=_ratio(total["from_fiches"], total["asked"]),
+        deflection_rate=_ratio(total["fiche_confirmed"], total["asked"]),
         first_response_on_time_rate=_ratio(
             total["first_response_on_time"], total["first_response_due"]
         ),

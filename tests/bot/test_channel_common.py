@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.channels.common import Recent, Transient, name_files, retry
@@ -89,7 +91,7 @@ async def ignore(_event: Inbound) -> None:
 
 @pytest.mark.db
 async def test_matrix_keeps_the_formatting_of_a_message_whose_files_it_names(
-    synapse: Synapse,
+    synapse: Synapse, tmp_path: Path
 ) -> None:
     """An answer with a Telegram photo reaches a Matrix asker bold, with the photo named."""
     bot = synapse.user_id("eve")
@@ -101,6 +103,7 @@ async def test_matrix_keeps_the_formatting_of_a_message_whose_files_it_names(
             user_id=bot,
             password=password("eve"),
             experts_room=room,
+            store_path=str(tmp_path / "keys"),
         )
         channel = MatrixChannel(config)
         await channel.start(ignore)

@@ -23,6 +23,7 @@ from tests.bot.test_matrix import (
     ROUTE_QUESTION,
     content,
     matrix_bot,
+    until,
     with_matrix,
 )
 from tests.bot.test_matrix import few_fiches as few_fiches  # the fixture, shared
@@ -192,12 +193,17 @@ async def test_an_undecryptable_message_is_counted_and_its_sender_told_once(
         assert "/status" in await sofia.next_text(dm)
         assert bot.channel.undecryptable == 2
         assert len(sofia.messages_from(dm, BOT)) == 3  # language, one notice, help
+        # A key that comes after its message: the message is read then, and answered.
+        await sofia.say_keeping_the_key(dm, "/status")
+        assert await until(lambda: bot.channel.undecryptable == 3)
+        await sofia.share_key(dm)
+        assert await sofia.next_text(dm) == "Sie haben noch keine Frage gestellt."
         registry = CollectorRegistry()
         registry.register(
             MetricsCollector(bot.app.database.sessions, {}, lambda: 0, bot.app._undecryptable)
         )
         scraped = generate_latest(registry).decode()
-        assert 'rrm_undecryptable_events_total{channel="matrix"} 2.0' in scraped
+        assert 'rrm_undecryptable_events_total{channel="matrix"} 3.0' in scraped
 
 
 async def test_an_asker_who_left_the_direct_room_gets_the_answer_in_a_new_one(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import socket
 
 import pytest
 from sqlalchemy import func, select
 from telegram.ext import AIORateLimiter
 
 from bot.app import Application
+from bot.channels.base import ChannelStartError
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_text import utf16_length
@@ -136,6 +138,27 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
             await app.stop()
         assert server.unexpected == []
     assert TOKEN not in caplog.text
+
+
+async def test_a_webhook_port_in_use_stops_the_start_with_the_key_named(
+    config,  # noqa: F811
+    embedder,
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        async with FakeBotApi(TOKEN, GROUP) as server:
+            config = telegram_config(config, server)
+            settings = dataclasses.replace(
+                config.telegram,
+                webhook_url="https://rrm.example.org/telegram/updates",
+                webhook_port=port,
+                webhook_secret="s3cret-Token_1",
+            )
+            channel = TelegramChannel(settings, config.languages.supported, retry_delay=0.01)
+            app = Application(config, [channel], clock=FixedClock(START), embedder=embedder)
+            with pytest.raises(ChannelStartError, match="webhook_port: cannot listen"):
+                await app.start()
+            assert server.webhook is None  # not registered: Telegram keeps its updates
 
 
 async def test_a_burst_of_200_routed_questions_loses_and_doubles_nothing(

@@ -243,6 +243,29 @@ class MatrixUser:
         kind, content = self.client.encrypt(room_id, "m.reaction", {"m.relates_to": relates})
         return await self.send_as_is(room_id, content, kind)
 
+    async def say_keeping_the_key(self, room_id: str, text: str) -> str:
+        """Write in an encrypted room with a new room key not yet shared (``share_key`` does).
+
+        As an app does that sends the key late: the message arrives before its key.
+        """
+        olm = self.client.olm
+        assert olm is not None
+        olm.create_outbound_group_session(room_id)
+        session = olm.outbound_group_sessions[room_id]
+        # The key as it is before this message: what ``share_key`` sends, so it reads it.
+        session._session = _KeyFromStart(session._session)
+        session.shared = True  # lets nio encrypt with it before sharing
+        kind, content = self.client.encrypt(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": text}
+        )
+        session.shared = False
+        return await self.send_as_is(room_id, content, kind)
+
+    async def share_key(self, room_id: str) -> None:
+        """Share the room key kept back by ``say_keeping_the_key`` with the room's devices."""
+        response = await self.client.share_group_session(room_id, ignore_unverified_devices=True)
+        assert not isinstance(response, Exception), response
+
     async def send_as_is(self, room_id: str, content: dict[str, Any], kind: str) -> str:
         """Send an event exactly as given, never encrypted by the client; return its id."""
         method, path, data = Api.room_send(
@@ -299,3 +322,14 @@ class MatrixUser:
             for e in self.events.get(room_id, [])
             if e.sender == sender and e.source.get("type") == "m.room.message"
         ]
+
+
+class _KeyFromStart:
+    """A megolm session that shares its key as it was when made, not after its messages."""
+
+    def __init__(self, session: Any) -> None:
+        self._inner = session
+        self.session_key = session.session_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)

@@ -251,7 +251,12 @@ def test_warnings_name_the_topic_in_the_readers_language() -> None:
 # Terms the style sheets (docs/style/<lang>.md) rule out, with the word to use instead.
 FORBIDDEN = {
     "bg": {"фиш": "карта", " в вече": "във вече", "Покажи ": "Покажете"},
-    "de": {"Steckbrief": "Praxisblatt", "erledigt": "gelöst", "in Worten": "als Text"},
+    "de": {
+        "Steckbrief": "Praxisblatt",
+        "erledigt": "gelöst",
+        "Erledigung": "Lösung",
+        "in Worten": "als Text",
+    },
     "es": {"Envíame": "Envíeme", "Bienvenido": "Le damos la bienvenida"},
     "fr": {"toutes lettres": "par écrit"},
     "it": {"Inviami": "Mi invii", "Il tuo": "Il Suo", "Aspettatevi": "Può aspettarsi"},

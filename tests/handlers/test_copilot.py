@@ -8,7 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.ground.storage.models import Event, Question, RelayedMessage
+from bot.ground.storage.labels_repo import labels
+from bot.ground.storage.models import AnswerLabel, Event, Question, RelayedMessage
 from tests.fakes.app import console_bot
 
 pytestmark = pytest.mark.db
@@ -116,7 +117,26 @@ async def test_fiche_answers_the_asker_in_their_language(config, embedder) -> No
         with bot.app.database.sessions() as session:
             label = session.scalars(select(Event).where(Event.kind == "fiche_sent")).one()
             assert label.detail == {"fiche": "alpine-valley-training-pact", "language": "de"}
+            stored = session.scalars(
+                select(AnswerLabel).where(AnswerLabel.source == "expert_fiche")
+            ).one()
+            assert (stored.question_id, stored.fiche_id, stored.source, stored.verdict) == (
+                2,
+                "alpine-valley-training-pact",
+                "expert_fiche",
+                "positive",
+            )
             assert session.get(Question, 2).status == "answered"
+            # Two labels of the same fiche: the asker wanted an expert, the expert sent it.
+            judged = [
+                (x.source, x.verdict, x.fiche_id, x.shown_fiche)
+                for x in labels(session)
+                if x.question_id == 2
+            ]
+            assert judged == [
+                ("asker_expert", "negative", "alpine-valley-training-pact", judged[0][2]),
+                ("expert_fiche", "positive", "alpine-valley-training-pact", judged[0][2]),
+            ]
 
         # A resolved question takes no more answers.
         await bot.say("#2 /resolve")

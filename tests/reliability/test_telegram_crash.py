@@ -54,9 +54,13 @@ def telegram_config(path: Path, server: FakeBotApi) -> None:
     path.write_text(head + "[telegram]\n" + tail, encoding="utf-8")
 
 
+# Every bot process started, so one a failed test leaves running is killed after it.
+STARTED: list[asyncio.subprocess.Process] = []
+
+
 async def start_rrm(config: Path, errors: Path) -> asyncio.subprocess.Process:
     with errors.open("a") as stderr:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "bot.cli",
@@ -68,6 +72,8 @@ async def start_rrm(config: Path, errors: Path) -> asyncio.subprocess.Process:
             stderr=stderr,
             env={**os.environ, "OMP_NUM_THREADS": "1"},
         )
+    STARTED.append(process)
+    return process
 
 
 async def until(condition, what: str, seconds: float = 120) -> None:  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.ground.config import Config
-from bot.ground.storage.models import Assignment, Event, Person, Question
+from bot.ground.storage.models import Assignment, Event, FicheAnswer, Person, Question
 from handlers.directory import sync_directory
 
 H = dt.timedelta(hours=1)
@@ -44,6 +44,7 @@ def load(session: Session, config: Config) -> dict[str, int]:
         resolved: float | None = None,
         helpful: bool | None = None,
         status: str | None = None,
+        shown: str | None = None,
     ) -> None:
         routed_at = created if routed else None
         q = Question(
@@ -66,6 +67,16 @@ def load(session: Session, config: Config) -> dict[str, int]:
         session.add(q)
         session.flush()
         ids[name] = q.id
+        if shown is not None:
+            # Fiches shown, and what the asker said of them ("" for nothing).
+            session.add(
+                FicheAnswer(
+                    question_id=q.id,
+                    fiches=[{"id": "some-fiche", "language": language, "score": 0.3}],
+                    feedback=shown or None,
+                    created_at=created,
+                )
+            )
         # The last expert named is the one holding the question; earlier ones passed it.
         for index, expert in enumerate(experts):
             last = index == len(experts) - 1
@@ -90,6 +101,7 @@ def load(session: Session, config: Config) -> dict[str, int]:
         routed=False,
         resolved=10 / 60,
         helpful=True,
+        shown="helped",
     )
     question(
         "q2",
@@ -136,6 +148,7 @@ def load(session: Session, config: Config) -> dict[str, int]:
         experts=("claire", "marco"),
         first=4,
         resolved=20,
+        shown="expert",  # a fiche answer the asker sent on to an expert
     )
     question(
         "q6",
@@ -155,7 +168,8 @@ def load(session: Session, config: Config) -> dict[str, int]:
         partner="wup-krakow",
         experts=("piotr",),
     )
-    question("q8", T + 4 * D, "console", "en", None, routed=False, status="offered")
+    # A fiche answer the asker never reacted to: shown, not confirmed.
+    question("q8", T + 4 * D, "console", "en", None, routed=False, status="offered", shown="")
     # Before the period: counts only in what is open now.
     question(
         "q9",

@@ -125,7 +125,7 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     }
     assert cards == {
         "card-asked": "8",
-        "card-deflection": "25%",
+        "card-deflection": "12%",
         "card-first": "7 h",  # the browser gives the no-break space as a space
         "card-on-time": "60%",
         "card-open": "4",
@@ -157,9 +157,11 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
         assert time.monotonic() < deadline, "the CSV download did not arrive"
         time.sleep(0.1)
     lines = target.read_text("utf-8").splitlines()
-    assert lines[0].startswith("partner,asked,from_fiches,routed,deflection_rate,")
-    assert lines[1].startswith("all,8,2,6,0.25,7.0,24.0,")
-    assert any(line.startswith("kedivim,2,0,2,0.0,6.0,9.2,") for line in lines)
+    assert lines[0].startswith(
+        "partner,asked,fiche_confirmed,fiche_unconfirmed,routed,deflection_rate,"
+    )
+    assert lines[1].startswith("all,8,1,1,6,0.125,7.0,24.0,")
+    assert any(line.startswith("kedivim,2,0,0,2,0.0,6.0,9.2,") for line in lines)
 
     browser.find_element(By.ID, "logout").click()
     WebDriverWait(browser, 20).until(lambda b: not b.find_elements(By.ID, "logout"))

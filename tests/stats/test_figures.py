@@ -36,9 +36,10 @@ def period():  # type: ignore[no-untyped-def]
 OVERALL = Figures(
     key="",
     asked=8,
-    from_fiches=2,
-    routed=6,
-    deflection_rate=0.25,
+    fiche_confirmed=1,  # q1: the asker said "This answers it"
+    fiche_unconfirmed=1,  # q8: shown, no reply
+    routed=6,  # q5 among them, though a fiche was shown first
+    deflection_rate=0.125,
     first_response_median_hours=7.0,
     first_response_p90_hours=24.0,
     first_response_median_work_hours=7.0,
@@ -68,9 +69,10 @@ BY_PARTNER = {
     "": Figures(
         key="",
         asked=2,
-        from_fiches=2,
+        fiche_confirmed=1,
+        fiche_unconfirmed=1,
         routed=0,
-        deflection_rate=1.0,
+        deflection_rate=0.5,
         rated=1,
         helped=1,
         satisfaction=1.0,
@@ -199,11 +201,13 @@ def test_by_topic_language_channel_and_week(session: Session, config: Config) ->
     assert (eu.first_response_on_time_rate, eu.resolution_on_time_rate) == (0.5, 0.3333)
     assert (eu.open_now, eu.overdue_now, eu.reminders, eu.escalations) == (3, 3, 1, 1)
     languages = by("language")
-    assert {k: (r.asked, r.from_fiches) for k, r in languages.items()} == {
-        "el": (1, 0),
-        "en": (3, 1),
-        "fr": (3, 1),
-        "it": (1, 0),
+    assert {
+        k: (r.asked, r.fiche_confirmed, r.fiche_unconfirmed, r.routed) for k, r in languages.items()
+    } == {
+        "el": (1, 0, 0, 1),
+        "en": (3, 0, 1, 2),
+        "fr": (3, 1, 0, 2),
+        "it": (1, 0, 0, 1),
     }
     channels = by("channel")
     assert {k: (r.asked, r.open_now) for k, r in channels.items()} == {

@@ -49,7 +49,13 @@ def test_a_breakdown_names_groups_and_writes_units(client: TestClient) -> None:
     page = client.get("/by/partner", params=PERIOD).text
     rows = _cells(page, "breakdown")
     header, by_name = rows[0], {row[0]: row for row in rows[1:]}
-    assert header[:4] == ["Partner", "Questions asked", "Answered from fiches", "Routed to experts"]
+    assert header[:5] == [
+        "Partner",
+        "Questions asked",
+        "Answered by a fiche (asker confirmed)",
+        "Fiches shown, no reply (not counted)",
+        "Sent to experts",
+    ]
     assert not any("_" in heading for heading in header)
     assert sorted(by_name) == sorted(
         [
@@ -62,7 +68,7 @@ def test_a_breakdown_names_groups_and_writes_units(client: TestClient) -> None:
         ]
     )
     every = by_name["All questions"]
-    assert every[1:4] == ["8", "2 (25%)", "6"]
+    assert every[1:5] == ["8", "1 (12%)", "1", "6"]
     assert every[header.index("First response, median")] == "7\u00a0h"
     assert every[header.index("First responses on time")] == "3 of 5 (60%)"
     assert every[header.index("Said it helped")] == "2 of 3 (67%)"
@@ -96,9 +102,9 @@ def test_csv_downloads_keep_ids_and_numbers(client: TestClient) -> None:
     for by in DIMENSIONS:
         lines = client.get("/csv/figures.csv", params={**PERIOD, "by": by}).text.splitlines()
         assert lines[0].split(",") == [by, *FIGURE_FIELDS[1:]]
-        assert lines[1].startswith("all,8,2,6,0.25,7.0,24.0,")
+        assert lines[1].startswith("all,8,1,1,6,0.125,7.0,24.0,")
     partner = client.get("/csv/figures.csv", params={**PERIOD, "by": "partner"}).text
-    assert "\nkedivim,2,0,2,0.0,6.0,9.2," in partner
+    assert "\nkedivim,2,0,0,2,0.0,6.0,9.2," in partner
     backlog = client.get("/csv/open.csv").text.splitlines()
     assert backlog[0] == (
         "id,status,topic,language,partner,assignee,asked_at,first_response_due,"
@@ -124,7 +130,7 @@ def test_times_in_the_dashboards_zone_and_locale(
     # Asked 2026-03-19 10:00 UTC: noon in Athens, written the French way.
     assert "19 mars 2026, 12:00" in page and "Times in Europe/Athens." in page
     overview = client.get("/", params=PERIOD).text
-    assert 'id="card-deflection"><b>25\u00a0%</b>' in overview
+    assert 'id="card-deflection"><b>12\u00a0%</b>' in overview
     fr = Formats.of(athens)
     assert fr.hours(1234.56) == "1\u202f234,6\u00a0h" or fr.hours(1234.56) == "1\u00a0234,6\u00a0h"
     assert fr.percent(None) == "—" and fr.when(None) == "—"

@@ -142,9 +142,10 @@ def cli(argv: list[str], capsys: Any, monkeypatch: Any, database_url: str) -> st
 def test_chat_summary_for_a_coordinator(chat: Chat) -> None:
     # 19 days back from 20 March noon: the same questions as 1 to 20 March.
     text = chat.say("anna", "/stats 19d")
-    assert text.splitlines()[:8] == [
+    assert text.splitlines()[:9] == [
         "Questions asked 2026-03-01 – 2026-03-20: 8",
-        "Answered from fiches: 2 (25%); sent to experts: 6",
+        "Answered by a fiche, as the asker confirmed: 1 (12%)",
+        "Fiches shown, no reply from the asker (not counted as answered): 1; sent to experts: 6",
         "First response: median 7 h, 90% within 24 h (working hours: median 7 h)",
         "Resolution: median 30 h, 90% within 70 h",
         "On time: 60% of first responses, 50% of resolutions",
@@ -231,7 +232,12 @@ def test_cli_json_and_csv_match_the_dashboard(
     assert rows["kedivim"]["first_response_p90_hours"] == "9.2"
     text = cli(args, capsys, monkeypatch, database_url)
     assert "first response: median 7 h, p90 24 h" in text
-    assert "deflection rate 25 %" in text and "satisfaction 67 %" in text
+    assert (
+        "answered by a fiche as the asker confirmed 1, fiches shown without a reply 1, "
+        "sent to experts 6" in text
+    )
+    assert "deflection rate 12 % (confirmed fiche answers only)" in text
+    assert "satisfaction 67 %" in text
     assert "on time: first response 3 of 5 (60 %)" in text
     assert "open now 4, overdue now 3" in text
     assert "! No French-speaking expert for eu-funding" in text
@@ -242,7 +248,9 @@ def test_dashboard_pages_show_the_same_numbers(client: TestClient) -> None:
     page = client.get("/", params=PERIOD).text
     for card, value in [
         ("card-asked", "<b>8</b>"),
-        ("card-deflection", "<b>25%</b>"),
+        ("card-deflection", "<b>12%</b><span>answered by a fiche, as the asker confirmed (1)"),
+        ("card-unconfirmed", "<b>1</b><span>fiches shown, no reply from the asker: not counted"),
+        ("card-routed", "<b>6</b>"),
         ("card-first", "<b>7\u00a0h</b>"),
         ("card-resolution", "<b>30\u00a0h</b>"),
         ("card-on-time", "<b>60%</b>"),

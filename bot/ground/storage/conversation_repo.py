@@ -108,10 +108,17 @@ def relayed_to_asker(session: Session, channel: str, external_id: str) -> Relaye
 
 
 def add_fiche_answer(
-    session: Session, question_id: int, fiches: list[dict[str, Any]], now: dt.datetime
+    session: Session,
+    question_id: int,
+    fiches: list[dict[str, Any]],
+    now: dt.datetime,
+    *,
+    features: dict[str, float] | None = None,
 ) -> None:
-    """Keep the fiches shown for a question, best first."""
-    session.add(FicheAnswer(question_id=question_id, fiches=fiches, created_at=now))
+    """Keep the fiches shown for a question, best first, and the model's view of the first."""
+    session.add(
+        FicheAnswer(question_id=question_id, fiches=fiches, features=features, created_at=now)
+    )
 
 
 def queue_message(session: Session, row: Mapping[str, Any]) -> None:

@@ -25,6 +25,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from bot.ground.vocabulary import DraftStatus, OutboxStatus, Priority, StepState
 
 __all__ = [
+    "AnswerLabel",
+    "AnswerabilityFit",
     "Assignment",
     "Base",
     "ChannelStateEntry",
@@ -189,9 +191,45 @@ class FicheAnswer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
     fiches: Mapped[list[Any]]  # [{"id", "language", "score"}], best first
-    feedback: Mapped[str | None] = mapped_column(String(16))  # helped | expert
+    feedback: Mapped[str | None] = mapped_column(String(16))  # FicheFeedback
     created_at: Mapped[dt.datetime]
     feedback_at: Mapped[dt.datetime | None]
+    # The answerability model's inputs for the best fiche shown, kept for its labels (0011).
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AnswerLabel(Base):
+    """One judged outcome: does this fiche answer this question? A training example (0011)."""
+
+    __tablename__ = "answer_labels"
+    __table_args__ = (UniqueConstraint("question_id", "fiche_id", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    fiche_id: Mapped[str] = mapped_column(String(200))
+    # The fiche the model ranked first when ``features`` were taken (None: not measured).
+    shown_fiche: Mapped[str | None] = mapped_column(String(200))
+    features: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    verdict: Mapped[str] = mapped_column(String(16))  # Verdict
+    source: Mapped[str] = mapped_column(String(16))  # LabelSource
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class AnswerabilityFit(Base):
+    """A model refitted by ``rrm kb calibrate``; the latest one is the one the bot uses (0011)."""
+
+    __tablename__ = "answerability_fits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model: Mapped[dict[str, Any]]  # means, scales, weights, bias
+    # The labels it learnt from: every label with an id up to this one.
+    last_label_id: Mapped[int] = mapped_column(Integer, default=0)
+    labels: Mapped[int] = mapped_column(Integer, default=0)
+    figures: Mapped[dict[str, Any]]  # cross-validated precision, coverage, expert reach
+    created_at: Mapped[dt.datetime]
 
 
 class Assignment(Base):

@@ -9,6 +9,7 @@ from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import (
+    AnswerLabel,
     Assignment,
     Event,
     FicheAnswer,
@@ -108,6 +109,11 @@ def export_person(session: Session, person: Person) -> dict[str, Any]:
         "identities": rows(select(Identity).where(Identity.person_id == person.id)),
         "questions": rows(select(Question).where(Question.id.in_(question_ids))),
         "fiche_answers": rows(select(FicheAnswer).where(FicheAnswer.question_id.in_(question_ids))),
+        "answer_labels": rows(
+            select(AnswerLabel)
+            .where(AnswerLabel.question_id.in_(question_ids))
+            .order_by(AnswerLabel.id)
+        ),
         "messages_relayed": rows(
             select(RelayedMessage)
             .where(
@@ -156,6 +162,11 @@ def anonymise_question(session: Session, question_id: int) -> int:
     changed += _changed(
         session,
         update(RelayedMessage).where(RelayedMessage.question_id == question_id).values(text=ERASED),
+    )
+    # A label keeps the features it was measured with, so the model still learns from it.
+    changed += _changed(
+        session,
+        update(AnswerLabel).where(AnswerLabel.question_id == question_id).values(text=ERASED),
     )
     # A question's embedding says what it was about: it goes with the text.
     session.execute(delete(QuestionVector).where(QuestionVector.question_id == question_id))

@@ -23,9 +23,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from bot.ground.storage import repo
-from bot.ground.storage.models import Assignment, Event, Person, Question, QuestionTimes
+from bot.ground.storage.models import (
+    Assignment,
+    Event,
+    FicheAnswer,
+    Person,
+    Question,
+    QuestionTimes,
+)
 from bot.ground.storage.percentiles import percentiles
-from bot.ground.vocabulary import AssignmentRole
+from bot.ground.vocabulary import AssignmentRole, FicheFeedback
 
 __all__ = [
     "DURATIONS",
@@ -123,7 +130,8 @@ def figure_counts(
 ) -> dict[object, dict[str, Any]]:
     """Per group of ``by`` (or "" for all): counts, duration percentiles and the open backlog.
 
-    Counts are named as the figures are: asked, from_fiches, first_response_on_time,
+    Counts are named as the figures are: asked, fiche_confirmed (the asker said a fiche
+    answers), unrouted (never sent to an expert), first_response_on_time,
     first_response_due, resolution_on_time, resolution_due, rated, helped, reminders,
     escalations, open_now, overdue_now; durations as ``<clock>_median_<unit>`` and ``_p90_``.
     """
@@ -135,10 +143,16 @@ def figure_counts(
     resolution_known = q.resolution_due.is_not(None) & (
         q.resolved_at.is_not(None) | (q.resolution_due < now)
     )
+    confirmed = q.routed_at.is_(None) & (
+        select(FicheAnswer.id)
+        .where(FicheAnswer.question_id == q.id, FicheAnswer.feedback == FicheFeedback.HELPED)
+        .exists()
+    )
     counts = (
         select(
             cohort.c.grp,
             func.count(),
+            _count(confirmed),
             _count(q.routed_at.is_(None)),
             _count(
                 q.first_response_at.is_not(None) & (q.first_response_at <= q.first_response_due)
@@ -153,12 +167,12 @@ def figure_counts(
         .group_by(cohort.c.grp)
     )
     found: dict[object, dict[str, Any]] = {}
-    for grp, asked, fiches, fr_ok, fr_due, res_ok, res_due, rated, helped in session.execute(
-        counts
-    ):
+    for row in session.execute(counts):
+        grp, asked, confirmed_count, unrouted, fr_ok, fr_due, res_ok, res_due, rated, helped = row
         found[grp] = {
             "asked": asked,
-            "from_fiches": fiches,
+            "fiche_confirmed": confirmed_count,
+            "unrouted": unrouted,
             "first_response_on_time": fr_ok,
             "first_response_due": fr_due,
             "resolution_on_time": res_ok,
