@@ -5,7 +5,8 @@
 Part 1 embeds a few question pairs with the bundled model and prints their nearness (the
 scale of ``knowledge.similar_shown`` and ``similar_offered``). Part 2 stores ``--answered``
 answered questions with their vectors in a throw-away SQLite database and times
-``similar_questions`` for one new question (median and 90th percentile of 50 runs).
+``similar_questions`` for one new question: the first search, which reads the vectors, then
+the median and 90th percentile of 50 more with the vectors kept as the bot keeps them.
 """
 
 from __future__ import annotations
@@ -78,16 +79,21 @@ def main() -> None:
                 session.flush()
                 store_question_vector(session, embedder.name, question.id, vectors, i % 50)
         times = []
+        cache: dict = {}  # the bot keeps one between searches (Services.question_vectors)
         with database.sessions() as session:
+            start = time.perf_counter()
+            similar_questions(session, embedder, base, min_score=0.45, limit=3, cache=cache)
+            cold = (time.perf_counter() - start) * 1000
             for _ in range(50):
                 start = time.perf_counter()
-                similar_questions(session, embedder, base, min_score=0.45, limit=3)
+                similar_questions(session, embedder, base, min_score=0.45, limit=3, cache=cache)
                 times.append((time.perf_counter() - start) * 1000)
         database.dispose()
     times.sort()
     print(
-        f"\nsimilar_questions over {args.answered} answered questions: "
-        f"median {statistics.median(times):.1f} ms, p90 {times[int(0.9 * len(times))]:.1f} ms"
+        f"\nsimilar_questions over {args.answered} answered questions: first search "
+        f"{cold:.1f} ms (vectors read), then median {statistics.median(times):.1f} ms, "
+        f"p90 {times[int(0.9 * len(times))]:.1f} ms"
     )
 
 

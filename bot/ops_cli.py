@@ -260,6 +260,21 @@ def _doctor_database(config: Config, report: Callable[[bool | None, str, str], N
     database.dispose()
 
 
+def _doctor_matrix_keys(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
+    """The Matrix key store: present, and readable by the bot's user only."""
+    store = Path(config.matrix.store_path)
+    if not store.is_dir():
+        report(None, "matrix keys", f"none yet in {store} (made at the first start)")
+        return
+    if store.stat().st_mode & 0o077:
+        report(False, "matrix keys", f"{store} is readable by other users: chmod 700 it")
+        return
+    devices = len(list(store.glob("*.db")))
+    report(
+        True, "matrix keys", f"{devices} device key file(s) in {store}; `rrm backup` copies them"
+    )
+
+
 def _doctor_channels(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
     import httpx
 
@@ -292,6 +307,7 @@ def _doctor_channels(config: Config, report: Callable[[bool | None, str, str], N
                 report(True, "matrix", f"{base} answers (password login checked at start)")
         except Exception as error:
             report(False, "matrix", f"cannot reach {base}: {error}")
+        _doctor_matrix_keys(config, report)
     for section, people in (("experts", config.experts), ("coordinators", config.coordinators)):
         for person in people:
             if not any(channel in person.identities for channel in enabled):

@@ -42,20 +42,12 @@ OTHER_FICHES = 2
 
 def handle_question_text(turn: Turn, text: str) -> None:
     """A plain message from an asker: a follow-up to their current question, or a new one."""
-    words = len(WORD.findall(text))
     target, replied = _follow_up_target(turn)
     if target is not None and target.status != QuestionStatus.OFFERED:
         _follow_up(turn, target, text)
         return
-    if (
-        target is not None
-        and words >= MIN_QUESTION_WORDS
-        and under_fiche(turn, target, text, replied=replied)
-    ):
-        join_under_fiche(turn, target, text)
-        return
-    if words < MIN_QUESTION_WORDS:
-        # "Hello", "thanks", "?": not a question to route to anyone.
+    if len(WORD.findall(text)) < MIN_QUESTION_WORDS:
+        # "Hello", "thanks", "?": not a question to route to anyone, nor a follow-up.
         turn.reply(
             turn.t(
                 "Hello! Please write your question in a sentence or two, in your own "
@@ -76,6 +68,9 @@ def handle_question_text(turn: Turn, text: str) -> None:
                 status=status_label(turn, duplicate.status),
             )
         )
+        return
+    if target is not None and under_fiche(turn, target, text, replied=replied):
+        join_under_fiche(turn, target, text)
         return
     if not may_open_question(turn, text):
         return

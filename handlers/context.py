@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,6 +17,7 @@ from bot.ground.storage.models import Person, Question
 from handlers.events import Attachment, Button, Inbound, Span
 from handlers.i18n import Translator
 from handlers.writer import Writer, timezone_of
+from knowledge.similar import Row
 from routing.language import Detection
 from routing.triage import Triage
 
@@ -33,6 +35,8 @@ class Services:
     texts: Translator
     # Channels running in this process, in order of preference for reaching people.
     channels: Sequence[str] = ("console",)
+    # Decoded vectors of answered questions, kept between searches for similar ones.
+    question_vectors: dict[int, Row] = field(default_factory=dict)
 
     def timezone_of(self, person: Person) -> str:
         """The time zone to show a person times in."""
@@ -51,6 +55,8 @@ class Turn:
     replies: int = field(default=0)
     # The questions this event's messages were about, for the log line of the event.
     question_ids: set[int] = field(default_factory=set)
+    # Earlier answered questions found near a question during this event, by its number.
+    earlier: dict[int, list[Any]] = field(default_factory=dict)
     # Work to do once the event's transaction is committed (the search learning a new fiche).
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 

@@ -41,21 +41,30 @@ def question_vector(turn: Turn, question: Question) -> sparse.csr_matrix:
 def earlier_answers(
     turn: Turn, question: Question, vector: sparse.csr_matrix, min_score: float
 ) -> list[tuple[SimilarQuestion, EarlierAnswer]]:
-    """Earlier questions near ``question`` from ``min_score`` up, with the answer each got."""
-    found = similar_questions(
-        turn.session,
-        turn.services.triage.embedder,
-        vector,
-        min_score=min_score,
-        exclude=question.id,
-        limit=SHOWN,
-    )
-    pairs = []
-    for similar in found:
-        answer = answer_of(turn.session, similar.question.id)
-        if answer is not None:
-            pairs.append((similar, answer))
-    return pairs
+    """Earlier questions near ``question`` from ``min_score`` up, with the answer each got.
+
+    Searched once per event and question, from the lower of the two thresholds: the offer to
+    the asker and the thread's co-pilot then share it.
+    """
+    pairs = turn.earlier.get(question.id)
+    if pairs is None:
+        knowledge = turn.config.knowledge
+        found = similar_questions(
+            turn.session,
+            turn.services.triage.embedder,
+            vector,
+            min_score=min(knowledge.similar_shown, knowledge.similar_offered, min_score),
+            exclude=question.id,
+            limit=SHOWN,
+            cache=turn.services.question_vectors,
+        )
+        pairs = []
+        for similar in found:
+            answer = answer_of(turn.session, similar.question.id)
+            if answer is not None:
+                pairs.append((similar, answer))
+        turn.earlier[question.id] = pairs
+    return [(similar, answer) for similar, answer in pairs if similar.score >= min_score]
 
 
 def answered_by(turn: Turn, answer: EarlierAnswer) -> tuple[str, str]:

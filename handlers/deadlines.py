@@ -199,11 +199,8 @@ class _Notice:
         if not step.late:
             return ""
         when = self.when(step.due_at, person)
-        if person is None:
-            return "\n" + self.t(
-                "(Sent late: this was due at {when}, while the bot was not running.)", when=when
-            )
-        return "\n" + self.t_for(
+        # No person: the note is for the experts' space.
+        return "\n" + self.writer.t_for(
             person, "(Sent late: this was due at {when}, while the bot was not running.)", when=when
         )
 

@@ -21,8 +21,15 @@ import re
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
-from bot.ground.vocabulary import QuestionStatus, RelayDirection
+from bot.ground.vocabulary import (
+    FicheFeedback,
+    LabelSource,
+    QuestionStatus,
+    RelayDirection,
+    Verdict,
+)
 from handlers.context import Turn
+from handlers.outcomes import label_fiche_answer
 from handlers.referral import refer
 from knowledge.text import fold_accents
 from routing.triage import Analysis
@@ -36,8 +43,6 @@ SHARED_WORDS = 2
 # Words this long carry content in every network language; shorter ones are mostly
 # articles, pronouns and prepositions.
 CONTENT_WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
-# The asker wrote under the fiches and was sent on to an expert: not a verdict on the fiche.
-EXPERT = "expert"
 
 
 def under_fiche(turn: Turn, question: Question, text: str, *, replied: bool) -> bool:
@@ -79,7 +84,9 @@ def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
     """Send the offered ``question`` on to an expert with the fiches shown and ``text``."""
     answer = repo.latest_fiche_answer(turn.session, question.id)
     if answer is not None and answer.feedback is None:
-        answer.feedback, answer.feedback_at = EXPERT, turn.now
+        # As "Ask an expert": the fiche shown did not settle the question.
+        answer.feedback, answer.feedback_at = FicheFeedback.EXPERT, turn.now
+        label_fiche_answer(turn, question, answer, Verdict.NEGATIVE, LabelSource.ASKER_FOLLOW_UP)
     conversation_repo.add_relayed(
         turn.session,
         question.id,

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Person, Question
-from bot.ground.vocabulary import AssignmentRole, QuestionStatus
+from bot.ground.vocabulary import AssignmentRole, FicheFeedback, QuestionStatus
 from handlers.context import Turn
 from handlers.copilot import copilot_lines, languages_of
 from handlers.deadlines import start_clock
@@ -19,7 +19,6 @@ from knowledge.repository import get_version
 from routing.matching import Candidate, Reason, RouteDecision, match
 
 __all__ = [
-    "NOT_ASKED",
     "SHOWN_ASKED_EXPERT",
     "SHOWN_NOT_ASKED",
     "SHOWN_THEN_WROTE",
@@ -32,8 +31,6 @@ __all__ = [
     "why",
 ]
 
-# The asker's "not what I asked" on a fiche answer, as FicheAnswer.feedback stores it.
-NOT_ASKED = "not_asked"
 # How the thread introduces the fiches the asker was shown, by what the asker did with them.
 SHOWN_WHILE_WAITING = "The asker was shown these fiches while waiting for you:"
 SHOWN_ASKED_EXPERT = "The asker was shown these fiches and asked for an expert:"
@@ -254,7 +251,9 @@ def _shown_heading(session: Session, question: Question, asker_wrote: str) -> st
         return SHOWN_THEN_WROTE
     if question.decision == "suggest":
         return SHOWN_WHILE_WAITING
-    if any(a.feedback == NOT_ASKED for a in repo.fiche_answers_of(session, question.id)):
+    if any(
+        a.feedback == FicheFeedback.NOT_ASKED for a in repo.fiche_answers_of(session, question.id)
+    ):
         return SHOWN_NOT_ASKED
     return SHOWN_ASKED_EXPERT
 

@@ -10,11 +10,20 @@ from sqlalchemy.orm import Session
 
 from bot.ground.storage import answers_repo
 from bot.ground.storage.models import Question
-from knowledge.embedder import Embedder, stack
-from knowledge.repository import question_vectors, store_question_vector
+from knowledge.embedder import Embedder, decode_vector, stack
+from knowledge.repository import store_question_vector
 
-__all__ = ["QUESTION_CHARS", "SimilarQuestion", "question_text", "remember", "similar_questions"]
+__all__ = [
+    "QUESTION_CHARS",
+    "Row",
+    "SimilarQuestion",
+    "question_text",
+    "remember",
+    "similar_questions",
+]
 
+# A decoded vector: its term indices and values.
+Row = tuple[np.ndarray, np.ndarray]
 # What of a question is read (and embedded): its start, as the triage reads it.
 QUESTION_CHARS = 2000
 # Questions stored before their vectors were kept are embedded on the way, this many a search.
@@ -52,23 +61,39 @@ def similar_questions(
     min_score: float,
     exclude: int | None = None,
     limit: int = 3,
+    cache: dict[int, Row] | None = None,
 ) -> list[SimilarQuestion]:
-    """Answered questions, not contested by their asker, from ``min_score`` near, nearest first."""
+    """Answered questions, not contested by their asker, from ``min_score`` near, nearest first.
+
+    ``cache`` keeps decoded vectors between searches (the caller owns it, one per embedder):
+    each search then reads only the candidates' numbers and the vectors it lacks. It holds
+    only the current candidates, so an erased question's vector leaves it at the next search.
+    """
     if min_score > 1.0:
         return []
-    candidates = answers_repo.reusable_questions(session, exclude=exclude)
-    if not candidates:
-        return []
-    stored = question_vectors(session, embedder.name, [q.id for q in candidates])
-    missing = [q for q in candidates if q.id not in stored][:CATCH_UP]
+    ids = answers_repo.reusable_ids(session, exclude=exclude)
+    cache = cache if cache is not None else {}
+    wanted = set(ids)
+    for stale in [i for i in cache if i not in wanted]:
+        del cache[stale]
+    for question_id, blob in answers_repo.vectors_of(
+        session, embedder.name, [i for i in ids if i not in cache]
+    ):
+        cache[question_id] = decode_vector(blob)
+    # Questions stored before their vectors were kept: a few are embedded on each search.
+    missing = [i for i in ids if i not in cache][:CATCH_UP]
     if missing:
-        fresh = embedder.queries([question_text(q.text) for q in missing])
-        for row, question in enumerate(missing):
-            store_question_vector(session, embedder.name, question.id, fresh, row)
+        questions = answers_repo.questions_by_id(session, missing)
+        fresh = embedder.queries([question_text(questions[i].text) for i in missing])
+        for row, question_id in enumerate(missing):
+            store_question_vector(session, embedder.name, question_id, fresh, row)
             start, end = fresh.indptr[row], fresh.indptr[row + 1]
-            stored[question.id] = (fresh.indices[start:end], fresh.data[start:end])
-    present = [q for q in candidates if q.id in stored]
-    matrix = stack([stored[q.id] for q in present], embedder.dimension)
+            cache[question_id] = (fresh.indices[start:end], fresh.data[start:end])
+    present = [i for i in ids if i in cache]
+    if not present:
+        return []
+    matrix = stack([cache[i] for i in present], embedder.dimension)
     scores = np.asarray((matrix @ vector.T).todense()).ravel()
-    order = np.argsort(-scores, kind="stable")[:limit]
-    return [SimilarQuestion(present[i], float(scores[i])) for i in order if scores[i] >= min_score]
+    order = [i for i in np.argsort(-scores, kind="stable")[:limit] if scores[i] >= min_score]
+    found = answers_repo.questions_by_id(session, [present[i] for i in order])
+    return [SimilarQuestion(found[present[i]], float(scores[i])) for i in order]

@@ -41,7 +41,7 @@ from bot.ground.storage.dashboard_accounts import (
     start_session,
 )
 from bot.ground.storage.database import Database
-from bot.ground.storage.gaps_repo import knowledge_gaps
+from bot.ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
 from bot.ground.storage.questions_repo import QuestionFilter, list_questions, question_story
 from handlers.stats.backlog import open_questions
 from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
@@ -86,8 +86,6 @@ def create_app(
     secret = config.dashboard.secret
     throttle = LoginThrottle(database, clock)
     trusted = frozenset(config.dashboard.trusted_proxies)
-    # Where a gap links to write a fiche: the experts' drafts page, once the dashboard has one.
-    drafts_page = ""
 
     def user_of(request: Request) -> str | None:
         token = request.session.get("sid")
@@ -343,6 +341,7 @@ def create_app(
         by_country = params.get("country") == "1"
         with database.sessions.begin() as session:
             found = knowledge_gaps(session, period.start, period.end, by_country=by_country)
+            drafts = waiting_drafts_by_pair(session)
         last_day = (period.end - dt.timedelta(microseconds=1)).astimezone(dt.UTC)
         return page(
             request,
@@ -353,7 +352,7 @@ def create_app(
             by_country=by_country,
             span=f"from={period.start:%Y-%m-%d}&to={last_day:%Y-%m-%d}",
             query=urllib.parse.urlencode([(k, v) for k, v in params.items() if k != "country"]),
-            drafts=drafts_page,
+            drafts=drafts,
             dimensions=DIMENSIONS,
         )
 

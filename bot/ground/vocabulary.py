@@ -101,6 +101,7 @@ class LabelSource(StrEnum):
     ASKER_HELPED = "asker_helped"
     ASKER_EXPERT = "asker_expert"
     ASKER_NOT_ASKED = "asker_not_asked"
+    ASKER_FOLLOW_UP = "asker_follow_up"  # wrote under the fiche answer: sent to an expert
     EXPERT_FICHE = "expert_fiche"  # an expert answered with a fiche (/fiche ID)
     EXPERT_VERDICT = "expert_verdict"  # an expert said the fiche shown was right or wrong
 

@@ -40,7 +40,7 @@ async def test_suggest_shows_fiches_and_the_thread_says_why_each_expert(
         await asker.say(dm, SUGGEST_QUESTION)
         posted = content(await claire.next_event(room))["body"]
         assert "The asker was shown these fiches while waiting for you:" in posted
-        assert "(vet-dashboard-twente)" in posted
+        assert "(vet-dashboard-twente · " in posted
         # Why each was chosen, in their own language (Piotr Polish, Marco Italian).
         assert "• Piotr Nowak — czyta w języku: angielski · Monitorowanie polityk" in posted
         assert "• Marco Bianchi — legge in inglese · Monitoraggio delle politiche" in posted
@@ -78,7 +78,7 @@ async def test_not_what_i_asked_and_a_reply_under_a_fiche_answer(
         assert "Your question #1 went to Jonas Weber" in await asker.next_text(dm)
         posted = content(await claire.next_event(room))["body"]
         assert "said they are not what they asked:" in posted
-        assert "(employer-pool-apprenticeships-mayo)" in posted
+        assert "(employer-pool-apprenticeships-mayo · " in posted
 
         # A second question, answered from a fiche; the reply to that answer, hours later,
         # is about it (Matrix's in-reply-to), not a new question.

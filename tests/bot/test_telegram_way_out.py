@@ -46,7 +46,7 @@ async def test_not_what_i_asked_shows_other_fiches_then_an_expert_says_why(
         topic = opened.result["message_thread_id"]
         posted = await server.wait_text("Question #1", chat_id=GROUP, message_thread_id=topic)
         assert "said they are not what they asked:" in posted.text
-        assert "(employer-pool-apprenticeships-mayo)" in posted.text
+        assert "(employer-pool-apprenticeships-mayo · " in posted.text
         # Why each expert was chosen, each in their own language.
         assert "• Claire Dubois — langue lue\u202f: anglais · Formation en milieu de travail" in (
             posted.text

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.ground.storage.labels_repo import labels
-from bot.ground.storage.models import Event, Question, RelayedMessage
+from bot.ground.storage.models import AnswerLabel, Event, Question, RelayedMessage
 from tests.fakes.app import console_bot
 
 pytestmark = pytest.mark.db
@@ -117,6 +117,15 @@ async def test_fiche_answers_the_asker_in_their_language(config, embedder) -> No
         with bot.app.database.sessions() as session:
             label = session.scalars(select(Event).where(Event.kind == "fiche_sent")).one()
             assert label.detail == {"fiche": "alpine-valley-training-pact", "language": "de"}
+            stored = session.scalars(
+                select(AnswerLabel).where(AnswerLabel.source == "expert_fiche")
+            ).one()
+            assert (stored.question_id, stored.fiche_id, stored.source, stored.verdict) == (
+                2,
+                "alpine-valley-training-pact",
+                "expert_fiche",
+                "positive",
+            )
             assert session.get(Question, 2).status == "answered"
             # Two labels of the same fiche: the asker wanted an expert, the expert sent it.
             judged = [

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.ground.storage.models import (
+    AnswerLabel,
     DeadlineStep,
     Event,
     FicheAnswer,
@@ -49,7 +50,7 @@ async def test_not_what_i_asked_shows_other_fiches_then_asks_an_expert(config, e
         thread, _, to_asker = shown.partition("── to you ──")
         assert "experts' space · thread #1" in thread
         assert "The asker was shown these fiches and said they are not what they asked:" in thread
-        assert f"• {lead} (employer-pool-apprenticeships-mayo)" in thread
+        assert f"• {lead} (employer-pool-apprenticeships-mayo · " in thread
         # Why each expert was chosen, in their own language (Claire French, Jonas German).
         assert "• Claire Dubois — langue lue\u202f: anglais · Formation en milieu de travail" in (
             thread
@@ -100,7 +101,7 @@ async def test_a_follow_up_under_a_fiche_goes_to_an_expert_in_the_same_question(
         thread, _, to_asker = shown.partition("── to you ──")
         assert "experts' space · thread #1" in thread
         assert "The asker was shown these fiches, then wrote:" in thread
-        assert "(employer-pool-apprenticeships-mayo)" in thread
+        assert "(employer-pool-apprenticeships-mayo · " in thread
         assert thread.index(APPRENTICE_QUESTION) < thread.index(FOLLOW_UP)
         assert "Your question #1 went to" in to_asker
         with bot.app.database.sessions() as session:
@@ -108,6 +109,13 @@ async def test_a_follow_up_under_a_fiche_goes_to_an_expert_in_the_same_question(
             question = session.get(Question, 1)
             assert question.status == "open" and question.routed_at is not None
             assert session.scalar(select(FicheAnswer.feedback)) == "expert"
+            # A labelled example: the fiche shown did not settle the question.
+            label = session.scalar(select(AnswerLabel))
+            assert (label.fiche_id, label.verdict, label.source) == (
+                "employer-pool-apprenticeships-mayo",
+                "negative",
+                "asker_follow_up",
+            )
             relayed = session.scalar(select(RelayedMessage))
             assert relayed.direction == "to_experts" and relayed.text == FOLLOW_UP
 
@@ -117,6 +125,9 @@ async def test_a_clearly_new_question_or_a_late_message_under_a_fiche_is_a_new_q
 ) -> None:
     async with console_bot(config, embedder) as bot:
         await bot.say(APPRENTICE_QUESTION)
+        # The same words again are the same question, not a follow-up of it.
+        shown = await bot.say(APPRENTICE_QUESTION)
+        assert "You already asked this as question #1" in shown
         # Another subject, sharing almost no words with the first: a question of its own.
         shown = await bot.say(SUGGEST_QUESTION)
         assert "Your question #2 went to" in shown

@@ -151,6 +151,21 @@ def test_secrets_stay_out_of_output_errors_and_logs(tmp_path: Path, capsys, capl
         assert secret not in everything
 
 
+def test_doctor_checks_the_matrix_key_store(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    path = secret_config(tmp_path)
+    store = tmp_path / "matrix-store"  # the default with PostgreSQL: beside the config file
+    out = rrm(capsys, "--config", str(path), "doctor")[1]
+    assert f"warn matrix keys: none yet in {store}" in out
+    store.mkdir(mode=0o755)
+    store.chmod(0o755)
+    (store / "@rrm:example.org_DEVICE.db").write_bytes(b"")
+    out = rrm(capsys, "--config", str(path), "doctor")[1]
+    assert f"FAIL matrix keys: {store} is readable by other users" in out
+    store.chmod(0o700)
+    out = rrm(capsys, "--config", str(path), "doctor")[1]
+    assert f"ok   matrix keys: 1 device key file(s) in {store}" in out
+
+
 @pytest.mark.db
 def test_doctor_finds_an_old_schema_then_passes(config: Config, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     path = write_config(tmp_path, config.database.url, fiches=0)

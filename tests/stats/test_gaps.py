@@ -13,8 +13,8 @@ from bot.dashboard import create_app
 from bot.ground.clock import FixedClock
 from bot.ground.config import Config
 from bot.ground.storage.database import Database
-from bot.ground.storage.gaps_repo import knowledge_gaps
-from bot.ground.storage.models import FicheAnswer, Question
+from bot.ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
+from bot.ground.storage.models import FicheAnswer, FicheDraft, Question
 from tests.stats import dataset
 from tests.stats.test_surfaces import database, login, stats_config
 
@@ -108,3 +108,32 @@ def test_the_gaps_page(client: TestClient, ids: dict[str, int]) -> None:
 def test_no_gaps_says_so(client: TestClient) -> None:
     page = client.get("/gaps", params={"from": "2025-01-01", "to": "2025-01-31"}).text
     assert 'id="no-gaps"' in page
+
+
+def test_a_gap_links_to_its_waiting_drafts(
+    client: TestClient, database: Database, ids: dict[str, int]
+) -> None:
+    with database.sessions.begin() as session:
+        for status in ("draft", "rejected"):
+            session.add(
+                FicheDraft(
+                    question_id=ids["q6"],
+                    fiche_id=f"eu-fr-{status}",
+                    language="fr",
+                    title="Cofinancer un projet Erasmus+",
+                    topics=["eu-funding"],
+                    body="…",
+                    status=status,
+                    created_at=dataset.NOW,
+                )
+            )
+    with database.sessions() as session:
+        waiting = waiting_drafts_by_pair(session)
+    assert list(waiting) == [("eu-funding", "fr")] and len(waiting[("eu-funding", "fr")]) == 1
+    page = client.get("/gaps", params={"from": dataset.FROM, "to": dataset.TO}).text
+    rows = re.findall(r"<tr>(.*?)</tr>", page.split('id="gaps"', 1)[1], re.S)
+    french = next(row for row in rows if "French" in row and "EU funding" in row)
+    (number,) = waiting[("eu-funding", "fr")]
+    assert f'<a href="/drafts#draft-{number}">1 to review</a>' in french
+    assert all('class="drafts">none' in row for row in rows[1:] if row is not french)
+    assert client.get("/drafts").status_code == 200

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, update
 
 from bot.assembly import open_database
 from bot.ground.config import Config
+from bot.ground.storage import privacy
 from bot.ground.storage.models import Person, Question
 from bot.ground.storage.questions_repo import COUNTED, QuestionFilter, list_questions
 
@@ -116,3 +118,36 @@ def test_counting_stops_at_a_bound(config: Config) -> None:
     assert (page.total, page.more, page.page, len(page.rows)) == (COUNTED, True, 3, 50)
     # "question 100" is in question 100, 1000 to 1009 and 10000 to 10004.
     assert (exact.total, exact.more) == (16, False)
+
+
+def test_an_erased_text_leaves_no_trigram_on_disk(config: Config) -> None:
+    database = open_database(config)
+    if database.backend != "sqlite":
+        database.dispose()
+        pytest.skip("the file check is SQLite's; PostgreSQL's erasure needs VACUUM (privacy.md)")
+    with database.sessions.begin() as session:
+        asker = Person(role="asker", display_name="A", created_at=NOW)
+        session.add(asker)
+        session.flush()
+        for n in range(30):
+            session.add(
+                Question(
+                    asker_id=asker.id,
+                    channel="console",
+                    text="Secret Zyxwvutsrq plan" if n == 7 else f"ordinary question {n}",
+                    language="en",
+                    status="resolved",
+                    decision="route",
+                    created_at=NOW,
+                )
+            )
+    with database.sessions.begin() as session:
+        number = session.query(Question.id).filter(Question.text.like("Secret%")).scalar()
+        privacy.anonymise_question(session, number)
+    database.flush_erased()
+    path = database.engine.url.database
+    database.dispose()
+    assert path
+    on_disk = Path(path).read_bytes()
+    assert [t for t in (b"zyx", b"yxw", b"wvu", b"ecr") if t in on_disk] == []
+    assert _found(config, "zyxw") == []

@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import Event, Person, Question, RelayedMessage
+from bot.ground.storage.models import Event, Person, Question, QuestionVector, RelayedMessage
 from bot.ground.storage.privacy import ERASED
 from bot.ground.vocabulary import QuestionStatus, RelayDirection
 
-__all__ = ["EarlierAnswer", "answer_of", "reusable_questions"]
+__all__ = [
+    "EarlierAnswer",
+    "answer_of",
+    "questions_by_id",
+    "reusable_ids",
+    "vectors_of",
+]
 
 # The most recent answered questions a new one is compared with.
 CANDIDATES = 2000
@@ -28,27 +34,53 @@ class EarlierAnswer:
     answered_at: dt.datetime
 
 
-def reusable_questions(
-    session: Session, *, exclude: int | None = None, limit: int = CANDIDATES
-) -> list[Question]:
-    """Answered or resolved questions whose asker did not say the answer failed, newest first.
+def _reusable(exclude: int | None) -> list[ColumnElement[bool]]:
+    """Answered or resolved questions whose asker did not say the answer failed.
 
     A question answered only from a fiche is left out: its answer is the fiche, searched already.
     """
-    query = (
-        select(Question)
-        .where(
-            Question.status.in_((QuestionStatus.ANSWERED, QuestionStatus.RESOLVED)),
-            Question.first_response_at.is_not(None),
-            Question.text != ERASED,
-            or_(Question.helpful.is_(None), Question.helpful.is_(True)),
-        )
-        .order_by(Question.first_response_at.desc(), Question.id.desc())
-        .limit(limit)
-    )
+    conditions = [
+        Question.status.in_((QuestionStatus.ANSWERED, QuestionStatus.RESOLVED)),
+        Question.first_response_at.is_not(None),
+        Question.text != ERASED,
+        or_(Question.helpful.is_(None), Question.helpful.is_(True)),
+    ]
     if exclude is not None:
-        query = query.where(Question.id != exclude)
-    return list(session.scalars(query))
+        conditions.append(Question.id != exclude)
+    return conditions
+
+
+def reusable_ids(
+    session: Session, *, exclude: int | None = None, limit: int = CANDIDATES
+) -> list[int]:
+    """The numbers of the latest reusable questions, latest answered first."""
+    return list(
+        session.scalars(
+            select(Question.id)
+            .where(*_reusable(exclude))
+            .order_by(Question.first_response_at.desc(), Question.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def vectors_of(session: Session, embedder_name: str, ids: list[int]) -> list[tuple[int, bytes]]:
+    """The stored vectors of these questions from one embedder: (question id, vector)."""
+    if not ids:
+        return []
+    rows = session.execute(
+        select(QuestionVector.question_id, QuestionVector.vector).where(
+            QuestionVector.embedder == embedder_name, QuestionVector.question_id.in_(ids)
+        )
+    )
+    return [(question_id, vector) for question_id, vector in rows]
+
+
+def questions_by_id(session: Session, ids: list[int]) -> dict[int, Question]:
+    """Questions by number."""
+    if not ids:
+        return {}
+    return {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(ids)))}
 
 
 def answer_of(session: Session, question_id: int) -> EarlierAnswer | None:

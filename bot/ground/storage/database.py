@@ -98,14 +98,22 @@ class Database:
         """Push erased rows out of SQLite's write-ahead log, so no old copy stays on disk.
 
         With ``secure_delete`` on, freed pages are zeroed; the TRUNCATE checkpoint writes the
-        log into the file and empties the log. PostgreSQL needs a VACUUM (docs/privacy.md).
+        log into the file and empties the log. The questions' search index (migration 0008)
+        only marks a blanked text deleted until its segments merge: 'optimize' merges them
+        now, so no trigram of an erased text stays. PostgreSQL needs a VACUUM (docs/privacy.md).
         """
         if self.backend != "sqlite":
             return
         # Outside any transaction (SQLAlchemy's would begin one): a raw, autocommit connection.
         connection = self.engine.raw_connection()
         try:
-            connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor = connection.cursor()
+            indexed = cursor.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'questions_search'"
+            ).fetchone()
+            if indexed:
+                cursor.execute("INSERT INTO questions_search(questions_search) VALUES ('optimize')")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             connection.close()
 

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import FicheAnswer, Partner, Question
-from bot.ground.vocabulary import FicheFeedback, GapKind
+from bot.ground.storage.models import FicheAnswer, FicheDraft, Partner, Question
+from bot.ground.vocabulary import DraftStatus, FicheFeedback, GapKind
 
-__all__ = ["Example", "Gap", "knowledge_gaps", "unanswered_by_fiches"]
+__all__ = ["Example", "Gap", "knowledge_gaps", "unanswered_by_fiches", "waiting_drafts_by_pair"]
 
 
 @dataclass(frozen=True)
@@ -111,3 +111,17 @@ def knowledge_gaps(
             )
         gap.examples = [Example(i, text, at) for i, text, at in session.execute(found)]
     return largest
+
+
+def waiting_drafts_by_pair(session: Session) -> dict[tuple[str, str], list[int]]:
+    """The drafts waiting for review, by their question's (topic, language), oldest first."""
+    query = (
+        select(func.coalesce(Question.topic, ""), Question.language, FicheDraft.id)
+        .join(Question, Question.id == FicheDraft.question_id)
+        .where(FicheDraft.status == DraftStatus.DRAFT)
+        .order_by(FicheDraft.id)
+    )
+    found: dict[tuple[str, str], list[int]] = {}
+    for topic, language, number in session.execute(query):
+        found.setdefault((str(topic), str(language)), []).append(int(number))
+    return found
