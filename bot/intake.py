@@ -13,6 +13,7 @@ import collections
 import concurrent.futures
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy import exc
@@ -25,10 +26,6 @@ from handlers.i18n import Translator
 __all__ = ["Intake", "database_unreachable"]
 
 log = logging.getLogger(__name__)
-
-# Notices sent straight to a channel, because the outbox cannot be written, get negative
-# outbox ids: never a real row's, and distinct, since channels key retries on the id.
-_notice_ids = itertools.count(-1, -1)
 
 DELAYED = (
     "I received your message, but I cannot reach my records right now. I will handle it as "
@@ -70,6 +67,11 @@ class Intake:
         self.retry_seconds = retry_seconds
         self.backlog: collections.deque[Inbound] = collections.deque()
         self._told: set[tuple[str, str]] = set()
+        # Notices sent straight to a channel, because the outbox cannot be written, get
+        # negative outbox ids: never a real row's, and distinct even across restarts (they
+        # start from the microseconds of this run's start), since channels key retries and
+        # Matrix its transaction ids on the id, and Matrix's id prefix outlives the process.
+        self._notice_ids = itertools.count(-(time.time_ns() // 1_000), -1)
         self._lock = asyncio.Lock()
         self._open = asyncio.Event()
 
@@ -155,7 +157,7 @@ class Intake:
         self._told.add((event.channel, event.chat_id))
         language = event.language_hint or self._default_language
         notice = Delivery(
-            outbox_id=next(_notice_ids),
+            outbox_id=next(self._notice_ids),
             chat_id=event.chat_id,
             text=self._texts.translate(language, DELAYED),
         )
