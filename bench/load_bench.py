@@ -1,6 +1,7 @@
 """Load test: N askers' questions through the console channel, as fast as the bot takes them.
 
 Usage: python bench/load_bench.py [--questions 10000] [--database URL] [--fiches N] [--route]
+       python bench/load_bench.py --processes 1|2 --database postgresql://… [--questions N]
 
 Runs the real Application (SQLite in a temporary folder unless --database is given, the real
 model, the sample fiches) on a ConsoleChannel whose input never waits: the console hands the
@@ -9,32 +10,44 @@ rate measured is the highest one the bot holds. Every question comes from its ow
 has its own text. Reports throughput, the latency from a line's arrival to the bot's first
 reply (median, p90, p99, max), peak memory, and checks that nothing was lost: one question
 row, and exactly one reply, per asker, and no message left unsent.
+
+With ``--processes P``, P real ``rrm run`` processes share one database (PostgreSQL, in a
+new schema dropped afterwards; see docs/operations.md): the questions arrive at once through
+the Telegram Bot API fake (tests/fakes/telegram_server.py, no rate limits), one process
+receives and sends, all of them handle, and the clock runs from the first question sent to
+every asker's first reply. Run it with 1 and with 2 to compare.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import io
+import os
+import re
 import resource
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from bot.app import Application  # noqa: E402
 from bot.channels.console import ConsoleChannel  # noqa: E402
 from bot.ground.config import DatabaseConfig, load_config  # noqa: E402
-from bot.ground.storage.models import OutboxMessage, Question  # noqa: E402
+from bot.ground.storage.database import Database, normalise_url  # noqa: E402
+from bot.ground.storage.models import InboxEvent, OutboxMessage, Question  # noqa: E402
 from handlers.events import Delivery, Sent  # noqa: E402
 
 PLACES = [
@@ -170,13 +183,177 @@ async def run(args: argparse.Namespace) -> int:
     return 0 if questions == args.questions and not lost and unsent == 0 else 1
 
 
+TOKEN = "123456789:AAHbenchTokenForTheFakeServer_x"
+GROUP = -1001234567890
+
+
+def process_config(folder: Path, url: str, base_url: str, args: argparse.Namespace) -> Path:
+    """The example config on ``url``, Telegram on the fake server, the console off."""
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    fiches = ROOT / "fiches"
+    if args.fiches:
+        fiches = folder / "fiches"
+        for fiche in sorted(p for p in (ROOT / "fiches").iterdir() if p.is_dir())[: args.fiches]:
+            shutil.copytree(fiche, fiches / fiche.name)
+    replacements = [
+        (r'(?m)^url = ".*"$', f'url = "{url}"'),
+        (r'(?m)^collection = ".*"$', f'collection = "{fiches}"'),
+        (r"(?m)^questions_per_minute = .*$", "questions_per_minute = 0"),
+        (r'(?m)^taxonomy = ".*"$', f'taxonomy = "{ROOT / "topics"}"'),
+        (r"(?m)^(\[console\]\n)enabled = true$", r"\1enabled = false"),
+    ]
+    if args.route:
+        replacements.append((r"(?m)^answer_confidence = .*$", "answer_confidence = 1.0"))
+    for pattern, value in replacements:
+        text, found = re.subn(pattern, value, text, count=1)
+        assert found, pattern
+    head, _, tail = text.partition("[telegram]\n")
+    values = {
+        "enabled": "true",
+        "token": f'"{TOKEN}"',
+        "base_url": f'"{base_url}"',
+        "experts_chat_id": str(GROUP),
+        "poll_timeout": "1",
+        "rate_per_second": "0",
+        "group_rate_per_minute": "0",
+    }
+    for key, value in values.items():
+        tail, found = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", tail, count=1)
+        assert found, key
+    path = folder / "config.toml"
+    path.write_text(head + "[telegram]\n" + tail, encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def fresh_schema(server: str) -> Iterator[str]:
+    """A new schema on the PostgreSQL at ``server``, dropped afterwards: its URL."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalise_url(server))
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+async def run_processes(args: argparse.Namespace) -> int:
+    from tests.fakes.telegram_server import FakeBotApi, TelegramUser
+
+    folder = Path(tempfile.mkdtemp(prefix="rrm-load-"))
+    with fresh_schema(args.database) as url:
+        async with FakeBotApi(TOKEN, GROUP) as server:
+            config_path = process_config(folder, url, server.base_url, args)
+            # Schema and fiches once, before the processes start (each would race to import).
+            seeding = Application(load_config(config_path, environ={}), [])
+            await seeding.start()
+            await seeding.stop()
+            environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+            logs = [(folder / f"process-{n}.log").open("w") for n in range(args.processes)]
+            bots = [
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "bot.cli",
+                    "--config",
+                    str(config_path),
+                    "run",
+                    cwd=ROOT,
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=log,
+                    env=environment,
+                )
+                for log in logs
+            ]
+            try:
+                await server.wait_for(
+                    lambda: server.attempts("getUpdates"), timeout=300, what="polling"
+                )
+                # Every process up: each logs its channel's start.
+                await wait_until(
+                    lambda: all("telegram: polling" in log_text(log) for log in logs), 300
+                )
+                askers = [TelegramUser(900_000 + n, f"Asker{n}") for n in range(args.questions)]
+                started = time.perf_counter()
+                for number, asker in enumerate(askers, start=1):
+                    await server.private_text(asker, question(number))
+                waiting = {asker.id for asker in askers}
+                seen = 0
+
+                def answered() -> bool:
+                    nonlocal seen
+                    calls = server.calls
+                    for call in calls[seen:]:
+                        if call.method == "sendMessage" and call.status == 200:
+                            waiting.discard(call.params.get("chat_id"))
+                    seen = len(calls)
+                    return not waiting
+
+                await server.wait_for(answered, timeout=3600, what="every first reply")
+                elapsed = time.perf_counter() - started
+            finally:
+                for bot in bots:
+                    bot.send_signal(signal.SIGTERM)
+                codes = [await bot.wait() for bot in bots]
+                for log in logs:
+                    log.close()
+        database = Database(url)
+        with database.sessions() as session:
+            questions = session.scalar(select(func.count()).select_from(Question))
+            handled_by = session.execute(
+                select(InboxEvent.claimed_by, func.count()).group_by(InboxEvent.claimed_by)
+            ).all()
+        database.dispose()
+    shares = sorted(count for _, count in handled_by)
+    print(
+        f"processes: {args.processes}; questions: {args.questions} in {elapsed:.1f} s = "
+        f"{args.questions / elapsed:.1f} per s (first sent to every first reply)"
+    )
+    print(f"events handled per process: {shares}; exit codes {codes}")
+    print(f"questions stored: {questions}")
+    if not args.keep:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        print(f"logs kept in {folder}")
+    return 0 if questions == args.questions and codes == [0] * len(bots) else 1
+
+
+def log_text(log: io.TextIOWrapper) -> str:
+    log.flush()
+    return Path(log.name).read_text(encoding="utf-8")
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the processes did not start")
+        await asyncio.sleep(0.2)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=10_000)
     parser.add_argument("--database", help="a database URL (default: a fresh SQLite file)")
     parser.add_argument("--fiches", type=int, default=0, help="use only the first N sample fiches")
     parser.add_argument("--route", action="store_true", help="route every question to experts")
-    return asyncio.run(run(parser.parse_args()))
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="run P rrm processes on the Telegram fake (PostgreSQL --database needed)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the processes' logs")
+    args = parser.parse_args()
+    if args.processes:
+        if not (args.database or "").startswith("postgresql"):
+            parser.error("--processes needs --database postgresql://… (SQLite takes one process)")
+        return asyncio.run(run_processes(args))
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":

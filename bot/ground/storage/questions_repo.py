@@ -107,25 +107,28 @@ def _overdue(now: dt.datetime) -> Any:
 def _search(session: Session, words: str) -> ColumnElement[bool]:
     """Questions whose text contains ``words`` (any case), or whose asker's organisation does.
 
-    On PostgreSQL the LIKE below uses the pg_trgm index of migration 0008 on lower(text). On
-    SQLite that migration's trigram table finds the questions holding rare words at once;
-    words in more than FEW questions are read from the questions in the page's order instead,
-    where a page fills within the first few hundred rows (the index would list them all).
+    The trigram index of migration 0008 (an FTS5 table on SQLite, pg_trgm on lower(text) on
+    PostgreSQL) finds the questions holding rare text at once; text in more than FEW
+    questions is read from the questions in the page's order instead, where a page fills
+    within the first few hundred rows (the index would list them all).
     """
     escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = f"%{escaped}%"
     askers = select(Person.id).where(func.lower(Person.organisation).like(pattern, escape="\\"))
-    if session.get_bind().dialect.name == "sqlite" and len(words) >= 3:
-        phrase = '"' + words.replace('"', '""') + '"'
-        matching = select(SEARCH.c.rowid).where(SEARCH.c.questions_search.op("MATCH")(phrase))
+    in_text = func.lower(Question.text).like(pattern, escape="\\")
+    if len(words) >= 3:
+        matching = select(Question.id).where(in_text)
+        if session.get_bind().dialect.name == "sqlite":
+            phrase = '"' + words.replace('"', '""') + '"'
+            matching = select(SEARCH.c.rowid).where(SEARCH.c.questions_search.op("MATCH")(phrase))
         theirs = select(Question.id).where(Question.asker_id.in_(askers))
-        # The ids themselves, once: the index's phrase search is the costly part, and with
-        # an OR of two subqueries SQLite would read every question to test both.
+        # The ids themselves, once, from the index: the planners would otherwise walk the
+        # page's order testing every question (an OR of two subqueries, or a LIMIT that
+        # looks cheap); for text in more than FEW questions, that walk is the fast way.
         ids = set(session.scalars(matching.limit(FEW + 1)))
         ids.update(session.scalars(theirs.limit(FEW + 1)))
         if len(ids) <= FEW:
             return Question.id.in_(sorted(ids))
-    in_text = func.lower(Question.text).like(pattern, escape="\\")
     return or_(in_text, Question.asker_id.in_(askers))
 
 
