@@ -26,7 +26,9 @@ from tests.bot.test_matrix import (
 pytestmark = pytest.mark.db
 
 # With the three fiches of the world, this lands in the suggest band.
-SUGGEST_QUESTION = "How do other regions use data to decide which training courses to open?"
+SUGGEST_QUESTION = (
+    "Is there an example of a regional dashboard that shows where vocational graduates find work?"
+)
 FOLLOW_UP = "This is not about my case, I need the legal deadline for signing the contract."
 
 
