@@ -242,6 +242,8 @@ WRITING_COMMANDS = [
     ["experts"],
     ["stats"],
     ["kb", "search", "apprenticeship"],
+    ["kb", "drafts", "list"],
+    ["kb", "calibrate", "--dry-run"],
     ["ask", "How do small firms share apprentices in a rural county?"],
     ["privacy", "export", "anna"],
     ["privacy", "expire"],
