@@ -75,7 +75,7 @@ def cmd_stats(config: Config, args: argparse.Namespace) -> int:
     else:
         print(_text(report))
         for warning in top_warnings(report):
-            print(f"! {render_warning(warning)}")
+            print(f"! {render_warning(warning, topic_name=lambda t: config.topic_name(t, 'en'))}")
     return 0
 
 

@@ -170,6 +170,9 @@ def create_app(
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
+    def english_topic(topic: str) -> str:
+        return config.topic_name(topic, "en")
+
     def overview(request: Request) -> Response:
         user = user_of(request)
         if not user:
@@ -202,7 +205,7 @@ def create_app(
             user=user,
             report=weekly,
             query=request.url.query,
-            warnings=[render_warning(w) for w in top_warnings(weekly)],
+            warnings=[render_warning(w, topic_name=english_topic) for w in top_warnings(weekly)],
             weekly_chart=weekly_chart(
                 weeks(weekly, fmt), "Questions and median first response per week"
             ),

@@ -240,7 +240,7 @@ def test_cli_json_and_csv_match_the_dashboard(
     assert "satisfaction 67 %" in text
     assert "on time: first response 3 of 5 (60 %)" in text
     assert "open now 4, overdue now 3" in text
-    assert "! No French-speaking expert for eu-funding" in text
+    assert "! No French-speaking expert for EU funding" in text  # the topic by its name
 
 
 def test_dashboard_pages_show_the_same_numbers(client: TestClient) -> None:
