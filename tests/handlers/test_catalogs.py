@@ -166,6 +166,17 @@ def test_french_uses_a_narrow_no_break_space_before_high_punctuation() -> None:
     assert not problems, "use U+202F before : ; ! ? and %:\n" + "\n".join(problems)
 
 
+@pytest.mark.parametrize("language", ["fr", "it"])
+def test_french_and_italian_use_the_typographic_apostrophe(language: str) -> None:
+    problems = [
+        f"{language}: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog(language))
+        for text in strings(m)
+        if re.search(r"\w'\w", text)
+    ]
+    assert not problems, "write ’ (docs/style), not ':\n" + "\n".join(problems)
+
+
 def test_greek_question_mark_ends_a_question_only() -> None:
     # ';' is the Greek question mark: it ends the sentence (use '·' for a semicolon).
     problems = [
