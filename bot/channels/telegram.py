@@ -9,6 +9,7 @@ the bot's next message offers whatever choices remain.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -143,6 +144,7 @@ class TelegramChannel:
         self._inbox: Inbox | None = None
         self._receiver: TelegramReceiver | None = None
         self._webhook: WebhookServer | None = None
+        self._standby: asyncio.Task[None] | None = None
         # For monitoring (and tests): updates taken in so far, and the last one's id.
         self.updates_handled = 0
         self.last_update_id: int | None = None
@@ -219,11 +221,32 @@ class TelegramChannel:
 
     async def _start_webhook(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Serve the webhook (its 200 waits for the inbox commit), then register it."""
-        config = self.config
         take = self._take
         if self._receiver is not None:
             await self._receiver.start(poll=False)
             take = self._receiver.take
+        if self._inbox is not None and not await self._inbox.lead():
+            # Another process serves the webhook (and so receives and sends for this bot);
+            # this one handles what it stores and serves in its place once it is gone.
+            self._standby = asyncio.create_task(self._serve_when_leading(app, take))
+            return
+        await self._serve_webhook(app, take)
+
+    async def _serve_when_leading(
+        self,
+        app: Application[Any, Any, Any, Any, Any, Any],
+        take: Callable[[Update], Awaitable[None]],
+    ) -> None:
+        assert self._inbox is not None
+        await self._inbox.wait_to_lead()
+        await self._serve_webhook(app, take)
+
+    async def _serve_webhook(
+        self,
+        app: Application[Any, Any, Any, Any, Any, Any],
+        take: Callable[[Update], Awaitable[None]],
+    ) -> None:
+        config = self.config
         self._webhook = WebhookServer(
             app.bot,
             take,
@@ -243,6 +266,11 @@ class TelegramChannel:
 
     async def stop_receiving(self) -> None:
         """Stop polling; the update in hand finishes, stored ones wait for the next start."""
+        standby, self._standby = self._standby, None
+        if standby is not None:
+            standby.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await standby
         webhook, self._webhook = self._webhook, None
         if webhook is not None:
             await webhook.stop()
