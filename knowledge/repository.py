@@ -11,6 +11,7 @@ from scipy import sparse
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.ground.storage import answers_repo
 from bot.ground.storage.models import Fiche, FicheVersion, QuestionVector, TextVector
 from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
 from knowledge.fiche import FicheVersionText
@@ -171,14 +172,7 @@ def question_vectors(
     session: Session, embedder_name: str, question_ids: list[int]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """The stored embeddings of these questions, decoded, by question id."""
-    if not question_ids:
-        return {}
-    rows = session.execute(
-        select(QuestionVector.question_id, QuestionVector.vector).where(
-            QuestionVector.embedder == embedder_name,
-            QuestionVector.question_id.in_(question_ids),
-        )
-    )
+    rows = answers_repo.vectors_of(session, embedder_name, question_ids)
     return {question_id: decode_vector(blob) for question_id, blob in rows}
 
 
