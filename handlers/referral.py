@@ -222,7 +222,7 @@ def _post_thread(
 
 def why(turn: Turn, reason: Reason, reader: Person | None) -> str:
     """Why someone was chosen, in their own language: "reads Portuguese · EU funding · …"."""
-    language = (reader.language if reader else None) or turn.config.languages.default
+    language = turn.writer.reader(reader)
     texts = turn.services.texts
     parts = []
     if reason.language is None:
