@@ -158,6 +158,10 @@ class Turn:
             self._about(question)
         return told
 
+    def thread_channels(self, question: Question) -> list[str]:
+        """The channels where ``question`` already has a thread in the experts' space."""
+        return sorted({t.channel for t in repo.threads_of(self.session, question.id)})
+
     def post_in_thread(
         self,
         question: Question,
