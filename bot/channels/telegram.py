@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -225,21 +226,13 @@ class TelegramChannel:
         if self._receiver is not None:
             await self._receiver.start(poll=False)
             take = self._receiver.take
-        if self._inbox is not None and not await self._inbox.lead():
-            # Another process serves the webhook (and so receives and sends for this bot);
-            # this one handles what it stores and serves in its place once it is gone.
-            self._standby = asyncio.create_task(self._serve_when_leading(app, take))
-            return
-        await self._serve_webhook(app, take)
-
-    async def _serve_when_leading(
-        self,
-        app: Application[Any, Any, Any, Any, Any, Any],
-        take: Callable[[Update], Awaitable[None]],
-    ) -> None:
-        assert self._inbox is not None
-        await self._inbox.wait_to_lead()
-        await self._serve_webhook(app, take)
+        serve = functools.partial(self._serve_webhook, app, take)
+        if self._inbox is None:
+            await serve()
+        else:
+            # Only the elected process serves the webhook (and so receives and sends for this
+            # bot); the others handle what it stores, and serve in its place once it is gone.
+            self._standby = await self._inbox.when_leading(serve)
 
     async def _serve_webhook(
         self,
@@ -247,7 +240,7 @@ class TelegramChannel:
         take: Callable[[Update], Awaitable[None]],
     ) -> None:
         config = self.config
-        self._webhook = WebhookServer(
+        webhook = WebhookServer(
             app.bot,
             take,
             host=config.webhook_listen,
@@ -256,13 +249,19 @@ class TelegramChannel:
             path=urlsplit(config.webhook_url).path or "/",
             secret=config.webhook_secret,
         )
-        await self._webhook.start()
-        await self._call(
-            app.bot.set_webhook,
-            url=config.webhook_url,
-            secret_token=config.webhook_secret,
-            allowed_updates=list(UPDATES),
-        )
+        await webhook.start()
+        try:
+            await self._call(
+                app.bot.set_webhook,
+                url=config.webhook_url,
+                secret_token=config.webhook_secret,
+                allowed_updates=list(UPDATES),
+            )
+        except BaseException:
+            # Free the port: a process standing by tries again.
+            await webhook.stop()
+            raise
+        self._webhook = webhook
 
     async def stop_receiving(self) -> None:
         """Stop polling; the update in hand finishes, stored ones wait for the next start."""
