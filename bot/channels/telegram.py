@@ -19,7 +19,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import (
+    Bot,
     BotCommand,
+    BotCommandScope,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     InlineKeyboardButton,
@@ -315,31 +317,33 @@ class TelegramChannel:
 
     async def _set_commands(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Command menus: askers' in private chats, per language; experts' in their group."""
-        bot = app.bot
-        private = BotCommandScopeAllPrivateChats()
-        await self._call(bot.set_my_commands, _commands(ASKER_COMMANDS), scope=private)
         texts = await asyncio.to_thread(Translator, self._languages)
-        for language in self._languages:
-            if language == "en" or not any(texts.has(language, d) for _, d in ASKER_COMMANDS):
-                continue
-            translated = [(name, texts.translate(language, d)) for name, d in ASKER_COMMANDS]
-            await self._call(
-                bot.set_my_commands, _commands(translated), scope=private, language_code=language
-            )
+        private = BotCommandScopeAllPrivateChats()
+        await self._set_menu(app.bot, ASKER_COMMANDS, private, texts)
         try:
-            group = BotCommandScopeChat(self._group)
-            await self._call(bot.set_my_commands, _commands(EXPERT_COMMANDS), scope=group)
             # Each expert sees the group's menu in their app's language, where translated.
-            for language in self._languages:
-                if language == "en" or not any(texts.has(language, d) for _, d in EXPERT_COMMANDS):
-                    continue
-                translated = [(name, texts.translate(language, d)) for name, d in EXPERT_COMMANDS]
-                await self._call(
-                    bot.set_my_commands, _commands(translated), scope=group, language_code=language
-                )
+            group = BotCommandScopeChat(self._group)
+            await self._set_menu(app.bot, EXPERT_COMMANDS, group, texts)
         except (TelegramError, PermanentSendError) as error:
             # Not fatal: the bot may not be in the group yet; the commands work anyway.
             log.warning("telegram: cannot set the experts' commands in the group: %s", error)
+
+    async def _set_menu(
+        self,
+        bot: Bot,
+        commands: Sequence[tuple[str, str]],
+        scope: BotCommandScope,
+        texts: Translator,
+    ) -> None:
+        """One menu in English, and in each of the network's languages that translates it."""
+        await self._call(bot.set_my_commands, _commands(commands), scope=scope)
+        for language in self._languages:
+            if language == "en" or not any(texts.has(language, d) for _, d in commands):
+                continue
+            translated = [(name, texts.translate(language, d)) for name, d in commands]
+            await self._call(
+                bot.set_my_commands, _commands(translated), scope=scope, language_code=language
+            )
 
     # Inbound -----------------------------------------------------------------------------
 
