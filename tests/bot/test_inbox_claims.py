@@ -17,14 +17,6 @@ from bot.ground.storage.run_lock import AnotherProcessRuns, RunLock
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def database(database_url: str):  # type: ignore[no-untyped-def]
-    db = Database(database_url)
-    db.upgrade()
-    yield db
-    db.dispose()
-
-
 def events(*pairs: tuple[str, str]) -> list[NewEvent]:
     """Events by (platform id, conversation); the payload names both."""
     return [NewEvent(pid, chat, {"id": pid, "chat": chat}) for pid, chat in pairs]

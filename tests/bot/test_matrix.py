@@ -84,14 +84,7 @@ def with_matrix(config: Config, server: Synapse, room: str, fiches: Path, store:
 
     return dataclasses.replace(
         config,
-        matrix=MatrixConfig(
-            enabled=True,
-            homeserver=server.url,
-            user_id=BOT,
-            password=password("bot"),
-            experts_room=room,
-            store_path=str(store),
-        ),
+        matrix=server.bot_config("bot", room, store),
         experts=tuple(identify(e) for e in config.experts),
         coordinators=tuple(identify(c) for c in config.coordinators),
         knowledge=dataclasses.replace(config.knowledge, collection=str(fiches)),
@@ -426,14 +419,7 @@ async def test_rate_limits_are_waited_out_then_left_to_the_outbox(
     )
     async with MatrixUser(synapse.url, synapse.user_id("tomas"), password("tomas")) as tomas:
         room = await tomas.create_room([ratebot], direct=True)
-        config = MatrixConfig(
-            enabled=True,
-            homeserver=synapse.url,
-            user_id=ratebot,
-            password=password("ratebot"),
-            experts_room=room,
-            store_path=str(tmp_path / "keys"),
-        )
+        config = synapse.bot_config("ratebot", room, tmp_path / "keys")
 
         patient = MatrixChannel(config, rate_limit_retries=5)
         impatient = MatrixChannel(config, rate_limit_retries=0)
@@ -472,14 +458,7 @@ async def test_a_person_known_by_user_id_is_written_to_in_a_direct_room(
     ) as tomas:
         # tomas shares a room with the bot already: the bot's experts' room.
         room = await tomas.create_room([herald])
-        config = MatrixConfig(
-            enabled=True,
-            homeserver=synapse.url,
-            user_id=herald,
-            password=password("herald"),
-            experts_room=room,
-            store_path=str(tmp_path / "keys"),
-        )
+        config = synapse.bot_config("herald", room, tmp_path / "keys")
         channel = MatrixChannel(config)
         await channel.start(ignore)
         try:
@@ -641,14 +620,7 @@ async def test_an_upgraded_experts_room_is_followed_and_a_removal_logged(
     anna_token = synapse.accounts["anna"]["access_token"]
     async with MatrixUser(synapse.url, synapse.user_id("anna"), password("anna")) as anna:
         old = await anna.create_room([herald], name="Experts before the upgrade")
-        config = MatrixConfig(
-            enabled=True,
-            homeserver=synapse.url,
-            user_id=herald,
-            password=password("herald"),
-            experts_room=old,
-            store_path=str(tmp_path / "keys"),
-        )
+        config = synapse.bot_config("herald", old, tmp_path / "keys")
         channel = MatrixChannel(config)
         caplog.set_level(logging.INFO, logger="bot.channels.matrix")
         await channel.start(ignore)

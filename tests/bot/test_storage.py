@@ -17,14 +17,6 @@ from tests.conftest import START
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def database(database_url: str):  # type: ignore[no-untyped-def]
-    db = Database(database_url)
-    db.upgrade()
-    yield db
-    db.dispose()
-
-
 def receipts(database: Database) -> int:
     with database.sessions() as session:
         return session.scalar(select(func.count()).select_from(InboundReceipt)) or 0

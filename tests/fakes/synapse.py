@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.ground.config import MatrixConfig
+
 SERVER_NAME = "localhost"
 # The accounts every test may use (the session fixture registers them), and an admin.
 # petra shares no room with the bot before her test: a room the bot opens for her is new.
@@ -134,6 +136,17 @@ class Synapse:
     def user_id(self, localpart: str) -> str:
         """The full user id of ``localpart`` on this server."""
         return f"@{localpart}:{SERVER_NAME}"
+
+    def bot_config(self, localpart: str, experts_room: str, store: Path) -> MatrixConfig:
+        """Matrix on, as ``localpart`` logging in with its password, keys kept in ``store``."""
+        return MatrixConfig(
+            enabled=True,
+            homeserver=self.url,
+            user_id=self.user_id(localpart),
+            password=password(localpart),
+            experts_room=experts_room,
+            store_path=str(store),
+        )
 
     @classmethod
     def start(cls, directory: Path, timeout: float = 60.0) -> Synapse:

@@ -39,7 +39,7 @@ from tests.fakes.console_script import write_config
 from tests.fakes.http_proxy import HttpProxy
 from tests.fakes.synapse import Synapse
 from tests.reliability.test_crash import seed
-from tests.reliability.test_telegram_crash import start_rrm, until
+from tests.reliability.test_telegram_crash import handled_all, start_rrm, until
 
 pytestmark = pytest.mark.db
 
@@ -244,15 +244,5 @@ def stored(database_url: str, marker: str) -> bool:
         with database.sessions() as session:
             payloads = session.scalars(select(InboxEvent.payload))
             return any(marker in json.dumps(payload) for payload in payloads)
-    finally:
-        database.dispose()
-
-
-def handled_all(database_url: str) -> bool:
-    database = Database(database_url)
-    try:
-        with database.sessions() as session:
-            statement = select(func.count()).where(InboxEvent.handled_at.is_(None))
-            return session.scalar(statement.select_from(InboxEvent)) == 0
     finally:
         database.dispose()
