@@ -8,9 +8,10 @@ from collections.abc import Iterable
 
 import numpy as np
 from scipy import sparse
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.ground.storage import answers_repo
 from bot.ground.storage.models import Fiche, FicheVersion, QuestionVector, TextVector
 from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
 from knowledge.fiche import FicheVersionText
@@ -37,7 +38,28 @@ __all__ = [
 
 
 def load_index(session: Session, embedder: Embedder, lexical_weight: float) -> FicheIndex:
-    """Build the search index from every stored version embedded by ``embedder``.
+    """Build the search index from every stored version embedded by ``embedder``."""
+    versions, vectors, tokens = _indexed(session, embedder, lexical_weight)
+    return FicheIndex(versions, vectors, lexical_weight, tokens)
+
+
+def index_with_fiches(
+    session: Session, embedder: Embedder, index: FicheIndex, fiche_ids: list[str]
+) -> FicheIndex:
+    """``index`` with the stored versions of ``fiche_ids`` added or replaced.
+
+    Rebuilt whole from the database when BM25 is weighed (its tokens are not kept).
+    """
+    if index.lexical_weight > 0:
+        return load_index(session, embedder, index.lexical_weight)
+    versions, vectors, _ = _indexed(session, embedder, 0.0, FicheVersion.fiche_id.in_(fiche_ids))
+    return index.with_versions(versions, vectors)
+
+
+def _indexed(
+    session: Session, embedder: Embedder, lexical_weight: float, *where: ColumnElement[bool]
+) -> tuple[list[IndexedVersion], sparse.csr_matrix, list[list[str]]]:
+    """The stored versions embedded by ``embedder`` (those ``where`` keeps), for an index.
 
     Plain columns, not ORM objects, and tokens only when BM25 is weighed: on 10,000
     versions the ORM objects and the kept tokens were most of the bot's memory.
@@ -54,7 +76,7 @@ def load_index(session: Session, embedder: Embedder, lexical_weight: float) -> F
             Fiche.topics,
         )
         .join(Fiche)
-        .where(FicheVersion.embedder == embedder.name)
+        .where(FicheVersion.embedder == embedder.name, *where)
         .order_by(FicheVersion.fiche_id, FicheVersion.language)
     )
     versions = []
@@ -65,37 +87,7 @@ def load_index(session: Session, embedder: Embedder, lexical_weight: float) -> F
         versions.append(IndexedVersion(fiche_id, language, title, summary, tuple(topics)))
         if lexical_weight > 0:
             tokens.append(tokenize(" ".join([title, summary, " ".join(tags), body]), language))
-    return FicheIndex(versions, stack(vectors, embedder.dimension), lexical_weight, tokens)
-
-
-def index_with_fiches(
-    session: Session, embedder: Embedder, index: FicheIndex, fiche_ids: list[str]
-) -> FicheIndex:
-    """``index`` with the stored versions of ``fiche_ids`` added or replaced.
-
-    Rebuilt whole from the database when BM25 is weighed (its tokens are not kept).
-    """
-    if index.lexical_weight > 0:
-        return load_index(session, embedder, index.lexical_weight)
-    rows = session.execute(
-        select(
-            FicheVersion.fiche_id,
-            FicheVersion.language,
-            FicheVersion.title,
-            FicheVersion.summary,
-            FicheVersion.embedding,
-            Fiche.topics,
-        )
-        .join(Fiche)
-        .where(FicheVersion.embedder == embedder.name, FicheVersion.fiche_id.in_(fiche_ids))
-        .order_by(FicheVersion.fiche_id, FicheVersion.language)
-    ).all()
-    versions = [
-        IndexedVersion(fiche_id, language, title, summary, tuple(topics))
-        for fiche_id, language, title, summary, _, topics in rows
-    ]
-    vectors = stack([decode_vector(row.embedding) for row in rows], embedder.dimension)
-    return index.with_versions(versions, vectors)
+    return versions, stack(vectors, embedder.dimension), tokens
 
 
 def get_version(session: Session, fiche_id: str, language: str) -> FicheVersion | None:
@@ -171,14 +163,7 @@ def question_vectors(
     session: Session, embedder_name: str, question_ids: list[int]
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """The stored embeddings of these questions, decoded, by question id."""
-    if not question_ids:
-        return {}
-    rows = session.execute(
-        select(QuestionVector.question_id, QuestionVector.vector).where(
-            QuestionVector.embedder == embedder_name,
-            QuestionVector.question_id.in_(question_ids),
-        )
-    )
+    rows = answers_repo.vectors_of(session, embedder_name, question_ids)
     return {question_id: decode_vector(blob) for question_id, blob in rows}
 
 

@@ -76,6 +76,33 @@ class Inbox:
         while not await self.lead():
             await asyncio.sleep(every)
 
+    async def when_leading(
+        self, start: Callable[[], Awaitable[None]], *, retry_every: float = 10.0
+    ) -> asyncio.Task[None] | None:
+        """Run ``start`` now if this process receives (raising its failure), else stand by.
+
+        Standing by is the task returned: it runs ``start`` once this process is elected, and
+        again ``retry_every`` seconds after each failure (logged). Cancel it to stop waiting.
+        """
+        if await self.lead():
+            await start()
+            return None
+        return asyncio.create_task(
+            self._stand_by(start, retry_every), name=f"{self.channel}-standby"
+        )
+
+    async def _stand_by(self, start: Callable[[], Awaitable[None]], retry_every: float) -> None:
+        await self.wait_to_lead()
+        while True:
+            try:
+                await start()
+                return
+            except Exception as error:
+                log.warning(
+                    "%s: receiving in the other process's place failed: %s", self.channel, error
+                )
+                await asyncio.sleep(retry_every)
+
     async def drain(
         self,
         handle: Callable[[dict[str, Any]], Awaitable[None]],

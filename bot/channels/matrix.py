@@ -188,24 +188,14 @@ class MatrixChannel:
         one process's), and the first to find it gone starts in its place.
         """
         self._deliver = deliver
-        if self._inbox is not None and not await self._inbox.lead():
-            self._task = asyncio.create_task(self._stand_by(deliver), name="matrix-standby")
+        if self._inbox is None:
+            await self._start()
             return
-        await self._start(deliver)
+        standby = await self._inbox.when_leading(self._start, retry_every=STOP_WAIT_SECONDS)
+        if standby is not None:
+            self._task = standby
 
-    async def _stand_by(self, deliver: Deliver) -> None:
-        assert self._inbox is not None
-        await self._inbox.wait_to_lead()
-        while True:
-            try:
-                await self._start(deliver)
-                return
-            except Exception as error:
-                log.warning("matrix: starting in place of the syncing process failed: %s", error)
-                await asyncio.sleep(STOP_WAIT_SECONDS)
-
-    async def _start(self, deliver: Deliver) -> None:
-        self._deliver = deliver
+    async def _start(self) -> None:
         config = self.config
         if not config.store_path:
             raise MatrixError("matrix.store_path: no folder for the encryption keys")

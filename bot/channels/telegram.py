@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import (
+    Bot,
     BotCommand,
+    BotCommandScope,
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
     InlineKeyboardButton,
@@ -225,21 +228,13 @@ class TelegramChannel:
         if self._receiver is not None:
             await self._receiver.start(poll=False)
             take = self._receiver.take
-        if self._inbox is not None and not await self._inbox.lead():
-            # Another process serves the webhook (and so receives and sends for this bot);
-            # this one handles what it stores and serves in its place once it is gone.
-            self._standby = asyncio.create_task(self._serve_when_leading(app, take))
-            return
-        await self._serve_webhook(app, take)
-
-    async def _serve_when_leading(
-        self,
-        app: Application[Any, Any, Any, Any, Any, Any],
-        take: Callable[[Update], Awaitable[None]],
-    ) -> None:
-        assert self._inbox is not None
-        await self._inbox.wait_to_lead()
-        await self._serve_webhook(app, take)
+        serve = functools.partial(self._serve_webhook, app, take)
+        if self._inbox is None:
+            await serve()
+        else:
+            # Only the elected process serves the webhook (and so receives and sends for this
+            # bot); the others handle what it stores, and serve in its place once it is gone.
+            self._standby = await self._inbox.when_leading(serve)
 
     async def _serve_webhook(
         self,
@@ -247,7 +242,7 @@ class TelegramChannel:
         take: Callable[[Update], Awaitable[None]],
     ) -> None:
         config = self.config
-        self._webhook = WebhookServer(
+        webhook = WebhookServer(
             app.bot,
             take,
             host=config.webhook_listen,
@@ -256,13 +251,19 @@ class TelegramChannel:
             path=urlsplit(config.webhook_url).path or "/",
             secret=config.webhook_secret,
         )
-        await self._webhook.start()
-        await self._call(
-            app.bot.set_webhook,
-            url=config.webhook_url,
-            secret_token=config.webhook_secret,
-            allowed_updates=list(UPDATES),
-        )
+        await webhook.start()
+        try:
+            await self._call(
+                app.bot.set_webhook,
+                url=config.webhook_url,
+                secret_token=config.webhook_secret,
+                allowed_updates=list(UPDATES),
+            )
+        except BaseException:
+            # Free the port: a process standing by tries again.
+            await webhook.stop()
+            raise
+        self._webhook = webhook
 
     async def stop_receiving(self) -> None:
         """Stop polling; the update in hand finishes, stored ones wait for the next start."""
@@ -316,31 +317,33 @@ class TelegramChannel:
 
     async def _set_commands(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Command menus: askers' in private chats, per language; experts' in their group."""
-        bot = app.bot
-        private = BotCommandScopeAllPrivateChats()
-        await self._call(bot.set_my_commands, _commands(ASKER_COMMANDS), scope=private)
         texts = await asyncio.to_thread(Translator, self._languages)
-        for language in self._languages:
-            if language == "en" or not any(texts.has(language, d) for _, d in ASKER_COMMANDS):
-                continue
-            translated = [(name, texts.translate(language, d)) for name, d in ASKER_COMMANDS]
-            await self._call(
-                bot.set_my_commands, _commands(translated), scope=private, language_code=language
-            )
+        private = BotCommandScopeAllPrivateChats()
+        await self._set_menu(app.bot, ASKER_COMMANDS, private, texts)
         try:
-            group = BotCommandScopeChat(self._group)
-            await self._call(bot.set_my_commands, _commands(EXPERT_COMMANDS), scope=group)
             # Each expert sees the group's menu in their app's language, where translated.
-            for language in self._languages:
-                if language == "en" or not any(texts.has(language, d) for _, d in EXPERT_COMMANDS):
-                    continue
-                translated = [(name, texts.translate(language, d)) for name, d in EXPERT_COMMANDS]
-                await self._call(
-                    bot.set_my_commands, _commands(translated), scope=group, language_code=language
-                )
+            group = BotCommandScopeChat(self._group)
+            await self._set_menu(app.bot, EXPERT_COMMANDS, group, texts)
         except (TelegramError, PermanentSendError) as error:
             # Not fatal: the bot may not be in the group yet; the commands work anyway.
             log.warning("telegram: cannot set the experts' commands in the group: %s", error)
+
+    async def _set_menu(
+        self,
+        bot: Bot,
+        commands: Sequence[tuple[str, str]],
+        scope: BotCommandScope,
+        texts: Translator,
+    ) -> None:
+        """One menu in English, and in each of the network's languages that translates it."""
+        await self._call(bot.set_my_commands, _commands(commands), scope=scope)
+        for language in self._languages:
+            if language == "en" or not any(texts.has(language, d) for _, d in commands):
+                continue
+            translated = [(name, texts.translate(language, d)) for name, d in commands]
+            await self._call(
+                bot.set_my_commands, _commands(translated), scope=scope, language_code=language
+            )
 
     # Inbound -----------------------------------------------------------------------------
 

@@ -135,6 +135,26 @@ def test_environment_overrides_database_url(tmp_path: Path) -> None:
             MINIMAL + "\n[knowledge]\nanswer_confidence = 3\n",
             "knowledge.answer_confidence: must be between 0 and 1",
         ),
+        (
+            MINIMAL + "\n[knowledge]\nsimilar_shown = -0.1\n",
+            "knowledge.similar_shown: must be between 0 and 1",
+        ),
+        (
+            MINIMAL + "\n[knowledge]\nsimilar_offered = 1.5\n",
+            "knowledge.similar_offered: must be between 0 and 1",
+        ),
+        (
+            MINIMAL + "\n[privacy]\ninbox_days = -1\n",
+            "privacy.inbox_days: must not be negative (0: keep)",
+        ),
+        (
+            MINIMAL + "\n[database]\nclaim_seconds = 0\n",
+            "database.claim_seconds: must be more than 0 seconds",
+        ),
+        (
+            MINIMAL + "\n[matrix]\nstore_path = 3\n",
+            "matrix.store_path: expected a string",
+        ),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, expected: str) -> None:

@@ -131,3 +131,45 @@ def test_a_second_process_on_a_sqlite_database_is_refused(database: Database) ->
     again = RunLock.take(database)
     assert again is not None
     again.release()
+
+
+def test_a_process_stands_by_and_receives_once_the_receiver_is_gone(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The elected process starts at once; another stands by, retrying a failed start."""
+    if database.backend != "postgresql":
+        pytest.skip("standing by needs PostgreSQL (SQLite has one process, which leads)")
+    first = Inbox(database.sessions, "telegram", "123")
+    second = Inbox(database.sessions, "telegram", "123")
+    other = Inbox(database.sessions, "telegram", "456")
+    started: list[str] = []
+    attempts: list[int] = []
+
+    async def start_first() -> None:
+        started.append("first")
+
+    async def start_second() -> None:
+        attempts.append(len(attempts))
+        if len(attempts) == 1:
+            raise OSError("port taken")
+        started.append("second")
+
+    async def refused() -> None:
+        raise OSError("port taken")
+
+    async def scenario() -> None:
+        assert await first.when_leading(start_first) is None
+        with pytest.raises(OSError, match="port taken"):
+            await other.when_leading(refused)  # elected: its failure is the caller's
+        standby = await second.when_leading(start_second, retry_every=0.01)
+        assert standby is not None
+        await asyncio.sleep(0.2)
+        assert not standby.done() and started == ["first"] and attempts == []
+        first.close()
+        await asyncio.wait_for(standby, 10)
+
+    asyncio.run(scenario())
+    assert started == ["first", "second"] and attempts == [0, 1]
+    assert second.leading and "port taken" in caplog.text
+    second.close()
+    other.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from bot.channels.matrix_content import (
     strip_reply_fallback,
     thread_relation,
 )
+from bot.channels.matrix_files import read_files
 from bot.ground.config import ConfigError, MatrixConfig, load_config
 from handlers.events import Button
 from tests.bot.test_config import MINIMAL
@@ -170,3 +172,40 @@ def test_the_key_store_sits_beside_the_database_unless_configured(tmp_path: Path
     assert Path(with_postgres.matrix.store_path) == tmp_path / "matrix-store"
     chosen = load(tmp_path, MATRIX + 'store_path = "keys/bot"\n', secret)
     assert Path(chosen.matrix.store_path) == tmp_path / "keys" / "bot"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        {"msgtype": "m.image", "body": "photo.jpg"},  # no url at all
+        {"msgtype": "m.file", "body": "a.pdf", "url": "https://example.org/a.pdf"},
+        {"msgtype": "m.file", "body": "a.pdf", "url": 7},
+        {"msgtype": "m.file", "body": "a.pdf", "file": {"url": "https://example.org/a"}},
+        {"msgtype": "m.file", "body": "a.pdf", "file": "mxc://example.org/a"},
+    ],
+)
+def test_a_malformed_file_message_carries_no_file(content: dict[str, object]) -> None:
+    assert read_files(content, "matrix") == ()
+
+
+def test_a_file_is_read_with_its_name_caption_and_type() -> None:
+    plain = {
+        "msgtype": "m.image",
+        "body": "the form, filled in",
+        "filename": "form.png",
+        "url": "mxc://example.org/form",
+        "info": {"mimetype": "image/png"},
+    }
+    (image,) = read_files(plain, "matrix")
+    assert (image.kind, image.ref, image.name, image.caption, image.mimetype) == (
+        "photo",
+        "mxc://example.org/form",
+        "form.png",
+        "the form, filled in",
+        "image/png",
+    )
+    sealed = {"url": "mxc://example.org/x", "key": {"k": "secret"}, "iv": "iv"}
+    odd = {"msgtype": "m.sticker", "body": "x.bin", "file": sealed, "info": "not a dict"}
+    (file,) = read_files(odd, "matrix")
+    assert (file.kind, file.name, file.caption, file.mimetype) == ("document", "x.bin", "", "")
+    assert json.loads(file.ref) == sealed

@@ -125,7 +125,8 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
             assert await server.post_to_webhook(address, wrong, "not-the-secret") == 403
             assert await server.post_to_webhook(address, wrong, "") == 403
             secret = "s3cret-Token_1"
-            for body in (b"{not json", b"[1, 2]", b'{"update_id": "7"}', b'{"message": {}}'):
+            bodies = (b"{not json", b"[1, 2]", b'{"update_id": "7"}', b'{"update_id": true}')
+            for body in (*bodies, b'{"message": {}}'):
                 assert await server.post_raw(address, body, secret) == 400, body
             right = server.private_update(ASKER, "/status")
             assert await server.post_to_webhook(address, right, "s3cret-Token_1") == 200

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import AnswerabilityFit, AnswerLabel, FicheAnswer, Question
+from bot.ground.storage.models import AnswerabilityFit, AnswerLabel, Question
+from bot.ground.storage.repo import latest_fiche_answer
 from bot.ground.vocabulary import LabelSource, Verdict
 
 __all__ = ["add_fit", "count_labels", "labels", "latest_fit", "record_label"]
@@ -35,12 +36,7 @@ def record_label(
     fiche keeps only their latest verdict.
     """
     if features is None:
-        shown = session.scalar(
-            select(FicheAnswer)
-            .where(FicheAnswer.question_id == question.id)
-            .order_by(FicheAnswer.id.desc())
-            .limit(1)
-        )
+        shown = latest_fiche_answer(session, question.id)
         if shown is not None and shown.features and shown.fiches:
             features, shown_fiche = shown.features, shown.fiches[0]["id"]
     label = session.scalar(
