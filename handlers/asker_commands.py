@@ -96,12 +96,9 @@ def close(turn: Turn, question: Question, *, by_asker: bool) -> None:
     assert asker is not None
     if asker.focus_question_id == question.id:
         asker.focus_question_id = None
-    if repo.threads_of(turn.session, question.id):
-        turn.post_in_thread(
-            question,
-            f"Question #{question.id} is resolved.",
-            channels=sorted({t.channel for t in repo.threads_of(turn.session, question.id)}),
-        )
+    turn.post_in_thread(
+        question, f"Question #{question.id} is resolved.", channels=turn.thread_channels(question)
+    )
     text = turn.t_for(
         asker, "Question #{number} is resolved. Did the answer help you?", number=question.id
     )

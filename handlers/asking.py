@@ -109,8 +109,7 @@ def _follow_up_target(turn: Turn) -> tuple[Question | None, bool]:
 
 
 def _follow_up(turn: Turn, question: Question, text: str) -> None:
-    threads = repo.threads_of(turn.session, question.id)
-    channels = sorted({t.channel for t in threads}) or list(turn.services.channels[:1])
+    channels = turn.thread_channels(question) or list(turn.services.channels[:1])
     turn.post_in_thread(
         question,
         f"Follow-up from the asker:\n\n{text}",

@@ -52,7 +52,6 @@ class Turn:
     event: Inbound
     person: Person
     now: dt.datetime
-    replies: int = field(default=0)
     # The questions this event's messages were about, for the log line of the event.
     question_ids: set[int] = field(default_factory=set)
     # Earlier answered questions found near a question during this event, by its number.
@@ -121,7 +120,6 @@ class Turn:
         self, text: str, buttons: Sequence[Button] = (), question: Question | None = None
     ) -> None:
         """Answer the sender where the event came from (their chat, or the thread)."""
-        self.replies += 1
         if self.event.space and self.event.thread_id is not None and question is not None:
             self.post_in_thread(question, text, channels=[self.event.channel])
             return
@@ -159,6 +157,10 @@ class Turn:
         if told:
             self._about(question)
         return told
+
+    def thread_channels(self, question: Question) -> list[str]:
+        """The channels where ``question`` already has a thread in the experts' space."""
+        return sorted({t.channel for t in repo.threads_of(self.session, question.id)})
 
     def post_in_thread(
         self,

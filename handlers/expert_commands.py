@@ -219,7 +219,7 @@ def reassign(turn: Turn, args: list[str]) -> None:
             )
         return
     _make_primary(turn, question, expert, "reassigned")
-    channels = sorted({t.channel for t in repo.threads_of(turn.session, question.id)})
+    channels = turn.thread_channels(question)
     turn.post_in_thread(
         question,
         turn.t(

@@ -209,7 +209,7 @@ def _post_thread(
         "Reply in this thread to answer. /claim to take it, /pass to hand it on.",
     ]
     # A question routed again (a new topic, say) keeps the threads it has.
-    existing = sorted({t.channel for t in repo.threads_of(turn.session, question.id)})
+    existing = turn.thread_channels(question)
     turn.post_in_thread(
         question,
         "\n".join(lines),
@@ -222,7 +222,7 @@ def _post_thread(
 
 def why(turn: Turn, reason: Reason, reader: Person | None) -> str:
     """Why someone was chosen, in their own language: "reads Portuguese · EU funding · …"."""
-    language = (reader.language if reader else None) or turn.config.languages.default
+    language = turn.writer.reader(reader)
     texts = turn.services.texts
     parts = []
     if reason.language is None:

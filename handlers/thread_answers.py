@@ -58,7 +58,7 @@ def send_fiche(turn: Turn, args: list[str]) -> None:
         else:
             turn.reply(turn.t("There is no fiche {fiche}.", fiche=fiche_id), question=question)
         return
-    reader = asker.language or turn.config.languages.default
+    reader = turn.writer.reader(asker)
     language = next((code for code in (reader, "en") if code in languages), languages[0])
     version = get_version(turn.session, fiche_id, language)
     assert version is not None
@@ -147,7 +147,7 @@ def send_similar(turn: Turn, args: list[str]) -> None:
         )
         return
     _, partner = answered_by(turn, answer)
-    reader = asker.language or turn.config.languages.default
+    reader = turn.writer.reader(asker)
     heading = turn.t_for(
         asker,
         "{author} answers your question #{number} with the answer {partner} gave to a "

@@ -87,6 +87,8 @@ async def test_ask_route_answer_follow_up_resolve(config, embedder) -> None:
 
         shown = await bot.say(f"/resolve {number}")
         assert f"Question #{number} is resolved" in shown
+        # The experts' thread is told too.
+        assert f"experts' space · thread #{number}" in shown
         shown = await bot.say("1")
         assert "Thank you for your feedback" in shown
 
@@ -184,6 +186,9 @@ async def test_expert_pass_claim_and_coordinator_reassign(config, embedder) -> N
         assert "Jonas Weber · first answer due " in shown
         shown = await bot.say("/reassign 1 claire")
         assert "now assigned to Claire Dubois" in shown
+        # The thread hears it, with the new assignee mentioned.
+        assert "experts' space · thread #1" in shown and "@claire" in shown
+        assert "Anna" in shown and "assigns question #1 to Claire Dubois" in shown
         await bot.say("/as claire")
         shown = await bot.say("/away")
         assert "Votre absence est enregistrée" in shown
