@@ -138,9 +138,9 @@ async def matrix_bot(
         await app.stop()
 
 
-async def direct_room(asker: MatrixUser) -> str:
+async def direct_room(asker: MatrixUser, *, encrypted: bool = False) -> str:
     """The asker opens a direct room with the bot; the bot accepts the invitation."""
-    room = await asker.create_room([BOT], direct=True)
+    room = await asker.create_room([BOT], direct=True, encrypted=encrypted)
     await asker.wait_member(room, BOT)
     return room
 
