@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import (
@@ -28,6 +28,7 @@ __all__ = [
     "due_step_ids",
     "next_due",
     "overdue_questions",
+    "past_due",
     "step_context",
     "steps_of",
     "thread_channels",
@@ -200,19 +201,24 @@ def next_due(session: Session) -> dt.datetime | None:
     )
 
 
+def past_due(now: dt.datetime) -> ColumnElement[bool]:
+    """A question is late: no first answer by its due time, or not resolved by its own."""
+    return or_(
+        and_(Question.first_response_at.is_(None), Question.first_response_due < now),
+        Question.resolution_due < now,
+    )
+
+
 def overdue_questions(
     session: Session, now: dt.datetime, statuses: Iterable[str], limit: int = 50
 ) -> list[Question]:
-    """Questions past a deadline: no first answer by its due time, or not resolved by its own."""
+    """Questions past a deadline (see ``past_due``), by first response due."""
     return list(
         session.scalars(
             select(Question)
             .where(
                 Question.status.in_(list(statuses)),
-                or_(
-                    and_(Question.first_response_at.is_(None), Question.first_response_due < now),
-                    Question.resolution_due < now,
-                ),
+                past_due(now),
             )
             .order_by(Question.first_response_due, Question.id)
             .limit(limit)

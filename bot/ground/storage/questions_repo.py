@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, and_, column, exists, func, or_, select, t
 from sqlalchemy.orm import Session
 
 from bot.ground.storage import repo
+from bot.ground.storage.deadline_repo import past_due
 from bot.ground.storage.gaps_repo import unanswered_by_fiches
 from bot.ground.storage.models import (
     Assignment,
@@ -95,13 +96,7 @@ class QuestionPage:
 
 
 def _overdue(now: dt.datetime) -> Any:
-    return and_(
-        Question.status.in_(repo.ACTIVE),
-        or_(
-            and_(Question.first_response_at.is_(None), Question.first_response_due < now),
-            Question.resolution_due < now,
-        ),
-    )
+    return and_(Question.status.in_(repo.ACTIVE), past_due(now))
 
 
 def _search(session: Session, words: str) -> ColumnElement[bool]:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from bot.ground.storage import repo
+from bot.ground.storage.deadline_repo import past_due
 from bot.ground.storage.models import (
     Assignment,
     Event,
@@ -190,11 +191,8 @@ def figure_counts(
         found.setdefault(grp, {})["reminders" if kind == "reminder" else "escalations"] = number
     _durations(session, cohort, found)
     current = _cohort(session, by, period=None, active_only=True).subquery()
-    overdue = (q.first_response_at.is_(None) & (q.first_response_due < now)) | (
-        q.resolution_due < now
-    )
     backlog = (
-        select(current.c.grp, func.count(), _count(overdue))
+        select(current.c.grp, func.count(), _count(past_due(now)))
         .join(q, q.id == current.c.qid)
         .group_by(current.c.grp)
     )
