@@ -242,6 +242,7 @@ def fresh_schema(server: str) -> Iterator[str]:
 
 
 async def run_processes(args: argparse.Namespace) -> int:
+    from bench.telegram_bench import answered
     from tests.fakes.telegram_server import FakeBotApi, TelegramUser
 
     folder = Path(tempfile.mkdtemp(prefix="rrm-load-"))
@@ -281,20 +282,7 @@ async def run_processes(args: argparse.Namespace) -> int:
                 started = time.perf_counter()
                 for number, asker in enumerate(askers, start=1):
                     await server.private_text(asker, question(number))
-                waiting = {asker.id for asker in askers}
-                seen = 0
-
-                def answered() -> bool:
-                    nonlocal seen
-                    calls = server.calls
-                    for call in calls[seen:]:
-                        if call.method == "sendMessage" and call.status == 200:
-                            waiting.discard(call.params.get("chat_id"))
-                    seen = len(calls)
-                    return not waiting
-
-                await server.wait_for(answered, timeout=3600, what="every first reply")
-                elapsed = time.perf_counter() - started
+                elapsed = await answered(server, askers, started)
             finally:
                 for bot in bots:
                     bot.send_signal(signal.SIGTERM)

@@ -91,10 +91,14 @@ def draft_routes(
         return listing(request)
 
     async def act(request: Request) -> Response:
+        # Only reading the form needs the event loop; the rest is database work, kept off it.
+        form = await request.form()
+        return await run_in_threadpool(answer, request, form)
+
+    def answer(request: Request, form: Any) -> Response:
         user = tools.user_of(request)
         if not user:
             return tools.refused(request, 401, "Please log in to review the drafts.")
-        form = await request.form()
         if not tools.csrf_valid(request, form):
             return tools.refused(request, 403, "The form had expired: please try again.")
         number = request.path_params["number"]
@@ -102,7 +106,7 @@ def draft_routes(
         if action not in ("save", "approve", "reject"):
             return PlainTextResponse(f"unknown action {action!r}", status_code=400)
         values = {f: str(form.get(f, "")) for f in FORM_FIELDS if f in form}
-        error, notice = await run_in_threadpool(review, number, action, values, user)
+        error, notice = review(number, action, values, user)
         if error:
             return listing(request, 400, error=error)
         return listing(request, notice=notice)

@@ -14,12 +14,13 @@ from bot.cli import main
 from bot.cli_calibrate import label_example
 from bot.ground.config import load_config
 from bot.ground.storage.labels_repo import record_label
-from bot.ground.storage.models import AnswerabilityFit, AnswerLabel, Person, Question
+from bot.ground.storage.models import AnswerabilityFit, AnswerLabel
 from bot.ground.vocabulary import LabelSource, Verdict
 from routing.answerability import AnswerabilityModel
 from routing.calibration import Example, fit, load_base
 from tests.conftest import SAMPLE_FICHES, example_config_text
 from tests.fakes.app import console_bot
+from tests.fakes.rows import add_asker, question_row
 from tests.handlers.test_console_loop import APPRENTICE_QUESTION
 
 pytestmark = pytest.mark.db
@@ -81,18 +82,10 @@ def store_labels(config_path: Path, labelled: list[tuple[dict[str, float], Verdi
     """One asker question a label, each judged on the fiche ranked first."""
     database = open_database(load_config(config_path, environ={}))
     with database.sessions.begin() as session:
-        asker = Person(role="asker", created_at=NOW)
-        session.add(asker)
-        session.flush()
+        asker = add_asker(session, NOW)
         for number, (values, verdict) in enumerate(labelled):
-            question = Question(
-                asker_id=asker.id,
-                channel="console",
-                text=f"question {number}",
-                language="en",
-                status="offered",
-                decision="answer",
-                created_at=NOW,
+            question = question_row(
+                asker, f"question {number}", NOW, status="offered", decision="answer"
             )
             session.add(question)
             session.flush()
@@ -184,18 +177,7 @@ async def test_a_label_stored_without_features_is_measured_again(
     # An expert named a fiche for a routed question shown no fiches: no features were kept.
     async with console_bot(config, embedder) as bot:  # imports the sample fiches
         with bot.app.database.sessions.begin() as session:
-            asker = Person(role="asker", created_at=NOW)
-            session.add(asker)
-            session.flush()
-            question = Question(
-                asker_id=asker.id,
-                channel="console",
-                text=APPRENTICE_QUESTION,
-                language="en",
-                status="open",
-                decision="route",
-                created_at=NOW,
-            )
+            question = question_row(add_asker(session, NOW), APPRENTICE_QUESTION, NOW)
             session.add(question)
             session.flush()
             record_label(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,21 @@ async def test_retry_backs_off_then_succeeds() -> None:
     call = Flaky(Transient(OSError("reset")), Transient(OSError("reset"), wait=0.0))
     assert await retry(call, attempts=3, delay=0.0, max_wait=1.0, channel="test") == "sent"
     assert call.calls == 3
+
+
+async def test_retry_doubles_its_delay_and_waits_what_the_platform_asks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    failures = [Transient(OSError("reset")) for _ in range(2)]
+    call = Flaky(*failures, Transient(OSError("flood"), wait=0.0), Transient(OSError("reset")))
+    caplog.set_level(logging.WARNING, logger="bot.channels.common")
+    assert await retry(call, attempts=5, delay=0.01, max_wait=1.0, channel="test") == "sent"
+    assert [r.getMessage() for r in caplog.records] == [
+        "test: reset; retrying in 0.01 s",
+        "test: reset; retrying in 0.02 s",
+        "test: rate limited (flood); waiting 0.00 s",
+        "test: reset; retrying in 0.08 s",
+    ]
 
 
 async def test_retry_gives_up_with_the_platform_s_error() -> None:

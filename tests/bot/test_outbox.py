@@ -10,10 +10,11 @@ from sqlalchemy import event, select
 
 from bot.ground.clock import FixedClock
 from bot.ground.storage.database import Database
-from bot.ground.storage.models import OutboxMessage, Person, Question, Thread
+from bot.ground.storage.models import OutboxMessage, Thread
 from bot.outbox import OutboxSender
 from handlers.events import Delivery, Sent
 from tests.conftest import START
+from tests.fakes.rows import add_asker, question_row
 
 pytestmark = pytest.mark.db
 
@@ -102,21 +103,10 @@ def test_thread_messages_of_a_whole_batch_cost_one_thread_query(database_url: st
     db.upgrade()
     try:
         with db.sessions.begin() as session:
-            asker = Person(role="asker", display_name="Ana", created_at=START)
-            session.add(asker)
-            session.flush()
+            asker = add_asker(session, START, display_name="Ana")
             for number in range(1, 6):
                 session.add(
-                    Question(
-                        id=number,
-                        asker_id=asker.id,
-                        channel="fake",
-                        text=f"question {number}",
-                        language="en",
-                        status="open",
-                        decision="route",
-                        created_at=START,
-                    )
+                    question_row(asker, f"question {number}", START, id=number, channel="fake")
                 )
                 session.flush()
                 session.add(
@@ -133,18 +123,7 @@ def test_thread_messages_of_a_whole_batch_cost_one_thread_query(database_url: st
                         )
                     )
             # No thread yet on this question: its message waits.
-            session.add(
-                Question(
-                    id=6,
-                    asker_id=asker.id,
-                    channel="fake",
-                    text="question 6",
-                    language="en",
-                    status="open",
-                    decision="route",
-                    created_at=START,
-                )
-            )
+            session.add(question_row(asker, "question 6", START, id=6, channel="fake"))
             session.flush()
             session.add(
                 OutboxMessage(

@@ -14,6 +14,7 @@ from bot.ground.storage.privacy import anonymise_question
 from bot.ground.vocabulary import LabelSource, Verdict
 from routing.answerability import FEATURES
 from tests.fakes.app import console_bot
+from tests.fakes.rows import add_asker, question_row
 from tests.handlers.test_console_loop import APPRENTICE_QUESTION, ROUTE_QUESTION
 
 pytestmark = pytest.mark.db
@@ -78,18 +79,7 @@ async def test_a_routed_question_gets_no_label_by_itself(config, embedder) -> No
 
 
 def _question(session, text: str = "How do we share apprentices?") -> Question:  # type: ignore[no-untyped-def]
-    asker = Person(role="asker", created_at=NOW)
-    session.add(asker)
-    session.flush()
-    question = Question(
-        asker_id=asker.id,
-        channel="console",
-        text=text,
-        language="en",
-        status="open",
-        decision="route",
-        created_at=NOW,
-    )
+    question = question_row(add_asker(session, NOW), text, NOW)
     session.add(question)
     session.flush()
     return question

@@ -100,3 +100,17 @@ def test_drafts_are_reviewed_on_the_dashboard(
     assert token
     again = client.post(f"/drafts/{number}", data={"csrf": token.group(1), "action": "reject"})
     assert again.status_code == 400 and "already reviewed" in again.text
+
+
+def test_a_bad_review_form_changes_nothing(stats_config: Config, database: Database) -> None:
+    """Logged out, an unknown action, or a draft that does not exist: refused, nothing stored."""
+    client = TestClient(create_app(stats_config, database, FixedClock(dataset.NOW)))
+    number = add_draft(database)
+    assert client.post(f"/drafts/{number}", data={"action": "reject"}).status_code == 401
+    login(client)
+    unknown = client.post(f"/drafts/{number}", data=form(client, action="publish"))
+    assert unknown.status_code == 400 and "unknown action 'publish'" in unknown.text
+    missing = client.post(f"/drafts/{number + 1}", data=form(client, action="reject"))
+    assert missing.status_code == 400 and f"There is no draft fiche #{number + 1}." in missing.text
+    with database.sessions() as session:
+        assert session.get(FicheDraft, number).status == "draft"

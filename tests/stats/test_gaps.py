@@ -89,6 +89,7 @@ def test_the_gaps_page(client: TestClient, ids: dict[str, int]) -> None:
     page = client.get("/gaps", params={"from": dataset.FROM, "to": dataset.TO}).text
     rows = re.findall(r"<tr>(.*?)</tr>", page.split('id="gaps"', 1)[1], re.S)
     first = rows[1]
+    assert 'id="no-gaps"' not in page
     assert "EU funding" in first and "French" in first
     assert f'<a href="/questions/{ids["q6"]}">#{ids["q6"]}</a> question q6' in first
     assert "1 / 1 / 0" in first  # routed / suggested / never confirmed

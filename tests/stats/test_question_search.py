@@ -11,8 +11,9 @@ from sqlalchemy import delete, update
 from bot.assembly import open_database
 from bot.ground.config import Config
 from bot.ground.storage import privacy
-from bot.ground.storage.models import Person, Question
+from bot.ground.storage.models import Question
 from bot.ground.storage.questions_repo import COUNTED, QuestionFilter, list_questions
+from tests.fakes.rows import add_asker, question_row
 
 pytestmark = pytest.mark.db
 NOW = dt.datetime(2026, 3, 20, 12, tzinfo=dt.UTC)
@@ -39,23 +40,9 @@ def _found(config: Config, words: str) -> list[str]:
 def stored(config: Config) -> Config:
     database = open_database(config)
     with database.sessions.begin() as session:
-        asker = Person(
-            role="asker", display_name="A", organisation="Région Occitanie", created_at=NOW
-        )
-        session.add(asker)
-        session.flush()
+        asker = add_asker(session, NOW, display_name="A", organisation="Région Occitanie")
         for number, text in enumerate(TEXTS):
-            session.add(
-                Question(
-                    asker_id=asker.id,
-                    channel="console",
-                    text=text,
-                    language="en",
-                    status="open",
-                    decision="route",
-                    created_at=NOW - dt.timedelta(hours=number),
-                )
-            )
+            session.add(question_row(asker, text, NOW - dt.timedelta(hours=number)))
     database.dispose()
     return config
 
@@ -96,21 +83,8 @@ def test_the_index_follows_edits_and_deletions(stored: Config) -> None:
 def test_counting_stops_at_a_bound(config: Config) -> None:
     database = open_database(config)
     with database.sessions.begin() as session:
-        asker = Person(role="asker", display_name="A", created_at=NOW)
-        session.add(asker)
-        session.flush()
-        session.add_all(
-            Question(
-                asker_id=asker.id,
-                channel="console",
-                text=f"question {n}",
-                language="en",
-                status="open",
-                decision="route",
-                created_at=NOW,
-            )
-            for n in range(COUNTED + 5)
-        )
+        asker = add_asker(session, NOW, display_name="A")
+        session.add_all(question_row(asker, f"question {n}", NOW) for n in range(COUNTED + 5))
     with database.sessions() as session:
         page = list_questions(session, QuestionFilter(search="question", page=3), NOW)
         exact = list_questions(session, QuestionFilter(search="question 100"), NOW)
@@ -126,21 +100,10 @@ def test_an_erased_text_leaves_no_trigram_on_disk(config: Config) -> None:
         database.dispose()
         pytest.skip("the file check is SQLite's; PostgreSQL's erasure needs VACUUM (privacy.md)")
     with database.sessions.begin() as session:
-        asker = Person(role="asker", display_name="A", created_at=NOW)
-        session.add(asker)
-        session.flush()
+        asker = add_asker(session, NOW, display_name="A")
         for n in range(30):
-            session.add(
-                Question(
-                    asker_id=asker.id,
-                    channel="console",
-                    text="Secret Zyxwvutsrq plan" if n == 7 else f"ordinary question {n}",
-                    language="en",
-                    status="resolved",
-                    decision="route",
-                    created_at=NOW,
-                )
-            )
+            text = "Secret Zyxwvutsrq plan" if n == 7 else f"ordinary question {n}"
+            session.add(question_row(asker, text, NOW, status="resolved"))
     with database.sessions.begin() as session:
         number = session.query(Question.id).filter(Question.text.like("Secret%")).scalar()
         privacy.anonymise_question(session, number)
