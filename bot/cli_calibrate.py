@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from bot.command_database import command_database
 from bot.command_error import CommandError
@@ -66,7 +66,7 @@ def label_example(
     nothing of the first.
     """
     features, first = (label.features, label.shown_fiche)
-    if not features or any(name not in features for name in FEATURES):
+    if not _complete(features):
         if measured is None:
             return None
         features, first = measured
@@ -82,6 +82,11 @@ def label_example(
     )
 
 
+def _complete(features: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
+    """Whether stored features hold every input the model weighs."""
+    return features is not None and all(name in features for name in FEATURES)
+
+
 def _examples(
     config: Config, database: Database, stored: list[AnswerLabel], known_up_to: int
 ) -> tuple[list[Example], int]:
@@ -90,8 +95,7 @@ def _examples(
     examples, skipped = [], 0
     for label in stored:
         measured = None
-        complete = label.features and all(name in label.features for name in FEATURES)
-        if not complete and label.text.strip():
+        if not _complete(label.features) and label.text.strip():
             if triage is None:
                 from bot.assembly import build_triage
 

@@ -16,7 +16,7 @@ RATE_WINDOW = dt.timedelta(minutes=1)
 
 def _admitted(turn: Turn) -> bool:
     access = turn.config.access
-    if access.open or turn.person.role in ("expert", "coordinator"):
+    if access.open or turn.person.role in (Role.EXPERT, Role.COORDINATOR):
         return True
     account = f"{turn.event.channel}:{turn.event.sender_id}"
     if account in access.allowlist:

@@ -199,7 +199,8 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer | None) -> None:
     if answer is not None:  # None: an earlier question's answer was offered, not fiches
         answer.feedback, answer.feedback_at = FicheFeedback.HELPED, turn.now
         label_fiche_answer(turn, question, answer, Verdict.POSITIVE, LabelSource.ASKER_HELPED)
-    question.status, question.resolved_at, question.helpful = "resolved", turn.now, True
+    question.status, question.resolved_at = QuestionStatus.RESOLVED, turn.now
+    question.helpful = True
     repo.log_event(
         turn.session,
         "resolved",

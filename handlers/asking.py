@@ -79,11 +79,11 @@ def handle_question_text(turn: Turn, text: str) -> None:
 
 def status_label(turn: Turn, status: str) -> str:
     """A question's status in the sender's words."""
-    labels = {
-        "offered": turn.t("answered from the fiches"),
-        "open": turn.t("with the experts, waiting for an answer"),
-        "answered": turn.t("answered by an expert"),
-        "resolved": turn.t("resolved"),
+    labels: dict[str, str] = {
+        QuestionStatus.OFFERED: turn.t("answered from the fiches"),
+        QuestionStatus.OPEN: turn.t("with the experts, waiting for an answer"),
+        QuestionStatus.ANSWERED: turn.t("answered by an expert"),
+        QuestionStatus.RESOLVED: turn.t("resolved"),
     }
     return labels.get(status, status)
 

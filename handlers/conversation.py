@@ -92,7 +92,7 @@ class Conversation:
             if (
                 person is not None
                 and event.space
-                and (person.role not in ("expert", "coordinator") or not person.active)
+                and (person.role not in (Role.EXPERT, Role.COORDINATOR) or not person.active)
             ):
                 return None
             return person

@@ -29,6 +29,7 @@ from handlers.expert_commands import thread_question
 from handlers.i18n import language_name
 from knowledge.drafts import draft_version, fiche_file_text, free_fiche_id, publish
 from knowledge.embedder import Embedder
+from knowledge.fiche import FicheVersionText
 from knowledge.repository import index_with_fiches
 
 __all__ = [
@@ -237,12 +238,20 @@ def change_field(
     if field == "id" and fiche_id_taken(session, draft.fiche_id, draft_id=draft.id):
         setattr(draft, attribute, before)
         return ID_IN_USE, {"fiche": value.lower()}
-    checked = draft_version(draft, config.languages.supported, {t.id for t in config.topics})
-    if isinstance(checked, list):
+    checked = _checked(config, draft)
+    if isinstance(checked, str):
         setattr(draft, attribute, before)
-        # The file checker's own words (English), as `rrm kb import` prints them.
-        return "{problem}", {"problem": "; ".join(e.problem for e in checked)}
+        return "{problem}", {"problem": checked}
     return None
+
+
+def _checked(config: Config, draft: FicheDraft) -> FicheVersionText | str:
+    """The version the draft's file reads as, or what is wrong with it.
+
+    The problems are the file checker's own words (English), as `rrm kb import` prints them.
+    """
+    version = draft_version(draft, config.languages.supported, {t.id for t in config.topics})
+    return "; ".join(e.problem for e in version) if isinstance(version, list) else version
 
 
 def _shown(draft: FicheDraft) -> str:
@@ -299,9 +308,9 @@ def approval_problem(
         return REVIEWED, {"draft": draft.id}
     if fiche_id_taken(session, draft.fiche_id, draft_id=draft.id):
         return ID_TAKEN, {"fiche": draft.fiche_id, "draft": draft.id}
-    version = draft_version(draft, config.languages.supported, {t.id for t in config.topics})
-    if isinstance(version, list):
-        return INVALID, {"draft": draft.id, "problem": "; ".join(e.problem for e in version)}
+    version = _checked(config, draft)
+    if isinstance(version, str):
+        return INVALID, {"draft": draft.id, "problem": version}
     return None
 
 
@@ -314,8 +323,8 @@ def approve_draft(
     now: dt.datetime,
 ) -> None:
     """Store and embed a draft :func:`approval_problem` passed as a fiche; mark it approved."""
-    version = draft_version(draft, config.languages.supported, {t.id for t in config.topics})
-    assert not isinstance(version, list), "check approval_problem first"
+    version = _checked(config, draft)
+    assert not isinstance(version, str), "check approval_problem first"
     publish(session, embedder, version, now)
     draft.status = DraftStatus.APPROVED
     draft.reviewed_by, draft.reviewed_at = reviewer, now

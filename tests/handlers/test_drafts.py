@@ -10,7 +10,17 @@ from sqlalchemy import select
 
 from bot.assembly import import_fiches
 from bot.cli import main
+from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.drafts_repo import add_draft
 from bot.ground.storage.models import Fiche, FicheDraft, FicheVersion, Question
+from handlers.drafts import (
+    ID_IN_USE,
+    ID_TAKEN,
+    INVALID,
+    REVIEWED,
+    approval_problem,
+    change_field,
+)
 from knowledge.collection import read_collection
 from knowledge.drafts import DRAFTS_COLLECTION
 from tests.conftest import example_config_text
@@ -131,3 +141,62 @@ def test_export_needs_a_folder(tmp_path: Path, capsys) -> None:
     config_file.write_text(example_config_text(), "utf-8")
     assert main(["--config", str(config_file), "kb", "drafts", "export", str(tmp_path / "no")]) == 1
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_a_taken_id_an_invalid_file_or_a_review_stops_approval(config, database) -> None:
+    """What approval and an edit refuse, named the same way on every surface."""
+    now = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    with database.sessions.begin() as session:
+        asker = conversation_repo.add_asker(session, "An asker", now)
+        question = repo.add_question(
+            session,
+            Question(
+                asker_id=asker.id,
+                channel="console",
+                text=QUESTION,
+                language="en",
+                status="resolved",
+                decision="route",
+                created_at=now,
+            ),
+        )
+
+        def draft(fiche_id: str) -> FicheDraft:
+            return add_draft(
+                session,
+                FicheDraft(
+                    question_id=question.id,
+                    fiche_id=fiche_id,
+                    language="en",
+                    title=TITLE,
+                    topics=[config.topics[0].id],
+                    summary="A list of lawyers.",
+                    body=ANSWER,
+                    country="FR",
+                    region="",
+                    partner="",
+                    status="draft",
+                    created_at=now,
+                ),
+            )
+
+        first, second = draft(FICHE), draft(FICHE)
+        assert approval_problem(session, config, first) == (
+            ID_TAKEN,
+            {"fiche": FICHE, "draft": first.id},
+        )
+        # An edit to a taken id is undone, with the reason.
+        assert change_field(session, config, second, "id", "Other-Id") is None
+        assert second.fiche_id == "other-id"
+        assert change_field(session, config, second, "id", FICHE.upper()) == (
+            ID_IN_USE,
+            {"fiche": FICHE},
+        )
+        assert second.fiche_id == "other-id"
+        assert approval_problem(session, config, first) is None
+        # A file made invalid outside the checked edits (the config's topics changed, say).
+        first.topics = ["no-such-topic"]
+        message, values = approval_problem(session, config, first)
+        assert message == INVALID and "unknown topic 'no-such-topic'" in str(values["problem"])
+        second.status = "rejected"
+        assert approval_problem(session, config, second) == (REVIEWED, {"draft": second.id})
