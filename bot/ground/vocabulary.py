@@ -11,6 +11,7 @@ from enum import StrEnum
 __all__ = [
     "AssignmentRole",
     "DraftStatus",
+    "EndReason",
     "EscalationLevel",
     "FicheFeedback",
     "GapKind",
@@ -51,6 +52,15 @@ class AssignmentRole(StrEnum):
 
     PRIMARY = "primary"
     MENTIONED = "mentioned"
+
+
+class EndReason(StrEnum):
+    """Why an assignment ended."""
+
+    RESOLVED = "resolved"  # the question was resolved
+    PASSED = "passed"  # the expert passed it on
+    REROUTED = "rerouted"  # a coordinator set another topic: routed again
+    REMOVED = "removed"  # the expert left the directory
 
 
 class Priority(StrEnum):

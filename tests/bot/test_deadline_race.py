@@ -19,11 +19,11 @@ from bot.ground.storage.models import (
     Identity,
     OutboxMessage,
     Person,
-    Question,
 )
 from handlers.deadlines import start_clock
 from handlers.directory import sync_directory
 from tests.conftest import ROOT, START
+from tests.fakes.rows import add_asker, question_row
 
 pytestmark = pytest.mark.db
 
@@ -43,9 +43,7 @@ def seed(database: Database, config: Config) -> None:
         )
         assert claire is not None and jonas is not None
         for n in range(QUESTIONS):
-            asker = Person(role="asker", display_name=f"asker {n}", created_at=START, language="fr")
-            session.add(asker)
-            session.flush()
+            asker = add_asker(session, START, display_name=f"asker {n}", language="fr")
             session.add(
                 Identity(
                     person_id=asker.id,
@@ -54,17 +52,14 @@ def seed(database: Database, config: Config) -> None:
                     chat_id=f"asker-{n}",
                 )
             )
-            question = Question(
-                asker_id=asker.id,
-                channel="console",
-                text=f"question {n}",
+            question = question_row(
+                asker,
+                f"question {n}",
+                START,
                 language="fr",
                 topic="work-based-learning",
-                status="open",
-                decision="route",
                 partner_id="cm-lot",
                 priority="normal",
-                created_at=START,
                 routed_at=START,
             )
             session.add(question)

@@ -34,16 +34,13 @@ from tests.fakes.console import ScriptedLines, Transcript
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.matrix_user import MatrixUser
 from tests.fakes.synapse import Synapse, password
+from tests.handlers.test_console_loop import ROUTE_QUESTION
 
 pytestmark = pytest.mark.db
 
 APPRENTICE_QUESTION = (
     "How can several very small craft firms in a rural valley share the training of one "
     "apprentice and the paperwork that goes with it?"
-)
-ROUTE_QUESTION = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts?"
 )
 # A few fiches are enough here, and embedding them all would make this file slow on its own.
 FICHES = ("employer-pool-apprenticeships-mayo", "vet-dashboard-twente", "shared-vle-lapland-vet")
@@ -138,9 +135,9 @@ async def matrix_bot(
         await app.stop()
 
 
-async def direct_room(asker: MatrixUser) -> str:
+async def direct_room(asker: MatrixUser, *, encrypted: bool = False) -> str:
     """The asker opens a direct room with the bot; the bot accepts the invitation."""
-    room = await asker.create_room([BOT], direct=True)
+    room = await asker.create_room([BOT], direct=True, encrypted=encrypted)
     await asker.wait_member(room, BOT)
     return room
 

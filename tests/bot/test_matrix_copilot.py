@@ -15,18 +15,10 @@ from tests.bot.test_matrix import (  # noqa: F401 (fixtures used by name)
     world,
 )
 from tests.fakes.matrix_user import MatrixUser
+from tests.handlers.test_copilot import ANSWER, QUESTION, REWORDED
 
 pytestmark = pytest.mark.db
 
-QUESTION = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts?"
-)
-REWORDED = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts in Italy?"
-)
-ANSWER = "The national procurement agency keeps a list of lawyers who advise municipalities."
 NOTE = "Called the agency: they answer within a week."
 
 

@@ -22,6 +22,7 @@ from tests.bot.test_matrix import (
     BOT,
     ROUTE_QUESTION,
     content,
+    direct_room,
     matrix_bot,
     until,
     with_matrix,
@@ -66,13 +67,6 @@ async def secret(
         yield SecretWorld(room, matrix, keys, **users)
 
 
-async def secret_direct_room(asker: MatrixUser) -> str:
-    """The asker opens an encrypted direct room with the bot, as Element does by default."""
-    room = await asker.create_room([BOT], direct=True, encrypted=True)
-    await asker.wait_member(room, BOT)
-    return room
-
-
 async def test_an_encrypted_question_goes_from_ask_to_relay_to_resolve(
     secret: SecretWorld, synapse: Synapse, embedder, tmp_path: Path
 ) -> None:
@@ -82,7 +76,7 @@ async def test_an_encrypted_question_goes_from_ask_to_relay_to_resolve(
         MatrixUser(synapse.url, jonas_id, password("jonas"), tmp_path / "jonas-keys") as jonas,
         matrix_bot(secret.config, embedder) as bot,
     ):
-        dm = await secret_direct_room(sofia)
+        dm = await direct_room(sofia, encrypted=True)
         await sofia.say(dm, APPRENTICE_QUESTION)
         offer = await sofia.next_event(dm)
         assert "Shared apprenticeship employer" in content(offer)["body"]
@@ -137,7 +131,7 @@ async def test_a_restart_keeps_the_keys_and_a_lost_store_means_a_new_device(
 ) -> None:
     sofia, claire, room = secret.sofia, secret.claire, secret.room
     async with matrix_bot(secret.config, embedder) as bot:
-        dm = await secret_direct_room(sofia)
+        dm = await direct_room(sofia, encrypted=True)
         await sofia.say(dm, "/help")
         assert "/status" in await sofia.next_text(dm)
         device = bot.channel.client.device_id
@@ -174,7 +168,7 @@ async def test_an_undecryptable_message_is_counted_and_its_sender_told_once(
 ) -> None:
     sofia = secret.sofia
     async with matrix_bot(secret.config, embedder) as bot:
-        dm = await secret_direct_room(sofia)
+        dm = await direct_room(sofia, encrypted=True)
         await sofia.say(dm, "/language de")
         assert "Deutsch" in await sofia.next_text(dm)
         # Encrypted with a session the bot was never given.
@@ -215,7 +209,7 @@ async def test_an_asker_who_left_the_direct_room_gets_the_answer_in_a_new_one(
         MatrixUser(synapse.url, petra_id, password("petra"), tmp_path / "petra-keys") as petra,
         matrix_bot(secret.config, embedder),
     ):
-        dm = await secret_direct_room(petra)
+        dm = await direct_room(petra, encrypted=True)
         await petra.say(dm, ROUTE_QUESTION)
         root = await claire.next_event(room)
         assert "Your question #1 went to" in await petra.next_text(dm)

@@ -14,20 +14,13 @@ from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used 
     telegram_bot,
 )
 from tests.fakes.telegram_server import TelegramUser
+from tests.handlers.test_copilot import QUESTION, REWORDED
 
 pytestmark = pytest.mark.db
 
 ANNA = TelegramUser(3000, "Anna", "Schmidt", "en")  # the coordinator
 BEA = TelegramUser(555002, "Bea", "Lynch", "en-IE")
 CARL = TelegramUser(555003, "Carl", "Berg", "en")
-QUESTION = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts?"
-)
-REWORDED = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts in Italy?"
-)
 NEXT_QUESTION = (
     "Which lawyers know the public procurement rules for catering contracts of school canteens?"
 )

@@ -12,13 +12,10 @@ from bot.ground.storage.models import OutboxMessage, Person, Question
 from handlers.clean_text import drop_format_characters
 from handlers.events import Inbound
 from tests.fakes.app import console_bot
+from tests.handlers.test_console_loop import ROUTE_QUESTION
 
 pytestmark = pytest.mark.db
 
-ROUTE_QUESTION = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts?"
-)
 RLO, PDF, ZWSP = "\u202e", "\u202c", "\u200b"
 
 

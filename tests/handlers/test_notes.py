@@ -7,13 +7,10 @@ from sqlalchemy import select
 
 from bot.ground.storage.models import Event, Question, RelayedMessage
 from tests.fakes.app import console_bot
+from tests.handlers.test_console_loop import ROUTE_QUESTION
 
 pytestmark = pytest.mark.db
 
-ROUTE_QUESTION = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts?"
-)
 HAND_OVER = "Marco, can you take this one? It is about Italian law."
 
 

@@ -10,13 +10,9 @@ from bot.ground.storage import repo
 from bot.ground.storage.models import Person
 from handlers.people import find_person, folded
 from tests.fakes.app import console_bot
+from tests.handlers.test_console_loop import ROUTE_QUESTION
 
 pytestmark = pytest.mark.db
-
-ROUTE_QUESTION = (
-    "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts?"
-)
 
 
 def german_coordinator(config):

@@ -19,10 +19,10 @@ from bot.cli import main
 from bot.ground.config import Config, load_config
 from bot.ground.logs import configure_logging
 from bot.ground.storage.database import Database
-from bot.ground.storage.models import Person, Question
 from bot.metrics import MetricsCollector, metrics_app
 from tests.fakes.app import console_bot
 from tests.fakes.console_script import write_config
+from tests.fakes.rows import add_asker, question_row
 
 TOKEN = "123456789:AAsecretTOKENvalue_0123456789"
 PASSWORD = "pa55-word-secret"
@@ -228,19 +228,14 @@ def test_first_response_histogram_is_counted_in_the_database(config: Config) -> 
     start = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     waits = [30.0, 600.0, 2 * 3600.0, 3 * 86400.0, 10 * 86400.0]
     with database.sessions.begin() as session:
-        asker = Person(role="asker", display_name="A", created_at=start, away=False, active=True)
-        session.add(asker)
-        session.flush()
+        asker = add_asker(session, start, display_name="A", away=False, active=True)
         for wait in [*waits, None]:
             session.add(
-                Question(
-                    asker_id=asker.id,
-                    channel="console",
-                    text="q",
-                    language="en",
+                question_row(
+                    asker,
+                    "q",
+                    start,
                     status="answered" if wait is not None else "open",
-                    decision="route",
-                    created_at=start,
                     routed_at=start,
                     first_response_at=None if wait is None else start + dt.timedelta(seconds=wait),
                 )

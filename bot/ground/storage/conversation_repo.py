@@ -17,7 +17,7 @@ from bot.ground.storage.models import (
     Question,
     RelayedMessage,
 )
-from bot.ground.vocabulary import AssignmentRole, RelayDirection, Role
+from bot.ground.vocabulary import AssignmentRole, EndReason, RelayDirection, Role
 
 __all__ = [
     "add_asker",
@@ -66,7 +66,7 @@ def passed_by(session: Session, question_id: int) -> set[int]:
     return set(
         session.scalars(
             select(Assignment.person_id).where(
-                Assignment.question_id == question_id, Assignment.ended_reason == "passed"
+                Assignment.question_id == question_id, Assignment.ended_reason == EndReason.PASSED
             )
         )
     )

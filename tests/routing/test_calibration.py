@@ -1,0 +1,46 @@
+"""The refusal rule of ``rrm kb calibrate``: instant-answer figures and what a worse model costs."""
+
+from __future__ import annotations
+
+import pytest
+
+from routing.answerability import FEATURES
+from routing.calibration import Example, Figures, figures, no_worse, wrong_weight
+
+
+def example(positive: bool, answerable: bool) -> Example:
+    return Example(dict.fromkeys(FEATURES, 0.0), positive, answerable, "g")
+
+
+def test_figures_count_right_wrong_and_missed_answers_at_the_band() -> None:
+    examples = [
+        example(True, True),  # answered right
+        example(False, True),  # answered, another fiche answers: wrong
+        example(True, True),  # below the band: missed
+        example(False, False),  # below the band: reaches an expert
+        example(False, False),  # answered though no fiche answers: wrong
+    ]
+    found = figures(examples, [0.9, 0.85, 0.5, 0.2, 0.8], answer_at=0.8)
+    assert (found.answers, found.wrong, found.missed) == (3, 2, 2)
+    assert found.precision == pytest.approx(1 / 3)
+    assert found.coverage == pytest.approx(1 / 3)
+    assert found.expert_reach == pytest.approx(1 / 2)
+
+
+def test_a_wrong_answer_weighs_the_band_s_break_even() -> None:
+    assert wrong_weight(0.8) == pytest.approx(4.0)
+    assert wrong_weight(0.5) == pytest.approx(1.0)
+    assert wrong_weight(1.0) > 1e5  # answering only when certain: a wrong answer is never worth it
+    assert Figures(1.0, 0.5, 1.0, answers=3, wrong=1, missed=2).cost(0.8) == pytest.approx(6.0)
+
+
+def test_a_model_is_refused_only_when_it_costs_more() -> None:
+    old = Figures(0.9, 0.5, 0.9, answers=10, wrong=1, missed=5)  # cost 9 at 0.8
+    same = Figures(0.8, 0.6, 0.9, answers=10, wrong=2, missed=1)  # cost 9: kept
+    one_wrong_more = Figures(0.8, 0.6, 0.9, answers=10, wrong=2, missed=2)  # cost 10
+    fewer_missed_for_a_wrong = Figures(0.8, 0.7, 0.9, answers=10, wrong=2, missed=0)  # cost 8
+    assert no_worse(same, old, 0.8)
+    assert not no_worse(one_wrong_more, old, 0.8)
+    assert no_worse(fewer_missed_for_a_wrong, old, 0.8)
+    # At a lower band a wrong answer weighs less: the same trade is then clearly better.
+    assert no_worse(one_wrong_more, old, 0.5)
