@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import FicheAnswer, Question
+from bot.ground.storage.models import FicheAnswer, FicheVersion, Question
 from bot.ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
 from handlers.asking import answer_choices, status_label
 from handlers.commands import help_text, show_help
@@ -16,7 +16,7 @@ from handlers.referral import refer
 from handlers.way_out import not_what_i_asked
 from knowledge.repository import get_version
 
-__all__ = ["ASKER_COMMANDS", "press"]
+__all__ = ["ASKER_COMMANDS", "fiche_heading", "press", "shortened"]
 
 
 def start(turn: Turn, _args: list[str]) -> None:
@@ -233,6 +233,14 @@ def shortened(body: str, limit: int = FULL_FICHE_CHARS) -> tuple[str, bool]:
     return body[: cut if cut > 0 else limit].rstrip(), True
 
 
+def fiche_heading(version: FicheVersion) -> str:
+    """A fiche's title, over its partner and place when it names a partner."""
+    if not version.partner:
+        return version.title
+    place = ", ".join(x for x in (version.region, version.country) if x)
+    return f"{version.title}\n{version.partner}" + (f" — {place}" if place else "")
+
+
 def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer, rank: int = 0) -> None:
     shown = answer.fiches[rank]
     version = None
@@ -243,8 +251,7 @@ def _full_fiche(turn: Turn, question: Question, answer: FicheAnswer, rank: int =
     if version is None:
         turn.reply(turn.t("This fiche is no longer in the knowledge base."))
         return
-    place = ", ".join(x for x in (version.region, version.country) if x)
-    header = f"{version.title}\n{version.partner}" + (f" — {place}" if place else "")
+    header = fiche_heading(version)
     # A question already with the experts (a suggestion) has nothing left to choose.
     offered = question.status == QuestionStatus.OFFERED
     body, cut = shortened(version.body)

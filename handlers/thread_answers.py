@@ -9,7 +9,7 @@ from bot.ground.storage.answers_repo import answer_of
 from bot.ground.storage.labels_repo import record_label
 from bot.ground.storage.models import Person, Question
 from bot.ground.vocabulary import LabelSource, QuestionStatus, Verdict
-from handlers.asker_commands import shortened
+from handlers.asker_commands import fiche_heading, shortened
 from handlers.context import Turn
 from handlers.copilot import answered_by
 from handlers.expert_commands import already_resolved, thread_question
@@ -68,10 +68,7 @@ def send_fiche(turn: Turn, args: list[str]) -> None:
         author=author_label(turn),
         number=question.id,
     )
-    place = ", ".join(x for x in (version.region, version.country) if x)
-    header = version.title + (
-        f"\n{version.partner}" + (f" — {place}" if place else "") if version.partner else ""
-    )
+    header = fiche_heading(version)
     body, cut = shortened(version.body)
     parts = [heading, header, body]
     if cut:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 import shutil
 
-from handlers.asker_commands import FULL_FICHE_CHARS, shortened
+from bot.ground.storage.models import FicheVersion
+from handlers.asker_commands import FULL_FICHE_CHARS, fiche_heading, shortened
 from tests.conftest import SAMPLE_FICHES
 from tests.fakes.app import console_bot
 from tests.handlers.test_console_loop import APPRENTICE_QUESTION
@@ -14,6 +15,16 @@ from tests.handlers.test_console_loop import APPRENTICE_QUESTION
 def test_a_short_body_is_shown_whole() -> None:
     body = "First paragraph.\n\nSecond paragraph."
     assert shortened(body) == (body, False)
+
+
+def test_the_heading_names_partner_and_place_only_under_a_partner() -> None:
+    full = FicheVersion(title="T", partner="Chambre", region="Occitanie", country="FR")
+    assert fiche_heading(full) == "T\nChambre — Occitanie, FR"
+    assert fiche_heading(FicheVersion(title="T", partner="Chambre", region="", country="")) == (
+        "T\nChambre"
+    )
+    # A fiche with no partner (a draft made without one): the title alone, no dangling place.
+    assert fiche_heading(FicheVersion(title="T", partner="", region="", country="FR")) == "T"
 
 
 def test_a_long_body_is_cut_where_a_paragraph_ends() -> None:
