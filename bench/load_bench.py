@@ -26,7 +26,6 @@ import contextlib
 import dataclasses
 import io
 import os
-import re
 import resource
 import shutil
 import signal
@@ -189,6 +188,8 @@ GROUP = -1001234567890
 
 def process_config(folder: Path, url: str, base_url: str, args: argparse.Namespace) -> Path:
     """The example config on ``url``, Telegram on the fake server, the console off."""
+    from tests.fakes.console_script import set_line, telegram_section
+
     text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     fiches = ROOT / "fiches"
     if args.fiches:
@@ -200,28 +201,13 @@ def process_config(folder: Path, url: str, base_url: str, args: argparse.Namespa
         (r'(?m)^collection = ".*"$', f'collection = "{fiches}"'),
         (r"(?m)^questions_per_minute = .*$", "questions_per_minute = 0"),
         (r'(?m)^taxonomy = ".*"$', f'taxonomy = "{ROOT / "topics"}"'),
-        (r"(?m)^(\[console\]\n)enabled = true$", r"\1enabled = false"),
     ]
     if args.route:
         replacements.append((r"(?m)^answer_confidence = .*$", "answer_confidence = 1.0"))
     for pattern, value in replacements:
-        text, found = re.subn(pattern, value, text, count=1)
-        assert found, pattern
-    head, _, tail = text.partition("[telegram]\n")
-    values = {
-        "enabled": "true",
-        "token": f'"{TOKEN}"',
-        "base_url": f'"{base_url}"',
-        "experts_chat_id": str(GROUP),
-        "poll_timeout": "1",
-        "rate_per_second": "0",
-        "group_rate_per_minute": "0",
-    }
-    for key, value in values.items():
-        tail, found = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", tail, count=1)
-        assert found, key
+        text = set_line(text, pattern, value)
     path = folder / "config.toml"
-    path.write_text(head + "[telegram]\n" + tail, encoding="utf-8")
+    path.write_text(telegram_section(text, base_url, TOKEN, GROUP), encoding="utf-8")
     return path
 
 

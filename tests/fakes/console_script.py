@@ -51,19 +51,49 @@ def write_answers(path: Path, questions: dict[int, int]) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def set_line(text: str, pattern: str, line: str) -> str:
+    """``text`` with the first match of ``pattern`` replaced; a pattern matching nothing fails."""
+    changed, found = re.subn(pattern, line, text, count=1)
+    if not found:
+        raise AssertionError(f"nothing matches {pattern!r}: the example config changed")
+    return changed
+
+
+def switch_channel(text: str, section: str, values: dict[str, str]) -> str:
+    """The config ``text`` with the console off and ``[section]`` on, its keys set to ``values``."""
+    text = set_line(text, r"(?m)^(\[console\]\n)enabled = true$", r"\1enabled = false")
+    head, _, tail = text.partition(f"[{section}]\n")
+    for key, value in {"enabled": "true", **values}.items():
+        tail = set_line(tail, rf"(?m)^{key} = .*$", f"{key} = {value}")
+    return f"{head}[{section}]\n{tail}"
+
+
+def telegram_section(text: str, base_url: str, token: str, group: int) -> str:
+    """The config ``text`` with the console off and Telegram on the fake at ``base_url``."""
+    values = {
+        "token": f'"{token}"',
+        "base_url": f'"{base_url}"',
+        "experts_chat_id": str(group),
+        "poll_timeout": "1",
+        "rate_per_second": "0",
+        "group_rate_per_minute": "0",
+    }
+    return switch_channel(text, "telegram", values)
+
+
 def write_config(folder: Path, database_url: str, fiches: int = 3, **access: object) -> Path:
     """The example config on ``database_url``, a few sample fiches, every question routed."""
     collection = folder / "fiches"
     for fiche in sorted(p for p in SAMPLE_FICHES.iterdir() if p.is_dir())[:fiches]:
         shutil.copytree(fiche, collection / fiche.name)
     text = example_config_text()
-    text = re.sub(r'(?m)^url = ".*"$', f'url = "{database_url}"', text, count=1)
-    text = re.sub(r'(?m)^collection = ".*"$', f'collection = "{collection}"', text, count=1)
+    text = set_line(text, r'(?m)^url = ".*"$', f'url = "{database_url}"')
+    text = set_line(text, r'(?m)^collection = ".*"$', f'collection = "{collection}"')
     # Nothing reaches a confidence of 1: every question is routed, no fiche shown.
-    text = re.sub(r"(?m)^answer_confidence = .*$", "answer_confidence = 1.0", text, count=1)
-    text = re.sub(r"(?m)^suggest_confidence = .*$", "suggest_confidence = 1.0", text, count=1)
+    text = set_line(text, r"(?m)^answer_confidence = .*$", "answer_confidence = 1.0")
+    text = set_line(text, r"(?m)^suggest_confidence = .*$", "suggest_confidence = 1.0")
     for key, value in access.items():
-        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text, count=1)
+        text = set_line(text, rf"(?m)^{key} = .*$", f"{key} = {value}")
     path = folder / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import signal
 import time
 import urllib.parse
@@ -35,7 +34,7 @@ from sqlalchemy import func, select
 
 from bot.ground.storage.database import Database
 from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, Question
-from tests.fakes.console_script import write_config
+from tests.fakes.console_script import switch_channel, write_config
 from tests.fakes.http_proxy import HttpProxy
 from tests.fakes.synapse import Synapse
 from tests.reliability.test_crash import seed
@@ -60,19 +59,14 @@ class Asker:
 
 def matrix_config(path: Path, homeserver: str, bot: str, secret: str, room: str) -> None:
     """Switch the written config from the console to Matrix on ``homeserver``."""
-    text = path.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^(\[console\]\n)enabled = true$", r"\1enabled = false", text, count=1)
-    head, _, tail = text.partition("[matrix]\n")
     values = {
-        "enabled": "true",
         "homeserver": json.dumps(homeserver),
         "user_id": json.dumps(bot),
         "password": json.dumps(secret),
         "experts_room": json.dumps(room),
     }
-    for key, value in values.items():
-        tail = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", tail, count=1)
-    path.write_text(head + "[matrix]\n" + tail, encoding="utf-8")
+    text = switch_channel(path.read_text(encoding="utf-8"), "matrix", values)
+    path.write_text(text, encoding="utf-8")
 
 
 class Homeserver:

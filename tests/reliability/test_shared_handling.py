@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from bot.ground.storage.database import Database
 from bot.ground.storage.models import InboundReceipt, InboxEvent
-from tests.fakes.console_script import write_config
+from tests.fakes.console_script import set_line, write_config
 from tests.fakes.telegram_server import FakeBotApi, TelegramUser
 from tests.reliability.test_crash import seed
 from tests.reliability.test_telegram_crash import (
@@ -94,7 +94,7 @@ async def test_two_processes_share_the_inbox_and_survive_a_kill(
         )
     config = write_config(tmp_path, database_url)
     text = config.read_text(encoding="utf-8")
-    config.write_text(re.sub(r"(?m)^claim_seconds = .*$", "claim_seconds = 3", text, count=1))
+    config.write_text(set_line(text, r"(?m)^claim_seconds = .*$", "claim_seconds = 3"))
     await seed(config, embedder)
     errors = [tmp_path / "err-a", tmp_path / "err-b"]
     sent: dict[int, list[int]] = collections.defaultdict(list)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
-import re
 import signal
 import sys
 from pathlib import Path
@@ -23,7 +22,7 @@ from sqlalchemy import func, select
 from bot.ground.storage.database import Database
 from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
 from tests.conftest import ROOT
-from tests.fakes.console_script import write_config
+from tests.fakes.console_script import telegram_section, write_config
 from tests.fakes.telegram_server import Call, FakeBotApi, TelegramUser
 from tests.reliability.test_crash import seed
 
@@ -37,21 +36,8 @@ QUESTION = "Which grants help a small firm in region {} train its first apprenti
 
 def telegram_config(path: Path, server: FakeBotApi) -> None:
     """Switch the written config from the console to Telegram on the fake server."""
-    text = path.read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^(\[console\]\n)enabled = true$", r"\1enabled = false", text, count=1)
-    head, _, tail = text.partition("[telegram]\n")
-    values = {
-        "enabled": "true",
-        "token": f'"{TOKEN}"',
-        "base_url": f'"{server.base_url}"',
-        "experts_chat_id": str(GROUP),
-        "poll_timeout": "1",
-        "rate_per_second": "0",
-        "group_rate_per_minute": "0",
-    }
-    for key, value in values.items():
-        tail = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", tail, count=1)
-    path.write_text(head + "[telegram]\n" + tail, encoding="utf-8")
+    text = telegram_section(path.read_text(encoding="utf-8"), server.base_url, TOKEN, GROUP)
+    path.write_text(text, encoding="utf-8")
 
 
 # Every bot process started, so one a failed test leaves running is killed after it.
