@@ -16,22 +16,17 @@ from tests.conftest import START
 pytestmark = pytest.mark.db
 
 
-def test_state_is_kept_and_dated_by_the_injected_clock(database_url: str) -> None:
+def test_state_is_kept_and_dated_by_the_injected_clock(database: Database) -> None:
     """A put is read back, and its date is the clock's, not the wall clock's."""
-    database = Database(database_url)
-    database.upgrade()
     clock = FixedClock(START)
     state = ChannelState(database.sessions, "telegram", clock)
-    try:
-        assert asyncio.run(state.get("offset")) is None
-        asyncio.run(state.put("offset", "41"))
-        clock.advance(dt.timedelta(days=3))
-        asyncio.run(state.put("offset", "42"))
-        assert asyncio.run(state.get("offset")) == "42"
-        assert asyncio.run(ChannelState(database.sessions, "matrix", clock).get("offset")) is None
-        with database.sessions() as session:
-            entry = session.get(ChannelStateEntry, ("telegram", "offset"))
-            assert entry is not None
-            assert entry.updated_at.replace(tzinfo=dt.UTC) == START + dt.timedelta(days=3)
-    finally:
-        database.dispose()
+    assert asyncio.run(state.get("offset")) is None
+    asyncio.run(state.put("offset", "41"))
+    clock.advance(dt.timedelta(days=3))
+    asyncio.run(state.put("offset", "42"))
+    assert asyncio.run(state.get("offset")) == "42"
+    assert asyncio.run(ChannelState(database.sessions, "matrix", clock).get("offset")) is None
+    with database.sessions() as session:
+        entry = session.get(ChannelStateEntry, ("telegram", "offset"))
+        assert entry is not None
+        assert entry.updated_at.replace(tzinfo=dt.UTC) == START + dt.timedelta(days=3)

@@ -43,39 +43,27 @@ def fill(database: Database) -> None:
         inbox_repo.mark_handled(session, [ids["recent"]], START - dt.timedelta(days=1))
 
 
-def test_handled_events_past_the_period_are_deleted(database_url: str) -> None:
-    database = Database(database_url)
-    database.upgrade()
-    try:
-        fill(database)
-        assert prune_inbox(database.sessions, START, 0) == 0  # 0 keeps everything
-        assert prune_inbox(database.sessions, START, 30) == 0
-        assert prune_inbox(database.sessions, START, 7) == 2
-        # Never handled stays, however old; handled within the period stays.
-        assert stored(database) == {"recent": True, "open": False}
-        assert prune_inbox(database.sessions, START, 7) == 0
-    finally:
-        database.dispose()
+def test_handled_events_past_the_period_are_deleted(database: Database) -> None:
+    fill(database)
+    assert prune_inbox(database.sessions, START, 0) == 0  # 0 keeps everything
+    assert prune_inbox(database.sessions, START, 30) == 0
+    assert prune_inbox(database.sessions, START, 7) == 2
+    # Never handled stays, however old; handled within the period stays.
+    assert stored(database) == {"recent": True, "open": False}
+    assert prune_inbox(database.sessions, START, 7) == 0
 
 
-def test_many_handled_events_are_deleted_in_several_transactions(database_url: str) -> None:
-    database = Database(database_url)
-    database.upgrade()
-    try:
-        with database.sessions.begin() as session:
-            events = [NewEvent(str(n), "chat", {}) for n in range(2500)]
-            inbox_repo.store_events(session, "telegram", events, START)
-            for event_id in session.scalars(select(InboxEvent.id)):
-                inbox_repo.mark_handled(session, [event_id], START)
-        assert prune_inbox(database.sessions, START + dt.timedelta(days=8), 7) == 2500
-        assert stored(database) == {}
-    finally:
-        database.dispose()
+def test_many_handled_events_are_deleted_in_several_transactions(database: Database) -> None:
+    with database.sessions.begin() as session:
+        events = [NewEvent(str(n), "chat", {}) for n in range(2500)]
+        inbox_repo.store_events(session, "telegram", events, START)
+        for event_id in session.scalars(select(InboxEvent.id)):
+            inbox_repo.mark_handled(session, [event_id], START)
+    assert prune_inbox(database.sessions, START + dt.timedelta(days=8), 7) == 2500
+    assert stored(database) == {}
 
 
-async def test_the_retention_task_prunes_on_start(database_url: str) -> None:
-    database = Database(database_url)
-    database.upgrade()
+async def test_the_retention_task_prunes_on_start(database: Database) -> None:
     task = None
     try:
         fill(database)
@@ -90,4 +78,3 @@ async def test_the_retention_task_prunes_on_start(database_url: str) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        database.dispose()

@@ -85,9 +85,7 @@ def _question(session, text: str = "How do we share apprentices?") -> Question: 
     return question
 
 
-def test_an_expert_verdict_without_fiches_shown_keeps_no_features(database_url) -> None:
-    database = Database(database_url)
-    database.upgrade()
+def test_an_expert_verdict_without_fiches_shown_keeps_no_features(database: Database) -> None:
     with database.sessions.begin() as session:
         question = _question(session)
         record_label(
@@ -97,12 +95,9 @@ def test_an_expert_verdict_without_fiches_shown_keeps_no_features(database_url) 
         [label] = labels(session)
         assert label.features is None and label.shown_fiche is None
         assert label.text == "How do we share apprentices?"
-    database.dispose()
 
 
-def test_the_same_judge_keeps_only_the_latest_verdict(database_url) -> None:
-    database = Database(database_url)
-    database.upgrade()
+def test_the_same_judge_keeps_only_the_latest_verdict(database: Database) -> None:
     with database.sessions.begin() as session:
         question = _question(session)
         features = dict.fromkeys(FEATURES, 0.5)
@@ -132,12 +127,11 @@ def test_the_same_judge_keeps_only_the_latest_verdict(database_url) -> None:
             (LabelSource.EXPERT_VERDICT, Verdict.NEGATIVE),
             (LabelSource.EXPERT_FICHE, Verdict.POSITIVE),
         ]
-    database.dispose()
 
 
-def test_erasing_a_question_blanks_its_labels_text_and_keeps_the_example(database_url) -> None:
-    database = Database(database_url)
-    database.upgrade()
+def test_erasing_a_question_blanks_its_labels_text_and_keeps_the_example(
+    database: Database,
+) -> None:
     with database.sessions.begin() as session:
         question = _question(session, "A private matter of our town")
         record_label(
@@ -154,4 +148,3 @@ def test_erasing_a_question_blanks_its_labels_text_and_keeps_the_example(databas
     with database.sessions() as session:
         label = session.scalar(select(AnswerLabel))
         assert label is not None and label.text == "" and label.features is not None
-    database.dispose()
