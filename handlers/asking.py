@@ -8,12 +8,12 @@ from collections.abc import Mapping
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
-from bot.ground.vocabulary import Priority, QuestionStatus, RelayDirection
+from bot.ground.vocabulary import Priority, QuestionStatus
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.copilot import answered_by, earlier_answers
 from handlers.events import Button
-from handlers.follow_up import join_under_fiche, under_fiche
+from handlers.follow_up import join_under_fiche, record_follow_up, under_fiche
 from handlers.i18n import format_day, language_name
 from handlers.referral import refer
 from knowledge.index import FicheHit
@@ -115,19 +115,7 @@ def _follow_up(turn: Turn, question: Question, text: str) -> None:
         f"Follow-up from the asker:\n\n{text}",
         channels=[c for c in channels if c in turn.services.channels] or channels,
     )
-    conversation_repo.add_relayed(
-        turn.session,
-        question.id,
-        RelayDirection.TO_EXPERTS,
-        turn.person.id,
-        turn.event.channel,
-        turn.event.message_id,
-        text,
-        turn.now,
-    )
-    repo.log_event(
-        turn.session, "follow_up", turn.now, question_id=question.id, actor_id=turn.person.id
-    )
+    record_follow_up(turn, question, text)
     turn.reply(
         turn.t(
             "Added to your question #{number}. (Send /new to ask something else.)",

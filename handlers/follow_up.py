@@ -34,7 +34,14 @@ from handlers.referral import refer
 from knowledge.text import fold_accents
 from routing.triage import Analysis
 
-__all__ = ["FOLLOW_UP_WINDOW", "SHARED_WORDS", "clearly_new", "join_under_fiche", "under_fiche"]
+__all__ = [
+    "FOLLOW_UP_WINDOW",
+    "SHARED_WORDS",
+    "clearly_new",
+    "join_under_fiche",
+    "record_follow_up",
+    "under_fiche",
+]
 
 FOLLOW_UP_WINDOW = dt.timedelta(minutes=30)
 # Analysis reads the start of very long messages (as for a new question).
@@ -87,6 +94,12 @@ def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
         # As "Ask an expert": the fiche shown did not settle the question.
         answer.feedback, answer.feedback_at = FicheFeedback.EXPERT, turn.now
         label_fiche_answer(turn, question, answer, Verdict.NEGATIVE, LabelSource.ASKER_FOLLOW_UP)
+    record_follow_up(turn, question, text, under="fiche")
+    refer(turn, question, asker_wrote=text)
+
+
+def record_follow_up(turn: Turn, question: Question, text: str, **detail: object) -> None:
+    """Keep what the asker added to ``question`` as relayed to the experts, and log it."""
     conversation_repo.add_relayed(
         turn.session,
         question.id,
@@ -103,6 +116,5 @@ def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
         turn.now,
         question_id=question.id,
         actor_id=turn.person.id,
-        under="fiche",
+        **detail,
     )
-    refer(turn, question, asker_wrote=text)
