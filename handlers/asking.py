@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 
@@ -69,12 +70,14 @@ def handle_question_text(turn: Turn, text: str) -> None:
             )
         )
         return
-    if target is not None and under_fiche(turn, target, text, replied=replied):
+    # Analysed once, if at all: the follow-up rule and a new question read the same analysis.
+    analysis = functools.cache(lambda: _analyse(turn, text))
+    if target is not None and under_fiche(turn, target, text, replied=replied, analyse=analysis):
         join_under_fiche(turn, target, text)
         return
     if not may_open_question(turn, text):
         return
-    _new_question(turn, text)
+    _new_question(turn, text, analysis())
 
 
 def status_label(turn: Turn, status: str) -> str:
@@ -125,12 +128,14 @@ def _follow_up(turn: Turn, question: Question, text: str) -> None:
     )
 
 
-def _new_question(turn: Turn, text: str) -> None:
-    person = turn.person
-    preferred = person.language if person.language_explicit or person.language else None
-    analysis = turn.services.triage.analyse(
-        text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=preferred
+def _analyse(turn: Turn, text: str) -> Analysis:
+    return turn.services.triage.analyse(
+        text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=turn.person.language
     )
+
+
+def _new_question(turn: Turn, text: str, analysis: Analysis) -> None:
+    person = turn.person
     language = analysis.language.language
     turn.learn_language(analysis.language)
     question = repo.add_question(
