@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
-from bot.ground.vocabulary import Priority, QuestionStatus, RelayDirection
+from bot.ground.vocabulary import Priority, QuestionStatus
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.copilot import answered_by, earlier_answers
 from handlers.events import Button
-from handlers.follow_up import join_under_fiche, under_fiche
+from handlers.follow_up import join_under_fiche, record_follow_up, under_fiche
 from handlers.i18n import format_day, language_name
 from handlers.referral import refer
 from knowledge.index import FicheHit
@@ -69,12 +70,14 @@ def handle_question_text(turn: Turn, text: str) -> None:
             )
         )
         return
-    if target is not None and under_fiche(turn, target, text, replied=replied):
+    # Analysed once, if at all: the follow-up rule and a new question read the same analysis.
+    analysis = functools.cache(lambda: _analyse(turn, text))
+    if target is not None and under_fiche(turn, target, text, replied=replied, analyse=analysis):
         join_under_fiche(turn, target, text)
         return
     if not may_open_question(turn, text):
         return
-    _new_question(turn, text)
+    _new_question(turn, text, analysis())
 
 
 def status_label(turn: Turn, status: str) -> str:
@@ -115,19 +118,7 @@ def _follow_up(turn: Turn, question: Question, text: str) -> None:
         f"Follow-up from the asker:\n\n{text}",
         channels=[c for c in channels if c in turn.services.channels] or channels,
     )
-    conversation_repo.add_relayed(
-        turn.session,
-        question.id,
-        RelayDirection.TO_EXPERTS,
-        turn.person.id,
-        turn.event.channel,
-        turn.event.message_id,
-        text,
-        turn.now,
-    )
-    repo.log_event(
-        turn.session, "follow_up", turn.now, question_id=question.id, actor_id=turn.person.id
-    )
+    record_follow_up(turn, question, text)
     turn.reply(
         turn.t(
             "Added to your question #{number}. (Send /new to ask something else.)",
@@ -137,12 +128,14 @@ def _follow_up(turn: Turn, question: Question, text: str) -> None:
     )
 
 
-def _new_question(turn: Turn, text: str) -> None:
-    person = turn.person
-    preferred = person.language if person.language_explicit or person.language else None
-    analysis = turn.services.triage.analyse(
-        text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=preferred
+def _analyse(turn: Turn, text: str) -> Analysis:
+    return turn.services.triage.analyse(
+        text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=turn.person.language
     )
+
+
+def _new_question(turn: Turn, text: str, analysis: Analysis) -> None:
+    person = turn.person
     language = analysis.language.language
     turn.learn_language(analysis.language)
     question = repo.add_question(

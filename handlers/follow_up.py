@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Question
@@ -34,19 +35,29 @@ from handlers.referral import refer
 from knowledge.text import fold_accents
 from routing.triage import Analysis
 
-__all__ = ["FOLLOW_UP_WINDOW", "SHARED_WORDS", "clearly_new", "join_under_fiche", "under_fiche"]
+__all__ = [
+    "FOLLOW_UP_WINDOW",
+    "SHARED_WORDS",
+    "clearly_new",
+    "join_under_fiche",
+    "record_follow_up",
+    "under_fiche",
+]
 
 FOLLOW_UP_WINDOW = dt.timedelta(minutes=30)
-# Analysis reads the start of very long messages (as for a new question).
-ANALYSED_CHARS = 2000
 SHARED_WORDS = 2
 # Words this long carry content in every network language; shorter ones are mostly
 # articles, pronouns and prepositions.
 CONTENT_WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
 
 
-def under_fiche(turn: Turn, question: Question, text: str, *, replied: bool) -> bool:
-    """Whether ``text`` is a follow-up of the offered ``question`` (see the module's rule)."""
+def under_fiche(
+    turn: Turn, question: Question, text: str, *, replied: bool, analyse: Callable[[], Analysis]
+) -> bool:
+    """Whether ``text`` is a follow-up of the offered ``question`` (see the module's rule).
+
+    ``analyse`` gives the analysis ``text`` gets as a new question, asked for only when needed.
+    """
     if question.status != QuestionStatus.OFFERED or question.asker_id != turn.person.id:
         return False
     if replied:
@@ -57,11 +68,7 @@ def under_fiche(turn: Turn, question: Question, text: str, *, replied: bool) -> 
     if turn.now - answer.created_at > FOLLOW_UP_WINDOW:
         return False
     shown = {f["id"] for a in repo.fiche_answers_of(turn.session, question.id) for f in a.fiches}
-    preferred = turn.person.language
-    analysis = turn.services.triage.analyse(
-        text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=preferred
-    )
-    return not clearly_new(text, question, analysis, shown)
+    return not clearly_new(text, question, analyse(), shown)
 
 
 def clearly_new(text: str, question: Question, analysis: Analysis, shown: set[str]) -> bool:
@@ -87,6 +94,12 @@ def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
         # As "Ask an expert": the fiche shown did not settle the question.
         answer.feedback, answer.feedback_at = FicheFeedback.EXPERT, turn.now
         label_fiche_answer(turn, question, answer, Verdict.NEGATIVE, LabelSource.ASKER_FOLLOW_UP)
+    record_follow_up(turn, question, text, under="fiche")
+    refer(turn, question, asker_wrote=text)
+
+
+def record_follow_up(turn: Turn, question: Question, text: str, **detail: object) -> None:
+    """Keep what the asker added to ``question`` as relayed to the experts, and log it."""
     conversation_repo.add_relayed(
         turn.session,
         question.id,
@@ -103,6 +116,5 @@ def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
         turn.now,
         question_id=question.id,
         actor_id=turn.person.id,
-        under="fiche",
+        **detail,
     )
-    refer(turn, question, asker_wrote=text)

@@ -35,7 +35,10 @@ def relay_to_asker(
     assert question is not None
     if question.status == QuestionStatus.RESOLVED:
         turn.reply(
-            f"Question #{question.id} is resolved; this message was not relayed.", question=question
+            turn.t(
+                "Question #{number} is resolved; this message was not relayed.", number=question.id
+            ),
+            question=question,
         )
         return
     asker = conversation_repo.get_person(session, question.asker_id)

@@ -91,6 +91,11 @@ async def test_ask_route_answer_follow_up_resolve(config, embedder) -> None:
         assert f"experts' space · thread #{number}" in shown
         shown = await bot.say("1")
         assert "Thank you for your feedback" in shown
+        # Written in the thread after the end, a message is kept from the asker; Claire is told.
+        await bot.say("/as claire")
+        shown = await bot.say(f"#{number} And the wages are paid monthly.")
+        assert f"question n°\u00a0{number} est résolue\u202f; ce message n’a pas été" in shown
+        assert "── to you ──" not in shown
 
         with bot.app.database.sessions() as session:
             question = session.get(Question, int(number))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -144,3 +145,22 @@ async def test_a_clearly_new_question_or_a_late_message_under_a_fiche_is_a_new_q
         with bot.app.database.sessions() as session:
             assert count(session, Question) == 4
             assert session.get(Question, 3).status == "offered"
+
+
+async def test_a_new_question_under_a_fiche_is_analysed_once(config, embedder, monkeypatch) -> None:
+    async with console_bot(config, embedder) as bot:
+        await bot.say(APPRENTICE_QUESTION)
+        assert bot.app.conversation is not None
+        triage = bot.app.conversation.services.triage
+        analysed: list[str] = []
+        analyse = triage.analyse
+
+        def counted(text: str, **options: Any) -> Any:
+            analysed.append(text)
+            return analyse(text, **options)
+
+        monkeypatch.setattr(triage, "analyse", counted)
+        # The follow-up rule finds it new; the new question reuses that very analysis.
+        shown = await bot.say(SUGGEST_QUESTION)
+        assert "Your question #2 went to" in shown and "then wrote" not in shown
+        assert analysed == [SUGGEST_QUESTION]
