@@ -89,6 +89,7 @@ async def test_not_what_i_asked_and_a_reply_under_a_fiche_answer(
         await asker.say(dm, "How can small schools in remote areas share online courses?")
         offer = await asker.next_event(dm)
         assert "Lapland" in content(offer)["body"]
+        await bot.app.flush()  # the offer's event id is recorded before the asker replies to it
         bot.app.clock.advance(dt.timedelta(hours=3))  # type: ignore[attr-defined]
         await asker.send(
             dm,

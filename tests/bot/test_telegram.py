@@ -355,6 +355,7 @@ async def test_edits_attachments_and_reply_chains(config, embedder) -> None:
         await server.private_text(ASKER, "Which one, the one in the capital?")
         follow_up = await server.wait_text("Follow-up from the asker", chat_id=GROUP)
         assert follow_up.params["reply_parameters"]["message_id"] == root.message_id
+        await bot.app.flush()  # its message id is recorded before Claire replies to it
         # An expert replying to the follow-up is still in the question's chain.
         await server.group_text(CLAIRE, "Yes, the capital's.", reply_to=follow_up.message_id)
         await server.wait_text("Yes, the capital's.", chat_id=ASKER.id)
