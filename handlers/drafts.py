@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
@@ -215,19 +216,29 @@ def show_or_edit(turn: Turn, args: list[str]) -> None:
 
 
 def _change(turn: Turn, draft: FicheDraft, field: str, value: str) -> str | None:
-    problem = change_field(turn.session, turn.config, draft, field, value)
+    problem = change_field(turn.session, turn.config, draft, field, value, turn.t)
     if problem is None:
         return None
     message, values = problem
     return turn.t(message, **values)
 
 
+def _english(message: str, **values: object) -> str:
+    return message.format(**values)
+
+
 def change_field(
-    session: Session, config: Config, draft: FicheDraft, field: str, value: str
+    session: Session,
+    config: Config,
+    draft: FicheDraft,
+    field: str,
+    value: str,
+    t: Callable[..., str] = _english,
 ) -> tuple[str, dict[str, object]] | None:
     """Set one field of a draft (a name of ``FIELDS``); undone if the file would be invalid.
 
-    Returns why it was refused (a message and its values), or None.
+    Returns why it was refused (a message and its values), or None; the file checker's
+    words in it are translated by ``t`` (the reader's, in chat).
     """
     attribute = "fiche_id" if field == "id" else field
     before = getattr(draft, attribute)
@@ -238,20 +249,25 @@ def change_field(
     if field == "id" and fiche_id_taken(session, draft.fiche_id, draft_id=draft.id):
         setattr(draft, attribute, before)
         return ID_IN_USE, {"fiche": value.lower()}
-    checked = _checked(config, draft)
+    checked = _checked(config, draft, t)
     if isinstance(checked, str):
         setattr(draft, attribute, before)
         return "{problem}", {"problem": checked}
     return None
 
 
-def _checked(config: Config, draft: FicheDraft) -> FicheVersionText | str:
+def _checked(
+    config: Config, draft: FicheDraft, t: Callable[..., str] = _english
+) -> FicheVersionText | str:
     """The version the draft's file reads as, or what is wrong with it.
 
-    The problems are the file checker's own words (English), as `rrm kb import` prints them.
+    The problems are the file checker's words, as `rrm kb import` prints them, translated by
+    ``t``: the checker's messages are msgids of the catalogs.
     """
-    version = draft_version(draft, config.languages.supported, {t.id for t in config.topics})
-    return "; ".join(e.problem for e in version) if isinstance(version, list) else version
+    version = draft_version(draft, config.languages.supported, {p.id for p in config.topics})
+    if not isinstance(version, list):
+        return version
+    return "; ".join(t(e.template, **dict(e.values)) if e.template else e.problem for e in version)
 
 
 def _shown(draft: FicheDraft) -> str:
@@ -267,7 +283,7 @@ def approve(turn: Turn, args: list[str]) -> None:
     draft = _draft_argument(turn, args, turn.t("Usage: /approve DRAFT-NUMBER"))
     if draft is None:
         return
-    problem = approval_problem(turn.session, turn.config, draft)
+    problem = approval_problem(turn.session, turn.config, draft, turn.t)
     if problem is not None:
         message, values = problem
         turn.reply(turn.t(message, **values))
@@ -301,14 +317,17 @@ def approve(turn: Turn, args: list[str]) -> None:
 
 
 def approval_problem(
-    session: Session, config: Config, draft: FicheDraft
+    session: Session, config: Config, draft: FicheDraft, t: Callable[..., str] = _english
 ) -> tuple[str, dict[str, object]] | None:
-    """Why ``draft`` cannot be approved (a message and its values), or None if it can."""
+    """Why ``draft`` cannot be approved (a message and its values), or None if it can.
+
+    The file checker's words in it are translated by ``t``.
+    """
     if draft.status != DraftStatus.DRAFT:
         return REVIEWED, {"draft": draft.id}
     if fiche_id_taken(session, draft.fiche_id, draft_id=draft.id):
         return ID_TAKEN, {"fiche": draft.fiche_id, "draft": draft.id}
-    version = _checked(config, draft)
+    version = _checked(config, draft, t)
     if isinstance(version, str):
         return INVALID, {"draft": draft.id, "problem": version}
     return None

@@ -21,11 +21,17 @@ KNOWN_KEYS = {"title", "topics", "summary", "country", "region", "partner", "tag
 
 @dataclass(frozen=True)
 class FicheFileError:
-    """One problem in one fiche file: where it is and what is wrong."""
+    """One problem in one fiche file: where it is and what is wrong.
+
+    ``template`` and ``values`` give ``problem`` again as a message and its values (English
+    msgids of the handlers' catalogs), so a chat can say it in the reader's language.
+    """
 
     path: str
     line: int
     problem: str
+    template: str = ""
+    values: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.problem}"
@@ -87,28 +93,33 @@ def parse_fiche_text(
     """Parse the text of one fiche file; ``path`` is only used in error messages."""
     errors: list[FicheFileError] = []
 
-    def problem(line: int, message: str) -> None:
-        errors.append(FicheFileError(path, line, message))
+    def problem(line: int, template: str, **values: str) -> None:
+        message = template.format(**values)
+        errors.append(FicheFileError(path, line, message, template, tuple(values.items())))
 
     if not FICHE_ID.fullmatch(fiche_id):
         problem(
             1,
-            f"folder name {fiche_id!r} is not a valid fiche id (lowercase letters, "
+            "folder name {fiche} is not a valid fiche id (lowercase letters, "
             "digits, '-', '_' or '.')",
+            fiche=repr(fiche_id),
         )
     if language not in languages:
         problem(
             1,
-            f"file name {language!r} is not one of the network's languages "
-            f"({', '.join(languages)})",
+            "file name {language} is not one of the network's languages ({languages})",
+            language=repr(language),
+            languages=", ".join(languages),
         )
     for number, line in enumerate(text.split("\n"), start=1):
         control = CONTROL.search(line)
         if control:
             problem(
                 number,
-                f"holds the control character U+{ord(control.group()):04X} at column "
-                f"{control.start() + 1} (only tabs and line breaks are allowed)",
+                "holds the control character {character} at column {column} "
+                "(only tabs and line breaks are allowed)",
+                character=f"U+{ord(control.group()):04X}",
+                column=str(control.start() + 1),
             )
     if errors and CONTROL.search(text):
         return errors
@@ -126,7 +137,7 @@ def parse_fiche_text(
     except tomllib.TOMLDecodeError as error:
         match = re.search(r"line (\d+)", str(error))
         offset = int(match.group(1)) if match else 0
-        problem(1 + offset, f"front matter is not valid TOML: {error}")
+        problem(1 + offset, "front matter is not valid TOML: {error}", error=str(error))
         return errors
 
     def line_of(key: str) -> int:
@@ -136,10 +147,10 @@ def parse_fiche_text(
         return 1
 
     for key in sorted(set(meta) - KNOWN_KEYS):
-        problem(line_of(key), f"unknown key {key!r}")
+        problem(line_of(key), "unknown key {key}", key=repr(key))
     for key in ("title", "summary", "country", "region", "partner"):
         if key in meta and not isinstance(meta[key], str):
-            problem(line_of(key), f"{key} must be a string")
+            problem(line_of(key), "{key} must be a string", key=key)
     title = meta.get("title")
     if title is None:
         problem(2, "missing required key 'title'")
@@ -153,13 +164,17 @@ def parse_fiche_text(
     else:
         for topic in raw_topics:
             if topic not in topics:
-                problem(line_of("topics"), f"unknown topic {topic!r}")
+                problem(line_of("topics"), "unknown topic {topic}", topic=repr(topic))
     tags = meta.get("tags", [])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         problem(line_of("tags"), "tags must be a list of strings")
     country = meta.get("country", "")
     if isinstance(country, str) and country and not re.fullmatch(r"[A-Z]{2}", country):
-        problem(line_of("country"), f"country {country!r} is not an ISO 3166 alpha-2 code")
+        problem(
+            line_of("country"),
+            "country {country} is not an ISO 3166 alpha-2 code",
+            country=repr(country),
+        )
     body = "\n".join(lines[end + 1 :]).strip()
     if not body:
         problem(end + 1, "the body is empty")

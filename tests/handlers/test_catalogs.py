@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = sorted(p.name for p in CATALOGS.iterdir() if (p / "LC_MESSAGES").is_dir())
 # Methods whose first text argument (after an optional person) is a msgid.
 CALLS = {"t": 0, "t_for": 1, "translate": 1}
+# The fiche file checker's problems are msgids too: a refused draft edit or approval says
+# them in the reader's language (handlers/drafts.py).
+CHECKER = (ROOT / "knowledge" / "fiche.py", {"problem": 1})
 NARROW = "\u202f"
 
 
@@ -67,24 +70,24 @@ def _called(call: ast.Call) -> str:
 def messages_in_code() -> dict[str, str]:
     """Every msgid the code passes to t/t_for/translate, with where it is used."""
     found: dict[str, str] = {}
-    for folder in ("handlers", "bot"):
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            names = _constants(tree)
-            for node in ast.walk(tree):
-                if not isinstance(node, ast.Call):
-                    continue
-                position = CALLS.get(_called(node))
-                if position is None or len(node.args) <= position:
-                    continue
-                arg = node.args[position]
-                text = None
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    text = arg.value
-                elif isinstance(arg, ast.Name):
-                    text = names.get(arg.id)
-                if text:
-                    found.setdefault(text, f"{path.relative_to(ROOT)}:{node.lineno}")
+    files = [(p, CALLS) for f in ("handlers", "bot") for p in sorted((ROOT / f).rglob("*.py"))]
+    for path, calls in [*files, CHECKER]:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        names = _constants(tree)
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            position = calls.get(_called(node))
+            if position is None or len(node.args) <= position:
+                continue
+            arg = node.args[position]
+            text = None
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                text = arg.value
+            elif isinstance(arg, ast.Name):
+                text = names.get(arg.id)
+            if text:
+                found.setdefault(text, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
 

@@ -78,6 +78,24 @@ async def test_answer_to_draft_to_approval_to_instant_answer(
         assert "unknown topic 'no-such-topic'" in shown
         shown = await bot.say("/draft 1 colour blue")
         assert "Usage: /draft DRAFT-NUMBER" in shown
+        # The file checker's words come in the reader's language too, not in English.
+        await bot.say("/language de")
+        shown = await bot.say("/draft 1 country France")
+        assert (
+            "Praxisblatt-Entwurf Nr.\u00a01 bleibt unverändert: das Land 'France' ist kein "
+            "Code nach ISO 3166 alpha-2" in shown
+        )
+        shown = await bot.say("/draft 1 topics no-such-topic, ,")
+        assert "unbekanntes Thema 'no-such-topic'" in shown and "unknown" not in shown
+        shown = await bot.say("/draft 1 id Not An Id!")
+        assert "der Ordnername 'not an id!' ist keine gültige Praxisblatt-ID" in shown
+        await bot.say("/language bg")
+        shown = await bot.say("/draft 1 topics ,")
+        assert (
+            "Черновата на карта №\u00a01 не е променена: темите трябва да са непразен "
+            "списък" in shown
+        )
+        await bot.say("/language en")
         shown = await bot.say("/draft 1 region Occitanie")
         assert "Changed draft fiche #1." in shown and 'region = "Occitanie"' in shown
         shown = await bot.say("/approve")
