@@ -28,8 +28,8 @@ from handlers.context import Services
 from handlers.conversation import Conversation
 from handlers.deadlines import DeadlineKeeper
 from handlers.directory import sync_directory
-from handlers.drafts import refresh_search
 from handlers.events import Inbound
+from handlers.fiche_search import known_approvals, refresh_search
 from handlers.i18n import Translator
 from knowledge.embedder import Embedder
 from knowledge.repository import collection_state
@@ -190,6 +190,7 @@ class Application:
         with database.sessions.begin() as session:
             sync_directory(session, config, self.clock.now())
             loaded = collection_state(session, embedder.name)
+            approvals, approved = known_approvals(session)
         services = Services(
             config=config,
             sessions=database.sessions,
@@ -197,6 +198,8 @@ class Application:
             clock=self.clock,
             texts=Translator(config.languages.supported),
             channels=tuple(self.channels),
+            approvals=approvals,
+            approved_drafts=approved,
         )
         self.knowledge = KnowledgeReloader(config, database, embedder, services, loaded)
         return services

@@ -14,6 +14,7 @@ from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.copilot import answered_by, earlier_answers
 from handlers.events import Button
+from handlers.fiche_search import search_approved
 from handlers.follow_up import join_under_fiche, record_follow_up, under_fiche
 from handlers.i18n import format_day, language_name
 from handlers.referral import refer
@@ -129,6 +130,7 @@ def _follow_up(turn: Turn, question: Question, text: str) -> None:
 
 
 def _analyse(turn: Turn, text: str) -> Analysis:
+    search_approved(turn.services, turn.session)
     return turn.services.triage.analyse(
         text[:ANALYSED_CHARS], hint=turn.event.language_hint, preferred=turn.person.language
     )

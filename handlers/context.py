@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -37,6 +38,11 @@ class Services:
     channels: Sequence[str] = ("console",)
     # Decoded vectors of answered questions, kept between searches for similar ones.
     question_vectors: dict[int, Row] = field(default_factory=dict)
+    # The approved drafts the search holds, and their state (see handlers.drafts.search_approved).
+    approvals: tuple[int, int | None] | None = None
+    approved_drafts: frozenset[int] = frozenset()
+    # Held while a new fiche is added to the search: two additions at once would lose one.
+    search_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def timezone_of(self, person: Person) -> str:
         """The time zone to show a person times in."""

@@ -25,13 +25,13 @@ from bot.ground.storage.drafts_repo import (
 from bot.ground.storage.models import FicheDraft, Person
 from bot.ground.vocabulary import DraftStatus, QuestionStatus
 from handlers.clean_text import clean_text
-from handlers.context import Services, Turn
+from handlers.context import Turn
 from handlers.expert_commands import thread_question
+from handlers.fiche_search import refresh_search
 from handlers.i18n import language_name
 from knowledge.drafts import draft_version, fiche_file_text, free_fiche_id, publish
 from knowledge.embedder import Embedder
 from knowledge.fiche import FicheVersionText
-from knowledge.repository import index_with_fiches
 
 __all__ = [
     "DRAFT_COMMANDS",
@@ -41,7 +41,6 @@ __all__ = [
     "approve_draft",
     "change_field",
     "make_draft",
-    "refresh_search",
 ]
 
 REVIEWED = "Draft fiche #{draft} is already reviewed."
@@ -347,14 +346,6 @@ def approve_draft(
     publish(session, embedder, version, now)
     draft.status = DraftStatus.APPROVED
     draft.reviewed_by, draft.reviewed_at = reviewer, now
-
-
-def refresh_search(services: Services, fiche_ids: list[str]) -> None:
-    """Let the running search find these stored fiches (new or changed) from now on."""
-    triage = services.triage
-    with services.sessions() as session:
-        index = index_with_fiches(session, triage.embedder, triage.index, fiche_ids)
-    services.triage = triage.with_index(index)  # one reference swap, as a reload does
 
 
 def reject(turn: Turn, args: list[str]) -> None:

@@ -2,8 +2,8 @@
 
 Every change is a POST carrying the page's CSRF token. An approval embeds the draft (with the
 bot's embedder inside ``rrm run``, else one loaded on first use) and, inside ``rrm run``,
-tells the running search at once; a separate ``rrm dashboard`` leaves that to the bot's
-knowledge reload (``knowledge.reload_seconds``).
+tells the running search at once; after an approval on a separate ``rrm dashboard`` the bot
+finds it before its next search (handlers/fiche_search.py).
 """
 
 from __future__ import annotations

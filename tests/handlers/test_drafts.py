@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
 from bot.assembly import import_fiches
 from bot.cli import main
+from bot.dashboard import create_app
+from bot.ground.config import DashboardConfig
 from bot.ground.storage import conversation_repo, repo
+from bot.ground.storage.dashboard_accounts import add_account
 from bot.ground.storage.drafts_repo import add_draft
 from bot.ground.storage.models import Fiche, FicheDraft, FicheVersion, Question
 from handlers.drafts import (
@@ -25,6 +30,8 @@ from knowledge.collection import read_collection
 from knowledge.drafts import DRAFTS_COLLECTION
 from tests.conftest import example_config_text
 from tests.fakes.app import console_bot
+from tests.stats.test_drafts_page import form
+from tests.stats.test_surfaces import SECRET, login
 
 pytestmark = pytest.mark.db
 
@@ -159,6 +166,37 @@ def test_export_needs_a_folder(tmp_path: Path, capsys) -> None:
     config_file.write_text(example_config_text(), "utf-8")
     assert main(["--config", str(config_file), "kb", "drafts", "export", str(tmp_path / "no")]) == 1
     assert "not a folder" in capsys.readouterr().err
+
+
+async def test_an_approval_on_a_standalone_dashboard_is_searched_at_once(config, embedder) -> None:
+    """`rrm dashboard` in its own process approves; the running bot answers from it next."""
+    # No knowledge reload: only the bot's look at the approvals can find the new fiche.
+    config = dataclasses.replace(
+        config, knowledge=dataclasses.replace(config.knowledge, reload_seconds=0)
+    )
+    async with console_bot(config, embedder) as bot:
+        await bot.say(QUESTION)
+        await bot.say("/as claire")
+        bot.clock.advance(dt.timedelta(hours=1))
+        await bot.say(f"#1 {ANSWER}")
+        await bot.say("#1 /resolve")
+        shown = await bot.say(f"#1 /tofiche {TITLE}")
+        assert "#1" in shown
+
+        # Another process: its own app on the same database, telling the bot nothing.
+        database = bot.app.database
+        with database.sessions.begin() as session:
+            add_account(session, "anna", "correct horse battery", bot.clock.now())
+        dashboard = dataclasses.replace(config, dashboard=DashboardConfig(secret=SECRET))
+        client = TestClient(create_app(dashboard, database, bot.clock, embedder=embedder))
+        login(client)
+        approved = client.post("/drafts/1", data=form(client, action="approve"))
+        assert f"Draft fiche #1 is now the fiche {FICHE}." in approved.text
+
+        # The bot built its search before the approval, and reloads nothing.
+        await bot.say("/as bea")
+        shown = await bot.say(NEXT_QUESTION)
+        assert TITLE in shown and "[1] This answers it" in shown
 
 
 def test_a_taken_id_an_invalid_file_or_a_review_stops_approval(config, database) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import Fiche, FicheDraft
@@ -10,6 +10,8 @@ from bot.ground.vocabulary import DraftStatus
 
 __all__ = [
     "add_draft",
+    "approvals_state",
+    "approved_fiches",
     "draft_of_question",
     "fiche_id_taken",
     "get_draft",
@@ -86,3 +88,24 @@ def recent_drafts(session: Session, reviewed: int = 20) -> list[FicheDraft]:
         .limit(reviewed)
     )
     return [*waiting, *done]
+
+
+def approvals_state(session: Session) -> tuple[int, int | None]:
+    """How many drafts are approved and the highest number among them, in one indexed query.
+
+    Every approval moves it, wherever it was made: a chat, a dashboard, another process.
+    """
+    count, highest = session.execute(
+        select(func.count(), func.max(FicheDraft.id)).where(
+            FicheDraft.status == DraftStatus.APPROVED
+        )
+    ).one()
+    return int(count), highest
+
+
+def approved_fiches(session: Session) -> dict[int, str]:
+    """The fiche id of every approved draft, by the draft's number."""
+    rows = session.execute(
+        select(FicheDraft.id, FicheDraft.fiche_id).where(FicheDraft.status == DraftStatus.APPROVED)
+    )
+    return {number: fiche_id for number, fiche_id in rows}
