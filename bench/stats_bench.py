@@ -1,6 +1,7 @@
 """Benchmark `rrm stats` on a large history: 1,000,000 questions on SQLite and PostgreSQL.
 
 Usage: python bench/stats_bench.py [--questions 1000000] [--postgresql URL] [--runs 3]
+       python bench/stats_bench.py --existing URL [--runs 3]   (the questions page only)
 
 1. Generates ``--questions`` questions evenly over the past year, in time order as the bot
    stores them (a third answered from fiches, the rest routed to the example config's
@@ -317,12 +318,13 @@ def measure_questions(config: Config, database: Database, runs: int) -> None:
     config = dataclasses.replace(
         config, dashboard=dataclasses.replace(config.dashboard, secret="bench-secret-0123456789")
     )
+    name = f"bench-{uuid.uuid4().hex[:8]}"  # a database measured again keeps earlier ones
     with database.sessions.begin() as session:
-        add_account(session, "bench", "bench password", NOW)
+        add_account(session, name, "bench password", NOW)
     client = TestClient(create_app(config, database, FixedClock(NOW)))
     form = client.get("/login").text
     token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    client.post("/login", data={"name": "bench", "password": "bench password", "csrf": token})
+    client.post("/login", data={"name": name, "password": "bench password", "csrf": token})
     for name, params in [
         ("newest, no filter", {}),
         ("text search, a common word", {"q": "apprenticeship"}),
@@ -395,8 +397,21 @@ def main_bench() -> None:
     parser.add_argument(
         "--questions-only", action="store_true", help="time only the dashboard's questions page"
     )
+    parser.add_argument(
+        "--existing",
+        metavar="URL",
+        help="time the questions page on a database this bench filled before (brought up to "
+        "date first), instead of filling new ones",
+    )
     args = parser.parse_args()
     base = load_config(ROOT / "config.example.toml", environ={})
+    if args.existing:
+        config = dataclasses.replace(base, database=DatabaseConfig(url=args.existing))
+        database = open_database(config)
+        print(f"\n{args.existing}")
+        measure_questions(config, database, args.runs)
+        database.dispose()
+        return
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         if not args.skip_sqlite:

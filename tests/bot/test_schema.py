@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -13,8 +15,9 @@ pytestmark = pytest.mark.db
 
 
 # The text search index of questions (migration 0008) lives outside the models: an FTS5 table
-# with its shadow tables on SQLite, a trigram expression index on PostgreSQL.
-SEARCH_INDEX = ("questions_search", "ix_questions_text_trigram")
+# with its shadow tables on SQLite, a trigram expression index on PostgreSQL; so does the
+# partial expression index of the overdue list (migration 0012).
+SEARCH_INDEX = ("questions_search", "ix_questions_text_trigram", "ix_questions_active_due")
 
 
 def _modelled(name: str | None, kind: str, parents: object) -> bool:
@@ -24,7 +27,11 @@ def _modelled(name: str | None, kind: str, parents: object) -> bool:
 def test_migrations_match_the_models(database_url: str) -> None:
     database = Database(database_url)
     database.upgrade()
-    with database.engine.connect() as connection:
+    with database.engine.connect() as connection, warnings.catch_warnings():
+        # SQLite's reflection cannot read an expression index, and says so; it is not modelled.
+        warnings.filterwarnings(
+            "ignore", "Skipped unsupported reflection of expression-based index ix_questions_"
+        )
         context = MigrationContext.configure(connection, opts={"include_name": _modelled})
         differences = compare_metadata(context, Base.metadata)
     database.dispose()

@@ -6,13 +6,18 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from bot.assembly import open_database
 from bot.ground.config import Config
 from bot.ground.storage import privacy
 from bot.ground.storage.models import Question
-from bot.ground.storage.questions_repo import COUNTED, QuestionFilter, list_questions
+from bot.ground.storage.questions_repo import (
+    COUNTED,
+    WALK_FROM,
+    QuestionFilter,
+    list_questions,
+)
 from tests.fakes.rows import add_asker, question_row
 
 pytestmark = pytest.mark.db
@@ -114,3 +119,32 @@ def test_an_erased_text_leaves_no_trigram_on_disk(config: Config) -> None:
     on_disk = Path(path).read_bytes()
     assert [t for t in (b"zyx", b"yxw", b"wvu", b"ecr") if t in on_disk] == []
     assert _found(config, "zyxw") == []
+
+
+def test_many_found_questions_are_paged_in_order(config: Config) -> None:
+    """Past WALK_FROM ids the page walks its order instead of reading every id: same pages."""
+    database = open_database(config)
+    with database.sessions.begin() as session:
+        asker = add_asker(session, NOW, display_name="A")
+        # Numbers and times disagree on purpose: the order is the time's, then the number's.
+        for n in range(WALK_FROM + 200):
+            text = f"rural apprenticeship {n}" if n % 2 else f"rural tourism {n}"
+            asked = NOW - dt.timedelta(minutes=(n * 7919) % 5003)
+            session.add(question_row(asker, text, asked))
+    with database.sessions() as session:
+        pages = [
+            list_questions(
+                session, QuestionFilter(search="rural apprenticeship", sort=sort, page=page), NOW
+            )
+            for sort in ("newest", "oldest")
+            for page in (1, 2)
+        ]
+        every = session.execute(
+            select(Question.created_at, Question.id).where(Question.text.like("%apprenticeship%"))
+        ).all()
+    database.dispose()
+    newest = [row.id for row in sorted(every, key=lambda r: (r.created_at, r.id), reverse=True)]
+    oldest = newest[::-1]
+    assert all((p.total, p.more) == ((WALK_FROM + 200) // 2, False) for p in pages)
+    assert [r.id for r in pages[0].rows + pages[1].rows] == newest[:100]
+    assert [r.id for r in pages[2].rows + pages[3].rows] == oldest[:100]

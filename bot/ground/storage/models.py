@@ -134,7 +134,12 @@ class Question(Base):
     """One question of an asker, from intake to resolution."""
 
     __tablename__ = "questions"
-    __table_args__ = (Index("ix_questions_status_due", "status", "first_response_due"),)
+    __table_args__ = (
+        Index("ix_questions_status_due", "status", "first_response_due"),
+        # The dashboard's list by partner (migration 0012; its overdue index is outside the
+        # models).
+        Index("ix_questions_partner_status", "partner_id", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     asker_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
