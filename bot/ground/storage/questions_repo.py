@@ -158,7 +158,7 @@ def _search(session: Session, words: str) -> tuple[ColumnElement[bool], int | No
         # pg_trgm splits text into words: with the spaces joined, the trigrams across a word
         # boundary are indexed too, and a phrase of common words ("rural apprenticeship")
         # leaves a quarter of the candidates to check (18,669 against 74,349 of a million).
-        joined = func.translate(func.lower(Question.text), " ", JOINER)
+        joined = func.replace(func.lower(Question.text), " ", JOINER)
         matching = select(Question.id).where(
             joined.like(pattern.replace(" ", JOINER), escape="\\"), in_text
         )

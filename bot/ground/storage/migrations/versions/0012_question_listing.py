@@ -6,7 +6,7 @@ index is partial (active questions only) on the next deadline, an expression the
 cannot declare (like the search index of 0008).
 
 PostgreSQL: the trigram index of 0008 is rebuilt on the text with its spaces joined
-(translate(lower(text), ' ', '0')): pg_trgm splits words, so a phrase of common words found
+(replace(lower(text), ' ', '0')): pg_trgm splits words, so a phrase of common words found
 every question holding both words anywhere (74,349 of a million for "rural apprenticeship",
 6,689 holding the phrase); with the trigrams across the space indexed too, 18,669.
 
@@ -30,7 +30,7 @@ ACTIVE_DUE = (
     "WHERE status IN ('open', 'answered')"
 )
 TRIGRAM = "CREATE INDEX ix_questions_text_trigram ON questions USING gin ({text} {ops})"
-JOINED = "translate(lower(text), ' ', '0')"
+JOINED = "replace(lower(text), ' ', '0')"
 
 
 def _trigram_ops(bind: sa.Connection) -> str | None:
