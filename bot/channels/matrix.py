@@ -78,18 +78,12 @@ from bot.channels.matrix_keys import (
 )
 from bot.ground.config import MatrixConfig
 from handlers.events import Attachment, Button, Delivery, Inbound, Sent, Span, keeps_choices
-from handlers.i18n import Translator
+from handlers.notices import NewDevice
 
-__all__ = ["NEW_DEVICE", "MatrixChannel", "MatrixError"]
+__all__ = ["MatrixChannel", "MatrixError"]
 
 log = logging.getLogger(__name__)
 
-# Said in the experts' room (in English, the experts' language) after the keys were lost.
-NEW_DEVICE = (
-    "My encryption keys were lost, so I now use a new session: {device} (fingerprint "
-    "{fingerprint}). Encrypted messages sent to my old session {old} cannot be read. If you "
-    "had verified my old session, please verify this one."
-)
 # Errors for which sending again can never succeed: the bot is not (or no longer) allowed in
 # the room, or the room is gone.
 PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM"}
@@ -227,9 +221,6 @@ class MatrixChannel:
             missed = await self._catch_up(since) if since else None
             if not since:
                 await self._skip_backlog()
-            if self.replaced_device:
-                # Once synced: an encrypted room's members must be known to send there.
-                await self._announce_new_device()
         except BaseException:
             await self.client.close()
             self.client = None
@@ -341,22 +332,11 @@ class MatrixChannel:
             self.client.device_id,
         )
 
-    async def _announce_new_device(self) -> None:
-        client = self._require_client()
-        text = Translator(()).translate(
-            "en",
-            NEW_DEVICE,
-            device=client.device_id,
-            fingerprint=own_fingerprint(client),
-            old=self.replaced_device,
-        )
-        content = {"msgtype": "m.notice", "body": text}
-        try:
-            await self._send_event(
-                self.experts_room_id, "m.room.message", content, f"rrm-{self._instance}-device"
-            )
-        except Exception as error:
-            log.warning("matrix: cannot tell the experts room about the new device: %s", error)
+    def new_device(self) -> NewDevice | None:
+        """The session taken at this start because the old one's keys were lost, if any."""
+        if not self.replaced_device or self.client is None:
+            return None
+        return NewDevice(self.client.device_id, own_fingerprint(self.client), self.replaced_device)
 
     async def _join_experts_room(self) -> str:
         """Resolve and join the configured room: the homeserver, not its shape, decides."""
