@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Person, Question
-from bot.ground.vocabulary import AssignmentRole, QuestionStatus
+from bot.ground.vocabulary import AssignmentRole, EndReason, QuestionStatus
 from handlers.asker_commands import close
 from handlers.assignments import make_primary
 from handlers.context import Turn
@@ -88,7 +88,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     if mine is None:
         turn.reply(turn.t("You are not assigned to this question."), question=question)
         return
-    repo.end_assignments(session, question.id, turn.now, "passed", person_id=turn.person.id)
+    repo.end_assignments(session, question.id, turn.now, EndReason.PASSED, person_id=turn.person.id)
     repo.log_event(session, "passed", turn.now, question_id=question.id, actor_id=turn.person.id)
     if mine.role != AssignmentRole.PRIMARY:
         turn.reply(
@@ -266,7 +266,7 @@ def set_topic(turn: Turn, args: list[str]) -> None:
         previous=previous,
         topic=args[1],
     )
-    repo.end_assignments(turn.session, question.id, turn.now, "rerouted")
+    repo.end_assignments(turn.session, question.id, turn.now, EndReason.REROUTED)
     decision = refer(turn, question)
     who = decision.primary.name if decision.primary else turn.t("the coordinators")
     turn.reply(
