@@ -221,14 +221,15 @@ def test_backup_copies_a_live_sqlite_database(tmp_path: Path, capsys) -> None:  
     assert status == 1 and "exists" in err
 
 
+@pytest.mark.db
 def test_backup_dumps_a_live_postgresql_database(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     url = os.environ.get("RRM_TEST_DATABASE_URL", "")
     if not url.startswith("postgresql"):
         pytest.skip(
             "a PostgreSQL backup needs RRM_TEST_DATABASE_URL, as .ci/run's second pass sets"
         )
-    if shutil.which("pg_restore") is None:
-        pytest.skip("pg_restore is not installed here, to read the dump back")
+    if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
+        pytest.skip("pg_dump and pg_restore are not installed (Debian: postgresql-client)")
     path = write_config(tmp_path, url, fiches=0)
     assert rrm(capsys, "--config", str(path), "db", "upgrade")[0] == 0
     database = Database(url)
