@@ -185,5 +185,9 @@ def cmd_kb_calibrate(config: Config, args: argparse.Namespace) -> int:
                 CLOCK.now(),
             )
             number = stored_fit.id
-    print(f"stored as model #{number}; the bot uses it from its next start")
+    every = config.knowledge.reload_seconds
+    if every > 0:
+        print(f"stored as model #{number}; a running bot uses it within {every:g} seconds")
+    else:
+        print(f"stored as model #{number}; a running bot uses it once restarted (reload_seconds 0)")
     return 0
