@@ -13,7 +13,7 @@ from bot.ground.vocabulary import AssignmentRole, FicheFeedback, QuestionStatus
 from handlers.context import Turn
 from handlers.copilot import copilot_lines, languages_of
 from handlers.deadlines import start_clock
-from handlers.directory import candidates, need_of
+from handlers.directory import candidates, need_of, weights_of
 from handlers.i18n import format_when, language_name
 from knowledge.repository import get_version
 from routing.matching import Candidate, Reason, RouteDecision, match
@@ -91,6 +91,7 @@ def refer(
         experts,
         coordinators,
         mention_others=config.routing.mention_others,
+        weights=weights_of(config),
     )
     question.status = QuestionStatus.OPEN
     question.decision = question.decision or "route"
