@@ -49,6 +49,7 @@ class KnowledgeReloader:
         self._seen = loaded
         # The calibrated model in use (its id in answerability_fits; None: the shipped one).
         self._fit = fit
+        self._model = services.triage.model
 
     def state(self) -> tuple[State, int | None]:
         """The stored collection's fingerprint and the newest calibrated model's id, now."""
@@ -63,26 +64,26 @@ class KnowledgeReloader:
             # triage reads the newest model too (one at least as new as ``fit``).
             triage = build_triage(self.config, self.database, self.embedder)
             self.services.triage = triage  # one reference swap: a question sees old or new
-            self._loaded, self._fit = current, fit
+            self._loaded, self._fit, self._model = current, fit, triage.model
             log.info("knowledge base changed: now searching %d fiche versions", current[0])
             return True
         self._seen = current
-        if fit == self._fit:
+        if fit != self._fit:
+            with self.database.sessions() as session:
+                model = calibrated_model(session)
+            self._model, self._fit = model or AnswerabilityModel.load(), fit
+            if model is not None:
+                log.info("answer-or-route model #%s (rrm kb calibrate) now in use", fit)
+            else:
+                log.info("the shipped answer-or-route model is in use")
+        elif self.services.triage.model is self._model:
             return False
-        self._swap_model(fit)
-        return True
-
-    def _swap_model(self, fit: int | None) -> None:
-        with self.database.sessions() as session:
-            model = calibrated_model(session)
+        # A search refreshed meanwhile (an approved draft) may have been built on the triage
+        # before the model changed: the model is put back in either case.
         triage = copy.copy(self.services.triage)
-        triage.model = model or AnswerabilityModel.load()
+        triage.model = self._model
         self.services.triage = triage
-        self._fit = fit
-        if model is not None:
-            log.info("answer-or-route model #%s calibrated: now in use", fit)
-        else:
-            log.info("no usable calibrated model: the shipped one is in use")
+        return True
 
     async def run(self, every_seconds: float) -> None:
         """Check every ``every_seconds`` until cancelled."""

@@ -163,10 +163,20 @@ async def test_a_model_is_looked_for_once_per_look(
         knowledge = bot.app.knowledge
         assert knowledge is not None
         assert not await asyncio.to_thread(knowledge.check)  # no model stored
+        services = knowledge.services
+        shipped = services.triage
         await operator_calibrates(config, -30.0)
         assert await asyncio.to_thread(knowledge.check)  # one look is enough
+        calibrated = services.triage.model
+        assert calibrated is not shipped.model
         assert not await asyncio.to_thread(knowledge.check)  # and it is taken once
         assert "Your question #1 went to" in await ask(bot, "ana")
+        # A search refreshed from the triage of before (a draft approved meanwhile) brings
+        # the old model back: the next look puts the calibrated one in again.
+        services.triage = shipped.with_index(shipped.index)
+        assert await asyncio.to_thread(knowledge.check)
+        assert services.triage.model is calibrated
+        assert not await asyncio.to_thread(knowledge.check)
 
 
 def test_the_fingerprint_moves_with_each_kind_of_change(
