@@ -105,6 +105,7 @@ class Application:
                     channel.name,
                     channel.account,
                     claim_seconds=self.config.database.claim_seconds,
+                    clock=self.clock,
                 )
                 self._inboxes[channel.name] = inbox
                 channel.use_inbox(inbox)

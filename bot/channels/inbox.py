@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.ground.clock import Clock, SystemClock
 from bot.ground.storage import inbox_repo, repo
 from bot.ground.storage.inbox_repo import NewEvent
 
@@ -43,8 +44,11 @@ class Inbox:
         account: str = "",
         *,
         claim_seconds: float = CLAIM_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         self.sessions = sessions
+        # Stamps when an event was received and handled, as retention compares with it.
+        self.clock = clock or SystemClock()
         self.channel = channel
         self.claim_seconds = claim_seconds
         # Unique to this process and this inbox: a restarted process never inherits claims.
@@ -177,7 +181,7 @@ class Inbox:
             lock.close()
 
     def _store(self, events: Sequence[NewEvent], state: tuple[str, str] | None) -> int:
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock.now()
         with self.sessions.begin() as session:
             added = inbox_repo.store_events(session, self.channel, events, now)
             if state is not None:
@@ -186,12 +190,14 @@ class Inbox:
 
     def _settle(self, done: list[int], release: list[int], limit: int) -> list[tuple[int, Any]]:
         """Mark ``done`` handled, give ``release`` back, and claim up to ``limit`` more."""
-        now = dt.datetime.now(dt.UTC)
         with self.sessions.begin() as session:
-            inbox_repo.mark_handled(session, done, now)
+            inbox_repo.mark_handled(session, done, self.clock.now())
             inbox_repo.release(session, release)
             if limit <= 0:
                 return []
+            # Claims expire in real time (a process stopped renewing them), whatever the
+            # injected clock says: a clock a test holds still must not keep a dead claim alive.
+            now = dt.datetime.now(dt.UTC)
             # On SQLite this is the only process: another's claims are a dead one's.
             stale = now - dt.timedelta(seconds=self.claim_seconds if self.shared else 0)
             return inbox_repo.claim(session, self.channel, self.owner, now, stale, limit)
