@@ -12,7 +12,13 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bot.assembly import build_triage, embedder_for, open_database, seed_fiches_if_empty
-from bot.channels.base import Channel, ChannelStartError, InboxChannel, StatefulChannel
+from bot.channels.base import (
+    Channel,
+    ChannelStartError,
+    InboxChannel,
+    ResumingChannel,
+    StatefulChannel,
+)
 from bot.channels.inbox import Inbox
 from bot.channels.state import ChannelState
 from bot.deadline_scheduler import DeadlineScheduler
@@ -97,6 +103,8 @@ class Application:
         if self.config.metrics.enabled:
             await self._serve_metrics()
         for channel in self.channels.values():
+            if isinstance(channel, ResumingChannel):
+                channel.use_progress(self.sender.record_progress)
             if isinstance(channel, StatefulChannel):
                 channel.use_state(ChannelState(database.sessions, channel.name, self.clock))
             if isinstance(channel, InboxChannel):
