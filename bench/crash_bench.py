@@ -40,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,8 @@ from tests.reliability.test_telegram_crash import (  # noqa: E402
 )
 
 QUESTIONS_PER_KILL = 4
+# The first start imports and embeds the fiches: slow on a busy machine, so no short limit.
+FIRST_START = 3600.0
 SYNC = "/_matrix/client/v3/sync"
 FIRST, LAST = 0.2, 2.0  # seconds after the bot is ready that a kill falls in
 
@@ -199,7 +202,9 @@ async def telegram_run(folder: Path, kills: int, chance: random.Random) -> Tally
             polls = len(server.attempts("getUpdates"))
             begun = time.monotonic()
             bot = await start_rrm(config, errors)
-            await until(lambda p=polls: len(server.attempts("getUpdates")) > p, "polling", 300)
+            await started_by(
+                bot, lambda p=polls: len(server.attempts("getUpdates")) > p, errors, done == 0
+            )
             starts.append(time.monotonic() - begun)
             if done == kills:
                 break
@@ -241,7 +246,7 @@ async def matrix_run(folder: Path, kills: int, chance: random.Random) -> Tally:
     database_url = f"sqlite:///{folder / 'matrix.db'}"
     config, errors = write_config(folder, database_url), folder / "err"
     (folder / "synapse").mkdir()
-    synapse = Synapse.start(folder / "synapse")
+    synapse = Synapse.start(folder / "synapse", timeout=600)
     try:
         return await matrix_rounds(synapse, config, errors, database_url, kills, chance)
     finally:
@@ -271,7 +276,7 @@ async def matrix_rounds(
             syncs = proxy.paths.count(SYNC)
             begun = time.monotonic()
             process = await start_rrm(config, errors)
-            await until(lambda: proxy.paths.count(SYNC) > syncs, "the bot syncing", 600)
+            await started_by(process, lambda: proxy.paths.count(SYNC) > syncs, errors, not starts)
             starts.append(time.monotonic() - begun)
             return process
 
@@ -349,6 +354,18 @@ async def timeline(home: Homeserver, room: str, sender: str, token: str) -> list
         if not chunk or "end" not in answer:
             return found
         page = answer["end"]
+
+
+async def started_by(
+    process: asyncio.subprocess.Process, ready: Callable[[], bool], errors: Path, first: bool
+) -> None:
+    """Wait until ``ready()``; fail at once, with the log's end, if the bot exits first."""
+    deadline = time.monotonic() + (FIRST_START if first else 600)
+    while not ready():
+        if process.returncode is not None or time.monotonic() > deadline:
+            tail = errors.read_text(encoding="utf-8", errors="replace")[-3000:]
+            raise SystemExit(f"the bot did not start (exit {process.returncode}):\n{tail}")
+        await asyncio.sleep(0.05)
 
 
 def main() -> None:
