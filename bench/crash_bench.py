@@ -1,6 +1,7 @@
 """Kill the bot hundreds of times at random moments and count what was lost or doubled.
 
 Usage: python bench/crash_bench.py [--kills 100] [--channels console,telegram,matrix] [--seed N]
+                                   [--minutes M]
 
 Each channel runs the real bot as its own process on a new SQLite database, with every
 question routed (so each has exactly one expected outcome), and SIGKILLs it ``--kills``
@@ -75,6 +76,16 @@ from tests.reliability.test_telegram_crash import (  # noqa: E402
 QUESTIONS_PER_KILL = 4
 # The first start imports and embeds the fiches: slow on a busy machine, so no short limit.
 FIRST_START = 3600.0
+# Telegram and Matrix stop killing once this many seconds have passed (--minutes); the
+# questions of the rounds run so far are counted.
+budget = {"until": float("inf")}
+
+
+def out_of_time() -> bool:
+    """Whether the run's time (``--minutes``) is spent: kill no more, finish and count."""
+    return time.monotonic() > budget["until"]
+
+
 SYNC = "/_matrix/client/v3/sync"
 FIRST, LAST = 0.2, 2.0  # seconds after the bot is ready that a kill falls in
 
@@ -206,7 +217,8 @@ async def telegram_run(folder: Path, kills: int, chance: random.Random) -> Tally
                 bot, lambda p=polls: len(server.attempts("getUpdates")) > p, errors, done == 0
             )
             starts.append(time.monotonic() - begun)
-            if done == kills:
+            if done == kills or out_of_time():
+                kills, askers = done, askers[: done * QUESTIONS_PER_KILL]
                 break
             # This round's askers write while the kill may fall: before, during or after.
             group = askers[done * QUESTIONS_PER_KILL : (done + 1) * QUESTIONS_PER_KILL]
@@ -215,7 +227,7 @@ async def telegram_run(folder: Path, kills: int, chance: random.Random) -> Tally
             bot.send_signal(signal.SIGKILL)
             await bot.wait()
             await asking
-            print(f"telegram: {done + 1} kills", end="\r", flush=True)
+            print(f"telegram: {done + 1} kills, {time.monotonic() - started:.0f} s", flush=True)
         assert bot is not None
 
         def answered() -> bool:
@@ -227,6 +239,7 @@ async def telegram_run(folder: Path, kills: int, chance: random.Random) -> Tally
         await bot.wait()
         replies = collections.Counter((c.params["chat_id"], c.text) for c in server.sent())
         unanswered = sum(1 for asker in askers if not server.sent(chat_id=asker.id))
+    questions = len(askers)
     stored, per_question = routed(database_url)
     lost = max(unanswered, questions - len(per_question))
     doubled = sum(n - 1 for n in per_question.values()) + max(0, stored - questions)
@@ -298,13 +311,16 @@ async def matrix_rounds(
                 await asyncio.sleep(chance.uniform(0, LAST / QUESTIONS_PER_KILL))
 
         for done in range(kills):
+            if out_of_time():
+                kills, askers = done, askers[: done * QUESTIONS_PER_KILL]
+                break
             group = askers[done * QUESTIONS_PER_KILL : (done + 1) * QUESTIONS_PER_KILL]
             asking = asyncio.create_task(ask(group))
             await asyncio.sleep(chance.uniform(FIRST, LAST))
             bot.send_signal(signal.SIGKILL)
             await bot.wait()
             await asking
-            print(f"matrix: {done + 1} kills", end="\r", flush=True)
+            print(f"matrix: {done + 1} kills, {time.monotonic() - started:.0f} s", flush=True)
             bot = await start()
 
         waiting = list(askers)
@@ -322,6 +338,7 @@ async def matrix_rounds(
         bot.send_signal(signal.SIGTERM)
         await bot.wait()
         replies = [len(await home.messages(a.room, bot_id, a.token)) for a in askers]
+        questions = len(askers)
         roots = [
             event
             for event in await timeline(home, experts_room, bot_id, owner.token)
@@ -373,7 +390,12 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=100, help="kills per channel")
     parser.add_argument("--channels", default="console,telegram")
     parser.add_argument("--seed", type=int, default=time.time_ns() % 10_000)
+    parser.add_argument(
+        "--minutes", type=float, default=0, help="Telegram, Matrix: stop killing after this"
+    )
     args = parser.parse_args()
+    if args.minutes > 0:
+        budget["until"] = time.monotonic() + args.minutes * 60
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     chance = random.Random(args.seed)
     print(f"crash bench: {args.kills} kills per channel, seed {args.seed}")
