@@ -29,6 +29,9 @@ __all__ = ["Inbox", "NewEvent"]
 
 log = logging.getLogger(__name__)
 CLAIM = 10  # events claimed at a time: small, so that other processes get their share
+# On SQLite one process handles everything: larger claims, fewer transactions (a crash hands
+# the claimed but unmarked events out again, which the receipts make harmless).
+CLAIM_ALONE = 50
 CLAIM_SECONDS = 30.0
 _ELECT = "SELECT pg_try_advisory_lock(hashtext(current_schema()), hashtext(:key))"
 _RESIGN = "SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext(:key))"
@@ -111,12 +114,13 @@ class Inbox:
         self,
         handle: Callable[[dict[str, Any]], Awaitable[None]],
         stopping: Callable[[], bool] = lambda: False,
-        batch: int = CLAIM,
+        batch: int | None = None,
     ) -> None:
         """Hand every event this process can claim to ``handle``, oldest first, each once.
 
-        Events are claimed ``batch`` at a time and marked handled together with the next
-        claim, in one transaction. A crash in between hands them out again, which the core's
+        Events are claimed ``batch`` at a time (by default ``CLAIM``, or ``CLAIM_ALONE`` when
+        no other process shares the inbox) and marked handled together with the next claim,
+        in one transaction. A crash in between hands them out again, which the core's
         receipts make harmless. An event whose handling fails is logged and marked handled
         all the same: one bad event must not hold up every later one. ``stopping`` ends the
         drain between events; what is claimed but not handled then is released.
@@ -124,7 +128,7 @@ class Inbox:
         # Claims are renewed while this process works, so they expire only if it dies.
         keeper = asyncio.create_task(self._keep_claims(), name=f"{self.channel}-claims")
         try:
-            await self._drain(handle, stopping, batch)
+            await self._drain(handle, stopping, batch or (CLAIM if self.shared else CLAIM_ALONE))
         finally:
             keeper.cancel()
 
