@@ -15,6 +15,7 @@ from bot.assembly import build_triage, embedder_for, open_database, seed_fiches_
 from bot.channels.base import (
     Channel,
     ChannelStartError,
+    EncryptingChannel,
     InboxChannel,
     ResumingChannel,
     StatefulChannel,
@@ -25,6 +26,7 @@ from bot.deadline_scheduler import DeadlineScheduler
 from bot.ground.clock import Clock, SystemClock
 from bot.ground.config import Config
 from bot.ground.storage.database import Database
+from bot.ground.storage.labels_repo import latest_fit_id
 from bot.ground.storage.run_lock import RunLock
 from bot.intake import Intake
 from bot.knowledge_reload import KnowledgeReloader
@@ -37,6 +39,7 @@ from handlers.directory import sync_directory
 from handlers.drafts import refresh_search
 from handlers.events import Inbound
 from handlers.i18n import Translator
+from handlers.notices import announce_new_device
 from knowledge.embedder import Embedder
 from knowledge.repository import collection_state
 
@@ -126,6 +129,8 @@ class Application:
                 await self._abandon(started)
                 raise ChannelStartError(channel.name, error) from error
             started.append(channel)
+            if isinstance(channel, EncryptingChannel) and (new := channel.new_device()):
+                await asyncio.to_thread(announce_new_device, services, channel.name, new)
         await self._start_deadlines(services)
         # What an earlier run left unsent goes first (a thread must exist before replies in it).
         try:
@@ -199,6 +204,8 @@ class Application:
         with database.sessions.begin() as session:
             sync_directory(session, config, self.clock.now())
             loaded = collection_state(session, embedder.name)
+            # Read before the triage loads a model: one stored meanwhile is picked up later.
+            fit = latest_fit_id(session)
         services = Services(
             config=config,
             sessions=database.sessions,
@@ -207,7 +214,7 @@ class Application:
             texts=Translator(config.languages.supported),
             channels=tuple(self.channels),
         )
-        self.knowledge = KnowledgeReloader(config, database, embedder, services, loaded)
+        self.knowledge = KnowledgeReloader(config, database, embedder, services, loaded, fit)
         return services
 
     def _release_run_lock(self) -> None:

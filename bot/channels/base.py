@@ -9,6 +9,7 @@ from handlers.events import Delivery, Inbound, Progress, Sent
 
 if TYPE_CHECKING:
     from bot.channels.inbox import Inbox
+    from handlers.notices import NewDevice
 
 __all__ = [
     "Channel",
@@ -119,4 +120,15 @@ class ResumingChannel(Protocol):
 
     def use_progress(self, record: RecordProgress) -> None:
         """Keep ``record`` for storing each delivery's progress as it is made."""
+        ...
+
+
+@runtime_checkable
+class EncryptingChannel(Protocol):
+    """A channel with end-to-end encryption keys, which may take a new session at start."""
+
+    name: str
+
+    def new_device(self) -> NewDevice | None:
+        """The session taken at this start because the old one's keys were lost, if any."""
         ...
