@@ -136,7 +136,7 @@ class Question(Base):
     __tablename__ = "questions"
     __table_args__ = (
         Index("ix_questions_status_due", "status", "first_response_due"),
-        # The dashboard's list by partner (migration 0012; its overdue index is outside the
+        # The dashboard's list by partner (migration 0013; its overdue index is outside the
         # models).
         Index("ix_questions_partner_status", "partner_id", "status", "created_at"),
     )

@@ -54,21 +54,21 @@ COUNTED = 10_000
 FEW = COUNTED
 # From this many ids found by the index, a page walks its order rather than reading them all.
 WALK_FROM = 1_000
-# What joins words for PostgreSQL's trigram index (migration 0012): a word character for pg_trgm, so
+# What joins words for PostgreSQL's trigram index (migration 0013): a word character for pg_trgm, so
 # a phrase's trigrams across its spaces are indexed; the text itself is checked as well.
 JOINER = "0"
 
-# The next deadline; migration 0012 indexes it for the active questions.
+# The next deadline; migration 0013 indexes it for the active questions.
 DUE = func.coalesce(Question.first_response_due, Question.resolution_due)
 SORTS = {
     "newest": (Question.created_at.desc(), Question.id.desc()),
     "oldest": (Question.created_at.asc(), Question.id.asc()),
     "due": (DUE.is_(None), DUE, Question.id),
 }
-# An overdue question always has a deadline: its list walks the index of 0012 in order.
+# An overdue question always has a deadline: its list walks the index of 0013 in order.
 OVERDUE_BY_DUE = (DUE, Question.id)
 # The statuses as literals, not bound values: SQLite uses the partial index of migration
-# 0012 only for a query holding its very condition.
+# 0013 only for a query holding its very condition.
 ACTIVE_LITERALS: list[ColumnElement[Any]] = [
     literal_column(f"'{status}'") for status in repo.ACTIVE
 ]
@@ -143,7 +143,7 @@ def _among(session: Session, ids: list[int]) -> ColumnElement[bool]:
 def _search(session: Session, words: str) -> tuple[ColumnElement[bool], int | None]:
     """Questions whose text contains ``words`` (any case), or whose asker's organisation does.
 
-    The trigram index of migrations 0008 and 0012 (an FTS5 table on SQLite, pg_trgm on the
+    The trigram index of migrations 0008 and 0013 (an FTS5 table on SQLite, pg_trgm on the
     lower-case text with its spaces joined on PostgreSQL) finds the questions holding rare
     text at once; text in more than FEW
     questions is read from the questions in the page's order instead, where a page fills

@@ -10,16 +10,16 @@ PostgreSQL: the trigram index of 0008 is rebuilt on the text with its spaces joi
 every question holding both words anywhere (74,349 of a million for "rural apprenticeship",
 6,689 holding the phrase); with the trigrams across the space indexed too, 18,669.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-07
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
