@@ -32,10 +32,9 @@ def features(best: float, agreement: float, specific: float = 0.0) -> dict[str, 
     return {
         "best": best,
         "margin": best / 5,
-        "semantic": best,
-        "lexical": 0.0,
         "topic_agreement": agreement,
         "topic_confidence": agreement,
+        "topical": 0.075 * agreement,
         "specific": specific,
     }
 
