@@ -24,15 +24,14 @@ FEATURES = (
     "topic_agreement",
     "topic_confidence",
     "topical",
+    "term_cover",
+    "word_cover",
     "specific",
 )
 
 # Tried and left out (grouped CV on 200 questions, then 100 written before and kept unseen):
 # - `semantic` equalled `best`, and `lexical` (BM25) was 0 on every question: BM25 is built
 #   only when `knowledge.lexical_weight` weighs it in the ranking, 0 by default.
-# - the share of the question's content words found in the fiche (any version or the
-#   asker's language): no gain; most questions meet fiches written in another language.
-# - the share of the question's latent terms the fiche carries: no gain.
 # - agreement of the dense e5 vectors with the latent terms (dense rank and margin of the
 #   best fiche): a small gain, for a second forward pass per question (about twice the
 #   pipeline's cost) and dense vectors for every fiche.
@@ -57,6 +56,8 @@ def features(
         ),
         "topic_confidence": topic.confidence,
         "topical": best.topical,
+        "term_cover": best.term_cover,
+        "word_cover": best.word_cover,
         "specific": float(min(len(cue_kinds(text)), 3)),
     }
 
