@@ -12,7 +12,13 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from bot.assembly import build_triage, embedder_for, open_database, seed_fiches_if_empty
-from bot.channels.base import Channel, ChannelStartError, InboxChannel, StatefulChannel
+from bot.channels.base import (
+    Channel,
+    ChannelStartError,
+    EncryptingChannel,
+    InboxChannel,
+    StatefulChannel,
+)
 from bot.channels.inbox import Inbox
 from bot.channels.state import ChannelState
 from bot.deadline_scheduler import DeadlineScheduler
@@ -31,6 +37,7 @@ from handlers.directory import sync_directory
 from handlers.drafts import refresh_search
 from handlers.events import Inbound
 from handlers.i18n import Translator
+from handlers.notices import announce_new_device
 from knowledge.embedder import Embedder
 from knowledge.repository import collection_state
 
@@ -117,6 +124,8 @@ class Application:
                 await self._abandon(started)
                 raise ChannelStartError(channel.name, error) from error
             started.append(channel)
+            if isinstance(channel, EncryptingChannel) and (new := channel.new_device()):
+                await asyncio.to_thread(announce_new_device, services, channel.name, new)
         await self._start_deadlines(services)
         # What an earlier run left unsent goes first (a thread must exist before replies in it).
         try:

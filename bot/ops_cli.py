@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sqlite3
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from bot.command_database import safe_url, unreachable
 from bot.command_error import CommandError
@@ -166,24 +168,22 @@ def cmd_privacy_expire(config: Config, _args: argparse.Namespace) -> int:
 
 
 def cmd_backup(config: Config, args: argparse.Namespace) -> int:
-    """Copy a SQLite database, and the Matrix key store beside it, while the bot runs."""
+    """Copy the database and the Matrix key store beside it, while the bot runs."""
     url = make_url(config.database.url)
-    if url.get_backend_name() != "sqlite":
-        raise OperationError(
-            "rrm backup copies SQLite databases; for PostgreSQL use pg_dump, and copy the "
-            "Matrix key store (matrix.store_path) while the bot is stopped (see "
-            "docs/operations.md)"
-        )
-    source_path = url.database
-    if not source_path or source_path == ":memory:" or not Path(source_path).exists():
-        raise OperationError(f"no SQLite database file at {source_path!r}")
     target = Path(args.path)
     store = Path(config.matrix.store_path) if config.matrix.store_path else None
     keys_target = Path(f"{target}.matrix-store")
     if target.exists() or keys_target.exists():
         raise OperationError(f"{target} or {keys_target} exists; give a new file name")
-    _copy_sqlite(Path(source_path), target)
-    print(f"backed up {source_path} to {target}")
+    if url.get_backend_name() == "sqlite":
+        source_path = url.database
+        if not source_path or source_path == ":memory:" or not Path(source_path).exists():
+            raise OperationError(f"no SQLite database file at {source_path!r}")
+        _copy_sqlite(Path(source_path), target)
+        print(f"backed up {source_path} to {target}")
+    else:
+        _dump_postgresql(url, target)
+        print(f"backed up {safe_url(config.database.url)} to {target} (pg_restore reads it)")
     if store is not None and store.is_dir():
         keys_target.mkdir(mode=0o700)
         for path in sorted(store.iterdir()):
@@ -191,6 +191,29 @@ def cmd_backup(config: Config, args: argparse.Namespace) -> int:
                 _copy_sqlite(path, keys_target / path.name)
         print(f"backed up the Matrix keys in {store} to {keys_target}")
     return 0
+
+
+def _dump_postgresql(url: URL, target: Path) -> None:
+    """Dump a PostgreSQL database with pg_dump (one consistent snapshot), owner-readable."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        raise OperationError(
+            "rrm backup needs pg_dump for a PostgreSQL database (Debian: apt install "
+            "postgresql-client, of the server's major version or newer)"
+        )
+    # The password goes in the environment, never on a command line other users can read.
+    environment = {**os.environ, **({"PGPASSWORD": url.password} if url.password else {})}
+    address = url.set(drivername="postgresql", password=None)
+    os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    dumped = subprocess.run(
+        [pg_dump, "--format=custom", f"--file={target}", f"--dbname={address.render_as_string()}"],
+        env=environment,
+        capture_output=True,
+        text=True,
+    )
+    if dumped.returncode != 0:
+        target.unlink(missing_ok=True)
+        raise OperationError(f"pg_dump failed: {dumped.stderr.strip()}")
 
 
 def _copy_sqlite(source_path: Path, target: Path) -> None:

@@ -8,7 +8,9 @@ import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, PermanentSendError
@@ -97,14 +99,14 @@ class OutboxSender:
         with self.sessions() as session:
             rows = repo.outbox_pending(session, channels, self.clock.now(), limit=BATCH_SIZE)
             # The threads of the whole batch in one query, not one per message.
-            posts = [r for r in rows if r.target == OutboxTarget.SPACE and not r.opens_thread]
+            posts = [r for r in rows if _in_thread(r)]
             threads = repo.thread_ids(session, {r.question_id for r in posts})
             ready = []
             waiting_threads: set[tuple[int | None, str]] = set()
             held_back = False
             for row in rows:
                 thread_id = row.thread_id
-                if row.target == OutboxTarget.SPACE and not row.opens_thread:
+                if _in_thread(row):
                     found = threads.get((row.question_id, row.channel))
                     if found is None:
                         waiting_threads.add((row.question_id, row.channel))
@@ -199,3 +201,8 @@ class OutboxSender:
                 # Exponential back-off: 2 s, 4 s, 8 s … at most 10 minutes.
                 delay = min(2**row.attempts, 600)
                 row.next_attempt_at = self.clock.now() + dt.timedelta(seconds=delay)
+
+
+def _in_thread(row: Row[Any]) -> bool:
+    """Whether ``row`` is posted in its question's thread (the bot's own notices are not)."""
+    return row.target == OutboxTarget.SPACE and not row.opens_thread and row.question_id is not None

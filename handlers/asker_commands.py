@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import FicheAnswer, FicheVersion, Question
-from bot.ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
+from bot.ground.vocabulary import EndReason, FicheFeedback, LabelSource, QuestionStatus, Verdict
 from handlers.asking import answer_choices, status_label
 from handlers.commands import help_text, show_help
 from handlers.context import Turn
@@ -83,7 +83,7 @@ def close(turn: Turn, question: Question, *, by_asker: bool) -> None:
     """Resolve a question, tell its asker and thread, and ask the asker for a rating."""
     question.status = QuestionStatus.RESOLVED
     question.resolved_at = turn.now
-    repo.end_assignments(turn.session, question.id, turn.now, "resolved")
+    repo.end_assignments(turn.session, question.id, turn.now, EndReason.RESOLVED)
     repo.log_event(
         turn.session,
         "resolved",

@@ -13,7 +13,13 @@ from bot.ground.config import Config
 from bot.ground.storage import deadline_repo, repo
 from bot.ground.storage.deadline_repo import StepContext
 from bot.ground.storage.models import Assignment, DeadlineStep, Person, Question
-from bot.ground.vocabulary import AssignmentRole, EscalationLevel, QuestionStatus, StepState
+from bot.ground.vocabulary import (
+    AssignmentRole,
+    EndReason,
+    EscalationLevel,
+    QuestionStatus,
+    StepState,
+)
 from handlers.assignments import make_primary
 from handlers.i18n import Translator, language_name
 from handlers.writer import Writer
@@ -215,7 +221,7 @@ class _Notice:
             if person is None or not person.active:
                 # An expert taken out of the config loses the question to the next step.
                 assignment.active, assignment.ended_at = False, self.now
-                assignment.ended_reason = "removed"
+                assignment.ended_reason = EndReason.REMOVED
                 assignments.remove(assignment)
                 removed = removed or assignment.role == AssignmentRole.PRIMARY
         primary = [a.person_id for a in assignments if a.role == AssignmentRole.PRIMARY]

@@ -330,6 +330,12 @@ def approve_draft(
     draft.reviewed_by, draft.reviewed_at = reviewer, now
 
 
+def reject_draft(draft: FicheDraft, reviewer: str, now: dt.datetime) -> None:
+    """Mark ``draft`` rejected by ``reviewer``: it is never a fiche, and its id is free again."""
+    draft.status = DraftStatus.REJECTED
+    draft.reviewed_by, draft.reviewed_at = reviewer, now
+
+
 def refresh_search(services: Services, fiche_ids: list[str]) -> None:
     """Let the running search find these stored fiches (new or changed) from now on."""
     triage = services.triage
@@ -346,8 +352,7 @@ def reject(turn: Turn, args: list[str]) -> None:
     if draft.status != DraftStatus.DRAFT:
         turn.reply(turn.t(REVIEWED, draft=draft.id))
         return
-    draft.status = DraftStatus.REJECTED
-    draft.reviewed_by, draft.reviewed_at = turn.person.display_name, turn.now
+    reject_draft(draft, turn.person.display_name, turn.now)
     repo.log_event(
         turn.session,
         "draft_rejected",

@@ -21,9 +21,14 @@ class Attachment:
     caption: str = ""
     name: str = ""
     mimetype: str = ""
+    # How the file is named in the reader's words where their channel cannot send it
+    # ("[Anhang: Foto report.jpg]"); the writer sets it for each reader.
+    shown_as: str = ""
 
     def label(self) -> str:
         """How a text-only reader sees it: "[attachment: photo report.jpg]"."""
+        if self.shown_as:
+            return self.shown_as
         return f"[attachment: {' '.join(p for p in (self.kind, self.name) if p)}]"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Person, Question
-from bot.ground.vocabulary import AssignmentRole, QuestionStatus
+from bot.ground.vocabulary import AssignmentRole, EndReason, QuestionStatus
 from handlers.asker_commands import close
 from handlers.assignments import make_primary
 from handlers.context import Turn
@@ -21,6 +21,7 @@ __all__ = [
     "EXPERT_COMMANDS",
     "THREAD_COMMANDS",
     "already_resolved",
+    "open_thread_question",
     "thread_question",
     "unknown_thread",
 ]
@@ -37,6 +38,15 @@ def thread_question(turn: Turn) -> Question | None:
         unknown_thread(turn)
         return None
     return conversation_repo.get_question(turn.session, thread.question_id)
+
+
+def open_thread_question(turn: Turn) -> Question | None:
+    """The thread's question if it is not resolved yet; else say why there is none."""
+    question = thread_question(turn)
+    if question is not None and question.status == QuestionStatus.RESOLVED:
+        turn.reply(already_resolved(turn, question), question=question)
+        return None
+    return question
 
 
 def _make_primary(turn: Turn, question: Question, person: Person, reason: str) -> None:
@@ -62,11 +72,8 @@ def already_resolved(turn: Turn, question: Question) -> str:
 
 def claim(turn: Turn, _args: list[str]) -> None:
     """Take the question of this thread as its primary assignee."""
-    question = thread_question(turn)
+    question = open_thread_question(turn)
     if question is None:
-        return
-    if question.status == QuestionStatus.RESOLVED:
-        turn.reply(already_resolved(turn, question), question=question)
         return
     _make_primary(turn, question, turn.person, "claimed")
     turn.reply(
@@ -88,7 +95,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     if mine is None:
         turn.reply(turn.t("You are not assigned to this question."), question=question)
         return
-    repo.end_assignments(session, question.id, turn.now, "passed", person_id=turn.person.id)
+    repo.end_assignments(session, question.id, turn.now, EndReason.PASSED, person_id=turn.person.id)
     repo.log_event(session, "passed", turn.now, question_id=question.id, actor_id=turn.person.id)
     if mine.role != AssignmentRole.PRIMARY:
         turn.reply(
@@ -150,11 +157,8 @@ def away(turn: Turn, args: list[str]) -> None:
 
 def resolve_thread(turn: Turn, _args: list[str]) -> None:
     """Close the question of this thread."""
-    question = thread_question(turn)
+    question = open_thread_question(turn)
     if question is None:
-        return
-    if question.status == QuestionStatus.RESOLVED:
-        turn.reply(already_resolved(turn, question), question=question)
         return
     close(turn, question, by_asker=False)
 
@@ -266,7 +270,7 @@ def set_topic(turn: Turn, args: list[str]) -> None:
         previous=previous,
         topic=args[1],
     )
-    repo.end_assignments(turn.session, question.id, turn.now, "rerouted")
+    repo.end_assignments(turn.session, question.id, turn.now, EndReason.REROUTED)
     decision = refer(turn, question)
     who = decision.primary.name if decision.primary else turn.t("the coordinators")
     turn.reply(

@@ -18,6 +18,8 @@ CATALOGS = Path(__file__).with_name("locale")
 DOMAIN = "messages"
 # The network's Portuguese is European: Babel's plain "pt" is Brazilian (polonês, ônibus).
 LOCALE_DATA = {"pt": "pt_PT"}
+# Readers whose language names are lower case inside a sentence, where Babel capitalises.
+LOWER_CASE_NAMES = {"el"}
 # Babel's medium date without the day's ordinal dot: German writes "2. März".
 DATE_PATTERNS = {"de": "EEE d. MMM y, HH:mm zzz"}
 
@@ -29,11 +31,16 @@ def locale_for(language: str | None) -> str:
 
 
 def language_name(code: str, reader: str | None) -> str:
-    """The name of language ``code`` in the reader's language (European Portuguese for pt)."""
+    """The name of language ``code`` in the reader's language (European Portuguese for pt).
+
+    As it stands in a sentence: Greek writes language names in lower case there ("στα
+    πορτογαλικά"), where Babel gives the capitalised form of a list.
+    """
     try:
-        return Locale.parse(code).get_display_name(locale_for(reader)) or code
+        name = Locale.parse(code).get_display_name(locale_for(reader)) or code
     except (ValueError, TypeError):
         return code
+    return name.lower() if reader in LOWER_CASE_NAMES else name
 
 
 class Translator:

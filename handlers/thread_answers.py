@@ -8,11 +8,11 @@ from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.answers_repo import answer_of
 from bot.ground.storage.labels_repo import record_label
 from bot.ground.storage.models import Person, Question
-from bot.ground.vocabulary import LabelSource, QuestionStatus, Verdict
+from bot.ground.vocabulary import LabelSource, Verdict
 from handlers.asker_commands import fiche_heading, shortened
 from handlers.context import Turn
 from handlers.copilot import answered_by
-from handlers.expert_commands import already_resolved, thread_question
+from handlers.expert_commands import open_thread_question
 from handlers.i18n import format_day, language_name
 from handlers.relay import answer_footer, author_label, send_answer
 from knowledge.repository import fiche_languages, get_version
@@ -22,11 +22,8 @@ __all__ = ["THREAD_ANSWER_COMMANDS", "send_fiche", "send_similar"]
 
 def _open_question(turn: Turn) -> tuple[Question, Person] | None:
     """The thread's question and its asker, if it can still be answered."""
-    question = thread_question(turn)
+    question = open_thread_question(turn)
     if question is None:
-        return None
-    if question.status == QuestionStatus.RESOLVED:
-        turn.reply(already_resolved(turn, question), question=question)
         return None
     asker = conversation_repo.get_person(turn.session, question.asker_id)
     assert asker is not None

@@ -127,11 +127,27 @@ class Writer:
                         chat_id=identity.chat_id or identity.external_id,
                         question_id=question_id,
                         buttons=buttons,
-                        attachments=attachments,
+                        attachments=[self._named(a, person) for a in attachments],
                         formatting=formatting,
                     )
                     return True
         return False
+
+    def _named(self, attachment: Attachment, person: Person) -> Attachment:
+        """``attachment`` with its name in ``person``'s words, for a channel that cannot send it."""
+        reader, texts = self.reader(person), self.texts
+        kinds = {
+            "photo": texts.translate(reader, "photo"),
+            "document": texts.translate(reader, "document"),
+            "video": texts.translate(reader, "video"),
+            "audio": texts.translate(reader, "audio"),
+            "voice": texts.translate(reader, "voice message"),
+            "animation": texts.translate(reader, "animation"),
+        }
+        kind = kinds.get(attachment.kind, attachment.kind)
+        what = " ".join(part for part in (kind, attachment.name) if part)
+        shown = texts.translate(reader, "[attachment: {what}]", what=what)
+        return dataclasses.replace(attachment, shown_as=shown)
 
     def post(
         self,

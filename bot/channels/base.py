@@ -9,6 +9,7 @@ from handlers.events import Delivery, Inbound, Sent
 
 if TYPE_CHECKING:
     from bot.channels.inbox import Inbox
+    from handlers.notices import NewDevice
 
 __all__ = [
     "Channel",
@@ -100,4 +101,15 @@ class InboxChannel(Protocol):
 
     async def stop_receiving(self) -> None:
         """Take no new events; the event in hand finishes, the rest stays in the inbox."""
+        ...
+
+
+@runtime_checkable
+class EncryptingChannel(Protocol):
+    """A channel with end-to-end encryption keys, which may take a new session at start."""
+
+    name: str
+
+    def new_device(self) -> NewDevice | None:
+        """The session taken at this start because the old one's keys were lost, if any."""
         ...

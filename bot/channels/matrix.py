@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import logging
 import uuid
 from pathlib import Path
@@ -78,22 +79,20 @@ from bot.channels.matrix_keys import (
 )
 from bot.ground.config import MatrixConfig
 from handlers.events import Attachment, Button, Delivery, Inbound, Sent, Span, keeps_choices
-from handlers.i18n import Translator
+from handlers.notices import NewDevice
 
-__all__ = ["NEW_DEVICE", "MatrixChannel", "MatrixError"]
+__all__ = ["MatrixChannel", "MatrixError"]
 
 log = logging.getLogger(__name__)
 
-# Said in the experts' room (in English, the experts' language) after the keys were lost.
-NEW_DEVICE = (
-    "My encryption keys were lost, so I now use a new session: {device} (fingerprint "
-    "{fingerprint}). Encrypted messages sent to my old session {old} cannot be read. If you "
-    "had verified my old session, please verify this one."
-)
 # Errors for which sending again can never succeed: the bot is not (or no longer) allowed in
 # the room, or the room is gone.
 PERMANENT_ERRORS = {"M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN_ROOM"}
 MEMORY = 10_000  # events remembered per map; old ones are dropped first
+# Kept across restarts in the channel state, the newest first: undecryptable events (with
+# their encrypted source, a few KB each) waiting for a key, and the senders already told.
+AWAITING_KEPT = 200
+TOLD_KEPT = 2_000
 STOP_WAIT_SECONDS = 10  # how long stopping waits for the sync being handled
 MAX_UPGRADES = 10  # tombstones followed at start before giving up on a chain of upgrades
 # Up to this many events per room and sync: more arrive only in a burst while the bot is busy.
@@ -144,9 +143,9 @@ class MatrixChannel:
         self._thread_of: Recent[str, str] = Recent(MEMORY)
         self._latest_in_thread: Recent[str, str] = Recent(MEMORY)
         # Senders told that a message of theirs could not be decrypted: (room, sender).
-        self._told_unreadable: set[tuple[str, str]] = set()
+        self._told_unreadable: Recent[tuple[str, str], None] = Recent(TOLD_KEPT)
         # Events that could not be decrypted, to try again when keys come: id → (room, event).
-        self._awaiting_key: Recent[str, tuple[str, dict[str, Any]]] = Recent(MEMORY)
+        self._awaiting_key: Recent[str, tuple[str, dict[str, Any]]] = Recent(AWAITING_KEPT)
         # Events seen that could not be decrypted, since start (for /metrics).
         self.undecryptable = 0
         # The device given up at start because its keys were lost, if any.
@@ -220,6 +219,7 @@ class MatrixChannel:
                 self.client.device_id,
                 own_fingerprint(self.client),
             )
+            await self._recall_undecryptable()
             self._tx_prefix = await self._recall("tx_prefix") or self._instance
             await self._remember("tx_prefix", self._tx_prefix)
             self.experts_room_id = await self._join_experts_room()
@@ -227,9 +227,6 @@ class MatrixChannel:
             missed = await self._catch_up(since) if since else None
             if not since:
                 await self._skip_backlog()
-            if self.replaced_device:
-                # Once synced: an encrypted room's members must be known to send there.
-                await self._announce_new_device()
         except BaseException:
             await self.client.close()
             self.client = None
@@ -341,22 +338,11 @@ class MatrixChannel:
             self.client.device_id,
         )
 
-    async def _announce_new_device(self) -> None:
-        client = self._require_client()
-        text = Translator(()).translate(
-            "en",
-            NEW_DEVICE,
-            device=client.device_id,
-            fingerprint=own_fingerprint(client),
-            old=self.replaced_device,
-        )
-        content = {"msgtype": "m.notice", "body": text}
-        try:
-            await self._send_event(
-                self.experts_room_id, "m.room.message", content, f"rrm-{self._instance}-device"
-            )
-        except Exception as error:
-            log.warning("matrix: cannot tell the experts room about the new device: %s", error)
+    def new_device(self) -> NewDevice | None:
+        """The session taken at this start because the old one's keys were lost, if any."""
+        if not self.replaced_device or self.client is None:
+            return None
+        return NewDevice(self.client.device_id, own_fingerprint(self.client), self.replaced_device)
 
     async def _join_experts_room(self) -> str:
         """Resolve and join the configured room: the homeserver, not its shape, decides."""
@@ -421,6 +407,19 @@ class MatrixChannel:
         await self._key_upkeep()
         await self._remember("next_batch", response.next_batch)
 
+    async def _recall_undecryptable(self) -> None:
+        """What an earlier run kept of undecryptable events: waiting ones, senders told."""
+        for event_id, room_id, source in json.loads(await self._recall("awaiting_keys") or "[]"):
+            self._awaiting_key.remember(event_id, (room_id, source))
+        for room_id, sender in json.loads(await self._recall("told_unreadable") or "[]"):
+            self._told_unreadable.remember((room_id, sender), None)
+
+    async def _keep_undecryptable(self) -> None:
+        """Keep the events waiting for a key and the senders told, for the next run."""
+        waiting = [[e, room, source] for e, (room, source) in self._awaiting_key.items()]
+        await self._remember("awaiting_keys", json.dumps(waiting))
+        await self._remember("told_unreadable", json.dumps(list(self._told_unreadable)))
+
     async def _recall(self, key: str) -> str | None:
         return await self._state.get(key) if self._state is not None else None
 
@@ -481,12 +480,16 @@ class MatrixChannel:
             # Keys before events: replies into encrypted rooms need the members' devices.
             await self._key_upkeep()
             self._note_gaps(response)
-            late = self._decrypted_late() if response.to_device_events else []
+            late = (
+                self._decrypted_late() if response.to_device_events and self._awaiting_key else []
+            )
             if self._inbox is not None:
                 # The events and the token that confirms them, all or nothing: a crash after
                 # this handles them from the inbox; before it, the next sync brings them again.
                 stored = _stored(response) + late
                 await self._inbox.store(stored, ("next_batch", response.next_batch))
+                if late:
+                    await self._keep_undecryptable()
                 self._note_departures(response)
                 await self._handle_stored()
                 return
@@ -740,9 +743,11 @@ class MatrixChannel:
             self._awaiting_key.remember(event.event_id, (room_id, event.source))
             with contextlib.suppress(Exception):  # already asked, or no session to ask about
                 await self._require_client().request_room_key(event)
-        if (room_id, event.sender) in self._told_unreadable:
+        told = (room_id, event.sender) in self._told_unreadable
+        self._told_unreadable.remember((room_id, event.sender), None)
+        await self._keep_undecryptable()
+        if told:
             return
-        self._told_unreadable.add((room_id, event.sender))
         thread_id = await self._thread_for(room_id, relation) if in_space else None
         notice = self._event(room_id, event, space=in_space, thread_id=thread_id, unreadable=True)
         # Its own id: the event itself is handed over again if it is decrypted later.

@@ -70,15 +70,8 @@ T = TypeVar("T")
 ASKER_COMMANDS = tuple((c.name, c.help) for c in menu("asker", "private"))
 EXPERT_COMMANDS = tuple((c.name, c.help) for c in experts_menu())
 UPDATES = ("message", "edited_message", "callback_query")
-# A relayed file's kind → the Bot API method that sends it by file id, and its argument.
-MEDIA_METHODS = {
-    "photo": ("send_photo", "photo"),
-    "document": ("send_document", "document"),
-    "video": ("send_video", "video"),
-    "audio": ("send_audio", "audio"),
-    "voice": ("send_voice", "voice"),
-    "animation": ("send_animation", "animation"),
-}
+# The kinds of relayed file the Bot API sends again by file id: send_<kind>(<kind>=id).
+MEDIA_KINDS = frozenset({"photo", "document", "video", "audio", "voice", "animation"})
 # Loggers that write the Bot API address, token included.
 URL_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot")
 LIMITER_LOGGER = "telegram.ext.AIORateLimiter"
@@ -401,7 +394,7 @@ class TelegramChannel:
             text,
             delivery.formatting,
             delivery.attachments,
-            lambda a: a.channel == self.name and a.kind in MEDIA_METHODS,
+            lambda a: a.channel == self.name and a.kind in MEDIA_KINDS,
         )
         parts = split_text(text, mentions, spans=spans)
         if not parts:
@@ -525,10 +518,8 @@ class TelegramChannel:
         for index, file in enumerate(files, start=len(parts)):
             if index < len(progress.message_ids):
                 continue
-            method, argument = MEDIA_METHODS[file.kind]
-            message = await self._call(
-                getattr(self._app.bot, method), chat_id=chat_id, **{argument: file.ref}, **placement
-            )
+            send = getattr(self._app.bot, f"send_{file.kind}")
+            message = await self._call(send, chat_id=chat_id, **{file.kind: file.ref}, **placement)
             progress.message_ids.append(message.message_id)
         return progress.message_ids
 

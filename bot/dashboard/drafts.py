@@ -24,7 +24,7 @@ from bot.ground.storage import repo
 from bot.ground.storage.database import Database
 from bot.ground.storage.drafts_repo import get_draft, recent_drafts
 from bot.ground.vocabulary import DraftStatus
-from handlers.drafts import FIELDS, approval_problem, approve_draft, change_field
+from handlers.drafts import FIELDS, approval_problem, approve_draft, change_field, reject_draft
 from knowledge.drafts import fiche_file_text
 from knowledge.embedder import Embedder
 
@@ -142,8 +142,7 @@ def draft_routes(
                 raise _Refused(f"Draft fiche #{number} is unchanged: " + message.format(**details))
         now, approved = clock.now(), ""
         if action == "reject":
-            draft.status = DraftStatus.REJECTED
-            draft.reviewed_by, draft.reviewed_at = user, now
+            reject_draft(draft, user, now)
             notice = f"Rejected draft fiche #{number}."
         elif action == "approve":
             refusal = approval_problem(session, config, draft)

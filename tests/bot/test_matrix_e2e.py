@@ -34,6 +34,13 @@ from tests.fakes.synapse import Synapse, password
 pytestmark = pytest.mark.db
 
 PDF = b"%PDF-1.4 a sealed contract"
+# An encrypted event of a session the bot was never given (with the sender's device id added).
+UNKNOWN_SESSION = {
+    "algorithm": "m.megolm.v1.aes-sha2",
+    "ciphertext": "AwgAEnAC",
+    "sender_key": "c2VuZGVy",
+    "session_id": "c2Vzc2lvbg",
+}
 
 
 @dataclass
@@ -153,7 +160,8 @@ async def test_a_restart_keeps_the_keys_and_a_lost_store_means_a_new_device(
         assert new != device and bot.channel.replaced_device == device
         assert f"the encryption keys of device {device} were not in" in caplog.text
         notice = content(await claire.next_event(room))
-        assert notice["msgtype"] == "m.notice"
+        # Written by the core through the outbox, in the room itself, not in a question's thread.
+        assert "m.relates_to" not in notice
         assert f"My encryption keys were lost, so I now use a new session: {new}" in notice["body"]
         devices = await bot.channel.client.devices()
         assert isinstance(devices, DevicesResponse)
@@ -171,14 +179,7 @@ async def test_an_undecryptable_message_is_counted_and_its_sender_told_once(
         dm = await direct_room(sofia, encrypted=True)
         await sofia.say(dm, "/language de")
         assert "Deutsch" in await sofia.next_text(dm)
-        # Encrypted with a session the bot was never given.
-        megolm = {
-            "algorithm": "m.megolm.v1.aes-sha2",
-            "ciphertext": "AwgAEnAC",
-            "sender_key": "c2VuZGVy",
-            "session_id": "c2Vzc2lvbg",
-            "device_id": sofia.client.device_id,
-        }
+        megolm = UNKNOWN_SESSION | {"device_id": sofia.client.device_id}
         for _ in range(2):
             await sofia.send_as_is(dm, megolm, "m.room.encrypted")
         told = await sofia.next_text(dm)
@@ -224,3 +225,28 @@ async def test_an_asker_who_left_the_direct_room_gets_the_answer_in_a_new_one(
         assert "Ask the county procurement office." in content(relayed)["body"]
         await petra.say(again, "/resolve 1")
         assert "Question #1 is resolved" in await petra.next_text(again)
+
+
+async def test_a_message_waiting_for_its_key_is_read_after_a_restart_and_told_once(
+    secret: SecretWorld, embedder
+) -> None:
+    sofia = secret.sofia
+    async with matrix_bot(secret.config, embedder) as bot:
+        dm = await direct_room(sofia, encrypted=True)
+        await sofia.say(dm, "/language de")
+        assert "Deutsch" in await sofia.next_text(dm)
+        await sofia.say_keeping_the_key(dm, "/status")
+        assert (await sofia.next_text(dm)).startswith("Ich konnte Ihre letzte Nachricht nicht")
+        assert bot.channel.undecryptable == 1
+    # The key comes while another run of the bot is up: the message is read and answered.
+    async with matrix_bot(secret.config, embedder) as bot:
+        await sofia.share_key(dm)
+        assert await sofia.next_text(dm) == "Sie haben noch keine Frage gestellt."
+        # A sender already told is not told again, whichever run told them.
+        await sofia.send_as_is(
+            dm, UNKNOWN_SESSION | {"device_id": sofia.client.device_id}, "m.room.encrypted"
+        )
+        assert await until(lambda: bot.channel.undecryptable == 1)
+        await sofia.say(dm, "/help")  # a round trip: by then the undecryptable one was seen
+        assert "/status" in await sofia.next_text(dm)
+        assert len(sofia.messages_from(dm, BOT)) == 4  # language, one notice, status, help

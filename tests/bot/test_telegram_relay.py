@@ -226,7 +226,19 @@ async def test_an_experts_formatting_reaches_the_asker(config, embedder) -> None
         assert "parse_mode" not in relayed.params
 
 
-async def test_a_console_asker_sees_a_telegram_experts_file_named(config, embedder) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    ("language", "named"),
+    [
+        (None, "[attachment: document apprenticeship-contract.pdf]"),
+        ("de", "[Anhang: Dokument apprenticeship-contract.pdf]"),
+    ],
+)
+async def test_a_console_asker_sees_a_telegram_experts_file_named(
+    config,  # noqa: F811
+    embedder,
+    language,
+    named,
+) -> None:
     async with FakeBotApi(TOKEN, GROUP) as server:
         config = telegram_config(config, server)
         lines, out = ScriptedLines(), Transcript()
@@ -237,16 +249,19 @@ async def test_a_console_asker_sees_a_telegram_experts_file_named(config, embedd
         try:
             await lines.say(ROUTE_QUESTION)
             assert "Your question #1 went to" in out.new()
+            if language:
+                await lines.say(f"/language {language}")
             [opened] = await server.wait_sent(method="createForumTopic")
             topic = opened.result["message_thread_id"]
             await server.group_file(CLAIRE, topic, "document", caption="The model contract.")
+            # The file is named in the asker's words: the console shows no files.
             for _ in range(1000):
-                if "[attachment:" in out.getvalue():
+                if named in out.getvalue():
                     break
                 await asyncio.sleep(0.02)
             shown = out.new()
             assert "The model contract." in shown
-            assert "[attachment: document apprenticeship-contract.pdf]" in shown
+            assert named in shown
         finally:
             await lines.close()
             await app.stop()

@@ -267,6 +267,12 @@ def test_portuguese_language_names_and_dates_are_european() -> None:
     assert locale_for("pt") == "pt_PT"
 
 
+def test_greek_language_names_are_lower_case_in_a_sentence() -> None:
+    assert language_name("pt", "el") == "πορτογαλικά"
+    assert language_name("el", "el") == "ελληνικά"
+    assert language_name("pt", "de") == "Portugiesisch"  # German nouns keep their capital
+
+
 def test_german_dates_have_the_ordinal_dot() -> None:
     when = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
     assert "2. März 2026" in format_when(when, "de", "Europe/Berlin")

@@ -26,6 +26,7 @@ from bot.ground.storage.models import (
 from bot.ground.vocabulary import (
     ACTIVE_STATUSES,
     AssignmentRole,
+    EndReason,
     OutboxStatus,
     QuestionStatus,
     Role,
@@ -368,7 +369,11 @@ def add_thread(
 
 
 def end_assignments(
-    session: Session, question_id: int, now: dt.datetime, reason: str, person_id: int | None = None
+    session: Session,
+    question_id: int,
+    now: dt.datetime,
+    reason: EndReason,
+    person_id: int | None = None,
 ) -> None:
     """Close active assignments of a question (of one person when given)."""
     condition = and_(Assignment.question_id == question_id, Assignment.active.is_(True))
