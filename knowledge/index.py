@@ -163,9 +163,11 @@ class FicheIndex:
         count = min(limit, len(self.fiche_ids))
         top = np.argpartition(-fiche_best, count - 1)[:count]
         top = top[np.argsort(-fiche_best[top], kind="stable")]
-        touched_rows = touched.tocsr()
-        mass = terms.data.astype(np.float64) ** 2
-        mass = mass / mass.sum() if mass.sum() > 0 else mass
+        # The question's weight on the terms each version carries: one more product.
+        mass = terms.data**2
+        carried = touched.copy()
+        carried.data[:] = 1.0
+        term_cover = np.asarray(carried @ (mass / max(float(mass.sum()), 1e-12))).ravel()
         question_words = _hashes(word_starts(query, CONTENT_LETTERS))
         hits = []
         for position in top:
@@ -183,7 +185,7 @@ class FicheIndex:
                     score=float(fiche_best[position]),
                     semantic=float(semantic[best_row]),
                     lexical=float(lexical[best_row]),
-                    term_cover=float(mass[touched_rows[best_row].indices].sum()),
+                    term_cover=float(term_cover[best_row]),
                     word_cover=self._word_cover(question_words, fiche_id, language),
                 )
             )
@@ -193,7 +195,11 @@ class FicheIndex:
         row = self._row.get((fiche_id, language))
         if not len(question_words) or row is None or not self._words:
             return 0.0
-        return float(np.isin(question_words, self._words[row], assume_unique=True).mean())
+        words = self._words[row]
+        if not len(words):
+            return 0.0
+        at = np.minimum(np.searchsorted(words, question_words), len(words) - 1)
+        return float((words[at] == question_words).mean())
 
     def _shown_version(self, fiche_id: str, preferred: Sequence[str]) -> IndexedVersion | None:
         versions = {v.language: v for v in self._by_fiche[fiche_id]}
