@@ -35,6 +35,8 @@ def features(best: float, agreement: float, specific: float = 0.0) -> dict[str, 
         "topic_agreement": agreement,
         "topic_confidence": agreement,
         "topical": 0.075 * agreement,
+        "term_cover": best,
+        "word_cover": 0.0,
         "specific": specific,
     }
 
