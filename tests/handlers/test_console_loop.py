@@ -22,18 +22,19 @@ from tests.fakes.app import console_bot
 
 pytestmark = pytest.mark.db
 
+# Answered from a fiche with the example configuration (confidence about 0.87).
 APPRENTICE_QUESTION = (
-    "How can several very small craft firms in a rural valley share the training of one "
-    "apprentice and the paperwork that goes with it?"
+    "How can very small craft firms in a rural valley share one apprentice between them?"
 )
 ROUTE_QUESTION = (
     "Can you recommend a lawyer who knows the public procurement rules for school canteen "
     "catering contracts?"
 )
 
-# Lands in the suggest band with the example configuration (confidence about 0.65).
+# Lands in the suggest band with the example configuration (confidence about 0.46).
 SUGGEST_QUESTION = (
-    "How do other regions help young people who left school early get back into training?"
+    "How can we help young people who dropped out of school get back into education or "
+    "training?"
 )
 
 
