@@ -33,8 +33,7 @@ ROUTE_QUESTION = (
 
 # Lands in the suggest band with the example configuration (confidence about 0.46).
 SUGGEST_QUESTION = (
-    "How can we help young people who dropped out of school get back into education or "
-    "training?"
+    "How can we help young people who dropped out of school get back into education or training?"
 )
 
 
