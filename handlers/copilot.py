@@ -112,6 +112,8 @@ def copilot_lines(
             lines.append(f"• #{similar.question.id} · answered {day} by {who}: {excerpt}")
     if shown or listed or earlier:
         lines += ["", "/fiche ID sends a fiche to the asker; /similar N an earlier answer."]
+    if shown:
+        lines.append("/verdict right or /verdict wrong tells the bot whether the fiche shown fit.")
     return lines
 
 
