@@ -25,6 +25,7 @@ from bot.deadline_scheduler import DeadlineScheduler
 from bot.ground.clock import Clock, SystemClock
 from bot.ground.config import Config
 from bot.ground.storage.database import Database
+from bot.ground.storage.labels_repo import latest_fit_id
 from bot.ground.storage.run_lock import RunLock
 from bot.intake import Intake
 from bot.knowledge_reload import KnowledgeReloader
@@ -199,6 +200,8 @@ class Application:
         with database.sessions.begin() as session:
             sync_directory(session, config, self.clock.now())
             loaded = collection_state(session, embedder.name)
+            # Read before the triage loads a model: one stored meanwhile is picked up later.
+            fit = latest_fit_id(session)
         services = Services(
             config=config,
             sessions=database.sessions,
@@ -207,7 +210,7 @@ class Application:
             texts=Translator(config.languages.supported),
             channels=tuple(self.channels),
         )
-        self.knowledge = KnowledgeReloader(config, database, embedder, services, loaded)
+        self.knowledge = KnowledgeReloader(config, database, embedder, services, loaded, fit)
         return services
 
     def _release_run_lock(self) -> None:

@@ -364,6 +364,8 @@ def _ask(config: Config, database: Database, triage: Triage, args: argparse.Name
             f"route     experts {route['experts']} partners {route['partners']} "
             f"fallback {route['fallback']}"
         )
+        for reason in result["reasons"]:
+            print(f"  {reason['role']:9} {reason['name']} — {reason['why']}")
     return 0
 
 
@@ -395,13 +397,15 @@ def diagnose(
 ) -> dict[str, Any]:
     """What the bot would do with ``text``: language, topic, decision, fiches, route."""
     from bot.ground.clock import SystemClock
-    from handlers.directory import asker_country, candidates, sync_directory
+    from handlers.directory import asker_country, candidates, sync_directory, weights_of
+    from handlers.i18n import Translator
+    from handlers.referral import reason_text
     from routing.locality import is_local
     from routing.matching import Need, match
 
     started = time.perf_counter()
     analysis = triage.analyse(text[:2000], hint=hint)
-    route = None
+    route = reasons = None
     if analysis.decision != "answer":
         with database.sessions() as session:
             # The directory as the config has it now; rolled back, so nothing changes.
@@ -420,12 +424,30 @@ def diagnose(
             experts,
             coordinators,
             mention_others=config.routing.mention_others,
+            weights=weights_of(config),
         )
         route = {
             "experts": [c.key for c in decision.everyone],
             "partners": list(decision.partners),
             "fallback": decision.fallback,
         }
+        # Why each would get it, as the thread says it (in English: no catalog is needed).
+        english = Translator(())
+        reasons = [
+            {
+                "expert": candidate.key,
+                "name": candidate.name,
+                "role": "primary" if rank == 0 else "mentioned",
+                "reads": reason.language,
+                "topic": reason.topic,
+                "same_country": reason.same_country,
+                "load": reason.load,
+                "why": reason_text(english, config, reason, "en"),
+            }
+            for rank, (candidate, reason) in enumerate(
+                zip(decision.everyone, decision.reasons, strict=True)
+            )
+        ]
     return {
         "language": analysis.language.language,
         "topic": analysis.topic.topic,
@@ -436,6 +458,7 @@ def diagnose(
             for h in analysis.hits
         ],
         "route": route,
+        "reasons": reasons,
         "elapsed_ms": round((time.perf_counter() - started) * 1000, 2),
     }
 

@@ -27,10 +27,10 @@ from routing.calibration import (
 
 if TYPE_CHECKING:
     from bot.ground.storage.database import Database
-    from bot.ground.storage.models import AnswerLabel
+    from bot.ground.storage.models import AnswerabilityFit, AnswerLabel
     from routing.triage import Triage
 
-__all__ = ["CLOCK", "add_calibrate_command", "label_example"]
+__all__ = ["CLOCK", "add_calibrate_command", "label_example", "learnt_by"]
 
 # What "now" is for this command; tests put a fixed clock here.
 CLOCK: Clock = SystemClock()
@@ -87,8 +87,23 @@ def _complete(features: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
     return features is not None and all(name in features for name in FEATURES)
 
 
+def learnt_by(label: AnswerLabel, current: AnswerabilityFit | None) -> bool:
+    """Whether the model in use learnt from ``label`` as it stands.
+
+    A fit learnt every label up to its ``last_label_id`` as judged when it was stored; a
+    label judged again since (the same judge's later verdict on the same question and fiche
+    keeps its id) is new to it.
+    """
+    if current is None:
+        return False
+    return label.id <= current.last_label_id and label.created_at <= current.created_at
+
+
 def _examples(
-    config: Config, database: Database, stored: list[AnswerLabel], known_up_to: int
+    config: Config,
+    database: Database,
+    stored: list[AnswerLabel],
+    current: AnswerabilityFit | None,
 ) -> tuple[list[Example], int]:
     """The stored labels as examples (measuring again those stored without features)."""
     triage: Triage | None = None
@@ -103,7 +118,7 @@ def _examples(
             analysis = triage.analyse(label.text, preferred=label.language)
             if analysis.hits:
                 measured = (dict(analysis.features), analysis.hits[0].fiche_id)
-        example = label_example(label, measured, known=label.id <= known_up_to)
+        example = label_example(label, measured, known=learnt_by(label, current))
         if example is None:
             skipped += 1
         else:
@@ -130,9 +145,8 @@ def cmd_kb_calibrate(config: Config, args: argparse.Namespace) -> int:
         with database.sessions() as session:
             stored = labels(session)
             current = latest_fit(session)
-            known_up_to = current.last_label_id if current else 0
             session.expunge_all()
-        learnt, skipped = _examples(config, database, stored, known_up_to)
+        learnt, skipped = _examples(config, database, stored, current)
         examples = base + learnt
         new_labels = sum(not e.known for e in learnt)
         print(
@@ -171,5 +185,9 @@ def cmd_kb_calibrate(config: Config, args: argparse.Namespace) -> int:
                 CLOCK.now(),
             )
             number = stored_fit.id
-    print(f"stored as model #{number}; the bot uses it from its next start")
+    every = config.knowledge.reload_seconds
+    if every > 0:
+        print(f"stored as model #{number}; a running bot uses it within {every:g} seconds")
+    else:
+        print(f"stored as model #{number}; a running bot uses it once restarted (reload_seconds 0)")
     return 0

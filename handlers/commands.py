@@ -61,6 +61,13 @@ REGISTRY: tuple[Command, ...] = (
     Command("resolve", STAFF, _IN_THREAD, "", "close this question"),
     Command("note", STAFF, _IN_THREAD, "TEXT", "an internal note: kept, never sent to the asker"),
     Command("fiche", STAFF, _IN_THREAD, "ID", "answer the asker with a fiche, in their language"),
+    Command(
+        "verdict",
+        STAFF,
+        _IN_THREAD,
+        "right/wrong [FICHE]",
+        "say whether the fiche the asker was shown was right",
+    ),
     Command("similar", STAFF, _IN_THREAD, "N", "send the asker the answer question N got"),
     Command("tofiche", STAFF, _IN_THREAD, "[TITLE]", "draft a fiche from this resolved question"),
     Command("open", _COORD, ANYWHERE, "", "the routed questions still waiting"),

@@ -25,6 +25,7 @@ from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS, unkn
 from handlers.notes import addressed_colleague, keep_note
 from handlers.relay import relay_to_asker, relay_withdrawal
 from handlers.thread_answers import THREAD_ANSWER_COMMANDS
+from handlers.verdicts import VERDICT_COMMANDS
 
 __all__ = ["MAX_MESSAGE_CHARS", "Conversation", "Handled", "clean_text"]
 
@@ -127,6 +128,7 @@ class Conversation:
                 **EXPERT_COMMANDS,
                 **THREAD_ANSWER_COMMANDS,
                 **TOFICHE_COMMANDS,
+                **VERDICT_COMMANDS,
             }
             if turn.person.role == Role.COORDINATOR:
                 table.update({**COORDINATOR_COMMANDS, **DRAFT_COMMANDS})

@@ -123,6 +123,10 @@ def copilot_lines(
             lines.append(f"• {line}")
     if shown or listed or earlier:
         lines += ["", t("/fiche ID sends a fiche to the asker; /similar N an earlier answer.")]
+    if shown:
+        lines.append(
+            t("/verdict right or /verdict wrong tells the bot whether the fiche shown fit.")
+        )
     return lines
 
 

@@ -10,9 +10,9 @@ from bot.ground.config import Config
 from bot.ground.storage import directory_repo, repo
 from bot.ground.storage.models import Question
 from routing.locality import is_local
-from routing.matching import Candidate, Need
+from routing.matching import Candidate, Need, Weights
 
-__all__ = ["asker_country", "candidates", "need_of", "sync_directory"]
+__all__ = ["asker_country", "candidates", "need_of", "sync_directory", "weights_of"]
 
 
 def sync_directory(session: Session, config: Config, now: dt.datetime) -> None:
@@ -97,6 +97,12 @@ def asker_country(config: Config, language: str) -> str:
     """
     countries = {p.country for p in config.partners if p.languages[:1] == (language,) and p.country}
     return countries.pop() if len(countries) == 1 else ""
+
+
+def weights_of(config: Config) -> Weights:
+    """The configured figures that rank experts."""
+    routing = config.routing
+    return Weights(routing.near_topic_share, routing.same_country_bonus, routing.load_weight)
 
 
 def need_of(config: Config, question: Question) -> Need:

@@ -9,7 +9,7 @@ from handlers.asker_commands import close
 from handlers.assignments import make_primary
 from handlers.context import Turn
 from handlers.deadline_commands import DEADLINE_COORDINATOR_COMMANDS
-from handlers.directory import candidates, need_of
+from handlers.directory import candidates, need_of, weights_of
 from handlers.i18n import language_name
 from handlers.people import find_person
 from handlers.referral import refer
@@ -115,6 +115,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
         [e for e in experts if e.person_id not in passed],
         coordinators,
         mention_others=0,
+        weights=weights_of(turn.config),
     )
     if decision.primary is None:
         turn.reply(

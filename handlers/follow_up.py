@@ -1,13 +1,14 @@
 """A message typed under a fiche answer: a follow-up of that question, unless clearly new.
 
-The rule, in order (docs/asking.md tells askers and operators the same):
+The rule, in order (docs/knowledge.md tells operators the same):
 
 1. A reply (Telegram's reply-to, Matrix's in-reply-to) to a message about one of the asker's
    questions answered from the fiches joins that question, whatever it says.
-2. Otherwise, within ``FOLLOW_UP_WINDOW`` of the fiche answer the asker has not yet accepted,
-   refused or sent on, the message joins it unless it is clearly a new question: analysed on
-   its own it gets an instant answer from a fiche not shown, or a confident topic other than
-   the question's while sharing fewer than ``SHARED_WORDS`` content words with it.
+2. Otherwise, within ``knowledge.follow_up_minutes`` (30; 0 skips this rule) of the fiche
+   answer the asker has not yet accepted, refused or sent on, the message joins it unless it
+   is clearly a new question: analysed on its own it gets an instant answer from a fiche not
+   shown, or a confident topic other than the question's while sharing fewer than
+   ``SHARED_WORDS`` content words with it.
 3. Otherwise it is a new question; /new makes the next message a new question at once.
 
 Joined, it goes to an expert in the same question, with the fiches shown and what the asker
@@ -36,7 +37,6 @@ from knowledge.text import fold_accents
 from routing.triage import Analysis
 
 __all__ = [
-    "FOLLOW_UP_WINDOW",
     "SHARED_WORDS",
     "clearly_new",
     "join_under_fiche",
@@ -44,7 +44,6 @@ __all__ = [
     "under_fiche",
 ]
 
-FOLLOW_UP_WINDOW = dt.timedelta(minutes=30)
 SHARED_WORDS = 2
 # Words this long carry content in every network language; shorter ones are mostly
 # articles, pronouns and prepositions.
@@ -65,7 +64,8 @@ def under_fiche(
     answer = repo.latest_fiche_answer(turn.session, question.id)
     if answer is None or answer.feedback is not None:
         return False
-    if turn.now - answer.created_at > FOLLOW_UP_WINDOW:
+    minutes = turn.config.knowledge.follow_up_minutes
+    if not minutes or turn.now - answer.created_at > dt.timedelta(minutes=minutes):
         return False
     shown = {f["id"] for a in repo.fiche_answers_of(turn.session, question.id) for f in a.fiches}
     return not clearly_new(text, question, analyse(), shown)

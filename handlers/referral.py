@@ -7,14 +7,15 @@ from collections.abc import Sequence
 from scipy import sparse
 from sqlalchemy.orm import Session
 
+from bot.ground.config import Config
 from bot.ground.storage import conversation_repo, repo
 from bot.ground.storage.models import Person, Question
 from bot.ground.vocabulary import AssignmentRole, FicheFeedback, QuestionStatus
 from handlers.context import Turn
 from handlers.copilot import copilot_lines, languages_of
 from handlers.deadlines import start_clock
-from handlers.directory import candidates, need_of
-from handlers.i18n import format_when, language_name
+from handlers.directory import candidates, need_of, weights_of
+from handlers.i18n import Translator, format_when, language_name
 from knowledge.repository import get_version
 from routing.matching import Candidate, Reason, RouteDecision, match
 
@@ -24,6 +25,7 @@ __all__ = [
     "SHOWN_THEN_WROTE",
     "SHOWN_WHILE_WAITING",
     "assign",
+    "reason_text",
     "refer",
     "shown_fiches",
     "space_channels",
@@ -91,6 +93,7 @@ def refer(
         experts,
         coordinators,
         mention_others=config.routing.mention_others,
+        weights=weights_of(config),
     )
     question.status = QuestionStatus.OPEN
     question.decision = question.decision or "route"
@@ -237,8 +240,11 @@ def _post_thread(
 
 def why(turn: Turn, reason: Reason, reader: Person | None) -> str:
     """Why someone was chosen, in their own language: "reads Portuguese · EU funding · …"."""
-    language = turn.writer.reader(reader)
-    texts = turn.services.texts
+    return reason_text(turn.services.texts, turn.config, reason, turn.writer.reader(reader))
+
+
+def reason_text(texts: Translator, config: Config, reason: Reason, language: str) -> str:
+    """Why someone was chosen, in ``language``, as the thread and ``rrm ask`` say it."""
     parts = []
     if reason.language is None:
         parts.append(texts.translate(language, "network coordinator"))
@@ -246,7 +252,7 @@ def why(turn: Turn, reason: Reason, reader: Person | None) -> str:
         name = language_name(reason.language, language)
         parts.append(texts.translate(language, "reads {language}", language=name))
     if reason.topic:
-        parts.append(turn.config.topic_name(reason.topic, language))
+        parts.append(config.topic_name(reason.topic, language))
     if reason.same_country:
         parts.append(texts.translate(language, "same country"))
     parts.append(

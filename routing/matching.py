@@ -11,7 +11,8 @@ Experts come in tiers, each tried only when the one before has nobody available:
 Within a tier, experts are ranked by how likely the question is on any of their topics (the
 classifier's probabilities summed over them, not only the top topic), plus
 ``SAME_COUNTRY_BONUS`` for a local question when their partner is in the asker's country,
-minus ``LOAD_WEIGHT`` times the share of their capacity in use.
+minus ``LOAD_WEIGHT`` times the share of their capacity in use. The three figures are the
+defaults of ``[routing]`` in the configuration, passed in as ``Weights``.
 """
 
 from __future__ import annotations
@@ -27,12 +28,22 @@ __all__ = [
     "Need",
     "Reason",
     "RouteDecision",
+    "Weights",
     "match",
 ]
 
 NEAR_TOPIC_SHARE = 0.25
 SAME_COUNTRY_BONUS = 0.3
 LOAD_WEIGHT = 0.5
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The figures that rank experts (``[routing]`` of the configuration)."""
+
+    near_topic_share: float = NEAR_TOPIC_SHARE
+    same_country_bonus: float = SAME_COUNTRY_BONUS
+    load_weight: float = LOAD_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -80,12 +91,12 @@ class Need:
             return {self.topic: 1.0}
         return scores
 
-    def near_topics(self) -> set[str]:
-        """Topics other than the chosen one the question may well be on."""
+    def near_topics(self, share: float = NEAR_TOPIC_SHARE) -> set[str]:
+        """Topics other than the chosen one at least ``share`` as likely as it."""
         scores = self.likelihood()
         if self.topic is None:
             return set()
-        floor = NEAR_TOPIC_SHARE * scores[self.topic]
+        floor = share * scores[self.topic]
         return {t for t, p in scores.items() if t != self.topic and p >= floor}
 
 
@@ -126,11 +137,12 @@ def match(
     *,
     mention_others: int,
     common_language: str = "en",
+    weights: Weights = Weights(),
 ) -> RouteDecision:
     """Rank the directory as it is now for ``need`` (see the module's docstring)."""
     language, topic = need.language, need.topic
     likelihood = need.likelihood()
-    near = need.near_topics()
+    near = need.near_topics(weights.near_topic_share)
     pools: list[tuple[str, str | None, list[Candidate]]] = []
     if topic is not None:
         free = [e for e in experts if e.available]
@@ -148,8 +160,8 @@ def match(
 
     def score(c: Candidate) -> float:
         fit = sum(likelihood.get(t, 0.0) for t in c.topics)
-        bonus = SAME_COUNTRY_BONUS if same_country(c) else 0.0
-        return fit + bonus - LOAD_WEIGHT * c.load / max(c.capacity, 1)
+        bonus = weights.same_country_bonus if same_country(c) else 0.0
+        return fit + bonus - weights.load_weight * c.load / max(c.capacity, 1)
 
     for fallback, read, pool in pools:
         if not pool:

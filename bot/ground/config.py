@@ -114,6 +114,9 @@ class KnowledgeConfig:
     # offered to the asker instead of routing.
     similar_shown: float = 0.45
     similar_offered: float = 0.8
+    # A message typed this long after a fiche answer may still be a follow-up of it (0: only
+    # a reply to the bot's message about it joins it).
+    follow_up_minutes: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,11 @@ class RoutingConfig:
     mention_others: int = 2
     short_message_words: int = 6
     topic_min_confidence: float = 0.25
+    # How experts are ranked (routing/matching.py): a topic at least this share as likely as
+    # the chosen one is near; a local question's same-country bonus; the weight of load.
+    near_topic_share: float = 0.25
+    same_country_bonus: float = 0.3
+    load_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -588,8 +596,15 @@ def _check(config: Config) -> None:
             raise _KeyError(f"knowledge.{key}", "must be between 0 and 1")
     if config.knowledge.suggest_confidence > config.knowledge.answer_confidence:
         raise _KeyError("knowledge.suggest_confidence", "must not exceed answer_confidence")
+    if config.knowledge.follow_up_minutes < 0:
+        raise _KeyError("knowledge.follow_up_minutes", "must be 0 (replies only) or more")
     if config.routing.mention_others < 0:
         raise _KeyError("routing.mention_others", "must not be negative")
+    if not 0.0 < config.routing.near_topic_share <= 1.0:
+        raise _KeyError("routing.near_topic_share", "must be above 0 and at most 1")
+    for key in ("same_country_bonus", "load_weight"):
+        if getattr(config.routing, key) < 0:
+            raise _KeyError(f"routing.{key}", "must not be negative")
 
     def unique(items: tuple[Any, ...], section: str) -> set[str]:
         seen: set[str] = set()

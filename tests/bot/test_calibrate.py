@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot import cli_calibrate
 from bot.assembly import build_triage, open_database
 from bot.cli import main
 from bot.cli_calibrate import label_example
+from bot.ground.clock import FixedClock
 from bot.ground.config import load_config
 from bot.ground.storage.labels_repo import record_label
-from bot.ground.storage.models import AnswerabilityFit, AnswerLabel
+from bot.ground.storage.models import AnswerabilityFit, AnswerLabel, Question
 from bot.ground.vocabulary import LabelSource, Verdict
 from routing.answerability import AnswerabilityModel
 from routing.calibration import Example, fit, load_base
@@ -147,6 +149,44 @@ def test_stored_labels_change_the_model(tmp_path, database_url, capsys, embedder
     assert status == 0 and "no new labels: the model in use stays" in out
     assert "model in use (#1)" in out
     assert len(fits(config_path)) == 1
+
+
+def test_a_label_judged_again_after_the_fit_is_new(  # type: ignore[no-untyped-def]
+    tmp_path, database_url, capsys, monkeypatch
+) -> None:
+    base = synthetic_base(tmp_path / "base.jsonl")
+    config_path = config_file(tmp_path, database_url)
+    store_labels(
+        config_path,
+        [(features(0.36 + 0.02 * (i % 4), 0.9, 2.0), Verdict.NEGATIVE) for i in range(15)],
+    )
+    monkeypatch.setattr(cli_calibrate, "CLOCK", FixedClock(NOW + dt.timedelta(hours=1)))
+    status, out, err = calibrate(config_path, base, capsys)
+    assert status == 0, err
+    [first_fit] = fits(config_path)
+    # The same judge changes their mind on one of them after the fit: the label keeps its
+    # id (below the fit's last_label_id) but says something the model in use never learnt.
+    database = open_database(load_config(config_path, environ={}))
+    with database.sessions.begin() as session:
+        label = session.scalars(select(AnswerLabel).order_by(AnswerLabel.id)).first()
+        assert label is not None and label.id <= first_fit.last_label_id
+        question = session.get(Question, label.question_id)
+        assert question is not None
+        again = record_label(
+            session,
+            question,
+            label.fiche_id,
+            Verdict.POSITIVE,
+            LabelSource(label.source),
+            NOW + dt.timedelta(hours=2),
+            features=label.features,
+            shown_fiche=label.shown_fiche,
+        )
+        assert again.id == label.id
+    database.dispose()
+    status, out, err = calibrate(config_path, base, capsys, "--dry-run")
+    assert "15 of 15 stored labels (1 new since the model in use" in out, (out, err)
+    assert "no new labels" not in out
 
 
 def test_a_worse_model_is_refused(tmp_path, database_url, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -90,6 +90,20 @@ def test_ask_json_stream(config_path, capsys, monkeypatch) -> None:  # type: ign
     assert short["language"] == "it"
     routed = [r for r in results if r.get("decision") in ("suggest", "route")]
     assert all(set(r["route"]) == {"experts", "partners", "fallback"} for r in routed)
+    # The routing reasons are a field of their own: one per expert of the route, in order.
+    assert all([x["expert"] for x in r["reasons"]] == r["route"]["experts"] for r in routed)
+    answered = [r for r in results if r.get("decision") == "answer"]
+    assert all(r["route"] is None and r["reasons"] is None for r in answered)
+    assert {key for r in results if "error" not in r for key in r} == {
+        "language",
+        "topic",
+        "decision",
+        "confidence",
+        "fiches",
+        "route",
+        "reasons",
+        "elapsed_ms",
+    }
 
 
 def test_ask_route_names_experts(config_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -110,6 +124,42 @@ def test_ask_route_names_experts(config_path, capsys) -> None:  # type: ignore[n
         "english",
         "coordinators",
     )
+    # Why each expert would get it, as the question's thread says it.
+    reasons = result["reasons"]
+    assert [r["expert"] for r in reasons] == result["route"]["experts"]
+    assert [r["role"] for r in reasons] == ["primary"] + ["mentioned"] * (len(reasons) - 1)
+    for reason in reasons:
+        assert set(reason) == {
+            "expert",
+            "name",
+            "role",
+            "reads",
+            "topic",
+            "same_country",
+            "load",
+            "why",
+        }
+        if reason["reads"] == "en":
+            assert reason["why"].startswith("reads English · ")
+        assert reason["why"].endswith(" · 0 open questions")
+
+
+def test_ask_prints_why_each_expert_would_get_the_question(config_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # Portuguese, on appealing an Erasmus+ decision: no fiche answers it, and of the EU
+    # funding experts only Lucía reads Portuguese.
+    question = (
+        "Qual é o prazo legal para recorrer da decisão da agência nacional sobre a nossa "
+        "candidatura Erasmus+?"
+    )
+    status, out, _ = run(["--config", str(config_path), "ask", "--json", question], capsys)
+    result = json.loads(out)
+    assert status == 0 and result["decision"] != "answer"
+    [primary] = result["reasons"]
+    assert (primary["expert"], primary["role"], primary["reads"]) == ("lucia", "primary", "pt")
+    assert primary["topic"] == "eu-funding" and not primary["same_country"]
+    assert primary["why"] == "reads Portuguese · EU funding · 0 open questions"
+    status, out, _ = run(["--config", str(config_path), "ask", question], capsys)
+    assert status == 0 and f"  primary   {primary['name']} — {primary['why']}" in out
 
 
 def test_kb_search_and_experts(config_path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -67,6 +67,29 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
     assert config.database.url == "sqlite:///rrm.db"
     assert config.experts[0].capacity == 5
     assert config.languages.default == "en"
+    routing = config.routing
+    assert (routing.near_topic_share, routing.same_country_bonus, routing.load_weight) == (
+        0.25,
+        0.3,
+        0.5,
+    )
+    assert config.knowledge.follow_up_minutes == 30
+
+
+def test_routing_weights_and_follow_up_window_are_read(tmp_path: Path) -> None:
+    text = (
+        MINIMAL
+        + "\n[routing]\nnear_topic_share = 0.5\nsame_country_bonus = 0\nload_weight = 1.25\n"
+        + "\n[knowledge]\nfollow_up_minutes = 90\n"
+    )
+    config = load_config(write(tmp_path, text), environ={})
+    routing = config.routing
+    assert (routing.near_topic_share, routing.same_country_bonus, routing.load_weight) == (
+        0.5,
+        0.0,
+        1.25,
+    )
+    assert config.knowledge.follow_up_minutes == 90
 
 
 def test_environment_overrides_database_url(tmp_path: Path) -> None:
@@ -100,6 +123,30 @@ def test_environment_overrides_database_url(tmp_path: Path) -> None:
         (
             MINIMAL + "\n[routing]\nmention_others = 'two'\n",
             "routing.mention_others: expected an integer, got string",
+        ),
+        (
+            MINIMAL + "\n[routing]\nnear_topic_share = 0\n",
+            "routing.near_topic_share: must be above 0 and at most 1",
+        ),
+        (
+            MINIMAL + "\n[routing]\nnear_topic_share = 1.5\n",
+            "routing.near_topic_share: must be above 0 and at most 1",
+        ),
+        (
+            MINIMAL + "\n[routing]\nsame_country_bonus = -0.3\n",
+            "routing.same_country_bonus: must not be negative",
+        ),
+        (
+            MINIMAL + "\n[routing]\nload_weight = -1\n",
+            "routing.load_weight: must not be negative",
+        ),
+        (
+            MINIMAL + "\n[routing]\nload_weight = 'high'\n",
+            "routing.load_weight: expected a number, got string",
+        ),
+        (
+            MINIMAL + "\n[knowledge]\nfollow_up_minutes = -30\n",
+            "knowledge.follow_up_minutes: must be 0 (replies only) or more",
         ),
         (
             MINIMAL.replace('partner = "p1"', 'partner = "nope"'),

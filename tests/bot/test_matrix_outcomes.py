@@ -1,4 +1,4 @@
-"""Matrix, against the session's Synapse: suggest, "Not what I asked", a reply under a fiche.
+"""Matrix, against the session's Synapse: suggest, "Not what I asked", a reply, a verdict.
 
 The fiche answer and the routed question are in test_matrix.py; these reuse its world (the
 experts' room, its people and the three-fiche collection).
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels.matrix_content import KEYCAPS
-from bot.ground.storage.models import FicheAnswer, Question
+from bot.ground.storage.models import AnswerLabel, FicheAnswer, Question
 from tests.bot.test_matrix import (
     APPRENTICE_QUESTION,
     World,
@@ -108,3 +108,39 @@ async def test_not_what_i_asked_and_a_reply_under_a_fiche_answer(
             assert session.scalar(select(func.count()).select_from(Question)) == 2
             feedback = list(session.scalars(select(FicheAnswer.feedback).order_by(FicheAnswer.id)))
             assert feedback[0] == "not_asked" and feedback[-1] == "expert"
+
+
+async def test_an_expert_says_the_fiche_shown_was_wrong_in_the_thread(
+    world: World,  # noqa: F811
+    embedder,
+) -> None:
+    asker, claire, room = world.sofia, world.claire, world.room
+    async with matrix_bot(world.config, embedder) as bot:
+        dm = await direct_room(asker)
+        await asker.say(dm, APPRENTICE_QUESTION)
+        answer = content(await asker.next_event(dm))
+        assert "2. Ask an expert" in answer["body"]
+        await asker.say(dm, "2")
+        root = await claire.next_event(room)
+        posted = content(root)["body"]
+        assert "The asker was shown these fiches and asked for an expert:" in posted
+        assert "/verdict right or /verdict wrong" in posted
+
+        await claire.say(room, "/verdict wrong", thread=root.event_id)
+        for _ in range(10):
+            text = await claire.next_text(room)
+            if "Merci" in text:
+                break
+        assert text == (
+            "Merci\u202f: la fiche employer-pool-apprenticeships-mayo est enregistrée comme ne "
+            "répondant pas à la question n°\u00a01\u202f; le bot en tiendra compte."
+        )
+        with bot.app.database.sessions() as session:
+            label = session.scalars(
+                select(AnswerLabel).where(AnswerLabel.source == "expert_verdict")
+            ).one()
+            assert (label.fiche_id, label.verdict) == (
+                "employer-pool-apprenticeships-mayo",
+                "negative",
+            )
+            assert label.features and label.shown_fiche == label.fiche_id

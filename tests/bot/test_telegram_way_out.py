@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.models import FicheAnswer, Question
-from tests.bot.test_telegram import APPRENTICE_QUESTION, GROUP, telegram_bot
+from bot.ground.storage.models import AnswerLabel, FicheAnswer, Question
+from tests.bot.test_telegram import APPRENTICE_QUESTION, CLAIRE, GROUP, telegram_bot
 from tests.fakes.telegram_server import TelegramUser
 
 pytestmark = pytest.mark.db
@@ -85,3 +85,39 @@ async def test_a_reply_under_a_fiche_answer_is_a_follow_up_even_hours_later(
         with bot.app.database.sessions() as session:
             assert session.scalar(select(func.count()).select_from(Question)) == 1
             assert session.scalar(select(FicheAnswer.feedback)) == "expert"
+
+
+async def test_an_expert_says_the_fiche_shown_was_right_in_the_topic(config, embedder) -> None:
+    async with telegram_bot(config, embedder) as bot:
+        server = bot.server
+        await server.private_text(RUTH, APPRENTICE_QUESTION)
+        offer = await server.wait_text("County Mayo", chat_id=RUTH.id)
+        await server.press(RUTH, offer.message_id, "expert:1")
+        [opened] = await server.wait_sent(method="createForumTopic", chat_id=GROUP)
+        topic = opened.result["message_thread_id"]
+        posted = await server.wait_text("Question #1", chat_id=GROUP, message_thread_id=topic)
+        assert "/verdict right or /verdict wrong" in posted.text
+
+        await server.group_text(CLAIRE, "/verdict right", topic=topic)
+        await server.wait_text(
+            "Merci\u202f: la fiche employer-pool-apprenticeships-mayo est enregistrée comme "
+            "bonne réponse à la question n°\u00a01",
+            message_thread_id=topic,
+        )
+        await server.group_text(CLAIRE, "/verdict wrong nowhere", topic=topic)
+        await server.wait_text(
+            "La fiche nowhere n’a pas été montrée au demandeur", message_thread_id=topic
+        )
+        assert bot.app.database is not None
+        with bot.app.database.sessions() as session:
+            label = session.scalars(
+                select(AnswerLabel).where(AnswerLabel.source == "expert_verdict")
+            ).one()
+            assert (label.fiche_id, label.verdict) == (
+                "employer-pool-apprenticeships-mayo",
+                "positive",
+            )
+            assert label.features and label.shown_fiche == label.fiche_id
+        # Nothing of it reached the asker.
+        to_ruth = [c.params.get("text", "") for c in server.sent("sendMessage", chat_id=RUTH.id)]
+        assert not any("fiche employer-pool" in text for text in to_ruth)

@@ -14,6 +14,7 @@ from handlers.drafts import DRAFT_COMMANDS, TOFICHE_COMMANDS
 from handlers.expert_commands import COORDINATOR_COMMANDS, EXPERT_COMMANDS
 from handlers.i18n import Translator
 from handlers.thread_answers import THREAD_ANSWER_COMMANDS
+from handlers.verdicts import VERDICT_COMMANDS
 from tests.fakes.app import console_bot
 
 DOCS = Path(__file__).parents[2] / "docs" / "experts.md"
@@ -27,7 +28,14 @@ def names(role: str, place: str) -> set[str]:
 def test_every_command_handled_is_declared_and_every_declared_one_handled() -> None:
     assert names("asker", "private") == set(ASKER_COMMANDS)
     # /note is taken before the tables (it keeps the text's line breaks).
-    in_space = {"help", "note", *EXPERT_COMMANDS, *THREAD_ANSWER_COMMANDS, *TOFICHE_COMMANDS}
+    in_space = {
+        "help",
+        "note",
+        *EXPERT_COMMANDS,
+        *THREAD_ANSWER_COMMANDS,
+        *TOFICHE_COMMANDS,
+        *VERDICT_COMMANDS,
+    }
     assert names("expert", "thread") | names("expert", "space") == in_space
     assert names("coordinator", "private") - names("asker", "private") == {
         "away",

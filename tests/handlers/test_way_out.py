@@ -147,6 +147,28 @@ async def test_a_clearly_new_question_or_a_late_message_under_a_fiche_is_a_new_q
             assert session.get(Question, 3).status == "offered"
 
 
+async def test_the_follow_up_window_is_the_configured_one(config, embedder) -> None:
+    knowledge = dataclasses.replace(config.knowledge, follow_up_minutes=60)
+    async with console_bot(dataclasses.replace(config, knowledge=knowledge), embedder) as bot:
+        await bot.say(APPRENTICE_QUESTION)
+        # Past the default 30 minutes, within the configured 60: still the same question.
+        bot.clock.advance(dt.timedelta(minutes=45))
+        shown = await bot.say(FOLLOW_UP)
+        assert "The asker was shown these fiches, then wrote:" in shown
+        with bot.app.database.sessions() as session:
+            assert count(session, Question) == 1
+
+    # 0: only a reply to the bot's message joins the question; typed at once, it is new.
+    knowledge = dataclasses.replace(config.knowledge, follow_up_minutes=0)
+    async with console_bot(dataclasses.replace(config, knowledge=knowledge), embedder) as bot:
+        await bot.say("/as ben")
+        await bot.say(APPRENTICE_QUESTION)
+        shown = await bot.say(FOLLOW_UP)
+        assert "then wrote" not in shown
+        with bot.app.database.sessions() as session:
+            assert count(session, Question) == 3  # the first bot's one, and two of ben's
+
+
 async def test_a_new_question_under_a_fiche_is_analysed_once(config, embedder, monkeypatch) -> None:
     async with console_bot(config, embedder) as bot:
         await bot.say(APPRENTICE_QUESTION)

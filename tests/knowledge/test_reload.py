@@ -1,4 +1,4 @@
-"""A running bot searches what `rrm kb import` stores meanwhile, without a restart."""
+"""A running bot takes what `rrm kb import` and `rrm kb calibrate` store, without a restart."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 
 from bot.assembly import import_fiches, open_database
 from bot.ground.config import Config
+from bot.ground.storage.labels_repo import add_fit
 from knowledge.repository import collection_state
-from tests.conftest import SAMPLE_FICHES
+from routing.answerability import FEATURES
+from tests.conftest import SAMPLE_FICHES, START
 from tests.fakes.app import ConsoleSession, console_bot
 from tests.fakes.embedder import MemoEmbedder
 
@@ -98,6 +100,83 @@ async def test_the_running_bot_looks_by_itself(
             while conversation.services.triage is before:
                 await asyncio.sleep(0.05)
         assert TITLE not in await ask(bot, "ana")
+
+
+async def operator_calibrates(config: Config, bias: float) -> None:
+    """`rrm kb calibrate` in another process stores a model that routes or answers everything.
+
+    No weight, and a bias far below zero (nothing answered) or far above (everything).
+    """
+
+    def run() -> None:
+        model = {
+            "means": dict.fromkeys(FEATURES, 0.0),
+            "scales": dict.fromkeys(FEATURES, 1.0),
+            "weights": dict.fromkeys(FEATURES, 0.0),
+            "bias": bias,
+        }
+        database = open_database(config)
+        try:
+            with database.sessions.begin() as session:
+                add_fit(session, model, {}, 0, 0, START)
+        finally:
+            database.dispose()
+
+    await asyncio.to_thread(run)
+
+
+async def test_a_model_calibrated_while_the_bot_runs_decides_from_the_next_look(
+    config: Config, embedder: MemoEmbedder, tmp_path: Path
+) -> None:
+    config = with_reload(config, tmp_path / "collection", 0.1)
+    async with console_bot(config, embedder) as bot:
+        conversation = bot.app.conversation
+        assert conversation is not None
+        shown = await ask(bot, "ana")
+        assert TITLE in shown and "Does this answer your question?" in shown
+
+        before = conversation.services.triage
+        await operator_calibrates(config, -30.0)
+        async with asyncio.timeout(30):
+            while conversation.services.triage is before:
+                await asyncio.sleep(0.05)
+        # The same question, with the same fiches, now goes to an expert.
+        shown = await ask(bot, "ben")
+        assert "Does this answer your question?" not in shown
+        assert "Your question #2 went to" in shown
+        assert conversation.services.triage.index is before.index  # the search was kept
+
+        # And the next model stored replaces that one.
+        before = conversation.services.triage
+        await operator_calibrates(config, 30.0)
+        async with asyncio.timeout(30):
+            while conversation.services.triage is before:
+                await asyncio.sleep(0.05)
+        assert "Does this answer your question?" in await ask(bot, "cleo")
+
+
+async def test_a_model_is_looked_for_once_per_look(
+    config: Config, embedder: MemoEmbedder, tmp_path: Path
+) -> None:
+    config = with_reload(config, tmp_path / "collection", 0)  # this test looks itself
+    async with console_bot(config, embedder) as bot:
+        knowledge = bot.app.knowledge
+        assert knowledge is not None
+        assert not await asyncio.to_thread(knowledge.check)  # no model stored
+        services = knowledge.services
+        shipped = services.triage
+        await operator_calibrates(config, -30.0)
+        assert await asyncio.to_thread(knowledge.check)  # one look is enough
+        calibrated = services.triage.model
+        assert calibrated is not shipped.model
+        assert not await asyncio.to_thread(knowledge.check)  # and it is taken once
+        assert "Your question #1 went to" in await ask(bot, "ana")
+        # A search refreshed from the triage of before (a draft approved meanwhile) brings
+        # the old model back: the next look puts the calibrated one in again.
+        services.triage = shipped.with_index(shipped.index)
+        assert await asyncio.to_thread(knowledge.check)
+        assert services.triage.model is calibrated
+        assert not await asyncio.to_thread(knowledge.check)
 
 
 def test_the_fingerprint_moves_with_each_kind_of_change(

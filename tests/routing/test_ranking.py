@@ -5,9 +5,17 @@ from __future__ import annotations
 import dataclasses
 
 from bot.ground.config import Config, load_config
-from handlers.directory import asker_country
+from handlers.directory import asker_country, weights_of
 from routing.locality import is_local
-from routing.matching import Candidate, Need, match
+from routing.matching import (
+    LOAD_WEIGHT,
+    NEAR_TOPIC_SHARE,
+    SAME_COUNTRY_BONUS,
+    Candidate,
+    Need,
+    Weights,
+    match,
+)
 from tests.conftest import EXAMPLE_CONFIG
 
 CONFIG = load_config(EXAMPLE_CONFIG, environ={})
@@ -125,6 +133,36 @@ def test_a_local_question_prefers_an_expert_of_the_askers_country() -> None:
     decision = match(general, directory(config), coordinators(config), mention_others=1)
     assert [c.key for c in decision.everyone] == ["marco", "zoe"]
     assert not any(r.same_country for r in decision.reasons)
+
+
+def test_the_weights_come_from_the_config_and_change_the_ranking() -> None:
+    # The defaults are the figures the ranking was tuned with.
+    assert weights_of(CONFIG) == Weights() == Weights(NEAR_TOPIC_SHARE, SAME_COUNTRY_BONUS, 0.5)
+    assert LOAD_WEIGHT == 0.5
+    routing = dataclasses.replace(
+        CONFIG.routing, near_topic_share=0.6, same_country_bonus=0.0, load_weight=2.0
+    )
+    weights = weights_of(dataclasses.replace(CONFIG, routing=routing))
+    assert weights == Weights(0.6, 0.0, 2.0)
+
+    # Load: with the default weight Claire's second topic outweighs one question more...
+    need = Need(
+        "work-based-learning",
+        "en",
+        scores(work_based_learning=0.5, sme_entrepreneurship=0.3, trainer_competences=0.05),
+    )
+    people = directory(loads={"claire": 1})
+    assert match(need, people, coordinators(), mention_others=0).primary.key == "claire"  # type: ignore[union-attr]
+    # ... and no longer when load weighs four times as much.
+    heavy = match(need, people, coordinators(), mention_others=0, weights=weights)
+    assert heavy.primary is not None and heavy.primary.key == "jonas"
+
+    # Near topics: EU funding at 0.3 of 0.55 is near by default, not from a share of 0.6.
+    need = Need("work-based-learning", "pt", ALTERNANCE_FUNDING)
+    assert match(need, directory(), coordinators(), mention_others=0).fallback == "near_topic"
+    assert match(need, directory(), coordinators(), mention_others=0, weights=weights).fallback == (
+        "english"
+    )
 
 
 def test_the_askers_country_only_where_one_country_works_in_the_language() -> None:

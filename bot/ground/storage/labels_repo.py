@@ -13,7 +13,7 @@ from bot.ground.storage.models import AnswerabilityFit, AnswerLabel, Question
 from bot.ground.storage.repo import latest_fiche_answer
 from bot.ground.vocabulary import LabelSource, Verdict
 
-__all__ = ["add_fit", "count_labels", "labels", "latest_fit", "record_label"]
+__all__ = ["add_fit", "count_labels", "labels", "latest_fit", "latest_fit_id", "record_label"]
 
 
 def record_label(
@@ -73,6 +73,11 @@ def count_labels(session: Session) -> int:
 def latest_fit(session: Session) -> AnswerabilityFit | None:
     """The model ``rrm kb calibrate`` stored last (the one the bot uses), if any."""
     return session.scalar(select(AnswerabilityFit).order_by(AnswerabilityFit.id.desc()).limit(1))
+
+
+def latest_fit_id(session: Session) -> int | None:
+    """The id of the model ``rrm kb calibrate`` stored last: a cheap look for a newer one."""
+    return session.scalar(select(func.max(AnswerabilityFit.id)))
 
 
 def add_fit(
