@@ -17,6 +17,7 @@ from bot.channels.base import (
     ChannelStartError,
     EncryptingChannel,
     InboxChannel,
+    ResumingChannel,
     StatefulChannel,
 )
 from bot.channels.inbox import Inbox
@@ -105,6 +106,8 @@ class Application:
         if self.config.metrics.enabled:
             await self._serve_metrics()
         for channel in self.channels.values():
+            if isinstance(channel, ResumingChannel):
+                channel.use_progress(self.sender.record_progress)
             if isinstance(channel, StatefulChannel):
                 channel.use_state(ChannelState(database.sessions, channel.name, self.clock))
             if isinstance(channel, InboxChannel):
@@ -113,6 +116,7 @@ class Application:
                     channel.name,
                     channel.account,
                     claim_seconds=self.config.database.claim_seconds,
+                    clock=self.clock,
                 )
                 self._inboxes[channel.name] = inbox
                 channel.use_inbox(inbox)

@@ -17,7 +17,7 @@ from bot.channels.base import Channel, PermanentSendError
 from bot.ground.clock import Clock
 from bot.ground.storage import repo
 from bot.ground.vocabulary import OutboxStatus, OutboxTarget
-from handlers.events import Attachment, Button, Delivery, Sent, Span
+from handlers.events import Attachment, Button, Delivery, Progress, Sent, Span
 
 __all__ = ["OutboxSender"]
 
@@ -133,6 +133,7 @@ class OutboxSender:
                             question_id=row.question_id,
                             attachments=tuple(Attachment(**a) for a in row.attachments),
                             formatting=tuple(Span(**f) for f in row.formatting),
+                            progress=_progress(row.send_progress),
                         ),
                         row.channel,
                     )
@@ -176,6 +177,20 @@ class OutboxSender:
         )
         return result
 
+    async def record_progress(self, outbox_id: int, progress: Progress) -> None:
+        """Store how far a message sent in several calls got, so a restart resumes there."""
+        if outbox_id < 0:
+            return  # a notice sent straight, not through the outbox: nothing to resume
+        value: dict[str, Any] = {
+            "thread_id": progress.thread_id,
+            "message_ids": list(progress.message_ids),
+        }
+        await asyncio.to_thread(self._save_progress, outbox_id, value)
+
+    def _save_progress(self, outbox_id: int, value: dict[str, Any]) -> None:
+        with self.sessions.begin() as session:
+            repo.save_send_progress(session, outbox_id, value)
+
     def _sent(self, delivery: Delivery, channel_name: str, result: Sent) -> None:
         """Record a message as sent, and the thread it opened, if any."""
         with self.sessions.begin() as session:
@@ -197,10 +212,18 @@ class OutboxSender:
             row.last_error = error[:2000]
             if permanent or row.attempts >= MAX_ATTEMPTS:
                 row.status = OutboxStatus.FAILED
+                row.send_progress = None  # given up: nothing will resume it
             else:
                 # Exponential back-off: 2 s, 4 s, 8 s … at most 10 minutes.
                 delay = min(2**row.attempts, 600)
                 row.next_attempt_at = self.clock.now() + dt.timedelta(seconds=delay)
+
+
+def _progress(stored: dict[str, Any] | None) -> Progress:
+    if not stored:
+        return Progress()
+    ids = tuple(str(i) for i in stored.get("message_ids") or ())
+    return Progress(stored.get("thread_id"), ids)
 
 
 def _in_thread(row: Row[Any]) -> bool:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Attachment", "Button", "Delivery", "Inbound", "Sent", "Span", "keeps_choices"]
+__all__ = [
+    "Attachment",
+    "Button",
+    "Delivery",
+    "Inbound",
+    "Progress",
+    "Sent",
+    "Span",
+    "keeps_choices",
+]
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,18 @@ def keeps_choices(action: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """How far earlier attempts got with a delivery a channel sends in several calls.
+
+    The thread it opened, and the ids of the messages (parts, files) already sent: a retry,
+    also after a crash, resumes with the next call instead of sending them again.
+    """
+
+    thread_id: str | None = None
+    message_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Delivery:
     """An outbox message ready for a channel: where, what, and whether it opens a thread."""
 
@@ -118,6 +139,7 @@ class Delivery:
     question_id: int | None = None
     attachments: tuple[Attachment, ...] = ()
     formatting: tuple[Span, ...] = ()
+    progress: Progress = Progress()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from handlers.events import Delivery, Inbound, Sent
+from handlers.events import Delivery, Inbound, Progress, Sent
 
 if TYPE_CHECKING:
     from bot.channels.inbox import Inbox
@@ -17,11 +17,15 @@ __all__ = [
     "Deliver",
     "InboxChannel",
     "PermanentSendError",
+    "RecordProgress",
+    "ResumingChannel",
     "StateStore",
     "StatefulChannel",
 ]
 
 Deliver = Callable[[Inbound], Awaitable[None]]
+# Stores a delivery's progress (by outbox id) durably, before the next platform call.
+RecordProgress = Callable[[int, Progress], Awaitable[None]]
 
 
 class PermanentSendError(Exception):
@@ -101,6 +105,21 @@ class InboxChannel(Protocol):
 
     async def stop_receiving(self) -> None:
         """Take no new events; the event in hand finishes, the rest stays in the inbox."""
+        ...
+
+
+@runtime_checkable
+class ResumingChannel(Protocol):
+    """A channel that sends one delivery in several calls (a topic, then parts, then files).
+
+    It records its ``Progress`` after each call but the last, and resumes from
+    ``delivery.progress``, so a crash repeats at most the call that was in flight.
+    """
+
+    name: str
+
+    def use_progress(self, record: RecordProgress) -> None:
+        """Keep ``record`` for storing each delivery's progress as it is made."""
         ...
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.ground.clock import Clock, SystemClock
 from bot.ground.storage import inbox_repo, repo
 from bot.ground.storage.inbox_repo import NewEvent
 
@@ -28,6 +29,9 @@ __all__ = ["Inbox", "NewEvent"]
 
 log = logging.getLogger(__name__)
 CLAIM = 10  # events claimed at a time: small, so that other processes get their share
+# On SQLite one process handles everything: larger claims, fewer transactions (a crash hands
+# the claimed but unmarked events out again, which the receipts make harmless).
+CLAIM_ALONE = 50
 CLAIM_SECONDS = 30.0
 _ELECT = "SELECT pg_try_advisory_lock(hashtext(current_schema()), hashtext(:key))"
 _RESIGN = "SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext(:key))"
@@ -43,8 +47,11 @@ class Inbox:
         account: str = "",
         *,
         claim_seconds: float = CLAIM_SECONDS,
+        clock: Clock | None = None,
     ) -> None:
         self.sessions = sessions
+        # Stamps when an event was received and handled, as retention compares with it.
+        self.clock = clock or SystemClock()
         self.channel = channel
         self.claim_seconds = claim_seconds
         # Unique to this process and this inbox: a restarted process never inherits claims.
@@ -107,12 +114,13 @@ class Inbox:
         self,
         handle: Callable[[dict[str, Any]], Awaitable[None]],
         stopping: Callable[[], bool] = lambda: False,
-        batch: int = CLAIM,
+        batch: int | None = None,
     ) -> None:
         """Hand every event this process can claim to ``handle``, oldest first, each once.
 
-        Events are claimed ``batch`` at a time and marked handled together with the next
-        claim, in one transaction. A crash in between hands them out again, which the core's
+        Events are claimed ``batch`` at a time (by default ``CLAIM``, or ``CLAIM_ALONE`` when
+        no other process shares the inbox) and marked handled together with the next claim,
+        in one transaction. A crash in between hands them out again, which the core's
         receipts make harmless. An event whose handling fails is logged and marked handled
         all the same: one bad event must not hold up every later one. ``stopping`` ends the
         drain between events; what is claimed but not handled then is released.
@@ -120,7 +128,7 @@ class Inbox:
         # Claims are renewed while this process works, so they expire only if it dies.
         keeper = asyncio.create_task(self._keep_claims(), name=f"{self.channel}-claims")
         try:
-            await self._drain(handle, stopping, batch)
+            await self._drain(handle, stopping, batch or (CLAIM if self.shared else CLAIM_ALONE))
         finally:
             keeper.cancel()
 
@@ -177,7 +185,7 @@ class Inbox:
             lock.close()
 
     def _store(self, events: Sequence[NewEvent], state: tuple[str, str] | None) -> int:
-        now = dt.datetime.now(dt.UTC)
+        now = self.clock.now()
         with self.sessions.begin() as session:
             added = inbox_repo.store_events(session, self.channel, events, now)
             if state is not None:
@@ -186,12 +194,14 @@ class Inbox:
 
     def _settle(self, done: list[int], release: list[int], limit: int) -> list[tuple[int, Any]]:
         """Mark ``done`` handled, give ``release`` back, and claim up to ``limit`` more."""
-        now = dt.datetime.now(dt.UTC)
         with self.sessions.begin() as session:
-            inbox_repo.mark_handled(session, done, now)
+            inbox_repo.mark_handled(session, done, self.clock.now())
             inbox_repo.release(session, release)
             if limit <= 0:
                 return []
+            # Claims expire in real time (a process stopped renewing them), whatever the
+            # injected clock says: a clock a test holds still must not keep a dead claim alive.
+            now = dt.datetime.now(dt.UTC)
             # On SQLite this is the only process: another's claims are a dead one's.
             stale = now - dt.timedelta(seconds=self.claim_seconds if self.shared else 0)
             return inbox_repo.claim(session, self.channel, self.owner, now, stale, limit)

@@ -49,7 +49,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.channels.base import Deliver, PermanentSendError
+from bot.channels.base import Deliver, PermanentSendError, RecordProgress
 from bot.channels.common import Recent, Transient, name_files, retry
 from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
@@ -58,7 +58,7 @@ from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from bot.channels.telegram_webhook import WebhookServer
 from bot.ground.config import TelegramConfig
 from handlers.commands import experts_menu, menu
-from handlers.events import Attachment, Delivery, Sent, keeps_choices
+from handlers.events import Attachment, Delivery, Progress, Sent, keeps_choices
 from handlers.i18n import Translator
 
 __all__ = ["ASKER_COMMANDS", "EXPERT_COMMANDS", "TelegramChannel"]
@@ -81,8 +81,9 @@ MAX_ROOTS = 10_000
 
 @dataclass
 class _Progress:
-    """What an outbox message already got through before a failure, so a retry resumes."""
+    """What an outbox message got through so far (from earlier attempts too)."""
 
+    outbox_id: int
     thread_id: str | None = None
     message_ids: list[int] = field(default_factory=list)
 
@@ -131,7 +132,7 @@ class TelegramChannel:
         # Reply-chain mode remembers its messages' roots (Telegram names most itself).
         self._roots: Recent[int, int] = Recent(MAX_ROOTS)
         self._edge = Edge(self.name, self._group, config.forum, self._roots)
-        self._progress: dict[int, _Progress] = {}
+        self._record: RecordProgress | None = None
         # Forum topics found closed: reopened before the next post into them.
         self._closed_topics: set[str] = set()
         self._redact = _RedactToken(config.token)
@@ -156,6 +157,10 @@ class TelegramChannel:
     def account(self) -> str:
         """The bot's id, the part of its token before the colon."""
         return self.config.token.partition(":")[0]
+
+    def use_progress(self, record: RecordProgress) -> None:
+        """Store each delivery's progress with ``record`` (without it, a retry starts over)."""
+        self._record = record
 
     def use_inbox(self, inbox: Inbox) -> None:
         """Poll into ``inbox`` and handle from it (without one, PTB's updater polls)."""
@@ -399,15 +404,16 @@ class TelegramChannel:
         parts = split_text(text, mentions, spans=spans)
         if not parts:
             raise PermanentSendError("empty message: Telegram refuses messages without text")
-        progress = self._progress.setdefault(delivery.outbox_id, _Progress())
-        try:
-            sent = await self._send(delivery, parts, files, progress)
-        except PermanentSendError:
-            self._progress.pop(delivery.outbox_id, None)
-            raise
-        # Other failures keep the progress: the outbox's retry resumes after the parts sent.
-        self._progress.pop(delivery.outbox_id, None)
-        return sent
+        # What earlier attempts sent (before a failure or a crash) is not sent again.
+        done = delivery.progress
+        progress = _Progress(delivery.outbox_id, done.thread_id, [int(i) for i in done.message_ids])
+        return await self._send(delivery, parts, files, progress)
+
+    async def _made(self, progress: _Progress) -> None:
+        """Store the progress before the next call: a crash then repeats that call at most."""
+        if self._record is not None:
+            made = Progress(progress.thread_id, tuple(str(i) for i in progress.message_ids))
+            await self._record(progress.outbox_id, made)
 
     async def _send(
         self,
@@ -447,6 +453,7 @@ class TelegramChannel:
                     self._app.bot.create_forum_topic, chat_id=self._group, name=title
                 )
                 progress.thread_id = str(topic.message_thread_id)
+                await self._made(progress)
             ids = await self._post(self._group, parts, markup, progress, progress.thread_id)
             thread_id = progress.thread_id
         else:
@@ -515,12 +522,16 @@ class TelegramChannel:
             progress.message_ids.append(message.message_id)
             if "reply_parameters" in placement:
                 self._roots.remember(message.message_id, placement["reply_parameters"].message_id)
+            if len(progress.message_ids) < len(parts) + len(files):
+                await self._made(progress)
         for index, file in enumerate(files, start=len(parts)):
             if index < len(progress.message_ids):
                 continue
             send = getattr(self._app.bot, f"send_{file.kind}")
             message = await self._call(send, chat_id=chat_id, **{file.kind: file.ref}, **placement)
             progress.message_ids.append(message.message_id)
+            if len(progress.message_ids) < len(parts) + len(files):
+                await self._made(progress)
         return progress.message_ids
 
     async def _open_topic(self, thread_id: str) -> str | None:

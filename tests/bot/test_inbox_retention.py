@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from bot.channels.inbox import Inbox
 from bot.ground.clock import FixedClock
 from bot.ground.config import PrivacyConfig
 from bot.ground.storage import inbox_repo
@@ -78,3 +79,27 @@ async def test_the_retention_task_prunes_on_start(database: Database) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def test_the_inbox_stamps_events_by_the_injected_clock(database: Database) -> None:
+    """Received and handled by the clock retention compares with, not by the wall clock."""
+    clock = FixedClock(START - dt.timedelta(days=10))
+    inbox = Inbox(database.sessions, "telegram", clock=clock)
+    asyncio.run(inbox.store([NewEvent("1", "chat", {})]))
+    claimed = inbox._settle([], [], 10)
+    assert [payload for _, payload in claimed] == [{}]
+    clock.advance(dt.timedelta(days=1))
+    assert inbox._settle([claimed[0][0]], [], 10) == []
+    with database.sessions() as session:
+        row = session.execute(select(InboxEvent.received_at, InboxEvent.handled_at)).one()
+    assert [aware(row.received_at), aware(row.handled_at)] == [
+        START - dt.timedelta(days=10),
+        START - dt.timedelta(days=9),
+    ]
+    # Handled nine days before START by its clock: past a 7-day period then.
+    assert prune_inbox(database.sessions, START, 7) == 1
+
+
+def aware(instant: dt.datetime) -> dt.datetime:
+    """SQLite gives naive UTC datetimes back."""
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)

@@ -336,6 +336,115 @@ async def test_long_answer_is_split_between_words(config, embedder) -> None:
         assert "reply_markup" not in first.params
 
 
+def long_reply(words: int = 600) -> OutboxMessage:
+    """An outbox row for the asker, too long for one Telegram message (two parts)."""
+    text = " ".join(f"word{i}" for i in range(words))
+    return OutboxMessage(
+        channel="telegram", target="person", chat_id=str(ASKER.id), text=text, created_at=START
+    )
+
+
+def row(app: Application, outbox_id: int) -> OutboxMessage:
+    assert app.database is not None
+    with app.database.sessions() as session:
+        found = session.get(OutboxMessage, outbox_id)
+        assert found is not None
+        return found
+
+
+async def restarted(config: Config, embedder: MemoEmbedder, after: dt.timedelta) -> Application:
+    """A new process on the same database: a new channel, nothing kept in memory."""
+    channel = TelegramChannel(config.telegram, config.languages.supported, retry_delay=0.01)
+    app = Application(config, [channel], clock=FixedClock(START + after), embedder=embedder)
+    await app.start()  # the start sends what was left pending first
+    return app
+
+
+async def test_a_reply_in_parts_resumes_at_the_next_part_after_a_restart(config, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Part one sent, part two failing: the next process sends part two only; give-up frees it."""
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        config = telegram_config(config, server)
+        channel = TelegramChannel(config.telegram, config.languages.supported, retry_delay=0.01)
+        app = Application(config, [channel], clock=FixedClock(START), embedder=embedder)
+        await app.start()
+        assert app.database is not None
+        with app.database.sessions.begin() as session:
+            reply = long_reply()
+            session.add(reply)
+            session.flush()
+            outbox_id = reply.id
+        server.fail("sendMessage", times=4, status=502, after=1)
+        await app.flush()
+        [first] = server.sent(chat_id=ASKER.id)
+        stored = row(app, outbox_id)
+        assert stored.status == "pending" and stored.send_progress == {
+            "thread_id": None,
+            "message_ids": [str(first.message_id)],
+        }
+        await app.stop()
+
+        app = await restarted(config, embedder, dt.timedelta(minutes=5))
+        try:
+            sent = server.sent(chat_id=ASKER.id)
+            assert [c.text for c in sent].count(first.text) == 1 and len(sent) == 2
+            assert re.findall(r"word\d+", " ".join(c.text for c in sent)) == [
+                f"word{i}" for i in range(600)
+            ]
+            stored = row(app, outbox_id)
+            assert stored.status == "sent" and stored.send_progress is None
+            assert stored.external_id == str(sent[-1].message_id)
+
+            # Given up (the asker blocked the bot after part one): its progress goes too.
+            with app.database.sessions.begin() as session:  # type: ignore[union-attr]
+                reply = long_reply(700)
+                session.add(reply)
+                session.flush()
+                outbox_id = reply.id
+            server.fail("sendMessage", times=1, status=403, after=1)
+            await app.flush()
+            stored = row(app, outbox_id)
+            assert stored.status == "failed" and stored.send_progress is None
+        finally:
+            await app.stop()
+        assert server.unexpected == [], server.unexpected
+
+
+async def test_a_question_whose_topic_was_opened_posts_into_it_after_a_restart(
+    config, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """The topic created, its first post failing: the next process opens no second topic."""
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        config = telegram_config(config, server)
+        channel = TelegramChannel(config.telegram, config.languages.supported, retry_delay=0.01)
+        app = Application(config, [channel], clock=FixedClock(START), embedder=embedder)
+        await app.start()
+        try:
+            server.fail("sendMessage", times=4, status=502)
+            await server.private_text(ASKER, ROUTE_QUESTION)
+            [topic] = await server.wait_sent(method="createForumTopic")
+            await server.wait_text("Your question #1 went to", chat_id=ASKER.id)
+            assert not server.sent(chat_id=GROUP)
+            assert app.database is not None
+            with app.database.sessions() as session:
+                opening = session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.opens_thread.is_(True))
+                ).one()
+            topic_id = str(topic.result["message_thread_id"])
+            assert opening.send_progress == {"thread_id": topic_id, "message_ids": []}
+        finally:
+            await app.stop()
+
+        app = await restarted(config, embedder, dt.timedelta(minutes=5))
+        try:
+            [post] = server.sent(chat_id=GROUP)
+            assert len(server.attempts("createForumTopic")) == 1
+            assert str(post.params["message_thread_id"]) == topic_id
+            assert row(app, opening.id).send_progress is None
+        finally:
+            await app.stop()
+        assert server.unexpected == [], server.unexpected
+
+
 async def test_edits_attachments_and_reply_chains(config, embedder) -> None:
     async with telegram_bot(config, embedder, forum=False) as bot:
         server = bot.server

@@ -89,6 +89,7 @@ class _Fault:
     times: int
     retry_after: int | None = None
     description: str = ""
+    after: int = 0  # calls answered normally first
 
 
 @dataclass
@@ -160,16 +161,22 @@ class FakeBotApi:
     # What the test does ------------------------------------------------------------------
 
     def fail(
-        self, method: str, times: int = 1, status: int = 429, retry_after: int | None = None
+        self,
+        method: str,
+        times: int = 1,
+        status: int = 429,
+        retry_after: int | None = None,
+        *,
+        after: int = 0,
     ) -> None:
-        """Answer ``method`` with an error the next ``times`` calls."""
+        """Answer ``method`` with an error the next ``times`` calls (after ``after`` good ones)."""
         descriptions = {
             403: "Forbidden: bot was blocked by the user",
             429: f"Too Many Requests: retry after {retry_after}",
             500: "Internal Server Error",
             502: "Bad Gateway",
         }
-        fault = _Fault(status, times, retry_after, descriptions.get(status, "Error"))
+        fault = _Fault(status, times, retry_after, descriptions.get(status, "Error"), after)
         self._faults.setdefault(method, []).append(fault)
 
     def hold(self, method: str, *, delivered: bool) -> None:
@@ -400,7 +407,9 @@ class FakeBotApi:
                 text = f"Too Many Requests: retry after {retry_after}"
                 return _error(429, text, {"retry_after": retry_after})
         faults = self._faults.get(method)
-        if faults:
+        if faults and faults[0].after > 0:
+            faults[0].after -= 1
+        elif faults:
             fault = faults[0]
             fault.times -= 1
             if fault.times <= 0:

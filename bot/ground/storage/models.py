@@ -333,6 +333,9 @@ class OutboxMessage(Base):
     external_id: Mapped[str | None] = mapped_column(String(200), index=True)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    # {"thread_id", "message_ids"}: what a message sent in several platform calls already got
+    # through, so a retry after a crash resumes there; cleared once sent or given up (0012)
+    send_progress: Mapped[dict[str, Any] | None]
 
 
 class Fiche(Base):

@@ -58,6 +58,7 @@ __all__ = [
     "question_for_sent_message",
     "questions_of",
     "recent_duplicate",
+    "save_send_progress",
     "staff",
     "thread_ids",
     "threads_of",
@@ -303,6 +304,7 @@ _PENDING = (
         _OUTBOX.mentions,
         _OUTBOX.attachments,
         _OUTBOX.formatting,
+        _OUTBOX.send_progress,
     )
     .where(
         _OUTBOX.status == OutboxStatus.PENDING,
@@ -320,7 +322,13 @@ _MARK_SENT = (
         external_id=bindparam("external_id"),
         sent_at=bindparam("sent_at"),
         attempts=_OUTBOX.attempts + 1,
+        send_progress=None,
     )
+)
+_SEND_PROGRESS = (
+    update(_OUTBOX_TABLE)
+    .where(_OUTBOX.id == bindparam("row_id"))
+    .values(send_progress=bindparam("progress"))
 )
 
 
@@ -337,6 +345,11 @@ def mark_sent(session: Session, outbox_id: int, external_id: str | None, now: dt
     session.connection().execute(
         _MARK_SENT, {"row_id": outbox_id, "external_id": external_id, "sent_at": now}
     )
+
+
+def save_send_progress(session: Session, outbox_id: int, progress: dict[str, Any]) -> None:
+    """Record how far the sending of a message in several platform calls got."""
+    session.connection().execute(_SEND_PROGRESS, {"row_id": outbox_id, "progress": progress})
 
 
 def outbox_message(session: Session, outbox_id: int) -> OutboxMessage | None:
