@@ -1,12 +1,14 @@
 """Fit the answerability model on the public sample plus our own examples, with grouped CV.
 
 Usage: python bench/fit_answerability.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples bench/data/answerability_examples.jsonl] [--write]
+         [--examples bench/data/answerability_examples.jsonl] [--hold-out FIRST:LAST] [--write]
 
 A question is a positive example when its best fiche (as the triage ranks them) is one of its
 labelled fiches, negative otherwise (questions no fiche covers are always negative). Questions
 are grouped by their first labelled fiche (uncovered ones by language), and the figures printed
 are those of models that never saw the question's group: grouped 5-fold cross-validation.
+``--hold-out w141:w240`` keeps the examples of those ids (inclusive) out of the fitting and
+scores them with the model fitted on the rest: a test on questions it never saw.
 ``--write`` stores the model fitted on everything in routing/answerability.json, and the
 measured examples in routing/answerability_base.jsonl: the base set `rrm kb calibrate` adds
 the stored labels to.
@@ -86,11 +88,35 @@ def main() -> None:
         "--examples", type=Path, default=ROOT / "bench" / "data" / "answerability_examples.jsonl"
     )
     parser.add_argument(
+        "--hold-out",
+        metavar="FIRST:LAST",
+        help="fit without the examples of these ids (inclusive) and score them: a held-out test",
+    )
+    parser.add_argument(
         "--write", action="store_true", help=f"write {MODEL_PATH.name} and {BASE_PATH.name}"
     )
     args = parser.parse_args()
+    if args.write and args.hold_out:
+        parser.error("--write fits on every example: leave out --hold-out")
     config = load_config(args.config)
-    rows = measure(args.config, args.sample, examples(args.sample, args.examples))
+    labelled = examples(args.sample, args.examples)
+    rows = measure(args.config, args.sample, labelled)
+    if args.hold_out:
+        first, last = args.hold_out.split(":")
+        held = [first <= str(row["id"]) <= last for row in labelled]
+        rows, unseen = (
+            [r for r, out in zip(rows, held, strict=True) if not out],
+            [r for r, out in zip(rows, held, strict=True) if out],
+        )
+        model = fit(rows)
+        confidence = [model.confidence(r.features) for r in unseen]
+        print(f"held out: {len(unseen)} questions, fitted on the other {len(rows)}:")
+        for band in (0.7, 0.8, 0.85, 0.9, 0.95):
+            f = figures(unseen, confidence, band)
+            print(
+                f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
+                f" reach {f.expert_reach:.3f} answers {f.answers} wrong {f.wrong}"
+            )
     print(f"{len(rows)} questions, {sum(r.positive for r in rows)} with a right best fiche")
     cv = cross_validated(rows)
     model = fit(rows)

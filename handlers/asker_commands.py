@@ -97,7 +97,9 @@ def close(turn: Turn, question: Question, *, by_asker: bool) -> None:
     if asker.focus_question_id == question.id:
         asker.focus_question_id = None
     turn.post_in_thread(
-        question, f"Question #{question.id} is resolved.", channels=turn.thread_channels(question)
+        question,
+        turn.t_space("Question #{number} is resolved.", number=question.id),
+        channels=turn.thread_channels(question),
     )
     text = turn.t_for(
         asker, "Question #{number} is resolved. Did the answer help you?", number=question.id

@@ -116,7 +116,7 @@ def _follow_up(turn: Turn, question: Question, text: str) -> None:
     channels = turn.thread_channels(question) or list(turn.services.channels[:1])
     turn.post_in_thread(
         question,
-        f"Follow-up from the asker:\n\n{text}",
+        turn.t_space("Follow-up from the asker:") + f"\n\n{text}",
         channels=[c for c in channels if c in turn.services.channels] or channels,
     )
     record_follow_up(turn, question, text)

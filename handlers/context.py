@@ -112,9 +112,26 @@ class Turn:
         """Translate a message for someone else."""
         return self.writer.t_for(person, message, **values)
 
+    @property
+    def space_language(self) -> str:
+        """The language of the experts' space: the network's (``languages.default``)."""
+        return self.writer.reader(None)
+
+    def t_space(self, message: str, **values: object) -> str:
+        """Translate a post for everyone in the experts' space, in the space's language.
+
+        A reply to the sender's own command is in the sender's language (``t``), wherever it
+        lands; what the whole thread reads is in the space's (docs/experts.md).
+        """
+        return self.writer.t_for(None, message, **values)
+
     def when(self, instant: dt.datetime, person: Person | None = None) -> str:
         """A time shown in a person's language and time zone (the sender's by default)."""
         return self.writer.when(instant, person or self.person)
+
+    def space_when(self, instant: dt.datetime) -> str:
+        """A time shown in the experts' space: its language, the network's default zone."""
+        return self.writer.when(instant, None)
 
     def _about(self, question: Question | None) -> int | None:
         if question is None:

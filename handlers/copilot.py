@@ -82,38 +82,51 @@ def copilot_lines(
     found: Sequence[str] = (),
     vector: sparse.csr_matrix | None = None,
 ) -> list[str]:
-    """The co-pilot's lines for a question's thread (in English, the experts' space's language).
+    """The co-pilot's lines for a question's thread, in the experts' space's language.
 
     When the asker was shown no fiche (``shown``), the fiches the bot ``found`` (ids), with
     their languages; then earlier answered questions that are close, with who answered them
     and when; and how to send either to the asker.
     """
+    t, space = turn.t_space, turn.space_language
     lines: list[str] = []
     listed = []
     if not shown:
         for fiche_id in list(dict.fromkeys(found))[:SHOWN]:
             versions = turn.services.triage.index.versions_of(fiche_id)
             if versions:
-                title = next((v for v in versions if v.language == "en"), versions[0]).title
+                title = next(
+                    (v for code in (space, "en") for v in versions if v.language == code),
+                    versions[0],
+                ).title
                 listed.append(f"• {title} ({fiche_id} · {languages_of(turn, fiche_id)})")
         if listed:
-            lines += ["", "Fiches the bot found for this question:", *listed]
+            lines += ["", t("Fiches the bot found for this question:"), *listed]
     vector = vector if vector is not None else question_vector(turn, question)
     earlier = earlier_answers(turn, question, vector, turn.config.knowledge.similar_shown)
     if earlier:
-        lines += ["", "Earlier answers to close questions:"]
+        lines += ["", t("Earlier answers to close questions:")]
         zone = turn.config.languages.default_timezone
         for similar, answer in earlier:
             who, _ = answered_by(turn, answer)
-            day = format_day(answer.answered_at, "en", zone)
+            day = format_day(answer.answered_at, space, zone)
             excerpt = " ".join(similar.question.text.split())
             if len(excerpt) > EXCERPT:
                 excerpt = excerpt[: EXCERPT - 1].rstrip() + "…"
-            lines.append(f"• #{similar.question.id} · answered {day} by {who}: {excerpt}")
+            line = t(
+                "#{number} · answered {day} by {who}: {excerpt}",
+                number=similar.question.id,
+                day=day,
+                who=who,
+                excerpt=excerpt,
+            )
+            lines.append(f"• {line}")
     if shown or listed or earlier:
-        lines += ["", "/fiche ID sends a fiche to the asker; /similar N an earlier answer."]
+        lines += ["", t("/fiche ID sends a fiche to the asker; /similar N an earlier answer.")]
     if shown:
-        lines.append("/verdict right or /verdict wrong tells the bot whether the fiche shown fit.")
+        lines.append(
+            t("/verdict right or /verdict wrong tells the bot whether the fiche shown fit.")
+        )
     return lines
 
 

@@ -10,7 +10,6 @@ from bot.ground.storage.models import Question
 from bot.ground.vocabulary import AssignmentRole, QuestionStatus, StepState
 from handlers.context import Turn
 from handlers.deadlines import replan_clock
-from handlers.i18n import format_when
 
 __all__ = ["DEADLINE_ASKER_COMMANDS", "DEADLINE_COORDINATOR_COMMANDS"]
 
@@ -49,18 +48,13 @@ def _change_priority(turn: Turn, question: Question, priority: str) -> None:
     assert due is not None
     channels = deadline_repo.thread_channels(turn.session, question.id)
     if channels:
-        common = turn.config.languages.default
-        english = turn.services.texts.translate(
-            common,
+        text = turn.t_space(
             "Question #{number} now has priority {priority}; first answer due {when}.",
             number=question.id,
-            priority=priority_label(priority, lambda m: turn.services.texts.translate(common, m)),
-            # The experts' space reads the network's language and its default time zone.
-            when=format_when(
-                due, turn.config.languages.default, turn.config.languages.default_timezone
-            ),
+            priority=priority_label(priority, turn.t_space),
+            when=turn.space_when(due),
         )
-        turn.post_in_thread(question, english, channels=channels)
+        turn.post_in_thread(question, text, channels=channels)
 
 
 def urgent(turn: Turn, args: list[str]) -> None:

@@ -76,8 +76,9 @@ def claim(turn: Turn, _args: list[str]) -> None:
     if question is None:
         return
     _make_primary(turn, question, turn.person, "claimed")
+    # What the thread reads about who holds a question is for everyone: the space's language.
     turn.reply(
-        turn.t(
+        turn.t_space(
             "{name} takes question #{number}.", name=turn.person.display_name, number=question.id
         ),
         question=question,
@@ -99,7 +100,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     repo.log_event(session, "passed", turn.now, question_id=question.id, actor_id=turn.person.id)
     if mine.role != AssignmentRole.PRIMARY:
         turn.reply(
-            turn.t(
+            turn.t_space(
                 "{name} steps back from question #{number}.",
                 name=turn.person.display_name,
                 number=question.id,
@@ -118,7 +119,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     )
     if decision.primary is None:
         turn.reply(
-            turn.t(
+            turn.t_space(
                 "Nobody else is available for question #{number}; the coordinators are asked.",
                 number=question.id,
             ),
@@ -131,7 +132,7 @@ def pass_question(turn: Turn, _args: list[str]) -> None:
     channels = [turn.event.channel]
     turn.post_in_thread(
         question,
-        turn.t(
+        turn.t_space(
             "{name} passes question #{number} to {successor}.",
             name=turn.person.display_name,
             number=question.id,
@@ -227,7 +228,7 @@ def reassign(turn: Turn, args: list[str]) -> None:
     channels = turn.thread_channels(question)
     turn.post_in_thread(
         question,
-        turn.t(
+        turn.t_space(
             "{name} assigns question #{number} to {expert}.",
             name=turn.person.display_name,
             number=question.id,

@@ -157,42 +157,57 @@ def _post_thread(
     found: Sequence[str] = (),
     vector: sparse.csr_matrix | None = None,
 ) -> None:
-    # The experts' space works in the network's common language (English).
-    topic = turn.config.topic(question.topic or "")
+    # A post for everyone in the experts' space: in the space's language, except each routing
+    # reason, which is in the language of the person it names (docs/experts.md).
+    t, space = turn.t_space, turn.space_language
+    known = turn.config.topic(question.topic or "")
+    topic = known.name_in(space) if known else t("topic unclear")
+    asker_name = asker.display_name or t("an asker")
     lines = [
-        f"Question #{question.id} · {topic.name if topic else 'topic unclear'}"
-        f" · language {question.language.upper()}",
-        f"From: {asker.display_name or 'an asker'}"
+        t(
+            "Question #{number} · {topic} · language {language}",
+            number=question.id,
+            topic=topic,
+            language=question.language.upper(),
+        ),
+        t("From: {asker}", asker=asker_name)
         + (f" ({asker.organisation})" if asker.organisation else ""),
     ]
     if question.first_response_due:
         # In the assignee's zone, which is also the calendar the deadline was counted in.
         partner = turn.config.partner(decision.primary.partner) if decision.primary else None
         zone = partner.timezone if partner else turn.config.languages.default_timezone
-        lines.append(f"First answer due: {format_when(question.first_response_due, 'en', zone)}")
+        due = format_when(question.first_response_due, space, zone)
+        lines.append(t("First answer due: {when}", when=due))
     if decision.primary:
-        lines.append(f"Assigned to: {decision.primary.name}")
+        lines.append(t("Assigned to: {name}", name=decision.primary.name))
     if decision.mentioned:
-        lines.append("Also asked: " + ", ".join(c.name for c in decision.mentioned))
+        lines.append(t("Also asked: {names}", names=", ".join(c.name for c in decision.mentioned)))
     if decision.reasons:
-        lines.append("Why:")
+        lines.append(t("Why:"))
         readers = {p.id: p for p in recipients}
         for candidate, reason in zip(decision.everyone, decision.reasons, strict=True):
             reader = readers.get(candidate.person_id)
             lines.append(f"• {candidate.name} — {why(turn, reason, reader)}")
+    language = question.language.upper()
     if decision.fallback == "english":
         lines.append(
-            f"No expert reads {question.language.upper()} on this topic: "
-            "please answer in English or in the asker's language."
+            t(
+                "No expert reads {language} on this topic: please answer in English or in the "
+                "asker's language.",
+                language=language,
+            )
         )
     elif decision.fallback == "near_topic":
         lines.append(
-            f"No expert of this topic reads {question.language.upper()}: "
-            "sent to experts of a near topic who do."
+            t(
+                "No expert of this topic reads {language}: sent to experts of a near topic who do.",
+                language=language,
+            )
         )
     elif decision.fallback == "coordinators":
         lines.append(
-            "No available expert matched: coordinators, please assign someone (/reassign)."
+            t("No available expert matched: coordinators, please assign someone (/reassign).")
         )
     lines += [
         "",
@@ -200,7 +215,7 @@ def _post_thread(
     ]
     shown = shown_fiches(turn.session, question.id)
     if shown:
-        lines += ["", _shown_heading(turn.session, question, asker_wrote)]
+        lines += ["", _shown_heading(turn, question, asker_wrote)]
         lines += [
             f"• {title} ({fiche_id} · {languages_of(turn, fiche_id)})" for title, fiche_id in shown
         ]
@@ -209,7 +224,7 @@ def _post_thread(
     lines += copilot_lines(turn, question, shown=bool(shown), found=found, vector=vector)
     lines += [
         "",
-        "Reply in this thread to answer. /claim to take it, /pass to hand it on.",
+        t("Reply in this thread to answer. /claim to take it, /pass to hand it on."),
     ]
     # A question routed again (a new topic, say) keeps the threads it has.
     existing = turn.thread_channels(question)
@@ -252,16 +267,16 @@ def reason_text(texts: Translator, config: Config, reason: Reason, language: str
     return " · ".join(parts)
 
 
-def _shown_heading(session: Session, question: Question, asker_wrote: str) -> str:
+def _shown_heading(turn: Turn, question: Question, asker_wrote: str) -> str:
+    """How the thread introduces the fiches the asker was shown, in the space's language."""
     if asker_wrote:
-        return SHOWN_THEN_WROTE
+        return turn.t_space(SHOWN_THEN_WROTE)
     if question.decision == "suggest":
-        return SHOWN_WHILE_WAITING
-    if any(
-        a.feedback == FicheFeedback.NOT_ASKED for a in repo.fiche_answers_of(session, question.id)
-    ):
-        return SHOWN_NOT_ASKED
-    return SHOWN_ASKED_EXPERT
+        return turn.t_space(SHOWN_WHILE_WAITING)
+    answers = repo.fiche_answers_of(turn.session, question.id)
+    if any(a.feedback == FicheFeedback.NOT_ASKED for a in answers):
+        return turn.t_space(SHOWN_NOT_ASKED)
+    return turn.t_space(SHOWN_ASKED_EXPERT)
 
 
 def _tell_asker(turn: Turn, question: Question, asker: Person, decision: RouteDecision) -> None:

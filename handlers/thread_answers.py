@@ -103,12 +103,13 @@ def send_fiche(turn: Turn, args: list[str]) -> None:
         turn.now,
         actor_id=turn.person.id,
     )
+    # The thread's record of what the asker received: for everyone, in the space's language.
     turn.reply(
-        turn.t(
+        turn.t_space(
             "Fiche {fiche} went to the asker of question #{number} ({language}).",
             fiche=fiche_id,
             number=question.id,
-            language=language_name(language, turn.language),
+            language=language_name(language, turn.space_language),
         ),
         question=question,
     )
@@ -172,7 +173,7 @@ def send_similar(turn: Turn, args: list[str]) -> None:
         similar=answer.question_id,
     )
     turn.reply(
-        turn.t(
+        turn.t_space(
             "The answer to question #{similar} went to the asker of question #{number}.",
             similar=answer.question_id,
             number=question.id,

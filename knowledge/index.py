@@ -9,9 +9,12 @@ import bm25s
 import numpy as np
 from scipy import sparse
 
-from knowledge.text import tokenize
+from knowledge.text import tokenize, word_starts
 
-__all__ = ["FicheHit", "FicheIndex", "IndexedVersion"]
+__all__ = ["FicheHit", "FicheIndex", "IndexedVersion", "version_words"]
+
+# A question's content words are its words of this many letters or more.
+CONTENT_LETTERS = 5
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,10 @@ class FicheHit:
     semantic: float
     lexical: float
     topical: float = 0.0  # added for sharing the question's topic; ranks, never decides
+    # Share of the question's latent-term weight (squared) on terms the matched version has.
+    term_cover: float = 0.0
+    # Share of the question's content words found in the fiche's version in its language.
+    word_cover: float = 0.0
 
     @property
     def rank_score(self) -> float:
@@ -54,13 +61,22 @@ class FicheIndex:
         vectors: sparse.csr_matrix,
         lexical_weight: float,
         tokens: Sequence[Sequence[str]] = (),
+        words: Sequence[np.ndarray] = (),
     ) -> None:
-        """``tokens`` (each version's, for BM25) are needed only when ``lexical_weight`` > 0."""
+        """``tokens`` (each version's, for BM25) are needed only when ``lexical_weight`` > 0.
+
+        ``words`` are each version's :func:`version_words`; without them no hit covers any
+        of the question's words.
+        """
         if vectors.shape[0] != len(versions):
             raise ValueError("one vector per version is needed")
         if lexical_weight > 0 and len(tokens) != len(versions):
             raise ValueError("a lexical weight needs the tokens of every version")
+        if words and len(words) != len(versions):
+            raise ValueError("words are needed for every version or none")
         self.versions = list(versions)
+        self._words = list(words)
+        self._row = {(v.fiche_id, v.language): i for i, v in enumerate(self.versions)}
         self.lexical_weight = lexical_weight
         self.fiche_ids = sorted({v.fiche_id for v in self.versions})
         position = {fiche_id: i for i, fiche_id in enumerate(self.fiche_ids)}
@@ -86,7 +102,10 @@ class FicheIndex:
         return len(self.fiche_ids)
 
     def with_versions(
-        self, versions: Sequence[IndexedVersion], vectors: sparse.csr_matrix
+        self,
+        versions: Sequence[IndexedVersion],
+        vectors: sparse.csr_matrix,
+        words: Sequence[np.ndarray] = (),
     ) -> FicheIndex:
         """A new index holding these versions too, in place of any of the same fiches.
 
@@ -97,10 +116,12 @@ class FicheIndex:
         replaced = {v.fiche_id for v in versions}
         keep = [i for i, v in enumerate(self.versions) if v.fiche_id not in replaced]
         rows = self._columns.tocsr()[keep]
+        both = bool(self._words) and len(words) == len(versions)
         return FicheIndex(
             [self.versions[i] for i in keep] + list(versions),
             sparse.vstack([rows, vectors], format="csr"),
             0.0,
+            words=[self._words[i] for i in keep] + list(words) if both else (),
         )
 
     def versions_of(self, fiche_id: str) -> list[IndexedVersion]:
@@ -124,9 +145,8 @@ class FicheIndex:
         if not self.versions:
             return []
         terms = vector.tocsr()
-        semantic = np.asarray(
-            self._columns[:, terms.indices] @ terms.data, dtype=np.float32
-        ).ravel()
+        touched = self._columns[:, terms.indices]  # each version's weights on the query's terms
+        semantic = np.asarray(touched @ terms.data, dtype=np.float32).ravel()
         lexical = np.zeros(len(self.versions), dtype=np.float32)
         ids = []
         if self.lexical_weight > 0:  # at 0 the lexical scores would change nothing
@@ -143,6 +163,12 @@ class FicheIndex:
         count = min(limit, len(self.fiche_ids))
         top = np.argpartition(-fiche_best, count - 1)[:count]
         top = top[np.argsort(-fiche_best[top], kind="stable")]
+        # The question's weight on the terms each version carries: one more product.
+        mass = terms.data**2
+        carried = touched.copy()
+        carried.data[:] = 1.0
+        term_cover = np.asarray(carried @ (mass / max(float(mass.sum()), 1e-12))).ravel()
+        question_words = _hashes(word_starts(query, CONTENT_LETTERS))
         hits = []
         for position in top:
             fiche_id = self.fiche_ids[position]
@@ -159,9 +185,21 @@ class FicheIndex:
                     score=float(fiche_best[position]),
                     semantic=float(semantic[best_row]),
                     lexical=float(lexical[best_row]),
+                    term_cover=float(term_cover[best_row]),
+                    word_cover=self._word_cover(question_words, fiche_id, language),
                 )
             )
         return hits
+
+    def _word_cover(self, question_words: np.ndarray, fiche_id: str, language: str) -> float:
+        row = self._row.get((fiche_id, language))
+        if not len(question_words) or row is None or not self._words:
+            return 0.0
+        words = self._words[row]
+        if not len(words):
+            return 0.0
+        at = np.minimum(np.searchsorted(words, question_words), len(words) - 1)
+        return float((words[at] == question_words).mean())
 
     def _shown_version(self, fiche_id: str, preferred: Sequence[str]) -> IndexedVersion | None:
         versions = {v.language: v for v in self._by_fiche[fiche_id]}
@@ -169,3 +207,16 @@ class FicheIndex:
             if language in versions:
                 return versions[language]
         return None
+
+
+def version_words(text: str) -> np.ndarray:
+    """What the index keeps of a version's words: their starts, hashed, sorted.
+
+    Hashes in an array take a tenth of the memory of a set of strings; they are compared
+    only within one process, so Python's salted string hash does.
+    """
+    return _hashes(word_starts(text))
+
+
+def _hashes(words: set[str]) -> np.ndarray:
+    return np.unique(np.fromiter((hash(w) for w in words), dtype=np.int64, count=len(words)))

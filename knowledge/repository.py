@@ -15,7 +15,7 @@ from bot.ground.storage import answers_repo
 from bot.ground.storage.models import Fiche, FicheVersion, QuestionVector, TextVector
 from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
 from knowledge.fiche import FicheVersionText
-from knowledge.index import FicheIndex, IndexedVersion
+from knowledge.index import FicheIndex, IndexedVersion, version_words
 from knowledge.text import tokenize
 
 __all__ = [
@@ -39,8 +39,8 @@ __all__ = [
 
 def load_index(session: Session, embedder: Embedder, lexical_weight: float) -> FicheIndex:
     """Build the search index from every stored version embedded by ``embedder``."""
-    versions, vectors, tokens = _indexed(session, embedder, lexical_weight)
-    return FicheIndex(versions, vectors, lexical_weight, tokens)
+    versions, vectors, tokens, words = _indexed(session, embedder, lexical_weight)
+    return FicheIndex(versions, vectors, lexical_weight, tokens, words)
 
 
 def index_with_fiches(
@@ -52,17 +52,20 @@ def index_with_fiches(
     """
     if index.lexical_weight > 0:
         return load_index(session, embedder, index.lexical_weight)
-    versions, vectors, _ = _indexed(session, embedder, 0.0, FicheVersion.fiche_id.in_(fiche_ids))
-    return index.with_versions(versions, vectors)
+    versions, vectors, _, words = _indexed(
+        session, embedder, 0.0, FicheVersion.fiche_id.in_(fiche_ids)
+    )
+    return index.with_versions(versions, vectors, words)
 
 
 def _indexed(
     session: Session, embedder: Embedder, lexical_weight: float, *where: ColumnElement[bool]
-) -> tuple[list[IndexedVersion], sparse.csr_matrix, list[list[str]]]:
+) -> tuple[list[IndexedVersion], sparse.csr_matrix, list[list[str]], list[np.ndarray]]:
     """The stored versions embedded by ``embedder`` (those ``where`` keeps), for an index.
 
     Plain columns, not ORM objects, and tokens only when BM25 is weighed: on 10,000
-    versions the ORM objects and the kept tokens were most of the bot's memory.
+    versions the ORM objects and the kept tokens were most of the bot's memory. The words
+    the answerability model looks for are kept as hashes (:func:`version_words`).
     """
     rows = session.execute(
         select(
@@ -82,12 +85,15 @@ def _indexed(
     versions = []
     vectors = []
     tokens: list[list[str]] = []
+    words: list[np.ndarray] = []
     for fiche_id, language, title, summary, tags, body, embedding, topics in rows:
         vectors.append(decode_vector(embedding))
         versions.append(IndexedVersion(fiche_id, language, title, summary, tuple(topics)))
+        text = " ".join([title, summary, " ".join(tags), body])
+        words.append(version_words(text))
         if lexical_weight > 0:
-            tokens.append(tokenize(" ".join([title, summary, " ".join(tags), body]), language))
-    return versions, stack(vectors, embedder.dimension), tokens
+            tokens.append(tokenize(text, language))
+    return versions, stack(vectors, embedder.dimension), tokens, words
 
 
 def get_version(session: Session, fiche_id: str, language: str) -> FicheVersion | None:

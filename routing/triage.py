@@ -108,7 +108,14 @@ class Triage:
             hit
             for rank, hit in enumerate(remaining)
             if self.model.confidence(
-                features(text, analysis.language, analysis.topic, remaining[rank:])
+                # The last hit has no next one to be ahead of: no margin, not its whole score
+                # (which lifted the tenth fiche of a long list above the answer band).
+                features(
+                    text,
+                    analysis.language,
+                    analysis.topic,
+                    remaining[rank:] if rank + 1 < len(remaining) else (hit, hit),
+                )
             )
             >= self.suggest_confidence
         )

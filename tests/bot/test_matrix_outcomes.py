@@ -86,7 +86,11 @@ async def test_not_what_i_asked_and_a_reply_under_a_fiche_answer(
         # is about it (Matrix's in-reply-to), not a new question.
         await asker.say(dm, "/new")
         await asker.next_text(dm)
-        await asker.say(dm, "How can small schools in remote areas share online courses?")
+        await asker.say(
+            dm,
+            "How can small schools in remote rural areas share online courses through one virtual "
+            "learning environment?",
+        )
         offer = await asker.next_event(dm)
         assert "Lapland" in content(offer)["body"]
         await bot.app.flush()  # the offer's event id is recorded before the asker replies to it

@@ -21,7 +21,7 @@ from tests.conftest import EXAMPLE_CONFIG
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = sorted(p.name for p in CATALOGS.iterdir() if (p / "LC_MESSAGES").is_dir())
 # Methods whose first text argument (after an optional person) is a msgid.
-CALLS = {"t": 0, "t_for": 1, "translate": 1}
+CALLS = {"t": 0, "t_space": 0, "t_for": 1, "translate": 1}
 # The fiche file checker's problems are msgids too: a refused draft edit or approval says
 # them in the reader's language (handlers/drafts.py).
 CHECKER = (ROOT / "knowledge" / "fiche.py", {"problem": 1})
@@ -329,9 +329,10 @@ def test_style_sheet_terms(language: str) -> None:
 
 NPLURALS = {"pl": 3, "ro": 3}
 # A count placeholder before a plural noun: "{minutes} minutes", "{rated} ratings" ({first} and
-# {resolution} are percentages).
+# {resolution} are percentages; "{language} on this topic" counts nothing).
 COUNTED = re.compile(
-    r"\{(?!number\b|author\b|name\b|people\b|when\b|first\b|resolution\b)\w+\} (\w+ )?\w{2,}s\b"
+    r"\{(?!number\b|author\b|name\b|people\b|when\b|first\b|resolution\b|language\b)"
+    r"\w+\} (\w+ )?\w{2,}s\b"
 )
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from knowledge.index import FicheIndex, IndexedVersion
+from knowledge.index import FicheIndex, IndexedVersion, version_words
 from knowledge.text import tokenize
 
 TEXTS = {
@@ -63,3 +63,57 @@ def test_a_fiche_scores_by_its_best_version_and_is_shown_in_the_readers_language
     assert [h.fiche_id for h in found] == ["mayo", "langhe"]
     assert found[0].score == 1.0 and found[0].language == "en"  # best version is Italian
     assert found[1].language == "it"  # no English version: shown in the one it has
+
+
+def covering_index() -> FicheIndex:
+    versions = [
+        IndexedVersion("mayo", "en", "Mayo", TEXTS["mayo"], ("work-based-learning",)),
+        IndexedVersion("langhe", "it", "Langhe", "Apprendistato duale nelle Langhe.", ()),
+    ]
+    # Latent terms: mayo carries terms 0 and 1, langhe only term 2.
+    vectors = sparse.csr_matrix(np.array([[0.6, 0.8, 0, 0], [0, 0, 1, 0]], dtype=np.float32))
+    words = [version_words(TEXTS["mayo"]), version_words("Apprendistato duale nelle Langhe.")]
+    return FicheIndex(versions, vectors, 0.0, words=words)
+
+
+def test_hits_say_how_much_of_the_question_the_fiche_covers() -> None:
+    # Query terms 0, 2 and 3 with squared weights 0.5, 0.25, 0.25.
+    query = sparse.csr_matrix(np.array([[0.5**0.5, 0, 0.5, 0.5]], dtype=np.float32))
+    hits = {
+        hit.fiche_id: hit
+        for hit in covering_index().search(
+            "Can a shared employer hire apprentices for several small firms?", "en", query
+        )
+    }
+    assert abs(hits["mayo"].term_cover - 0.5) < 1e-6
+    assert abs(hits["langhe"].term_cover - 0.25) < 1e-6
+    # Content words of five letters or more, by their first five: share, emplo, appre,
+    # sever, small, firms; "several" is not in the fiche.
+    assert abs(hits["mayo"].word_cover - 5 / 6) < 1e-9
+    # No version in the question's language: its words are not compared.
+    assert hits["langhe"].word_cover == 0.0
+
+
+def test_without_words_no_hit_covers_any_word() -> None:
+    versions = [IndexedVersion("mayo", "en", "Mayo", TEXTS["mayo"], ())]
+    plain = FicheIndex(versions, sparse.csr_matrix(np.ones((1, 2), dtype=np.float32)), 0.0)
+    [hit] = plain.search("shared employer apprentices", "en", query_vector()[:, :2])
+    assert hit.word_cover == 0.0
+    with pytest.raises(ValueError, match="every version or none"):
+        FicheIndex(
+            versions,
+            sparse.csr_matrix(np.ones((1, 2), dtype=np.float32)),
+            0.0,
+            words=[version_words("a"), version_words("b")],
+        )
+
+
+def test_a_fiche_added_to_the_index_brings_its_words() -> None:
+    added = IndexedVersion("twente", "en", "Twente", TEXTS["twente"], ())
+    grown = covering_index().with_versions(
+        [added],
+        sparse.csr_matrix(np.array([[0, 0, 0, 1]], dtype=np.float32)),
+        [version_words(TEXTS["twente"])],
+    )
+    hits = {h.fiche_id: h for h in grown.search("dashboard dropout", "en", query_vector())}
+    assert hits["twente"].word_cover == 1.0 and hits["mayo"].word_cover == 0.0

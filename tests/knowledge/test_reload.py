@@ -26,6 +26,7 @@ QUESTION = (
 )
 FICHE = "employer-pool-apprenticeships-mayo"
 TITLE = "Shared apprenticeship employer for small firms in County Mayo"
+NEXT_TITLE = "Regional certificate for in-company mentors of apprentices"
 
 
 async def ask(bot: ConsoleSession, asker: str) -> str:
@@ -75,7 +76,9 @@ async def test_removed_and_added_fiches_are_searched_once_the_import_settles(
         assert TITLE in await ask(bot, "ben")
         assert await asyncio.to_thread(knowledge.check)
         shown = await ask(bot, "cleo")
-        assert TITLE not in shown and "Does this answer your question?" in shown
+        # Without the Mayo fiche the refitted model is less sure (about 0.68): the next
+        # fiche is shown while an expert is asked, instead of answering alone.
+        assert TITLE not in shown and NEXT_TITLE in shown
         assert not await asyncio.to_thread(knowledge.check)
 
         shutil.move(kept, folder / FICHE)

@@ -9,6 +9,7 @@ import pytest
 
 from knowledge.index import FicheHit
 from routing.answerability import FEATURES, AnswerabilityModel, decide, features
+from routing.cues import cue_kinds
 from routing.language import Detection
 from routing.topics import TopicGuess
 
@@ -17,7 +18,8 @@ EN = Detection("en", "text")
 
 
 def hit(fiche_id: str, score: float, topic: str, language: str = "en") -> FicheHit:
-    return FicheHit(fiche_id, language, fiche_id, "", (topic,), score, score, 0.0)
+    topical = 0.075 * dict(GUESS.scores).get(topic, 0.0)
+    return FicheHit(fiche_id, language, fiche_id, "", (topic,), score, score, 0.0, topical)
 
 
 HITS = (hit("pool", 0.31, "work-based-learning"), hit("desk", 0.22, "eu-funding"))
@@ -30,6 +32,7 @@ def test_the_signals_of_the_best_fiche() -> None:
     assert set(values) == set(FEATURES)
     assert values["best"] == 0.31 and abs(values["margin"] - 0.09) < 1e-9
     assert values["topic_agreement"] == 0.8
+    assert abs(values["topical"] - 0.06) < 1e-9
     assert values["specific"] == 0.0
     assert features(GENERAL, EN, GUESS, ())["best"] == 0.0
 
@@ -47,6 +50,41 @@ def test_the_signals_of_the_best_fiche() -> None:
 )
 def test_named_laws_articles_and_deadlines_are_cues_in_many_languages(text: str) -> None:
     assert features(text, EN, GUESS, HITS)["specific"] >= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Notre mairie peut-elle rembourser les frais de transport des apprentis ?", "permission"),
+        ("Czy gmina może sfinansować dowóz uczniów do szkoły w innym powiecie?", "permission"),
+        ("Können Sie uns Fachleute für eine Wirkungsanalyse vermitteln?", "expert"),
+        ("Wann endet die Antragsfrist für das Landesprogramm?", "deadline"),
+        ("До кога трябва да отчетем проекта по Еразъм+?", "deadline"),
+        ("Chi è il dirigente dell'ufficio scolastico provinciale di Cuneo?", "person"),
+        ("Quem é o coordenador do Centro Qualifica e qual é o contacto dele?", "person"),
+        ("Quanto costa assicurare un tirocinante minorenne?", "cost"),
+        ("Is non-recoverable VAT an eligible cost under ESF+?", "legal"),
+        ("Que regras de proteção de dados temos de cumprir enquanto município?", "legal"),
+    ],
+)
+def test_kinds_of_question_a_fiche_rarely_answers(text: str, kind: str) -> None:
+    assert kind in cue_kinds(text)
+    assert features(text, EN, GUESS, HITS)["specific"] >= 1.0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GENERAL,
+        "Comment faire travailler ensemble les communes et les entreprises du bassin d'emploi ?",
+        "Wie erreichen wir Jugendliche in abgelegenen Bergdörfern?",
+        "¿Conocéis algún acompañamiento en recursos humanos pensado para artesanos?",
+        "Primăria vrea să ajute școlile să scrie proiecte și să asigure cofinanțarea.",
+    ],
+)
+def test_words_inside_other_words_and_false_friends_are_not_cues(text: str) -> None:
+    # "loi" in "emploi", "lei" in "kleine", "recursos humanos", Romanian "asigura" (ensure).
+    assert cue_kinds(text) == []
 
 
 def test_the_repository_model_trusts_a_general_question_more_than_a_named_law() -> None:
