@@ -124,7 +124,9 @@ def _own_question(turn: Turn, args: list[str]) -> Question | None:
     if args:
         number = args[0].lstrip("#")
         question = (
-            conversation_repo.get_question(turn.session, int(number)) if number.isdigit() else None
+            conversation_repo.get_question(turn.session, int(number))
+            if number.isdecimal()
+            else None
         )
     else:
         focus = turn.person.focus_question_id
@@ -155,7 +157,7 @@ def press(turn: Turn, action: str) -> None:
     kind, _, rest = action.partition(":")
     number, _, value = rest.partition(":")
     question = (
-        conversation_repo.get_question(turn.session, int(number)) if number.isdigit() else None
+        conversation_repo.get_question(turn.session, int(number)) if number.isdecimal() else None
     )
     if question is None or question.asker_id != turn.person.id:
         turn.reply(turn.t("This button is no longer valid."))
@@ -216,7 +218,7 @@ def _helped(turn: Turn, question: Question, answer: FicheAnswer | None) -> None:
 
 def _shown_rank(value: str, answer: FicheAnswer) -> int | None:
     """Which of the shown fiches a button opens (the first when it does not say)."""
-    rank = int(value) if value.isdigit() else 0 if not value else -1
+    rank = int(value) if value.isdecimal() else 0 if not value else -1
     return rank if 0 <= rank < len(answer.fiches or []) else None
 
 

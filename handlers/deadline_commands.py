@@ -16,7 +16,7 @@ __all__ = ["DEADLINE_ASKER_COMMANDS", "DEADLINE_COORDINATOR_COMMANDS"]
 
 def _number(args: list[str]) -> int | None:
     text = args[0].lstrip("#") if args else ""
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() else None
 
 
 def priority_label(level: str, translate: Callable[[str], str]) -> str:

@@ -165,7 +165,7 @@ def list_drafts(turn: Turn, _args: list[str]) -> None:
 
 def _draft_argument(turn: Turn, args: list[str], usage: str) -> FicheDraft | None:
     number = args[0].lstrip("#") if args else ""
-    if not number.isdigit():
+    if not number.isdecimal():
         turn.reply(usage)
         return None
     draft = get_draft(turn.session, int(number))

@@ -202,7 +202,7 @@ def _open_line(turn: Turn, question: Question, who: str) -> list[str]:
 
 def reassign(turn: Turn, args: list[str]) -> None:
     """Give question N to an expert: ``/reassign N expert-id-or-name``."""
-    if len(args) < 2 or not args[0].lstrip("#").isdigit():
+    if len(args) < 2 or not args[0].lstrip("#").isdecimal():
         turn.reply(turn.t("Usage: /reassign QUESTION-NUMBER EXPERT-ID-OR-NAME"))
         return
     number = int(args[0].lstrip("#"))
@@ -249,7 +249,7 @@ def reassign(turn: Turn, args: list[str]) -> None:
 def set_topic(turn: Turn, args: list[str]) -> None:
     """Set the topic of question N and route it again: ``/topic N topic-id``."""
     topics = [t.id for t in turn.config.topics]
-    if len(args) != 2 or not args[0].lstrip("#").isdigit() or args[1] not in topics:
+    if len(args) != 2 or not args[0].lstrip("#").isdecimal() or args[1] not in topics:
         turn.reply(
             turn.t(
                 "Usage: /topic QUESTION-NUMBER TOPIC-ID, with one of: {topics}",

@@ -118,7 +118,7 @@ def send_fiche(turn: Turn, args: list[str]) -> None:
 def send_similar(turn: Turn, args: list[str]) -> None:
     """Send the asker the answer an earlier question got: ``/similar N``."""
     number = args[0].lstrip("#") if len(args) == 1 else ""
-    if not number.isdigit():
+    if not number.isdecimal():
         turn.reply(
             turn.t("Usage: /similar QUESTION-NUMBER, with an earlier question this thread lists.")
         )

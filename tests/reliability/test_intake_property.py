@@ -115,6 +115,10 @@ async def test_any_input_gets_exactly_one_reply(app: Application) -> None:
     @given(event=events, same_asker=st.booleans())
     # Once found on PostgreSQL: a newcomer's question in the suggest band gets two messages.
     @example(event={"text": "//zNzfIxOQeC_a@ 99999999999999999999"}, same_asker=True)
+    # Found by it: a number past the database's integers, and a digit int() does not read.
+    @example(event={"text": "/resolve 9223372036854775808"}, same_asker=True)
+    @example(event={"text": "/status ²"}, same_asker=True)
+    @example(event={"text": "/resolve ²"}, same_asker=True)
     def check(event: dict[str, str], same_asker: bool) -> None:
         number = next(counter)
         sender = "regular" if same_asker else f"asker{number}"

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.ground.storage.models import (
+    MAX_ID,
     Assignment,
     FicheAnswer,
     OutboxMessage,
@@ -33,8 +34,8 @@ __all__ = [
 
 
 def get_question(session: Session, number: int) -> Question | None:
-    """The question with this number, if there is one."""
-    return session.get(Question, number)
+    """The question with this number, if there is one (a number typed by anyone)."""
+    return session.get(Question, number) if 0 < number <= MAX_ID else None
 
 
 def get_person(session: Session, person_id: int) -> Person | None:

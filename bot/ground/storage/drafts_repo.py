@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import Fiche, FicheDraft
+from bot.ground.storage.models import MAX_ID, Fiche, FicheDraft
 from bot.ground.vocabulary import DraftStatus
 
 __all__ = [
@@ -29,8 +29,8 @@ def add_draft(session: Session, draft: FicheDraft) -> FicheDraft:
 
 
 def get_draft(session: Session, number: int) -> FicheDraft | None:
-    """One draft by its number."""
-    return session.get(FicheDraft, number)
+    """One draft by its number (a number typed by anyone)."""
+    return session.get(FicheDraft, number) if 0 < number <= MAX_ID else None
 
 
 def waiting_drafts(session: Session, limit: int = 50) -> list[FicheDraft]:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from bot.ground.vocabulary import DraftStatus, OutboxStatus, Priority, StepState
 
 __all__ = [
+    "MAX_ID",
     "AnswerLabel",
     "AnswerabilityFit",
     "Assignment",
@@ -73,6 +74,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+# The largest id an INTEGER column holds on PostgreSQL: a larger typed number names nothing.
+MAX_ID = 2**31 - 1
 
 
 class Base(DeclarativeBase):
