@@ -7,7 +7,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import os
 import shutil
 import socket
 import sqlite3
@@ -222,8 +221,8 @@ def test_backup_copies_a_live_sqlite_database(tmp_path: Path, capsys) -> None:  
 
 
 @pytest.mark.db
-def test_backup_dumps_a_live_postgresql_database(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    url = os.environ.get("RRM_TEST_DATABASE_URL", "")
+def test_backup_dumps_a_live_postgresql_database(tmp_path: Path, capsys, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    url = database_url  # a schema of its own on the server under test
     if not url.startswith("postgresql"):
         pytest.skip(
             "a PostgreSQL backup needs RRM_TEST_DATABASE_URL, as .ci/run's second pass sets"
