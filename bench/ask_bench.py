@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.assembly import build_triage, embedder_for, open_database  # noqa: E402
-from bot.ground.config import load_config  # noqa: E402
+from ground.config import load_config  # noqa: E402
 from knowledge.collection import read_collection  # noqa: E402
 from routing.language import LanguageDetector  # noqa: E402
 

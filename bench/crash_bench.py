@@ -51,8 +51,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
 
-from bot.ground.storage.database import Database  # noqa: E402
-from bot.ground.storage.models import Event, Question  # noqa: E402
+from ground.storage.database import Database  # noqa: E402
+from ground.storage.models import Event, Question  # noqa: E402
 from tests.fakes.console_script import write_config, write_questions  # noqa: E402
 from tests.fakes.http_proxy import HttpProxy  # noqa: E402
 from tests.fakes.synapse import Synapse  # noqa: E402

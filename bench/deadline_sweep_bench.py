@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, delete, insert, select, text, update  # noqa: E402
 
-from bot.ground.clock import FixedClock  # noqa: E402
-from bot.ground.config import Config, DatabaseConfig, load_config  # noqa: E402
-from bot.ground.storage.database import Database  # noqa: E402
-from bot.ground.storage.models import (  # noqa: E402
+from ground.clock import FixedClock  # noqa: E402
+from ground.config import Config, DatabaseConfig, load_config  # noqa: E402
+from ground.storage.database import Database  # noqa: E402
+from ground.storage.models import (  # noqa: E402
     Assignment,
     DeadlineStep,
     Event,

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
-from bot.ground.config import DatabaseConfig, load_config  # noqa: E402
+from ground.config import DatabaseConfig, load_config  # noqa: E402
 from routing.answerability import FEATURES, MODEL_PATH  # noqa: E402
 from routing.calibration import (  # noqa: E402
     BASE_PATH,

@@ -44,9 +44,9 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from bot.app import Application  # noqa: E402
 from bot.channels.console import ConsoleChannel  # noqa: E402
-from bot.ground.config import DatabaseConfig, load_config  # noqa: E402
-from bot.ground.storage.database import Database, normalise_url  # noqa: E402
-from bot.ground.storage.models import InboxEvent, OutboxMessage, Question  # noqa: E402
+from ground.config import DatabaseConfig, load_config  # noqa: E402
+from ground.storage.database import Database, normalise_url  # noqa: E402
+from ground.storage.models import InboxEvent, OutboxMessage, Question  # noqa: E402
 from handlers.events import Delivery, Sent  # noqa: E402
 
 PLACES = [

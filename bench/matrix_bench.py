@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import Application  # noqa: E402
 from bot.channels.matrix import MatrixChannel  # noqa: E402
-from bot.ground.config import ChannelConfig, DatabaseConfig, MatrixConfig, load_config  # noqa: E402
+from ground.config import ChannelConfig, DatabaseConfig, MatrixConfig, load_config  # noqa: E402
 from tests.fakes.matrix_user import MatrixUser  # noqa: E402
 from tests.fakes.synapse import Synapse  # noqa: E402
 

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
-from bot.ground.config import Config, DatabaseConfig, load_config  # noqa: E402
+from ground.config import Config, DatabaseConfig, load_config  # noqa: E402
 from handlers.directory import asker_country  # noqa: E402
 from routing.locality import is_local  # noqa: E402
 from routing.matching import Candidate, Need, RouteDecision, match  # noqa: E402

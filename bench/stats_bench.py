@@ -45,10 +45,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from bot.assembly import open_database  # noqa: E402
 from bot.cli import main  # noqa: E402
-from bot.ground.clock import FixedClock  # noqa: E402
-from bot.ground.config import Config, DatabaseConfig, load_config  # noqa: E402
-from bot.ground.storage.database import Database  # noqa: E402
-from bot.ground.storage.models import Person  # noqa: E402
+from ground.clock import FixedClock  # noqa: E402
+from ground.config import Config, DatabaseConfig, load_config  # noqa: E402
+from ground.storage.database import Database  # noqa: E402
+from ground.storage.models import Person  # noqa: E402
 from handlers.directory import sync_directory  # noqa: E402
 from handlers.stats import compute, parse_period  # noqa: E402
 from handlers.stats.durations import refresh_durations  # noqa: E402
@@ -313,7 +313,7 @@ def measure_questions(config: Config, database: Database, runs: int) -> None:
     from starlette.testclient import TestClient
 
     from bot.dashboard import create_app
-    from bot.ground.storage.dashboard_accounts import add_account
+    from ground.storage.dashboard_accounts import add_account
 
     config = dataclasses.replace(
         config, dashboard=dataclasses.replace(config.dashboard, secret="bench-secret-0123456789")

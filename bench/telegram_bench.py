@@ -43,7 +43,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filte
 
 from bot.app import Application  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
-from bot.ground.config import ChannelConfig, DatabaseConfig, TelegramConfig, load_config  # noqa: E402
+from ground.config import ChannelConfig, DatabaseConfig, TelegramConfig, load_config  # noqa: E402
 from tests.fakes.telegram_server import FakeBotApi, TelegramUser  # noqa: E402
 
 TOKEN = "123456789:AAHbenchTokenForTheFakeServer_x"

@@ -1,1 +1,1 @@
-"""The RRM application: configuration, storage, command line and the composition root."""
+"""The RRM application: command line, composition root, channels and dashboard (the top floor)."""

@@ -23,15 +23,15 @@ from bot.channels.base import (
 from bot.channels.inbox import Inbox
 from bot.channels.state import ChannelState
 from bot.deadline_scheduler import DeadlineScheduler
-from bot.ground.clock import Clock, SystemClock
-from bot.ground.config import Config
-from bot.ground.storage.database import Database
-from bot.ground.storage.labels_repo import latest_fit_id
-from bot.ground.storage.run_lock import RunLock
 from bot.intake import Intake
 from bot.knowledge_reload import KnowledgeReloader
 from bot.outbox import OutboxSender
 from bot.retention import run_retention
+from ground.clock import Clock, SystemClock
+from ground.config import Config
+from ground.storage.database import Database
+from ground.storage.labels_repo import latest_fit_id
+from ground.storage.run_lock import RunLock
 from handlers.context import Services
 from handlers.conversation import Conversation
 from handlers.deadlines import DeadlineKeeper

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from bot.ground.config import Config
-from bot.ground.storage.database import Database
-from bot.ground.storage.labels_repo import latest_fit
+from ground.config import Config
+from ground.storage.database import Database
+from ground.storage.labels_repo import latest_fit
 from knowledge.collection import read_collection
 from knowledge.embedder import Embedder, make_embedder
 from knowledge.importer import ImportReport, import_collection

@@ -19,7 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from bot.command_database import command_database, unreachable
 from bot.command_error import CommandError
 from bot.drafts_cli import add_drafts_commands
-from bot.ground.config import (
+from bot.ops_cli import add_operations_commands, config_secrets
+from ground.config import (
     Config,
     ConfigError,
     Coordinator,
@@ -27,10 +28,9 @@ from bot.ground.config import (
     default_config_path,
     load_config,
 )
-from bot.ops_cli import add_operations_commands, config_secrets
 
 if TYPE_CHECKING:
-    from bot.ground.storage.database import Database
+    from ground.storage.database import Database
     from routing.triage import Triage
 
 __all__ = ["main"]
@@ -142,13 +142,13 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.app import Application
     from bot.channels.base import Channel, ChannelStartError
     from bot.channels.console import ConsoleChannel, file_lines, stdin_lines
-    from bot.ground.storage.run_lock import AnotherProcessRuns
+    from ground.storage.run_lock import AnotherProcessRuns
 
     if not (config.console.enabled or config.telegram.enabled or config.matrix.enabled):
         raise CommandError(
             "no channel is enabled: set enabled = true in [console], [telegram] or [matrix]"
         )
-    from bot.ground.logs import configure_logging
+    from ground.logs import configure_logging
 
     level = "DEBUG" if _verbose() else config.logging.level
     if config.console.enabled and sys.stdin.isatty() and level in ("DEBUG", "INFO"):
@@ -232,7 +232,7 @@ def _verbose() -> bool:
 
 def cmd_db_upgrade(config: Config, _args: argparse.Namespace) -> int:
     """Apply every pending migration."""
-    from bot.ground.storage.database import Database
+    from ground.storage.database import Database
 
     database = Database(config.database.url)
     try:
@@ -319,7 +319,7 @@ def cmd_kb_search(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_experts(config: Config, _args: argparse.Namespace) -> int:
     """Print the expert directory with each person's current load."""
-    from bot.ground.clock import SystemClock
+    from ground.clock import SystemClock
     from handlers.directory import candidates, sync_directory
 
     with command_database(config) as database, database.sessions.begin() as session:
@@ -396,7 +396,7 @@ def diagnose(
     config: Config, database: Database, triage: Triage, text: str, hint: str | None
 ) -> dict[str, Any]:
     """What the bot would do with ``text``: language, topic, decision, fiches, route."""
-    from bot.ground.clock import SystemClock
+    from ground.clock import SystemClock
     from handlers.directory import asker_country, candidates, sync_directory, weights_of
     from handlers.i18n import Translator
     from handlers.referral import reason_text

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from bot.command_database import command_database
 from bot.command_error import CommandError
-from bot.ground.clock import Clock, SystemClock
-from bot.ground.config import Config
-from bot.ground.storage.labels_repo import add_fit, labels, latest_fit
-from bot.ground.vocabulary import Verdict
+from ground.clock import Clock, SystemClock
+from ground.config import Config
+from ground.storage.labels_repo import add_fit, labels, latest_fit
+from ground.vocabulary import Verdict
 from routing.answerability import FEATURES
 from routing.calibration import (
     BASE_PATH,
@@ -26,8 +26,8 @@ from routing.calibration import (
 )
 
 if TYPE_CHECKING:
-    from bot.ground.storage.database import Database
-    from bot.ground.storage.models import AnswerabilityFit, AnswerLabel
+    from ground.storage.database import Database
+    from ground.storage.models import AnswerabilityFit, AnswerLabel
     from routing.triage import Triage
 
 __all__ = ["CLOCK", "add_calibrate_command", "label_example", "learnt_by"]

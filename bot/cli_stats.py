@@ -10,8 +10,8 @@ from typing import Any
 
 from bot.command_database import command_database
 from bot.command_error import CommandError
-from bot.ground.clock import Clock, SystemClock
-from bot.ground.config import Config
+from ground.clock import Clock, SystemClock
+from ground.config import Config
 
 __all__ = ["CLOCK", "add_commands"]
 
@@ -146,7 +146,7 @@ def _read_password() -> str:
 
 def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
     """Create a dashboard account, or set a new password for it."""
-    from bot.ground.storage.dashboard_accounts import AccountError, add_account
+    from ground.storage.dashboard_accounts import AccountError, add_account
 
     name = args.name.strip()
     known = sorted(c.id for c in config.coordinators)
@@ -170,7 +170,7 @@ def cmd_coordinator_add(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_coordinator_remove(config: Config, args: argparse.Namespace) -> int:
     """Delete a dashboard account and end its sessions at once."""
-    from bot.ground.storage.dashboard_accounts import remove_account
+    from ground.storage.dashboard_accounts import remove_account
 
     with command_database(config) as database, database.sessions.begin() as session:
         removed = remove_account(session, args.name)
@@ -183,7 +183,7 @@ def cmd_coordinator_remove(config: Config, args: argparse.Namespace) -> int:
 def cmd_dashboard(config: Config, args: argparse.Namespace) -> int:
     """Serve the dashboard until Ctrl-C."""
     from bot.dashboard import serve
-    from bot.ground.config import default_config_path
+    from ground.config import default_config_path
 
     if len(config.dashboard.secret.strip()) < 16:
         raise CommandError(

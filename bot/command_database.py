@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from sqlalchemy.engine import make_url
 
 from bot.command_error import CommandError
-from bot.ground.config import Config
-from bot.ground.storage.database import Database
+from ground.config import Config
+from ground.storage.database import Database
 
 __all__ = ["command_database", "safe_url", "unreachable"]
 

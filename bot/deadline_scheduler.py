@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.ground.clock import Clock
+from ground.clock import Clock
 from handlers.deadlines import DeadlineKeeper
 
 __all__ = ["DeadlineScheduler"]

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.command_database import command_database
 from bot.command_error import CommandError
-from bot.ground.config import Config
+from ground.config import Config
 
 __all__ = ["add_drafts_commands"]
 
@@ -34,7 +34,7 @@ def cmd_drafts_list(config: Config, _args: argparse.Namespace) -> int:
     """Print every draft: number, status, fiche id, language, title, question."""
     from sqlalchemy import select
 
-    from bot.ground.storage.models import FicheDraft
+    from ground.storage.models import FicheDraft
 
     with command_database(config) as database, database.sessions() as session:
         drafts = session.scalars(select(FicheDraft).order_by(FicheDraft.id)).all()
@@ -51,7 +51,7 @@ def cmd_drafts_list(config: Config, _args: argparse.Namespace) -> int:
 
 def cmd_drafts_export(config: Config, args: argparse.Namespace) -> int:
     """Write approved drafts into a collection folder; the fiches then belong to it."""
-    from bot.ground.storage.drafts_repo import unexported_drafts
+    from ground.storage.drafts_repo import unexported_drafts
     from knowledge.drafts import export_conflict, export_draft
 
     root: Path = args.path

@@ -8,9 +8,9 @@ import datetime as dt
 import logging
 
 from bot.assembly import build_triage, calibrated_model
-from bot.ground.config import Config
-from bot.ground.storage.database import Database
-from bot.ground.storage.labels_repo import latest_fit_id
+from ground.config import Config
+from ground.storage.database import Database
+from ground.storage.labels_repo import latest_fit_id
 from handlers.context import Services
 from knowledge.embedder import Embedder
 from knowledge.repository import collection_state

@@ -20,8 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.ground.storage import metrics_repo
-from bot.ground.vocabulary import OutboxStatus, QuestionStatus
+from ground.storage import metrics_repo
+from ground.vocabulary import OutboxStatus, QuestionStatus
 
 __all__ = ["FIRST_RESPONSE_BUCKETS", "MetricsCollector", "metrics_app"]
 

@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 
 from bot.command_database import safe_url, unreachable
 from bot.command_error import CommandError
-from bot.ground.config import Config
+from ground.config import Config
 
 __all__ = ["add_operations_commands", "config_secrets", "redact"]
 
@@ -99,7 +99,7 @@ def _open(config: Config) -> Any:
 
 
 def _person(session: Any, reference: str) -> Any:
-    from bot.ground.storage import privacy
+    from ground.storage import privacy
 
     person = privacy.find_person(session, reference)
     if person is None:
@@ -111,7 +111,7 @@ def _person(session: Any, reference: str) -> Any:
 
 def cmd_privacy_export(config: Config, args: argparse.Namespace) -> int:
     """Write everything stored about one person as JSON."""
-    from bot.ground.storage import privacy
+    from ground.storage import privacy
 
     database = _open(config)
     try:
@@ -130,8 +130,8 @@ def cmd_privacy_export(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_privacy_erase(config: Config, args: argparse.Namespace) -> int:
     """Delete a person's accounts and blank their texts; statistics keep their counts."""
-    from bot.ground.clock import SystemClock
-    from bot.ground.storage import privacy
+    from ground.clock import SystemClock
+    from ground.storage import privacy
 
     if not args.yes:
         raise OperationError("erasing cannot be undone: add --yes to confirm")
@@ -154,8 +154,8 @@ def cmd_privacy_erase(config: Config, args: argparse.Namespace) -> int:
 
 def cmd_privacy_expire(config: Config, _args: argparse.Namespace) -> int:
     """Apply the retention period now."""
-    from bot.ground.clock import SystemClock
     from bot.retention import anonymise_expired, prune_inbox
+    from ground.clock import SystemClock
 
     database = _open(config)
     now = SystemClock().now()
@@ -248,7 +248,7 @@ def cmd_doctor(config: Config, _args: argparse.Namespace) -> int:
 
 
 def _doctor_database(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
-    from bot.ground.storage.database import Database
+    from ground.storage.database import Database
     from knowledge.repository import count_versions
 
     shown = safe_url(config.database.url)

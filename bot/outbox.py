@@ -14,9 +14,9 @@ from sqlalchemy import Row
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import Channel, PermanentSendError
-from bot.ground.clock import Clock
-from bot.ground.storage import repo
-from bot.ground.vocabulary import OutboxStatus, OutboxTarget
+from ground.clock import Clock
+from ground.storage import repo
+from ground.vocabulary import OutboxStatus, OutboxTarget
 from handlers.events import Attachment, Button, Delivery, Progress, Sent, Span
 
 __all__ = ["OutboxSender"]

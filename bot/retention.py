@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.ground.clock import Clock
-from bot.ground.config import PrivacyConfig
-from bot.ground.storage import inbox_repo, privacy
+from ground.clock import Clock
+from ground.config import PrivacyConfig
+from ground.storage import inbox_repo, privacy
 
 __all__ = ["RetentionReport", "anonymise_expired", "prune_inbox", "run_retention"]
 

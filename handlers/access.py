@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 
-from bot.ground.storage import privacy
-from bot.ground.vocabulary import Role
+from ground.storage import privacy
+from ground.vocabulary import Role
 from handlers.context import Turn
 
 __all__ = ["admit", "may_open_question"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import FicheAnswer, FicheVersion, Question
-from bot.ground.vocabulary import EndReason, FicheFeedback, LabelSource, QuestionStatus, Verdict
+from ground.storage import conversation_repo, repo
+from ground.storage.models import FicheAnswer, FicheVersion, Question
+from ground.vocabulary import EndReason, FicheFeedback, LabelSource, QuestionStatus, Verdict
 from handlers.asking import answer_choices, status_label
 from handlers.commands import help_text, show_help
 from handlers.context import Turn

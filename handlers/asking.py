@@ -7,9 +7,9 @@ import functools
 import re
 from collections.abc import Mapping
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Question
-from bot.ground.vocabulary import Priority, QuestionStatus
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Question
+from ground.vocabulary import Priority, QuestionStatus
 from handlers.access import may_open_question
 from handlers.context import Turn
 from handlers.copilot import answered_by, earlier_answers

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Assignment, Person, Question
-from bot.ground.vocabulary import AssignmentRole
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Assignment, Person, Question
+from ground.vocabulary import AssignmentRole
 
 __all__ = ["make_primary"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.ground.vocabulary import Role
+from ground.vocabulary import Role
 from handlers.context import Turn
 
 __all__ = ["REGISTRY", "Command", "experts_menu", "help_text", "menu", "show_help"]

@@ -11,10 +11,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.ground.clock import Clock
-from bot.ground.config import Config
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Person, Question
+from ground.clock import Clock
+from ground.config import Config
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Person, Question
 from handlers.events import Attachment, Button, Inbound, Span
 from handlers.i18n import Translator
 from handlers.writer import Writer, timezone_of

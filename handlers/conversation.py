@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Person
-from bot.ground.vocabulary import Role
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Person
+from ground.vocabulary import Role
 from handlers.access import admit
 from handlers.asker_commands import ASKER_COMMANDS, press
 from handlers.asking import handle_question_text

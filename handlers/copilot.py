@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from scipy import sparse
 
-from bot.ground.storage.answers_repo import EarlierAnswer, answer_of
-from bot.ground.storage.models import Question
+from ground.storage.answers_repo import EarlierAnswer, answer_of
+from ground.storage.models import Question
 from handlers.context import Turn
 from handlers.i18n import format_day
 from knowledge.repository import question_vectors

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.ground.config import PRIORITIES
-from bot.ground.storage import conversation_repo, deadline_repo, repo
-from bot.ground.storage.models import Question
-from bot.ground.vocabulary import AssignmentRole, QuestionStatus, StepState
+from ground.config import PRIORITIES
+from ground.storage import conversation_repo, deadline_repo, repo
+from ground.storage.models import Question
+from ground.vocabulary import AssignmentRole, QuestionStatus, StepState
 from handlers.context import Turn
 from handlers.deadlines import replan_clock
 

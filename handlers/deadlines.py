@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.ground.clock import Clock
-from bot.ground.config import Config
-from bot.ground.storage import deadline_repo, repo
-from bot.ground.storage.deadline_repo import StepContext
-from bot.ground.storage.models import Assignment, DeadlineStep, Person, Question
-from bot.ground.vocabulary import (
+from ground.clock import Clock
+from ground.config import Config
+from ground.storage import deadline_repo, repo
+from ground.storage.deadline_repo import StepContext
+from ground.storage.models import Assignment, DeadlineStep, Person, Question
+from ground.vocabulary import (
     AssignmentRole,
     EndReason,
     EscalationLevel,

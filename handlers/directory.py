@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from bot.ground.config import Config
-from bot.ground.storage import directory_repo, repo
-from bot.ground.storage.models import Question
+from ground.config import Config
+from ground.storage import directory_repo, repo
+from ground.storage.models import Question
 from routing.locality import is_local
 from routing.matching import Candidate, Need, Weights
 

@@ -12,18 +12,18 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from bot.ground.config import Config
-from bot.ground.storage import repo
-from bot.ground.storage.answers_repo import answer_of
-from bot.ground.storage.drafts_repo import (
+from ground.config import Config
+from ground.storage import repo
+from ground.storage.answers_repo import answer_of
+from ground.storage.drafts_repo import (
     add_draft,
     draft_of_question,
     fiche_id_taken,
     get_draft,
     waiting_drafts,
 )
-from bot.ground.storage.models import FicheDraft, Person
-from bot.ground.vocabulary import DraftStatus, QuestionStatus
+from ground.storage.models import FicheDraft, Person
+from ground.vocabulary import DraftStatus, QuestionStatus
 from handlers.clean_text import clean_text
 from handlers.context import Turn
 from handlers.expert_commands import thread_question

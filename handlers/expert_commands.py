@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Person, Question
-from bot.ground.vocabulary import AssignmentRole, EndReason, QuestionStatus
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Person, Question
+from ground.vocabulary import AssignmentRole, EndReason, QuestionStatus
 from handlers.asker_commands import close
 from handlers.assignments import make_primary
 from handlers.context import Turn

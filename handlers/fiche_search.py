@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.drafts_repo import approvals_state, approved_fiches
+from ground.storage.drafts_repo import approvals_state, approved_fiches
 from handlers.context import Services
 from knowledge.repository import index_with_fiches
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Thread
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Thread
 from handlers.context import Turn
 
 __all__ = ["addressed_colleague", "keep_note"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.ground.storage import conversation_repo
+from ground.storage import conversation_repo
 from handlers.context import Services
 from handlers.writer import Writer
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.ground.storage.labels_repo import record_label
-from bot.ground.storage.models import FicheAnswer, Question
-from bot.ground.vocabulary import LabelSource, Verdict
+from ground.storage.labels_repo import record_label
+from ground.storage.models import FicheAnswer, Question
+from ground.vocabulary import LabelSource, Verdict
 from handlers.context import Turn
 
 __all__ = ["label_fiche_answer"]

@@ -6,7 +6,7 @@ import difflib
 import unicodedata
 from collections.abc import Sequence
 
-from bot.ground.storage.models import Person
+from ground.storage.models import Person
 
 __all__ = ["find_person", "folded"]
 

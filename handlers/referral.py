@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from scipy import sparse
 from sqlalchemy.orm import Session
 
-from bot.ground.config import Config
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Person, Question
-from bot.ground.vocabulary import AssignmentRole, FicheFeedback, QuestionStatus
+from ground.config import Config
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Person, Question
+from ground.vocabulary import AssignmentRole, FicheFeedback, QuestionStatus
 from handlers.context import Turn
 from handlers.copilot import copilot_lines, languages_of
 from handlers.deadlines import start_clock

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Person, Question, Thread
-from bot.ground.vocabulary import AssignmentRole, QuestionStatus, RelayDirection
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Person, Question, Thread
+from ground.vocabulary import AssignmentRole, QuestionStatus, RelayDirection
 from handlers.context import Turn
 from handlers.events import Attachment, Span
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ground.storage.dashboard_accounts import issue_link
+from ground.storage.dashboard_accounts import issue_link
 from handlers.context import Turn
 from handlers.i18n import language_name
 from handlers.stats import compute, parse_period

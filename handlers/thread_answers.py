@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.answers_repo import answer_of
-from bot.ground.storage.labels_repo import record_label
-from bot.ground.storage.models import Person, Question
-from bot.ground.vocabulary import LabelSource, Verdict
+from ground.storage import conversation_repo, repo
+from ground.storage.answers_repo import answer_of
+from ground.storage.labels_repo import record_label
+from ground.storage.models import Person, Question
+from ground.vocabulary import LabelSource, Verdict
 from handlers.asker_commands import fiche_heading, shortened
 from handlers.context import Turn
 from handlers.copilot import answered_by

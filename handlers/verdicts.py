@@ -7,10 +7,10 @@ judges the fiche the thread lists first: the one the bot led with.
 
 from __future__ import annotations
 
-from bot.ground.storage import repo
-from bot.ground.storage.labels_repo import record_label
-from bot.ground.storage.models import FicheAnswer
-from bot.ground.vocabulary import LabelSource, Verdict
+from ground.storage import repo
+from ground.storage.labels_repo import record_label
+from ground.storage.models import FicheAnswer
+from ground.vocabulary import LabelSource, Verdict
 from handlers.context import Turn
 from handlers.expert_commands import thread_question
 

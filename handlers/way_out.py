@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.ground.storage import repo
-from bot.ground.storage.models import Question
-from bot.ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
+from ground.storage import repo
+from ground.storage.models import Question
+from ground.vocabulary import FicheFeedback, LabelSource, QuestionStatus, Verdict
 from handlers.asking import ANALYSED_CHARS, show_fiches
 from handlers.context import Turn
 from handlers.outcomes import label_fiche_answer

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.ground.config import Config
-from bot.ground.storage.models import Identity, Person
-from bot.ground.vocabulary import OutboxTarget
+from ground.config import Config
+from ground.storage.models import Identity, Person
+from ground.vocabulary import OutboxTarget
 from handlers.events import Attachment, Button, Span
 from handlers.i18n import Translator, format_when
 

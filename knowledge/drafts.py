@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.drafts_repo import fiche_id_taken
-from bot.ground.storage.models import Fiche, FicheDraft
+from ground.storage.drafts_repo import fiche_id_taken
+from ground.storage.models import Fiche, FicheDraft
 from knowledge.embedder import Embedder
 from knowledge.fiche import FENCE, FicheFileError, FicheVersionText, parse_fiche_text
 from knowledge.importer import passage_text, store_versions

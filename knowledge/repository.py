@@ -11,8 +11,8 @@ from scipy import sparse
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import answers_repo
-from bot.ground.storage.models import Fiche, FicheVersion, QuestionVector, TextVector
+from ground.storage import answers_repo
+from ground.storage.models import Fiche, FicheVersion, QuestionVector, TextVector
 from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
 from knowledge.fiche import FicheVersionText
 from knowledge.index import FicheIndex, IndexedVersion, version_words

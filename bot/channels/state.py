@@ -6,8 +6,8 @@ import asyncio
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.ground.clock import Clock
-from bot.ground.storage import repo
+from ground.clock import Clock
+from ground.storage import repo
 
 __all__ = ["ChannelState"]
 

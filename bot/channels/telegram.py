@@ -56,7 +56,7 @@ from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_receive import TelegramReceiver
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from bot.channels.telegram_webhook import WebhookServer
-from bot.ground.config import TelegramConfig
+from ground.config import TelegramConfig
 from handlers.commands import experts_menu, menu
 from handlers.events import Attachment, Delivery, Progress, Sent, keeps_choices
 from handlers.i18n import Translator

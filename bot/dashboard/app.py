@@ -31,18 +31,18 @@ from bot.dashboard.formats import Formats, Names
 from bot.dashboard.gaps import over_time
 from bot.dashboard.readable import breakdown_chart, figures_table, weeks
 from bot.dashboard.throttle import LoginThrottle
-from bot.ground.clock import Clock
-from bot.ground.config import Config
-from bot.ground.storage.dashboard_accounts import (
+from ground.clock import Clock
+from ground.config import Config
+from ground.storage.dashboard_accounts import (
     check_login,
     end_session,
     redeem_link,
     session_user,
     start_session,
 )
-from bot.ground.storage.database import Database
-from bot.ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
-from bot.ground.storage.questions_repo import QuestionFilter, list_questions, question_story
+from ground.storage.database import Database
+from ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
+from ground.storage.questions_repo import QuestionFilter, list_questions, question_story
 from handlers.stats.backlog import open_questions
 from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
 from handlers.stats.period import Period, PeriodError, parse_period

@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.ground.clock import Clock
-from bot.ground.config import Config
-from bot.ground.storage import repo
-from bot.ground.storage.database import Database
-from bot.ground.storage.drafts_repo import get_draft, recent_drafts
-from bot.ground.vocabulary import DraftStatus
+from ground.clock import Clock
+from ground.config import Config
+from ground.storage import repo
+from ground.storage.database import Database
+from ground.storage.drafts_repo import get_draft, recent_drafts
+from ground.vocabulary import DraftStatus
 from handlers.drafts import FIELDS, approval_problem, approve_draft, change_field, reject_draft
 from knowledge.drafts import fiche_file_text
 from knowledge.embedder import Embedder

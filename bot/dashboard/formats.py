@@ -10,7 +10,7 @@ from babel import Locale
 from babel.dates import format_skeleton, format_time
 from babel.numbers import format_decimal, format_percent
 
-from bot.ground.config import Config
+from ground.config import Config
 
 __all__ = ["NONE", "Formats", "Names"]
 

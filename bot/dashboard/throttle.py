@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.ground.clock import Clock
-from bot.ground.storage.dashboard_accounts import forget_attempts, recent_attempts, record_attempt
-from bot.ground.storage.database import Database
+from ground.clock import Clock
+from ground.storage.dashboard_accounts import forget_attempts, recent_attempts, record_attempt
+from ground.storage.database import Database
 
 __all__ = ["LoginThrottle"]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import stats_repo
+from ground.storage import stats_repo
 
 __all__ = ["OpenQuestion", "open_questions"]
 

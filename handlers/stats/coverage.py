@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.ground.config import Config
-from bot.ground.storage import stats_repo
+from ground.config import Config
+from ground.storage import stats_repo
 from handlers.stats.period import Period
 
 __all__ = ["Coverage", "coverage"]

@@ -6,7 +6,7 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import stats_repo
+from ground.storage import stats_repo
 from handlers.stats.period import Period
 from handlers.stats.working_hours import WorkingHours
 

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.ground.config import Config
-from bot.ground.storage import directory_repo, repo, stats_repo
-from bot.ground.storage.stats_repo import WEEK_ZERO
+from ground.config import Config
+from ground.storage import directory_repo, repo, stats_repo
+from ground.storage.stats_repo import WEEK_ZERO
 from handlers.stats.coverage import Coverage, coverage
 from handlers.stats.durations import refresh_durations
 from handlers.stats.period import Period

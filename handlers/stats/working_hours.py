@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from bot.ground.config import Config
+from ground.config import Config
 
 __all__ = ["WorkingHours", "partner_working_hours", "wall_clock_hours"]
 

@@ -7,9 +7,9 @@ import datetime as dt
 import os
 import sys
 
-from bot.ground.clock import FixedClock
-from bot.ground.config import DatabaseConfig, load_config
-from bot.ground.storage.database import Database
+from ground.clock import FixedClock
+from ground.config import DatabaseConfig, load_config
+from ground.storage.database import Database
 from handlers.deadlines import DeadlineKeeper
 from handlers.i18n import Translator
 from tests.conftest import EXAMPLE_CONFIG

@@ -13,11 +13,11 @@ from bot import cli_calibrate
 from bot.assembly import build_triage, open_database
 from bot.cli import main
 from bot.cli_calibrate import label_example
-from bot.ground.clock import FixedClock
-from bot.ground.config import load_config
-from bot.ground.storage.labels_repo import record_label
-from bot.ground.storage.models import AnswerabilityFit, AnswerLabel, Question
-from bot.ground.vocabulary import LabelSource, Verdict
+from ground.clock import FixedClock
+from ground.config import load_config
+from ground.storage.labels_repo import record_label
+from ground.storage.models import AnswerabilityFit, AnswerLabel, Question
+from ground.vocabulary import LabelSource, Verdict
 from routing.answerability import AnswerabilityModel
 from routing.calibration import Example, fit, load_base
 from tests.conftest import SAMPLE_FICHES, example_config_text

@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from bot.channels.state import ChannelState
-from bot.ground.clock import FixedClock
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import ChannelStateEntry
+from ground.clock import FixedClock
+from ground.storage.database import Database
+from ground.storage.models import ChannelStateEntry
 from tests.conftest import START
 
 pytestmark = pytest.mark.db

@@ -15,8 +15,8 @@ import pytest
 
 from bot.assembly import build_triage, import_fiches, open_database
 from bot.cli import main
-from bot.ground.config import load_config
-from bot.ground.storage.database import Database
+from ground.config import load_config
+from ground.storage.database import Database
 from tests.conftest import SAMPLE_FICHES, example_config_text
 
 FICHES = [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ground.config import ConfigError, load_config
+from ground.config import ConfigError, load_config
 from tests.conftest import EXAMPLE_CONFIG
 
 MINIMAL = """
@@ -244,7 +244,7 @@ def _schema_keys(kind: type, prefix: str = "") -> dict[str, bool]:
 
 
 def test_every_schema_key_is_documented_in_the_example() -> None:
-    from bot.ground.config import Config
+    from ground.config import Config
 
     text = EXAMPLE_CONFIG.read_text("utf-8")
     topic_files = sorted(EXAMPLE_CONFIG.parent.glob("topics/*.toml"))

@@ -10,9 +10,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.config import Config
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import (
+from ground.config import Config
+from ground.storage.database import Database
+from ground.storage.models import (
     Assignment,
     DeadlineStep,
     Event,

@@ -9,7 +9,7 @@ import pytest
 
 from bot.channels.matrix_content import message_content, styled_html
 from bot.channels.telegram_text import spans_of, split_text, utf16_length
-from bot.ground.config import ConfigError, load_config
+from ground.config import ConfigError, load_config
 from handlers.events import Span
 from tests.bot.test_config import MINIMAL, write
 

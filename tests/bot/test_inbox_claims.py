@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.inbox import Inbox, NewEvent
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import InboxEvent
-from bot.ground.storage.run_lock import AnotherProcessRuns, RunLock
+from ground.storage.database import Database
+from ground.storage.models import InboxEvent
+from ground.storage.run_lock import AnotherProcessRuns, RunLock
 
 pytestmark = pytest.mark.db
 

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.inbox import Inbox
-from bot.ground.clock import FixedClock
-from bot.ground.config import PrivacyConfig
-from bot.ground.storage import inbox_repo
-from bot.ground.storage.database import Database
-from bot.ground.storage.inbox_repo import NewEvent
-from bot.ground.storage.models import InboxEvent
 from bot.retention import prune_inbox, run_retention
+from ground.clock import FixedClock
+from ground.config import PrivacyConfig
+from ground.storage import inbox_repo
+from ground.storage.database import Database
+from ground.storage.inbox_repo import NewEvent
+from ground.storage.models import InboxEvent
 from tests.conftest import START
 
 pytestmark = pytest.mark.db

@@ -19,9 +19,9 @@ from bot.app import Application
 from bot.channels.console import ConsoleChannel
 from bot.channels.matrix import MatrixChannel, MatrixError
 from bot.channels.matrix_content import KEYCAPS
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config, ConfigError, MatrixConfig, load_config
-from bot.ground.storage.models import (
+from ground.clock import FixedClock
+from ground.config import Config, ConfigError, MatrixConfig, load_config
+from ground.storage.models import (
     InboxEvent,
     OutboxMessage,
     Person,

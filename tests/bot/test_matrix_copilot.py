@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.ground.storage.models import Event, FicheDraft, Question
+from ground.storage.models import Event, FicheDraft, Question
 from tests.bot.test_matrix import (  # noqa: F401 (fixtures used by name)
     World,
     content,

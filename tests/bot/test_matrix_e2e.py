@@ -14,9 +14,9 @@ from nio import DevicesResponse
 from prometheus_client import CollectorRegistry, generate_latest
 
 from bot.channels.matrix_content import KEYCAPS
-from bot.ground.config import Config
-from bot.ground.storage.models import Question
 from bot.metrics import MetricsCollector
+from ground.config import Config
+from ground.storage.models import Question
 from tests.bot.test_matrix import (
     APPRENTICE_QUESTION,
     BOT,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels.matrix_content import KEYCAPS
-from bot.ground.storage.models import AnswerLabel, FicheAnswer, Question
+from ground.storage.models import AnswerLabel, FicheAnswer, Question
 from tests.bot.test_matrix import (
     APPRENTICE_QUESTION,
     World,

@@ -17,7 +17,7 @@ from bot.channels.matrix_content import (
     thread_relation,
 )
 from bot.channels.matrix_files import read_files
-from bot.ground.config import ConfigError, MatrixConfig, load_config
+from ground.config import ConfigError, MatrixConfig, load_config
 from handlers.events import Button
 from tests.bot.test_config import MINIMAL
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import event, select
 
-from bot.ground.clock import FixedClock
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import OutboxMessage, Thread
 from bot.outbox import OutboxSender
+from ground.clock import FixedClock
+from ground.storage.database import Database
+from ground.storage.models import OutboxMessage, Thread
 from handlers.events import Delivery, Sent
 from tests.conftest import START
 from tests.fakes.rows import add_asker, question_row

@@ -8,8 +8,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Base
+from ground.storage.database import Database
+from ground.storage.models import Base
 
 pytestmark = pytest.mark.db
 

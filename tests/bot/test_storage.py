@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.database import Database, DatabaseClosed
-from bot.ground.storage.models import InboundReceipt
-from bot.ground.storage.repo import claim_receipt
+from ground.storage.database import Database, DatabaseClosed
+from ground.storage.models import InboundReceipt
+from ground.storage.repo import claim_receipt
 from tests.conftest import START
 
 pytestmark = pytest.mark.db

@@ -19,9 +19,9 @@ from telegram.error import InvalidToken
 
 from bot.app import Application
 from bot.channels.telegram import TelegramChannel
-from bot.ground.clock import FixedClock
-from bot.ground.config import ChannelConfig, Config, TelegramConfig
-from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
+from ground.clock import FixedClock
+from ground.config import ChannelConfig, Config, TelegramConfig
+from ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
 from tests.conftest import SAMPLE_FICHES, START
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.telegram_server import Call, FakeBotApi, TelegramUser

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.telegram_text import Mention, split_text, utf16_length, with_mentions
-from bot.ground.config import ConfigError, load_config
+from ground.config import ConfigError, load_config
 from tests.bot.test_config import MINIMAL, write
 
 TOKEN = "123456789:AAHsecretSecretSecret_x"

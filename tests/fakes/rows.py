@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import Person, Question
+from ground.storage.models import Person, Question
 
 
 def add_asker(session: Session, created_at: dt.datetime, **fields: Any) -> Person:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.ground.config import MatrixConfig
+from ground.config import MatrixConfig
 
 SERVER_NAME = "localhost"
 # The accounts every test may use (the session fixture registers them), and an admin.

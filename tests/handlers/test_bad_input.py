@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.models import InboundReceipt, Question
+from ground.storage.models import InboundReceipt, Question
 from handlers.conversation import MAX_MESSAGE_CHARS, clean_text
 from handlers.events import Inbound
 from tests.fakes.app import console_bot

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
-from bot.ground.config import PRIORITIES, load_config
+from ground.config import PRIORITIES, load_config
 from handlers.deadline_commands import priority_label
 from handlers.i18n import CATALOGS, Translator, format_when, language_name, locale_for
 from handlers.stats.warnings import Warning, render_warning

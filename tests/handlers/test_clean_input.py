@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.config import Config
-from bot.ground.storage.models import OutboxMessage, Person, Question
+from ground.config import Config
+from ground.storage.models import OutboxMessage, Person, Question
 from handlers.clean_text import drop_format_characters
 from handlers.events import Inbound
 from tests.fakes.app import console_bot

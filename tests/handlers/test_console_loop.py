@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.models import (
+from ground.storage.models import (
     Assignment,
     Event,
     FicheAnswer,

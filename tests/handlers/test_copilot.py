@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.ground.storage.labels_repo import labels
-from bot.ground.storage.models import AnswerLabel, Event, Question, RelayedMessage
+from ground.storage.labels_repo import labels
+from ground.storage.models import AnswerLabel, Event, Question, RelayedMessage
 from tests.fakes.app import console_bot
 
 pytestmark = pytest.mark.db

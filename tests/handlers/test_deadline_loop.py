@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.console import ConsoleChannel
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config
-from bot.ground.storage.models import (
+from ground.clock import FixedClock
+from ground.config import Config
+from ground.storage.models import (
     Assignment,
     DeadlineStep,
     Event,

@@ -13,11 +13,11 @@ from starlette.testclient import TestClient
 from bot.assembly import import_fiches
 from bot.cli import main
 from bot.dashboard import create_app
-from bot.ground.config import DashboardConfig
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.dashboard_accounts import add_account
-from bot.ground.storage.drafts_repo import add_draft
-from bot.ground.storage.models import Fiche, FicheDraft, FicheVersion, Question
+from ground.config import DashboardConfig
+from ground.storage import conversation_repo, repo
+from ground.storage.dashboard_accounts import add_account
+from ground.storage.drafts_repo import add_draft
+from ground.storage.models import Fiche, FicheDraft, FicheVersion, Question
 from handlers.drafts import (
     ID_IN_USE,
     ID_TAKEN,

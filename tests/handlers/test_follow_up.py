@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.ground.storage.models import Question
+from ground.storage.models import Question
 from handlers.follow_up import clearly_new
 from knowledge.index import FicheHit
 from routing.language import Detection

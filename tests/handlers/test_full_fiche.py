@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 
-from bot.ground.storage.models import FicheVersion
+from ground.storage.models import FicheVersion
 from handlers.asker_commands import FULL_FICHE_CHARS, fiche_heading, shortened
 from tests.conftest import SAMPLE_FICHES
 from tests.fakes.app import console_bot

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 
-from bot.ground.config import LanguagesConfig
+from ground.config import LanguagesConfig
 from handlers.i18n import CATALOGS, Translator, format_when
 
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"

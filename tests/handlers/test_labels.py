@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.ground.storage.database import Database
-from bot.ground.storage.labels_repo import labels, record_label
-from bot.ground.storage.models import AnswerLabel, FicheAnswer, Person, Question
-from bot.ground.storage.privacy import anonymise_question
-from bot.ground.vocabulary import LabelSource, Verdict
+from ground.storage.database import Database
+from ground.storage.labels_repo import labels, record_label
+from ground.storage.models import AnswerLabel, FicheAnswer, Person, Question
+from ground.storage.privacy import anonymise_question
+from ground.vocabulary import LabelSource, Verdict
 from routing.answerability import FEATURES
 from tests.fakes.app import console_bot
 from tests.fakes.rows import add_asker, question_row

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.ground.storage.models import Event, Question, RelayedMessage
+from ground.storage.models import Event, Question, RelayedMessage
 from tests.fakes.app import console_bot
 from tests.handlers.test_console_loop import ROUTE_QUESTION
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ground.config import Config, load_config
+from ground.config import Config, load_config
 from tests.conftest import example_config_text
 from tests.fakes.app import console_bot
 from tests.fakes.console_script import set_line

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.ground.storage.models import AnswerLabel, Event, FicheAnswer
+from ground.storage.models import AnswerLabel, Event, FicheAnswer
 from tests.fakes.app import console_bot
 from tests.handlers.test_console_loop import APPRENTICE_QUESTION, ROUTE_QUESTION
 

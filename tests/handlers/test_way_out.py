@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.models import (
+from ground.storage.models import (
     AnswerLabel,
     DeadlineStep,
     Event,

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from bot.ground.storage import repo
-from bot.ground.storage.models import Person
+from ground.storage import repo
+from ground.storage.models import Person
 from handlers.people import find_person, folded
 from tests.fakes.app import console_bot
 from tests.handlers.test_console_loop import ROUTE_QUESTION

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from bot.ground.config import Config
-from bot.ground.storage.models import Identity, Person
+from ground.config import Config
+from ground.storage.models import Identity, Person
 from handlers.i18n import Translator
 from handlers.writer import Writer
 

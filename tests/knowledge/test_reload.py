@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.assembly import import_fiches, open_database
-from bot.ground.config import Config
-from bot.ground.storage.labels_repo import add_fit
+from ground.config import Config
+from ground.storage.labels_repo import add_fit
 from knowledge.repository import collection_state
 from routing.answerability import FEATURES
 from tests.conftest import SAMPLE_FICHES, START

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.config import AccessConfig, Config
-from bot.ground.storage.models import Question
+from ground.config import AccessConfig, Config
+from ground.storage.models import Question
 from tests.fakes.app import console_bot
 
 pytestmark = pytest.mark.db

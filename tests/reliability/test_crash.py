@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import Application
-from bot.ground.config import load_config
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import (
+from ground.config import load_config
+from ground.storage.database import Database
+from ground.storage.models import (
     Assignment,
     Event,
     Identity,

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.ground.config import Config, DatabaseConfig
-from bot.ground.storage.models import InboundReceipt, Question
+from ground.config import Config, DatabaseConfig
+from ground.storage.models import InboundReceipt, Question
 from tests.fakes.app import console_bot
 from tests.fakes.tcp_proxy import TcpProxy
 

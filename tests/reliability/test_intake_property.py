@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from bot.app import Application
 from bot.channels.console import ConsoleChannel
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config
-from bot.ground.storage.models import Identity, OutboxMessage, Question
+from ground.clock import FixedClock
+from ground.config import Config
+from ground.storage.models import Identity, OutboxMessage, Question
 from handlers.events import Inbound
 from tests.conftest import START
 from tests.fakes.console import ScriptedLines, Transcript

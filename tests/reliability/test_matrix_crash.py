@@ -32,8 +32,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, Question
+from ground.storage.database import Database
+from ground.storage.models import Event, InboundReceipt, InboxEvent, Question
 from tests.fakes.console_script import switch_channel, write_config
 from tests.fakes.http_proxy import HttpProxy
 from tests.fakes.synapse import Synapse

@@ -18,10 +18,10 @@ import pytest
 
 from bot.assembly import open_database
 from bot.cli import main
-from bot.ground.config import Config, load_config
-from bot.ground.logs import configure_logging
-from bot.ground.storage.database import Database
 from bot.metrics import MetricsCollector, metrics_app
+from ground.config import Config, load_config
+from ground.logs import configure_logging
+from ground.storage.database import Database
 from tests.fakes.app import console_bot
 from tests.fakes.console_script import write_config
 from tests.fakes.rows import add_asker, question_row

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from bot.app import Application
 from bot.channels.console import ConsoleChannel
 from bot.cli import main
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config, ConfigError, load_config
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Identity, OutboxMessage, Person, Question, RelayedMessage
-from bot.ground.vocabulary import OutboxStatus
 from bot.retention import anonymise_expired
+from ground.clock import FixedClock
+from ground.config import Config, ConfigError, load_config
+from ground.storage.database import Database
+from ground.storage.models import Identity, OutboxMessage, Person, Question, RelayedMessage
+from ground.vocabulary import OutboxStatus
 from handlers.events import Delivery, Sent
 from tests.conftest import START
 from tests.fakes.app import console_bot

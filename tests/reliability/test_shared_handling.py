@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import InboundReceipt, InboxEvent
+from ground.storage.database import Database
+from ground.storage.models import InboundReceipt, InboxEvent
 from tests.fakes.console_script import set_line, write_config
 from tests.fakes.telegram_server import FakeBotApi, TelegramUser
 from tests.reliability.test_crash import seed

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
+from ground.storage.database import Database
+from ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
 from tests.conftest import ROOT
 from tests.fakes.console_script import telegram_section, write_config
 from tests.fakes.telegram_server import Call, FakeBotApi, TelegramUser

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Event, InboundReceipt, InboxEvent, Question
+from ground.storage.database import Database
+from ground.storage.models import Event, InboundReceipt, InboxEvent, Question
 from tests.fakes.console_script import write_config
 from tests.fakes.synapse import free_port
 from tests.fakes.telegram_server import FakeBotApi

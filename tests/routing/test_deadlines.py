@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.ground.calendar import CalendarError, parse_calendar
-from bot.ground.config import load_config
+from ground.calendar import CalendarError, parse_calendar
+from ground.config import load_config
 from routing.deadlines import plan_steps, targets_for
 from tests.bot.test_config import MINIMAL, error_of, write
 

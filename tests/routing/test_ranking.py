@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.ground.config import Config, load_config
+from ground.config import Config, load_config
 from handlers.directory import asker_country, weights_of
 from routing.locality import is_local
 from routing.matching import (

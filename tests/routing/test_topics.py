@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from bot.ground.config import Topic, load_config
+from ground.config import Topic, load_config
 from knowledge.index import FicheHit
 from routing.topics import TopicClassifier
 from tests.conftest import EXAMPLE_CONFIG

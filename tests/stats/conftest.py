@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from bot.ground.config import Config
+from ground.config import Config
 
 EVERY_DAY = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.ground.config import Config
-from bot.ground.storage.models import Assignment, Event, FicheAnswer, Person, Question
+from ground.config import Config
+from ground.storage.models import Assignment, Event, FicheAnswer, Person, Question
 from handlers.directory import sync_directory
 
 H = dt.timedelta(hours=1)

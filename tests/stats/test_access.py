@@ -14,10 +14,10 @@ from starlette.testclient import TestClient
 
 from bot.cli import main
 from bot.dashboard import create_app
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config, ConfigError, load_config
-from bot.ground.storage.dashboard_accounts import add_account
-from bot.ground.storage.database import Database
+from ground.clock import FixedClock
+from ground.config import Config, ConfigError, load_config
+from ground.storage.dashboard_accounts import add_account
+from ground.storage.database import Database
 from tests.conftest import EXAMPLE_CONFIG, example_config_text
 from tests.stats import dataset
 from tests.stats.test_surfaces import database, stats_config, with_csrf

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bot.assembly import open_database
 from bot.cli import main
-from bot.ground.config import ConfigError, load_config
-from bot.ground.storage.dashboard_accounts import check_login, hash_password, verify_password
-from bot.ground.storage.models import DashboardAccount
+from ground.config import ConfigError, load_config
+from ground.storage.dashboard_accounts import check_login, hash_password, verify_password
+from ground.storage.models import DashboardAccount
 from tests.conftest import EXAMPLE_CONFIG, example_config_text
 
 

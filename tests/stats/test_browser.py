@@ -19,9 +19,9 @@ import uvicorn
 
 from bot.assembly import open_database
 from bot.dashboard import create_app
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config, DashboardConfig
-from bot.ground.storage.dashboard_accounts import add_account
+from ground.clock import FixedClock
+from ground.config import Config, DashboardConfig
+from ground.storage.dashboard_accounts import add_account
 from tests.stats import dataset
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

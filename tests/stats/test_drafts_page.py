@@ -9,10 +9,10 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.dashboard import create_app
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Fiche, FicheDraft, FicheVersion, Question
+from ground.clock import FixedClock
+from ground.config import Config
+from ground.storage.database import Database
+from ground.storage.models import Fiche, FicheDraft, FicheVersion, Question
 from knowledge.drafts import DRAFTS_COLLECTION
 from tests.stats import dataset
 from tests.stats.test_surfaces import database, login, stats_config

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.assembly import open_database
-from bot.ground.config import Config
+from ground.config import Config
 from handlers.stats import DIMENSIONS, Figures, compute, parse_period
 from handlers.stats.warnings import render_warning, top_warnings
 from tests.stats import dataset
@@ -257,7 +257,7 @@ def test_an_empty_period_has_zero_figures(session: Session, config: Config) -> N
 
 
 def test_durations_follow_later_answers_and_resolutions(session: Session, config: Config) -> None:
-    from bot.ground.storage.models import Question
+    from ground.storage.models import Question
 
     compute(session, config, period(), dataset.NOW)
     q4 = session.get(Question, 4)
@@ -283,7 +283,7 @@ def test_every_breakdown_reports_the_same_overall(session: Session, config: Conf
 
 def test_working_hours_follow_the_partner_calendar() -> None:
     """The example's Paris partner works 09:00–17:00 on weekdays, with 6 April a holiday."""
-    from bot.ground.config import load_config
+    from ground.config import load_config
     from handlers.stats import partner_working_hours
     from tests.conftest import EXAMPLE_CONFIG
 

@@ -10,11 +10,11 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from bot.dashboard import create_app
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config
-from bot.ground.storage.database import Database
-from bot.ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
-from bot.ground.storage.models import FicheAnswer, FicheDraft, Question
+from ground.clock import FixedClock
+from ground.config import Config
+from ground.storage.database import Database
+from ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
+from ground.storage.models import FicheAnswer, FicheDraft, Question
 from tests.stats import dataset
 from tests.stats.test_surfaces import database, login, stats_config
 

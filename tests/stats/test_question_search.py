@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from bot.assembly import open_database
-from bot.ground.config import Config
-from bot.ground.storage import privacy
-from bot.ground.storage.models import Question
-from bot.ground.storage.questions_repo import (
+from ground.config import Config
+from ground.storage import privacy
+from ground.storage.models import Question
+from ground.storage.questions_repo import (
     COUNTED,
     WALK_FROM,
     QuestionFilter,

@@ -9,11 +9,11 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from bot.dashboard import create_app
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Person, Question
-from bot.ground.storage.questions_repo import QuestionFilter, list_questions
+from ground.clock import FixedClock
+from ground.config import Config
+from ground.storage.database import Database
+from ground.storage.models import Person, Question
+from ground.storage.questions_repo import QuestionFilter, list_questions
 from tests.stats import dataset
 from tests.stats.test_surfaces import database, login, stats_config
 

@@ -14,10 +14,10 @@ from starlette.testclient import TestClient
 from bot.dashboard import create_app
 from bot.dashboard.charts import WIDEST_BAR, Week, nice_ceiling, weekly_chart
 from bot.dashboard.formats import Formats
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config, ConfigError, load_config
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import Event, Person, Question
+from ground.clock import FixedClock
+from ground.config import Config, ConfigError, load_config
+from ground.storage.database import Database
+from ground.storage.models import Event, Person, Question
 from handlers.stats.figures import DIMENSIONS
 from handlers.stats.tables import FIGURE_FIELDS
 from tests.conftest import example_config_text

@@ -8,7 +8,7 @@ import socket
 import urllib.error
 import urllib.request
 
-from bot.ground.config import Config, DashboardConfig
+from ground.config import Config, DashboardConfig
 from tests.fakes.app import console_bot
 from tests.fakes.embedder import MemoEmbedder
 

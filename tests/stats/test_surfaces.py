@@ -21,11 +21,11 @@ from starlette.testclient import TestClient
 from bot.assembly import open_database
 from bot.cli import main
 from bot.dashboard import create_app
-from bot.ground.clock import FixedClock
-from bot.ground.config import Config, DashboardConfig
-from bot.ground.storage.dashboard_accounts import add_account
-from bot.ground.storage.database import Database
-from bot.ground.storage.models import OutboxMessage, Person
+from ground.clock import FixedClock
+from ground.config import Config, DashboardConfig
+from ground.storage.dashboard_accounts import add_account
+from ground.storage.database import Database
+from ground.storage.models import OutboxMessage, Person
 from handlers.context import Services
 from handlers.conversation import Conversation
 from handlers.events import Inbound

@@ -1,5 +1,5 @@
 """Persistence: the model set, the database and the repository functions that own the queries."""
 
-from bot.ground.storage.database import Database
+from ground.storage.database import Database
 
 __all__ = ["Database"]

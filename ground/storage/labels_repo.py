@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import AnswerabilityFit, AnswerLabel, Question
-from bot.ground.storage.repo import latest_fiche_answer
-from bot.ground.vocabulary import LabelSource, Verdict
+from ground.storage.models import AnswerabilityFit, AnswerLabel, Question
+from ground.storage.repo import latest_fiche_answer
+from ground.vocabulary import LabelSource, Verdict
 
 __all__ = ["add_fit", "count_labels", "labels", "latest_fit", "latest_fit_id", "record_label"]
 

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.ground.storage.models import Base
+from ground.storage.models import Base
 
 engine = context.config.attributes["engine"]
 with engine.begin() as connection:

@@ -24,10 +24,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from bot.ground.storage import repo
-from bot.ground.storage.deadline_repo import past_due
-from bot.ground.storage.gaps_repo import unanswered_by_fiches
-from bot.ground.storage.models import (
+from ground.storage import repo
+from ground.storage.deadline_repo import past_due
+from ground.storage.gaps_repo import unanswered_by_fiches
+from ground.storage.models import (
     Assignment,
     DeadlineStep,
     Event,

@@ -17,14 +17,14 @@ from typing import Any, Union
 
 from babel import Locale, UnknownLocaleError
 
-from bot.ground.calendar import (
+from ground.calendar import (
     DEFAULT_WEEK,
     BusinessCalendar,
     CalendarError,
     cached_calendar,
     parse_calendar,
 )
-from bot.ground.vocabulary import EscalationLevel, Priority
+from ground.vocabulary import EscalationLevel, Priority
 
 __all__ = [
     "AccessConfig",

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import (
+from ground.storage.models import (
     MAX_ID,
     Assignment,
     FicheAnswer,
@@ -18,7 +18,7 @@ from bot.ground.storage.models import (
     Question,
     RelayedMessage,
 )
-from bot.ground.vocabulary import AssignmentRole, EndReason, RelayDirection, Role
+from ground.vocabulary import AssignmentRole, EndReason, RelayDirection, Role
 
 __all__ = [
     "add_asker",

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import Event, Person, Question, QuestionVector, RelayedMessage
-from bot.ground.storage.privacy import ERASED
-from bot.ground.vocabulary import QuestionStatus, RelayDirection
+from ground.storage.models import Event, Person, Question, QuestionVector, RelayedMessage
+from ground.storage.privacy import ERASED
+from ground.vocabulary import QuestionStatus, RelayDirection
 
 __all__ = [
     "EarlierAnswer",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import InboxEvent
+from ground.storage.models import InboxEvent
 
 __all__ = ["NewEvent", "claim", "mark_handled", "prune_handled", "release", "renew", "store_events"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import MAX_ID, Fiche, FicheDraft
-from bot.ground.vocabulary import DraftStatus
+from ground.storage.models import MAX_ID, Fiche, FicheDraft
+from ground.vocabulary import DraftStatus
 
 __all__ = [
     "add_draft",

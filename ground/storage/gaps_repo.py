@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import FicheAnswer, FicheDraft, Partner, Question
-from bot.ground.vocabulary import DraftStatus, FicheFeedback, GapKind
+from ground.storage.models import FicheAnswer, FicheDraft, Partner, Question
+from ground.vocabulary import DraftStatus, FicheFeedback, GapKind
 
 __all__ = ["Example", "Gap", "knowledge_gaps", "unanswered_by_fiches", "waiting_drafts_by_pair"]
 

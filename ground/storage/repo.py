@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import (
+from ground.storage.models import (
     Assignment,
     ChannelStateEntry,
     Event,
@@ -23,7 +23,7 @@ from bot.ground.storage.models import (
     Question,
     Thread,
 )
-from bot.ground.vocabulary import (
+from ground.vocabulary import (
     ACTIVE_STATUSES,
     AssignmentRole,
     EndReason,

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.ground.vocabulary import DraftStatus, OutboxStatus, Priority, StepState
+from ground.vocabulary import DraftStatus, OutboxStatus, Priority, StepState
 
 __all__ = [
     "MAX_ID",

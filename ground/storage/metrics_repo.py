@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import OutboxMessage, Question
+from ground.storage.models import OutboxMessage, Question
 
 __all__ = ["first_response_histogram", "outbox_by_status", "ping", "questions_by_status"]
 

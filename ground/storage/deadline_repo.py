@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import (
+from ground.storage.models import (
     Assignment,
     DeadlineStep,
     Event,
@@ -19,7 +19,7 @@ from bot.ground.storage.models import (
     Person,
     Question,
 )
-from bot.ground.vocabulary import AssignmentRole, Role, StepState
+from ground.vocabulary import AssignmentRole, Role, StepState
 
 __all__ = [
     "StepContext",

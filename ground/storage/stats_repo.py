@@ -22,9 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from bot.ground.storage import repo
-from bot.ground.storage.deadline_repo import past_due
-from bot.ground.storage.models import (
+from ground.storage import repo
+from ground.storage.deadline_repo import past_due
+from ground.storage.models import (
     Assignment,
     Event,
     FicheAnswer,
@@ -32,8 +32,8 @@ from bot.ground.storage.models import (
     Question,
     QuestionTimes,
 )
-from bot.ground.storage.percentiles import percentiles
-from bot.ground.vocabulary import AssignmentRole, FicheFeedback
+from ground.storage.percentiles import percentiles
+from ground.vocabulary import AssignmentRole, FicheFeedback
 
 __all__ = [
     "DURATIONS",

@@ -7,7 +7,7 @@ import os
 
 from sqlalchemy.engine import make_url
 
-from bot.ground.storage.database import Database
+from ground.storage.database import Database
 
 __all__ = ["AnotherProcessRuns", "RunLock"]
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import (
+from ground.storage.models import (
     AnswerLabel,
     Assignment,
     Event,
@@ -20,7 +20,7 @@ from bot.ground.storage.models import (
     QuestionVector,
     RelayedMessage,
 )
-from bot.ground.vocabulary import OutboxStatus, QuestionStatus, Role
+from ground.vocabulary import OutboxStatus, QuestionStatus, Role
 
 __all__ = [
     "ERASED",

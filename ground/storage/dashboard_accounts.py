@@ -12,14 +12,14 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import (
+from ground.storage.models import (
     DashboardAccount,
     DashboardLink,
     DashboardLoginAttempt,
     DashboardSession,
     Person,
 )
-from bot.ground.vocabulary import Role
+from ground.vocabulary import Role
 
 __all__ = [
     "AccountError",

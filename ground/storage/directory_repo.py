@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.ground.storage.models import Identity, Partner, Person
+from ground.storage.models import Identity, Partner, Person
 
 __all__ = ["configured_people", "link_identity", "save_partner", "save_person"]
 
