@@ -18,12 +18,11 @@ wrote. A message of fewer than three words ("thanks", "ok") joins nothing.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable
 
-from bot.ground.storage import conversation_repo, repo
-from bot.ground.storage.models import Question
-from bot.ground.vocabulary import (
+from ground.storage import conversation_repo, repo
+from ground.storage.models import Question
+from ground.vocabulary import (
     FicheFeedback,
     LabelSource,
     QuestionStatus,
@@ -33,7 +32,7 @@ from bot.ground.vocabulary import (
 from handlers.context import Turn
 from handlers.outcomes import label_fiche_answer
 from handlers.referral import refer
-from knowledge.text import fold_accents
+from knowledge.text import word_starts
 from routing.triage import Analysis
 
 __all__ = [
@@ -47,7 +46,7 @@ __all__ = [
 SHARED_WORDS = 2
 # Words this long carry content in every network language; shorter ones are mostly
 # articles, pronouns and prepositions.
-CONTENT_WORD = re.compile(r"[^\W\d_]{5,}", re.UNICODE)
+CONTENT_LETTERS = 5
 
 
 def under_fiche(
@@ -79,12 +78,8 @@ def clearly_new(text: str, question: Question, analysis: Analysis, shown: set[st
     topic = analysis.topic.topic
     if topic is None or topic == question.topic:
         return False
-    return len(_content_words(text) & _content_words(question.text)) < SHARED_WORDS
-
-
-def _content_words(text: str) -> set[str]:
-    # Five letters of each: "apprentice", "apprenticeship" and "apprentis" meet as "appre".
-    return {fold_accents(w.lower())[:5] for w in CONTENT_WORD.findall(text)}
+    shared = word_starts(text, CONTENT_LETTERS) & word_starts(question.text, CONTENT_LETTERS)
+    return len(shared) < SHARED_WORDS
 
 
 def join_under_fiche(turn: Turn, question: Question, text: str) -> None:
