@@ -6,11 +6,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from alembic import command
+from sqlalchemy import delete, select, text, update
 
 from bot.assembly import open_database
 from ground.config import Config
 from ground.storage import privacy
+from ground.storage.database import Database
 from ground.storage.models import Question
 from ground.storage.questions_repo import (
     COUNTED,
@@ -163,3 +165,42 @@ def test_many_found_questions_are_paged_in_order(config: Config) -> None:
     assert all((p.total, p.more) == ((WALK_FROM + 200) // 2, False) for p in pages)
     assert [r.id for r in pages[0].rows + pages[1].rows] == newest[:100]
     assert [r.id for r in pages[2].rows + pages[3].rows] == oldest[:100]
+
+
+def test_the_word_index_is_built_from_stored_questions_and_undone(database_url: str) -> None:
+    """Migration 0014 indexes the questions already stored, and its downgrade gives 0013's."""
+    database = Database(database_url)
+    command.upgrade(database._alembic(), "0013")
+    with database.sessions.begin() as session:
+        asker = add_asker(session, NOW, display_name="A")
+        session.add(question_row(asker, "Apprentis en région Occitanie", NOW))
+    command.upgrade(database._alembic(), "0014")
+
+    def found(words: str) -> int:
+        with database.sessions() as session:
+            return list_questions(session, QuestionFilter(search=words), NOW).total
+
+    assert (found("region appren"), found("renti")) == (1, 0)
+    command.downgrade(database._alembic(), "0013")
+    with database.engine.connect() as connection:
+        if database.backend == "sqlite":
+            left = connection.scalar(
+                text("SELECT sql FROM sqlite_master WHERE name = 'questions_search'")
+            )
+            functions = 0
+        else:
+            left = connection.scalar(
+                text(
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND indexname LIKE 'ix_questions_text_%'"
+                )
+            )
+            functions = connection.scalar(
+                text(
+                    "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = current_schema() AND p.proname LIKE 'rrm_search_%'"
+                )
+            )
+    database.dispose()
+    # 0013's trigram index is back (pg_trgm is on every server this suite runs against).
+    assert ("trigram" in left or "gin_trgm_ops" in left, functions) == (True, 0)
