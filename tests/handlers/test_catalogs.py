@@ -13,6 +13,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from ground.config import PRIORITIES, load_config
+from handlers.commands import REGISTRY
 from handlers.deadline_commands import priority_label
 from handlers.i18n import CATALOGS, Translator, format_when, language_name, locale_for
 from handlers.stats.warnings import Warning, render_warning
@@ -323,6 +324,26 @@ def test_style_sheet_terms(language: str) -> None:
         if word in text
     ]
     assert not problems, "\n".join(problems)
+
+
+# Command descriptions (/help, Telegram's menu) take one form in a language (docs/style):
+# a first word with this ending is the form the sheet rules out.
+COMMAND_FORM = {
+    "pl": ("ć", "a verbal noun (przejęcie), not an infinitive (przejąć)"),
+    "el": ("τε", "a verbal noun (ανάληψη), not an imperative (αναλάβετε)"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(COMMAND_FORM))
+def test_command_descriptions_take_the_style_sheets_form(language: str) -> None:
+    texts = Translator([language])
+    ending, form = COMMAND_FORM[language]
+    problems = [
+        f"{language}: {c.help!r}: {shown!r}"
+        for c in REGISTRY
+        if (shown := texts.translate(language, c.help)).split()[0].endswith(ending)
+    ]
+    assert not problems, f"write {form}:\n" + "\n".join(problems)
 
 
 # -- plural forms -------------------------------------------------------------------------
