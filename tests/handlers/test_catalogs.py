@@ -178,6 +178,13 @@ def test_french_and_italian_use_the_typographic_apostrophe(language: str) -> Non
         for text in strings(m)
         if re.search(r"\w'\w", text)
     ]
+    # Topic names are inserted into these messages: they follow the same sheet.
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    problems += [
+        f"{language}: topic {topic.id}: {topic.names[language]!r}"
+        for topic in config.topics
+        if re.search(r"\w'\w", topic.names.get(language, ""))
+    ]
     assert not problems, "write ’ (docs/style), not ':\n" + "\n".join(problems)
 
 
@@ -294,6 +301,23 @@ def test_warnings_name_the_topic_in_the_readers_language() -> None:
         lambda topic: config.topic_name(topic, "fr"),
     )
     assert "eu-funding" not in text and "Financements européens" in text and "grec" in text
+
+
+# A language name comes from Babel in the nominative: Polish sets it where no case is needed
+# (docs/style/pl.md), never as the object of a verb ("nie zna języka grecki", "mówiącego grecki").
+POLISH_NAME_SLOT = re.compile(r"(w języku: |: |\(|, |język )\{(language|speakers)\}")
+
+
+def test_polish_language_names_stand_where_no_case_is_needed() -> None:
+    problems = [
+        f"pl: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("pl"))
+        if "file name" not in msgid(m)  # there {language} is a file name, not a language
+        for text in strings(m)
+        if text.count("{language}") + text.count("{speakers}")
+        != len(POLISH_NAME_SLOT.findall(text))
+    ]
+    assert not problems, "write 'w języku: {language}':\n" + "\n".join(problems)
 
 
 # Terms the style sheets (docs/style/<lang>.md) rule out, with the word to use instead.
