@@ -331,8 +331,20 @@ FORBIDDEN = {
     },
     "es": {"Envíame": "Envíeme", "Bienvenido": "Le damos la bienvenida"},
     "fr": {"toutes lettres": "par écrit"},
-    "it": {"Inviami": "Mi invii", "Il tuo": "Il Suo", "Aspettatevi": "Può aspettarsi"},
-    "pl": {"fiszk": "karta", "Pan/Pani": "proszę + bezokolicznik", "Twoj": "—", "Twój": "—"},
+    "it": {
+        "Inviami": "Mi invii",
+        "Il tuo": "Il Suo",
+        "Aspettatevi": "Può aspettarsi",
+        "Mostra ": "Vedere (a button in the infinitive, not the tu imperative)",
+        "Benvenut": "Le diamo il benvenuto",
+    },
+    "pl": {
+        "fiszk": "karta",
+        "Pan/Pani": "proszę + bezokolicznik",
+        "Twoj": "—",
+        "Twój": "—",
+        "Pokaż": "a noun (Pełna treść karty), not the informal imperative",
+    },
     "pt": {"scalonamento": "escalamento", "Bem-vindo": "Damos-lhe as boas-vindas"},
     "ro": {"Corectură": "Corectare"},
 }
