@@ -226,17 +226,43 @@ def test_no_informal_address_in_italian_polish_or_spanish() -> None:
     assert not problems, "address the reader formally:\n" + "\n".join(problems)
 
 
-def test_no_hash_for_number_in_translations() -> None:
+# "#12" is English: each language writes its own number sign, joined by a no-break space.
+NUMBER_SIGN = {
+    "bg": "№",
+    "de": "Nr.",
+    "el": "αρ.",
+    "es": "n.º",
+    "fr": "n°",
+    "it": "n.",
+    "pl": "nr",
+    "pt": "n.º",
+    "ro": "nr.",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_numbers_take_the_languages_sign(language: str) -> None:
+    sign = NUMBER_SIGN[language]
     problems = [
-        f"{language}: {msgid(m)!r}"
-        for language in LANGUAGES
+        f"{language}: {msgid(m)!r}: {text!r}"
         for m in messages(catalog(language))
         for text in strings(m)
-        if "#{number}" in text
+        for name in re.findall(r"#\{(\w+)\}", msgid(m))
+        if f"{sign}\u00a0{{{name}}}" not in text or "#{" in text
     ]
-    assert not problems, "write the language's number abbreviation, not '#':\n" + "\n".join(
-        problems
-    )
+    assert not problems, f"write '{sign}\\u00a0{{N}}' (docs/style):\n" + "\n".join(problems)
+
+
+def test_german_capitalises_a_sentence_after_a_colon() -> None:
+    # docs/style/de.md: a full sentence after a colon starts with a capital; these words
+    # open one ("…: bitte antworten Sie" is wrong, "…: eine kürzere Frist" is a fragment).
+    problems = [
+        f"de: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("de"))
+        for text in strings(m)
+        if re.search(r": (bitte|es|ich|wir|sie|er) ", text)
+    ]
+    assert not problems, "capitalise the sentence after the colon:\n" + "\n".join(problems)
 
 
 # -- values inserted into messages --------------------------------------------------------
