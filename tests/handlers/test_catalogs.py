@@ -329,6 +329,83 @@ def test_warnings_name_the_topic_in_the_readers_language() -> None:
     assert "eu-funding" not in text and "Financements européens" in text and "grec" in text
 
 
+# One term per concept (the glossaries of docs/style): an English message naming the concept
+# has the glossary's word in every translation, so "Steckbriefe" beside "Praxisblätter",
+# "фишове" beside "карти" or "escalonamento" beside "escalamento" cannot come back.
+GLOSSARY = {
+    "fiche": {
+        "bg": "карт",
+        "de": "praxisbl",
+        "el": "δελτ",
+        "es": "ficha",
+        "fr": "fiche",
+        "it": "sched",
+        "pl": "kart",
+        "pt": "ficha",
+        "ro": "fiș",
+    },
+    "expert": {
+        "bg": "експерт",
+        "de": "fachperson|fachleute",
+        "el": "εμπειρογν",
+        "es": "expert",
+        "fr": "expert",
+        "it": "espert",
+        "pl": "ekspert",
+        "pt": "especialista",
+        "ro": "exper[tț]",
+    },
+    "escalation": {
+        "bg": "ескалац",
+        "de": "eskalation",
+        "el": "κλιμ[άα]κ",
+        "es": "escalad",
+        "fr": "escalade",
+        "it": "escalation",
+        "pl": "eskalac",
+        "pt": "escalament",
+        "ro": "escalad",
+    },
+    "deadline": {
+        "bg": "срок",
+        "de": "frist",
+        "el": "προθεσμ",
+        "es": "plazo",
+        "fr": "délai",
+        "it": "scadenz",
+        "pl": "termin",
+        "pt": "prazo",
+        "ro": "termen",
+    },
+    "resolved": {
+        "bg": "реш",
+        "de": "gelöst",
+        "el": "επιλ",
+        "es": "resuel",
+        "fr": "résolu",
+        "it": "risolt",
+        "pl": "rozwiąz",
+        "pt": "resolvid",
+        "ro": "rezolvat",
+    },
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_concept_keeps_its_glossary_term(language: str) -> None:
+    problems = [
+        f"{language}: {msgid(m)!r} says {concept!r}: {text!r}"
+        for m in messages(catalog(language))
+        # Not a command's name (/resolve) nor a placeholder ({experts}).
+        if (english := re.sub(r"/\w+|\{\w+\}", "", msgid(m)))
+        for concept, words in GLOSSARY.items()
+        if re.search(rf"\b{concept[:6]}", english, re.IGNORECASE)
+        for text in strings(m)
+        if not re.search(words[language], text, re.IGNORECASE)
+    ]
+    assert not problems, "use the glossary's term (docs/style):\n" + "\n".join(problems)
+
+
 # A language name comes from Babel in the nominative: Polish sets it where no case is needed
 # (docs/style/pl.md), never as the object of a verb ("nie zna języka grecki", "mówiącego grecki").
 POLISH_NAME_SLOT = re.compile(r"(w języku: |: |\(|, |język )\{(language|speakers)\}")
