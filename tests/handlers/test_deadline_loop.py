@@ -119,7 +119,8 @@ async def test_each_reminder_and_escalation_step(quick: Config, embedder) -> Non
         shown = await bot.say("/overdue")
         assert "Late questions (1):" in shown
         assert (
-            "#1 · normal · work-based-learning · EN · Claire Dubois · first answer was due" in shown
+            "#1 · normal · Work-based learning · English · Claire Dubois · first answer was due"
+            in shown
         )
         assert "escalations: 3" in shown
         shown = await at(bot, ESCALATE_3)
