@@ -76,7 +76,7 @@ def steps(bot: ConsoleSession) -> list[DeadlineStep]:
 
 async def ask(bot: ConsoleSession) -> None:
     shown = await bot.say(QUESTION)
-    assert "experts' space · thread #1 · work-based-learning · EN · @claire @jonas" in shown
+    assert "experts' space · thread #1 · Work-based learning · EN · @claire @jonas" in shown
     assert "Expect a first answer by Thu 5 Mar 2026, 09:00" in shown  # Dublin, for "en"
 
 
