@@ -166,7 +166,7 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         posted = content(root)
         # With this test's three fiches, digital learning is the near topic: Jonas's, first.
         assert posted["body"].startswith(
-            "#1 · work-based-learning · EN · Jonas Weber, Claire Dubois\nQuestion #1"
+            "#1 · Work-based learning · EN · Jonas Weber, Claire Dubois\nQuestion #1"
         )
         assert (
             "• Jonas Weber — liest Englisch · Lernen im Betrieb · 0 offene Fragen"
@@ -174,7 +174,7 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         )
         assert APPRENTICE_QUESTION in posted["body"]
         assert (
-            '<b>#1 · work-based-learning · EN</b> · <a href="https://matrix.to/#/@jonas:localhost">'
+            '<b>#1 · Work-based learning · EN</b> · <a href="https://matrix.to/#/@jonas:localhost">'
             'Jonas Weber</a>, <a href="https://matrix.to/#/@claire:localhost">Claire Dubois</a><br>'
         ) in posted["formatted_body"]
         assert posted["m.mentions"] == {"user_ids": ["@claire:localhost", "@jonas:localhost"]}
