@@ -36,6 +36,8 @@ OVERLAP = dt.timedelta(hours=1)
 # Rows appended since the last merge are kept apart up to this many, so that one new answer
 # does not copy the whole matrix.
 RECENT = 512
+# Vectors read from the database at a time.
+READ = 5000
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,8 @@ class AnsweredIndex:
         with self._lock:
             self._catch_up(session)
             ids, scores = self._scores(vector)
-        order = np.argsort(-scores, kind="stable")
-        order = order[scores[order] >= min_score]
+        near = np.flatnonzero(scores >= min_score)
+        order = near[np.argsort(-scores[near], kind="stable")]
         found: list[SimilarQuestion] = []
         start, batch = 0, max(4 * limit, 16)
         while len(found) < limit and start < len(order):
@@ -154,15 +156,26 @@ class AnsweredIndex:
             fresh = answers_repo.reusable_since(session, self._since - OVERLAP)
             new = [i for i, _ in fresh if i not in self._known and i not in self._missing]
             self._since = max([self._since, *(answered_at for _, answered_at in fresh)])
-        for start in range(0, len(new), 5000):
-            chunk = new[start : start + 5000]
+        # Many at once (the first load) go straight into the matrix, a block per read, so that
+        # each read's blobs are freed before the next; a few wait among the recent rows.
+        bulk = len(new) > RECENT
+        blocks, block_ids = [], []
+        for start in range(0, len(new), READ):
+            chunk = new[start : start + READ]
             stored = dict(answers_repo.vectors_of(session, self.embedder.name, chunk))
-            for question_id in chunk:
-                blob = stored.get(question_id)
-                if blob is None:
-                    self._missing.add(question_id)
-                else:
-                    self._append(question_id, decode_vector(blob))
+            self._missing.update(i for i in chunk if i not in stored)
+            present = [i for i in chunk if i in stored]
+            if bulk:
+                rows = [decode_vector(stored[i]) for i in present]
+                blocks.append(stack(rows, self.embedder.dimension))
+                block_ids += present
+            else:
+                for question_id in present:
+                    self._append(question_id, decode_vector(stored[question_id]))
+        if blocks:
+            self._matrix = sparse.vstack([self._matrix, *blocks], format="csr", dtype=np.float32)
+            self._ids = np.concatenate([self._ids, np.array(block_ids, dtype=np.int64)])
+            self._known.update(block_ids)
         self._embed_missing(session)
 
     def _embed_missing(self, session: Session) -> None:
@@ -170,7 +183,10 @@ class AnsweredIndex:
         missing = sorted(self._missing, reverse=True)[:CATCH_UP]
         if not missing:
             return
-        questions = answers_repo.questions_by_id(session, missing)
+        # Only those still reusable: an erased one must not get a vector again.
+        questions = answers_repo.questions_by_id(
+            session, answers_repo.reusable_among(session, missing)
+        )
         self._missing.difference_update(missing)
         missing = [i for i in missing if i in questions]
         if not missing:
