@@ -50,7 +50,7 @@ __all__ = [
     "question_story",
 ]
 
-# SQLite's word index of the questions' text (migration 0014), outside the models.
+# SQLite's word index of the questions' text (migration 0015), outside the models.
 SEARCH = table("questions_search", column("rowid"), column("questions_search"))
 # A word of a search: letters and digits; anything else separates words, as in both indexes.
 WORD = re.compile(r"[^\W_]+")
@@ -149,7 +149,7 @@ def _search(
 
     A question matches ``words`` if it holds every word of them (each the start of a word of
     its text, in any order, case and accents folded) or its asker's organisation contains them.
-    The word index of migration 0014 (an FTS5 table on SQLite, a GIN index of the words on
+    The word index of migration 0015 (an FTS5 table on SQLite, a GIN index of the words on
     PostgreSQL) lists the matching questions, once. Up to FEW of them, the page reads those;
     past FEW, it walks its own order testing each question, where a page fills within the
     first few hundred rows (the index would list them all, and the planners, misjudging

@@ -14,7 +14,7 @@ from ground.storage.models import Base
 pytestmark = pytest.mark.db
 
 
-# The word index of questions (migration 0014) lives outside the models: an FTS5 table with its
+# The word index of questions (migration 0015) lives outside the models: an FTS5 table with its
 # shadow tables on SQLite, a GIN expression index on PostgreSQL; so does the partial
 # expression index of the overdue list (migration 0013).
 SEARCH_INDEX = ("questions_search", "ix_questions_text_words", "ix_questions_active_due")

@@ -168,20 +168,20 @@ def test_many_found_questions_are_paged_in_order(config: Config) -> None:
 
 
 def test_the_word_index_is_built_from_stored_questions_and_undone(database_url: str) -> None:
-    """Migration 0014 indexes the questions already stored, and its downgrade gives 0013's."""
+    """Migration 0015 indexes the questions already stored, and its downgrade gives 0013's."""
     database = Database(database_url)
-    command.upgrade(database._alembic(), "0013")
+    command.upgrade(database._alembic(), "0014")
     with database.sessions.begin() as session:
         asker = add_asker(session, NOW, display_name="A")
         session.add(question_row(asker, "Apprentis en région Occitanie", NOW))
-    command.upgrade(database._alembic(), "0014")
+    command.upgrade(database._alembic(), "0015")
 
     def found(words: str) -> int:
         with database.sessions() as session:
             return list_questions(session, QuestionFilter(search=words), NOW).total
 
     assert (found("region appren"), found("renti")) == (1, 0)
-    command.downgrade(database._alembic(), "0013")
+    command.downgrade(database._alembic(), "0014")
     with database.engine.connect() as connection:
         if database.backend == "sqlite":
             left = connection.scalar(

@@ -13,8 +13,8 @@ digits) and a GIN index holds the words of every question; the trigram index is 
 (pg_trgm itself stays, it may serve others). unaccent folds a little more than SQLite's
 unicode61 (Greek tonos, ł, ß, æ): a search finds those letters' plain forms on PostgreSQL only.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-07
 """
 
@@ -23,8 +23,8 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
