@@ -31,6 +31,7 @@ from ground.storage import repo
 from ground.storage.deadline_repo import past_due
 from ground.storage.gaps_repo import unanswered_by_fiches
 from ground.storage.models import (
+    MAX_ID,
     Assignment,
     DeadlineStep,
     Event,
@@ -231,9 +232,11 @@ def list_questions(session: Session, wanted: QuestionFilter, now: dt.datetime) -
     if wanted.end is not None:
         conditions.append(Question.created_at < wanted.end)
     search = wanted.search.strip()
-    if search.lstrip("#").isdigit():
-        conditions.append(Question.id == int(search.lstrip("#")))
-    if search and not search.lstrip("#").isdigit():
+    number = search.lstrip("#")
+    if number.isdecimal():
+        # Past the database's integers a number names no question (it would raise there).
+        conditions.append(Question.id == int(number) if int(number) <= MAX_ID else false())
+    if search and not number.isdecimal():
         conditions, total = _search(session, search, conditions)  # the index listed them
     else:
         # Counting stops past COUNTED: an exact count of a million rows costs more than the page.

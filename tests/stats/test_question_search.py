@@ -86,6 +86,12 @@ def test_punctuation_separates_words_and_is_no_wildcard(stored: Config) -> None:
     assert _found(stored, "%%") == []
 
 
+def test_a_number_past_the_database_integers_or_not_decimal_names_nothing(stored: Config) -> None:
+    assert _found(stored, "#9223372036854775808") == []
+    assert _found(stored, "2147483648") == []
+    assert _found(stored, "#²") == []  # a digit int() cannot read: searched as a word
+
+
 def test_short_searches_and_the_organisation(stored: Config) -> None:
     assert _found(stored, "VE") == [TEXTS[4]]
     assert _found(stored, "occitanie") == sorted(TEXTS)  # the asker's organisation
