@@ -467,7 +467,12 @@ FORBIDDEN = {
         "Twój": "—",
         "Pokaż": "a noun (Pełna treść karty), not the informal imperative",
     },
-    "pt": {"scalonamento": "escalamento", "Bem-vindo": "Damos-lhe as boas-vindas"},
+    "el": {"Προβολή ": "Δείτε (a button speaks to the asker, not a bare noun)"},
+    "pt": {
+        "scalonamento": "escalamento",
+        "Bem-vindo": "Damos-lhe as boas-vindas",
+        "Obrigad": "Agradecemos (the network thanks, in no gender)",
+    },
     "ro": {"Corectură": "Corectare"},
 }
 
