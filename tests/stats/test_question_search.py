@@ -180,7 +180,7 @@ def test_the_word_index_is_built_from_stored_questions_and_undone(database_url: 
     with database.sessions.begin() as session:
         asker = add_asker(session, NOW, display_name="A")
         session.add(question_row(asker, "Apprentis en région Occitanie", NOW))
-    command.upgrade(database._alembic(), "0015")
+    command.upgrade(database._alembic(), "head")  # the list reads 0016's stored words
 
     def found(words: str) -> int:
         with database.sessions() as session:
@@ -210,3 +210,44 @@ def test_the_word_index_is_built_from_stored_questions_and_undone(database_url: 
     database.dispose()
     # 0013's trigram index is back (pg_trgm is on every server this suite runs against).
     assert ("trigram" in left or "gin_trgm_ops" in left, functions) == (True, 0)
+
+
+def test_short_prefixes_and_stored_words_are_built_from_stored_questions(
+    database_url: str,
+) -> None:
+    """Migration 0016 indexes short prefixes (SQLite) and stores the words (PostgreSQL)."""
+    database = Database(database_url)
+    command.upgrade(database._alembic(), "0015")
+    with database.sessions.begin() as session:
+        asker = add_asker(session, NOW, display_name="A")
+        session.add(question_row(asker, "Apprentis en région Occitanie", NOW))
+    command.upgrade(database._alembic(), "0016")
+
+    def found(words: str) -> int:
+        with database.sessions() as session:
+            return list_questions(session, QuestionFilter(search=words), NOW).total
+
+    def index() -> str:
+        with database.engine.connect() as connection:
+            if database.backend == "sqlite":
+                query = "SELECT sql FROM sqlite_master WHERE name = 'questions_search'"
+            else:
+                query = (
+                    "SELECT string_agg(indexdef, ' ') FROM pg_indexes "
+                    "WHERE schemaname = current_schema() AND tablename = 'questions' "
+                    "AND indexdef LIKE '%gin%'"
+                )
+            return str(connection.scalar(text(query)))
+
+    assert (found("a"), found("re"), found("oc regi"), found("ccitanie")) == (1, 1, 1, 0)
+    upgraded = index()
+    command.downgrade(database._alembic(), "0015")
+    downgraded = index()
+    database.dispose()
+    if database.backend == "sqlite":
+        assert ("prefix='1 2'" in upgraded, "prefix" in downgraded) == (True, False)
+    else:
+        assert ("(search_words)" in upgraded, "rrm_search_words(text)" in downgraded) == (
+            True,
+            True,
+        )
