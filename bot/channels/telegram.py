@@ -15,7 +15,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -55,11 +55,14 @@ from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_receive import TelegramReceiver
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
-from bot.channels.telegram_webhook import WebhookServer
 from ground.config import TelegramConfig
 from handlers.commands import experts_menu, menu
 from handlers.events import Attachment, Delivery, Progress, Sent, keeps_choices
 from handlers.i18n import Translator
+
+if TYPE_CHECKING:
+    # Imported when a webhook is served: uvicorn and Starlette cost a polling start time.
+    from bot.channels.telegram_webhook import WebhookServer
 
 __all__ = ["ASKER_COMMANDS", "EXPERT_COMMANDS", "TelegramChannel"]
 
@@ -239,6 +242,8 @@ class TelegramChannel:
         app: Application[Any, Any, Any, Any, Any, Any],
         take: Callable[[Update], Awaitable[None]],
     ) -> None:
+        from bot.channels.telegram_webhook import WebhookServer
+
         config = self.config
         webhook = WebhookServer(
             app.bot,
