@@ -105,6 +105,8 @@ class FakeBotApi:
     token: str
     group_id: int
     forum: bool = True
+    # False: the bot was not added to the experts' group, which Telegram says is not found.
+    in_group: bool = True
     calls: list[Call] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
 
@@ -417,6 +419,10 @@ class FakeBotApi:
             call.status = fault.status
             extra = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
             return _error(fault.status, fault.description, extra)
+        if not self.in_group and params.get("scope", {}).get("chat_id") == self.group_id:
+            # An answer the bot must cope with, as a fault is: not counted as unexpected.
+            call.status = 400
+            return _error(400, "Bad Request: chat not found")
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             call.status = 404
