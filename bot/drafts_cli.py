@@ -32,12 +32,10 @@ def add_drafts_commands(kb: Any) -> None:
 
 def cmd_drafts_list(config: Config, _args: argparse.Namespace) -> int:
     """Print every draft: number, status, fiche id, language, title, question."""
-    from sqlalchemy import select
-
-    from ground.storage.models import FicheDraft
+    from ground.storage.drafts_repo import all_drafts
 
     with command_database(config) as database, database.sessions() as session:
-        drafts = session.scalars(select(FicheDraft).order_by(FicheDraft.id)).all()
+        drafts = all_drafts(session)
         if not drafts:
             print("no drafts (experts make them with /tofiche in a resolved question's thread)")
         for d in drafts:

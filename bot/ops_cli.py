@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 
 from bot.command_database import safe_url, unreachable
@@ -249,13 +248,14 @@ def cmd_doctor(config: Config, _args: argparse.Namespace) -> int:
 
 def _doctor_database(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
     from ground.storage.database import Database
+    from ground.storage.metrics_repo import ping
     from knowledge.repository import count_versions
 
     shown = safe_url(config.database.url)
     database = Database(config.database.url)
     try:
-        with database.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with database.sessions() as session:
+            ping(session)
     except Exception as error:
         database.dispose()
         first = str(error).splitlines()[0] if str(error) else ""

@@ -59,7 +59,8 @@ def status(turn: Turn, _args: list[str]) -> None:
     for question in questions:
         summary = " ".join(question.text.split())
         summary = summary if len(summary) <= 60 else summary[:59] + "…"
-        line = f"#{question.id} — {status_label(turn, question.status)} — {summary}"
+        number = turn.t("#{number}", number=question.id)
+        line = f"{number} — {status_label(turn, question.status)} — {summary}"
         if question.status == QuestionStatus.OPEN and question.first_response_due:
             line += " — " + turn.t(
                 "answer due by {when}", when=turn.when(question.first_response_due)

@@ -10,6 +10,7 @@ from ground.storage.models import Question
 from ground.vocabulary import AssignmentRole, QuestionStatus, StepState
 from handlers.context import Turn
 from handlers.deadlines import replan_clock
+from handlers.i18n import language_name
 
 __all__ = ["DEADLINE_ASKER_COMMANDS", "DEADLINE_COORDINATOR_COMMANDS"]
 
@@ -112,7 +113,7 @@ def set_priority(turn: Turn, args: list[str]) -> None:
         turn.t(
             "Question #{number} now has priority {priority}; first answer due {when}.",
             number=question.id,
-            priority=args[1],
+            priority=priority_label(args[1], turn.t),
             when=turn.when(question.first_response_due),
         )
     )
@@ -149,11 +150,21 @@ def overdue(turn: Turn, _args: list[str]) -> None:
         else:
             assert question.resolution_due is not None
             late = turn.t("resolution was due {when}", when=turn.when(question.resolution_due))
-        lines.append(
-            f"#{question.id} · {question.priority} · {question.topic or '?'} · "
-            f"{question.language.upper()} · {who} · {late} · "
-            + turn.t("escalations: {count}", count=len(fired))
+        topic = (
+            turn.config.topic_name(question.topic, turn.language)
+            if question.topic
+            else turn.t("no topic yet")
         )
+        parts = [
+            turn.t("#{number}", number=question.id),
+            priority_label(question.priority, turn.t),
+            topic,
+            language_name(question.language, turn.language),
+            who,
+            late,
+            turn.t("escalations: {count}", count=len(fired)),
+        ]
+        lines.append(" · ".join(parts))
     turn.reply("\n".join(lines))
 
 

@@ -156,10 +156,9 @@ def list_drafts(turn: Turn, _args: list[str]) -> None:
         turn.reply(turn.t("No draft fiches are waiting for review."))
         return
     lines = [turn.t("Draft fiches waiting for review (/draft N shows one):")]
-    lines += [
-        f"#{d.id} · {d.fiche_id} · {d.language.upper()} · {d.title} (#{d.question_id})"
-        for d in drafts
-    ]
+    for d in drafts:
+        draft, question = (turn.t("#{number}", number=n) for n in (d.id, d.question_id))
+        lines.append(f"{draft} · {d.fiche_id} · {d.language.upper()} · {d.title} ({question})")
     turn.reply("\n".join(lines))
 
 

@@ -177,7 +177,8 @@ def open_questions(turn: Turn, _args: list[str]) -> None:
         primary = next((a for a in assignees if a.role == AssignmentRole.PRIMARY), None)
         holder = conversation_repo.get_person(turn.session, primary.person_id) if primary else None
         who = holder.display_name if holder else turn.t("nobody")
-        lines.append(" · ".join([f"#{question.id}", *_open_line(turn, question, who)]))
+        number = turn.t("#{number}", number=question.id)
+        lines.append(" · ".join([number, *_open_line(turn, question, who)]))
     turn.reply("\n".join(lines))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from scipy import sparse
 from sqlalchemy.orm import Session
@@ -40,10 +40,9 @@ SHOWN_NOT_ASKED = "The asker was shown these fiches and said they are not what t
 SHOWN_THEN_WROTE = "The asker was shown these fiches, then wrote:"
 
 
-def thread_title(question: Question) -> str:
-    """The thread's name: number, topic and language, so experts can scan a list of them."""
-    topic = question.topic or "topic?"
-    return f"#{question.id} · {topic} · {question.language.upper()}"
+def thread_title(question: Question, topic: str, t: Callable[..., str]) -> str:
+    """The thread's name in the space's words: number, topic and language, to scan a list."""
+    return f"{t('#{number}', number=question.id)} · {topic} · {question.language.upper()}"
 
 
 def space_channels(turn: Turn, people: list[Person]) -> list[str]:
@@ -233,7 +232,7 @@ def _post_thread(
         "\n".join(lines),
         channels=existing or space_channels(turn, recipients),
         opens=not existing,
-        title=thread_title(question),
+        title=thread_title(question, topic, t),
         mentions=recipients,
     )
 

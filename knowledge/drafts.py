@@ -15,10 +15,11 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from ground.storage.drafts_repo import fiche_id_taken
-from ground.storage.models import Fiche, FicheDraft
+from ground.storage.models import FicheDraft
 from knowledge.embedder import Embedder
 from knowledge.fiche import FENCE, FicheFileError, FicheVersionText, parse_fiche_text
 from knowledge.importer import passage_text, store_versions
+from knowledge.repository import get_fiche
 
 __all__ = [
     "DRAFTS_COLLECTION",
@@ -106,7 +107,7 @@ def export_draft(session: Session, draft: FicheDraft, root: Path, now: dt.dateti
     text = fiche_file_text(draft)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    fiche = session.get(Fiche, draft.fiche_id)
+    fiche = get_fiche(session, draft.fiche_id)
     if fiche is not None:
         # The folder now holds the fiche: importing it finds the fiche its own, unchanged.
         fiche.collection = str(root.resolve())

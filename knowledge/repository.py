@@ -27,6 +27,7 @@ __all__ = [
     "fiche_languages",
     "fiche_words",
     "fiches_elsewhere",
+    "get_fiche",
     "get_version",
     "index_with_fiches",
     "load_index",
@@ -94,6 +95,11 @@ def _indexed(
         if lexical_weight > 0:
             tokens.append(tokenize(text, language))
     return versions, stack(vectors, embedder.dimension), tokens, words
+
+
+def get_fiche(session: Session, fiche_id: str) -> Fiche | None:
+    """Return one stored fiche (its collection and topics), whatever its languages."""
+    return session.get(Fiche, fiche_id)
 
 
 def get_version(session: Session, fiche_id: str, language: str) -> FicheVersion | None:

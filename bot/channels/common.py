@@ -6,11 +6,12 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from handlers.events import Attachment, Span
 
-__all__ = ["Recent", "Transient", "name_files", "retry"]
+__all__ = ["Backoff", "Recent", "Transient", "name_files", "retry"]
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
@@ -69,26 +70,31 @@ class Transient(Exception):
         self.wait = wait
 
 
-async def retry(
-    call: Callable[[], Awaitable[T]],
-    *,
-    attempts: int,
-    delay: float,
-    max_wait: float,
-    channel: str,
-) -> T:
-    """Make ``call`` up to ``attempts`` times while it fails with ``Transient``.
+@dataclass(frozen=True)
+class Backoff:
+    """How one call is retried: ``attempts`` in all, ``delay`` doubled after each failure.
 
-    Between attempts: the wait the platform asked for, or ``delay`` doubled each time. A wait
-    asked for that is longer than ``max_wait`` is not waited here: the outbox retries later.
+    A rate limit's wait longer than ``max_wait`` is not waited: the outbox retries later.
     """
-    for attempt in range(1, attempts + 1):
+
+    attempts: int
+    delay: float
+    max_wait: float
+
+
+async def retry(call: Callable[[], Awaitable[T]], backoff: Backoff, *, channel: str) -> T:
+    """Make ``call`` up to ``backoff.attempts`` times while it fails with ``Transient``.
+
+    Between attempts: the wait the platform asked for, or the back-off's delay doubled each
+    time. A wait asked for that is longer than ``backoff.max_wait`` gives up at once.
+    """
+    for attempt in range(1, backoff.attempts + 1):
         try:
             return await call()
         except Transient as transient:
             asked = transient.wait
-            wait = asked if asked is not None else delay * 2 ** (attempt - 1)
-            if attempt == attempts or (asked is not None and asked > max_wait):
+            wait = asked if asked is not None else backoff.delay * 2 ** (attempt - 1)
+            if attempt == backoff.attempts or (asked is not None and asked > backoff.max_wait):
                 raise transient.error from transient.error.__cause__
             if asked is not None:
                 log.warning("%s: rate limited (%s); waiting %.2f s", channel, transient.error, wait)

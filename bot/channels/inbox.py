@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ground.clock import Clock, SystemClock
@@ -33,8 +33,6 @@ CLAIM = 10  # events claimed at a time: small, so that other processes get their
 # the claimed but unmarked events out again, which the receipts make harmless).
 CLAIM_ALONE = 50
 CLAIM_SECONDS = 30.0
-_ELECT = "SELECT pg_try_advisory_lock(hashtext(current_schema()), hashtext(:key))"
-_RESIGN = "SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext(:key))"
 
 
 class Inbox:
@@ -175,7 +173,7 @@ class Inbox:
         if lock is None:
             return
         try:
-            lock.execute(text(_RESIGN), {"key": self._key})
+            inbox_repo.release_receiver_lock(lock, self._key)
             lock.commit()
             lock.close()
         except Exception as error:
@@ -216,7 +214,7 @@ class Inbox:
         # of the key, so that databases in separate schemas (the tests') elect separately.
         connection = self._engine.connect()
         try:
-            won = bool(connection.scalar(text(_ELECT), {"key": self._key}))
+            won = inbox_repo.take_receiver_lock(connection, self._key)
             connection.commit()
         except Exception:
             connection.close()

@@ -54,7 +54,7 @@ from nio import (
 )
 
 from bot.channels.base import Deliver, PermanentSendError, StateStore
-from bot.channels.common import Recent, Transient, name_files, retry
+from bot.channels.common import Backoff, Recent, Transient, name_files, retry
 from bot.channels.inbox import Inbox, NewEvent
 from bot.channels.matrix_content import (
     KEYCAPS,
@@ -125,8 +125,7 @@ class MatrixChannel:
     ) -> None:
         self.config = config
         self._sync_timeout_ms = sync_timeout_ms
-        self._rate_limit_retries = rate_limit_retries
-        self._max_retry_wait = max_retry_wait
+        self._backoff = Backoff(rate_limit_retries + 1, delay=1.0, max_wait=max_retry_wait)
         self.client: AsyncClient | None = None
         self.user_id = config.user_id
         self.experts_room_id = ""
@@ -908,13 +907,7 @@ class MatrixChannel:
                 raise Transient(error, (response.retry_after_ms or 1000) / 1000)
             raise error
 
-        return await retry(
-            once,
-            attempts=self._rate_limit_retries + 1,
-            delay=1.0,
-            max_wait=self._max_retry_wait,
-            channel=self.name,
-        )
+        return await retry(once, self._backoff, channel=self.name)
 
     async def _know_room(self, room_id: str) -> None:
         """Learn a room joined since the last sync: whether it is encrypted, and its members.

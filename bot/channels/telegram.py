@@ -50,7 +50,7 @@ from telegram.ext import (
 )
 
 from bot.channels.base import Deliver, PermanentSendError, RecordProgress
-from bot.channels.common import Recent, Transient, name_files, retry
+from bot.channels.common import Backoff, Recent, Transient, name_files, retry
 from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_receive import TelegramReceiver
@@ -128,9 +128,7 @@ class TelegramChannel:
     ) -> None:
         self.config = config
         self._languages = tuple(languages)
-        self._attempts = max(1, attempts)
-        self._retry_delay = retry_delay
-        self._max_flood_wait = max_flood_wait
+        self._backoff = Backoff(max(1, attempts), retry_delay, max_wait=max_flood_wait)
         self._group = config.experts_chat_id
         # Reply-chain mode remembers its messages' roots (Telegram names most itself).
         self._roots: Recent[int, int] = Recent(MAX_ROOTS)
@@ -200,7 +198,7 @@ class TelegramChannel:
                     self._take,
                     timeout=self.config.poll_timeout,
                     allowed_updates=UPDATES,
-                    retry_delay=self._retry_delay,
+                    retry_delay=self._backoff.delay,
                 )
             if self.config.webhook_url:
                 await self._start_webhook(app)
@@ -596,13 +594,7 @@ class TelegramChannel:
             except NetworkError as error:
                 raise Transient(error) from error
 
-        return await retry(
-            once,
-            attempts=self._attempts,
-            delay=self._retry_delay,
-            max_wait=self._max_flood_wait,
-            channel=self.name,
-        )
+        return await retry(once, self._backoff, channel=self.name)
 
 
 def _quiet_flood_waits(record: logging.LogRecord) -> bool:

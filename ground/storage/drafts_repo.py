@@ -10,6 +10,7 @@ from ground.vocabulary import DraftStatus
 
 __all__ = [
     "add_draft",
+    "all_drafts",
     "approvals_state",
     "approved_fiches",
     "draft_of_question",
@@ -31,6 +32,11 @@ def add_draft(session: Session, draft: FicheDraft) -> FicheDraft:
 def get_draft(session: Session, number: int) -> FicheDraft | None:
     """One draft by its number (a number typed by anyone)."""
     return session.get(FicheDraft, number) if 0 < number <= MAX_ID else None
+
+
+def all_drafts(session: Session) -> list[FicheDraft]:
+    """Every draft, in the order they were made."""
+    return list(session.scalars(select(FicheDraft).order_by(FicheDraft.id)))
 
 
 def waiting_drafts(session: Session, limit: int = 50) -> list[FicheDraft]:

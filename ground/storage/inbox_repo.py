@@ -7,12 +7,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ground.storage.models import InboxEvent
 
-__all__ = ["NewEvent", "claim", "mark_handled", "prune_handled", "release", "renew", "store_events"]
+__all__ = [
+    "NewEvent",
+    "claim",
+    "mark_handled",
+    "prune_handled",
+    "release",
+    "release_receiver_lock",
+    "renew",
+    "store_events",
+    "take_receiver_lock",
+]
+
+
+# PostgreSQL session-level advisory locks; the schema is part of the key, so that databases
+# in separate schemas (the tests') elect their receivers separately.
+_TAKE_LOCK = "SELECT pg_try_advisory_lock(hashtext(current_schema()), hashtext(:key))"
+_RELEASE_LOCK = "SELECT pg_advisory_unlock(hashtext(current_schema()), hashtext(:key))"
+
+
+def take_receiver_lock(connection: Connection, key: str) -> bool:
+    """Try to become the one receiver of ``key`` for as long as ``connection`` stays open."""
+    return bool(connection.scalar(text(_TAKE_LOCK), {"key": key}))
+
+
+def release_receiver_lock(connection: Connection, key: str) -> None:
+    """Stop being the receiver of ``key`` (the server also ends it when the connection dies)."""
+    connection.execute(text(_RELEASE_LOCK), {"key": key})
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.common import Recent, Transient, name_files, retry
+from bot.channels.common import Backoff, Recent, Transient, name_files, retry
 from bot.channels.matrix import MatrixChannel
 from handlers.events import Attachment, Delivery, Inbound, Span
 from tests.fakes.matrix_user import MatrixUser
@@ -60,7 +60,7 @@ class Flaky:
 
 async def test_retry_backs_off_then_succeeds() -> None:
     call = Flaky(Transient(OSError("reset")), Transient(OSError("reset"), wait=0.0))
-    assert await retry(call, attempts=3, delay=0.0, max_wait=1.0, channel="test") == "sent"
+    assert await retry(call, Backoff(3, 0.0, max_wait=1.0), channel="test") == "sent"
     assert call.calls == 3
 
 
@@ -70,7 +70,7 @@ async def test_retry_doubles_its_delay_and_waits_what_the_platform_asks(
     failures = [Transient(OSError("reset")) for _ in range(2)]
     call = Flaky(*failures, Transient(OSError("flood"), wait=0.0), Transient(OSError("reset")))
     caplog.set_level(logging.WARNING, logger="bot.channels.common")
-    assert await retry(call, attempts=5, delay=0.01, max_wait=1.0, channel="test") == "sent"
+    assert await retry(call, Backoff(5, 0.01, max_wait=1.0), channel="test") == "sent"
     assert [r.getMessage() for r in caplog.records] == [
         "test: reset; retrying in 0.01 s",
         "test: reset; retrying in 0.02 s",
@@ -82,21 +82,21 @@ async def test_retry_doubles_its_delay_and_waits_what_the_platform_asks(
 async def test_retry_gives_up_with_the_platform_s_error() -> None:
     call = Flaky(*(Transient(OSError(f"reset {n}")) for n in range(3)))
     with pytest.raises(OSError, match="reset 1"):
-        await retry(call, attempts=2, delay=0.0, max_wait=1.0, channel="test")
+        await retry(call, Backoff(2, 0.0, max_wait=1.0), channel="test")
     assert call.calls == 2
 
 
 async def test_a_wait_longer_than_the_maximum_is_left_to_the_outbox() -> None:
     call = Flaky(Transient(OSError("flood"), wait=90.0))
     with pytest.raises(OSError, match="flood"):
-        await retry(call, attempts=5, delay=0.0, max_wait=60.0, channel="test")
+        await retry(call, Backoff(5, 0.0, max_wait=60.0), channel="test")
     assert call.calls == 1
 
 
 async def test_an_error_that_is_not_transient_is_not_retried() -> None:
     call = Flaky(ValueError("refused"))
     with pytest.raises(ValueError, match="refused"):
-        await retry(call, attempts=5, delay=0.0, max_wait=60.0, channel="test")
+        await retry(call, Backoff(5, 0.0, max_wait=60.0), channel="test")
     assert call.calls == 1
 
 

@@ -91,7 +91,7 @@ async def test_an_encrypted_question_goes_from_ask_to_relay_to_resolve(
         # Choices by reaction, encrypted as Element sends them in an encrypted room.
         await sofia.react(dm, offer.event_id, KEYCAPS[1], sealed=True)  # ask an expert
         root = await claire.next_event(room)
-        assert root.decrypted and content(root)["body"].startswith("#1 · work-based-learning")
+        assert root.decrypted and content(root)["body"].startswith("#1 · Work-based learning")
         assert APPRENTICE_QUESTION in content(root)["body"]
         assert "Your question #1 went to" in await sofia.next_text(dm)
 

@@ -171,7 +171,7 @@ async def test_question_fiche_expert_topic_relay_follow_up_resolve(
 
         await server.press(ASKER, offer.message_id, "expert:1")
         [opened] = await server.wait_sent(method="createForumTopic", chat_id=GROUP)
-        assert opened.params["name"] == "#1 · work-based-learning · EN"
+        assert opened.params["name"] == "#1 · Work-based learning · EN"
         topic = opened.result["message_thread_id"]
         posted = await server.wait_text("Question #1", chat_id=GROUP, message_thread_id=topic)
         assert APPRENTICE_QUESTION in posted.text

@@ -13,6 +13,7 @@ from babel.messages.catalog import Catalog, Message
 from babel.messages.pofile import read_po
 
 from ground.config import PRIORITIES, load_config
+from handlers.commands import REGISTRY
 from handlers.deadline_commands import priority_label
 from handlers.i18n import CATALOGS, Translator, format_when, language_name, locale_for
 from handlers.stats.warnings import Warning, render_warning
@@ -177,6 +178,13 @@ def test_french_and_italian_use_the_typographic_apostrophe(language: str) -> Non
         for text in strings(m)
         if re.search(r"\w'\w", text)
     ]
+    # Topic names are inserted into these messages: they follow the same sheet.
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    problems += [
+        f"{language}: topic {topic.id}: {topic.names[language]!r}"
+        for topic in config.topics
+        if re.search(r"\w'\w", topic.names.get(language, ""))
+    ]
     assert not problems, "write ’ (docs/style), not ':\n" + "\n".join(problems)
 
 
@@ -218,17 +226,43 @@ def test_no_informal_address_in_italian_polish_or_spanish() -> None:
     assert not problems, "address the reader formally:\n" + "\n".join(problems)
 
 
-def test_no_hash_for_number_in_translations() -> None:
+# "#12" is English: each language writes its own number sign, joined by a no-break space.
+NUMBER_SIGN = {
+    "bg": "№",
+    "de": "Nr.",
+    "el": "αρ.",
+    "es": "n.º",
+    "fr": "n°",
+    "it": "n.",
+    "pl": "nr",
+    "pt": "n.º",
+    "ro": "nr.",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_numbers_take_the_languages_sign(language: str) -> None:
+    sign = NUMBER_SIGN[language]
     problems = [
-        f"{language}: {msgid(m)!r}"
-        for language in LANGUAGES
+        f"{language}: {msgid(m)!r}: {text!r}"
         for m in messages(catalog(language))
         for text in strings(m)
-        if "#{number}" in text
+        for name in re.findall(r"#\{(\w+)\}", msgid(m))
+        if f"{sign}\u00a0{{{name}}}" not in text or "#{" in text
     ]
-    assert not problems, "write the language's number abbreviation, not '#':\n" + "\n".join(
-        problems
-    )
+    assert not problems, f"write '{sign}\\u00a0{{N}}' (docs/style):\n" + "\n".join(problems)
+
+
+def test_german_capitalises_a_sentence_after_a_colon() -> None:
+    # docs/style/de.md: a full sentence after a colon starts with a capital; these words
+    # open one ("…: bitte antworten Sie" is wrong, "…: eine kürzere Frist" is a fragment).
+    problems = [
+        f"de: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("de"))
+        for text in strings(m)
+        if re.search(r": (bitte|es|ich|wir|sie|er) ", text)
+    ]
+    assert not problems, "capitalise the sentence after the colon:\n" + "\n".join(problems)
 
 
 # -- values inserted into messages --------------------------------------------------------
@@ -295,6 +329,100 @@ def test_warnings_name_the_topic_in_the_readers_language() -> None:
     assert "eu-funding" not in text and "Financements européens" in text and "grec" in text
 
 
+# One term per concept (the glossaries of docs/style): an English message naming the concept
+# has the glossary's word in every translation, so "Steckbriefe" beside "Praxisblätter",
+# "фишове" beside "карти" or "escalonamento" beside "escalamento" cannot come back.
+GLOSSARY = {
+    "fiche": {
+        "bg": "карт",
+        "de": "praxisbl",
+        "el": "δελτ",
+        "es": "ficha",
+        "fr": "fiche",
+        "it": "sched",
+        "pl": "kart",
+        "pt": "ficha",
+        "ro": "fiș",
+    },
+    "expert": {
+        "bg": "експерт",
+        "de": "fachperson|fachleute",
+        "el": "εμπειρογν",
+        "es": "expert",
+        "fr": "expert",
+        "it": "espert",
+        "pl": "ekspert",
+        "pt": "especialista",
+        "ro": "exper[tț]",
+    },
+    "escalation": {
+        "bg": "ескалац",
+        "de": "eskalation",
+        "el": "κλιμ[άα]κ",
+        "es": "escalad",
+        "fr": "escalade",
+        "it": "escalation",
+        "pl": "eskalac",
+        "pt": "escalament",
+        "ro": "escalad",
+    },
+    "deadline": {
+        "bg": "срок",
+        "de": "frist",
+        "el": "προθεσμ",
+        "es": "plazo",
+        "fr": "délai",
+        "it": "scadenz",
+        "pl": "termin",
+        "pt": "prazo",
+        "ro": "termen",
+    },
+    "resolved": {
+        "bg": "реш",
+        "de": "gelöst",
+        "el": "επιλ",
+        "es": "resuel",
+        "fr": "résolu",
+        "it": "risolt",
+        "pl": "rozwiąz",
+        "pt": "resolvid",
+        "ro": "rezolvat",
+    },
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_each_concept_keeps_its_glossary_term(language: str) -> None:
+    problems = [
+        f"{language}: {msgid(m)!r} says {concept!r}: {text!r}"
+        for m in messages(catalog(language))
+        # Not a command's name (/resolve) nor a placeholder ({experts}).
+        if (english := re.sub(r"/\w+|\{\w+\}", "", msgid(m)))
+        for concept, words in GLOSSARY.items()
+        if re.search(rf"\b{concept[:6]}", english, re.IGNORECASE)
+        for text in strings(m)
+        if not re.search(words[language], text, re.IGNORECASE)
+    ]
+    assert not problems, "use the glossary's term (docs/style):\n" + "\n".join(problems)
+
+
+# A language name comes from Babel in the nominative: Polish sets it where no case is needed
+# (docs/style/pl.md), never as the object of a verb ("nie zna języka grecki", "mówiącego grecki").
+POLISH_NAME_SLOT = re.compile(r"(w języku: |: |\(|, |język )\{(language|speakers)\}")
+
+
+def test_polish_language_names_stand_where_no_case_is_needed() -> None:
+    problems = [
+        f"pl: {msgid(m)!r}: {text!r}"
+        for m in messages(catalog("pl"))
+        if "file name" not in msgid(m)  # there {language} is a file name, not a language
+        for text in strings(m)
+        if text.count("{language}") + text.count("{speakers}")
+        != len(POLISH_NAME_SLOT.findall(text))
+    ]
+    assert not problems, "write 'w języku: {language}':\n" + "\n".join(problems)
+
+
 # Terms the style sheets (docs/style/<lang>.md) rule out, with the word to use instead.
 FORBIDDEN = {
     "bg": {"фиш": "карта", " в вече": "във вече", "Покажи ": "Покажете"},
@@ -306,8 +434,20 @@ FORBIDDEN = {
     },
     "es": {"Envíame": "Envíeme", "Bienvenido": "Le damos la bienvenida"},
     "fr": {"toutes lettres": "par écrit"},
-    "it": {"Inviami": "Mi invii", "Il tuo": "Il Suo", "Aspettatevi": "Può aspettarsi"},
-    "pl": {"fiszk": "karta", "Pan/Pani": "proszę + bezokolicznik", "Twoj": "—", "Twój": "—"},
+    "it": {
+        "Inviami": "Mi invii",
+        "Il tuo": "Il Suo",
+        "Aspettatevi": "Può aspettarsi",
+        "Mostra ": "Vedere (a button in the infinitive, not the tu imperative)",
+        "Benvenut": "Le diamo il benvenuto",
+    },
+    "pl": {
+        "fiszk": "karta",
+        "Pan/Pani": "proszę + bezokolicznik",
+        "Twoj": "—",
+        "Twój": "—",
+        "Pokaż": "a noun (Pełna treść karty), not the informal imperative",
+    },
     "pt": {"scalonamento": "escalamento", "Bem-vindo": "Damos-lhe as boas-vindas"},
     "ro": {"Corectură": "Corectare"},
 }
@@ -323,6 +463,26 @@ def test_style_sheet_terms(language: str) -> None:
         if word in text
     ]
     assert not problems, "\n".join(problems)
+
+
+# Command descriptions (/help, Telegram's menu) take one form in a language (docs/style):
+# a first word with this ending is the form the sheet rules out.
+COMMAND_FORM = {
+    "pl": ("ć", "a verbal noun (przejęcie), not an infinitive (przejąć)"),
+    "el": ("τε", "a verbal noun (ανάληψη), not an imperative (αναλάβετε)"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(COMMAND_FORM))
+def test_command_descriptions_take_the_style_sheets_form(language: str) -> None:
+    texts = Translator([language])
+    ending, form = COMMAND_FORM[language]
+    problems = [
+        f"{language}: {c.help!r}: {shown!r}"
+        for c in REGISTRY
+        if (shown := texts.translate(language, c.help)).split()[0].endswith(ending)
+    ]
+    assert not problems, f"write {form}:\n" + "\n".join(problems)
 
 
 # -- plural forms -------------------------------------------------------------------------

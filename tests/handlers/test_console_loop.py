@@ -62,7 +62,7 @@ async def test_ask_route_answer_follow_up_resolve(config, embedder) -> None:
     async with console_bot(config, embedder) as bot:
         shown = await bot.say(APPRENTICE_QUESTION)
         shown = await bot.say("2")  # ask an expert
-        thread = re.search(r"experts' space · thread #(\d+) · work-based-learning · EN", shown)
+        thread = re.search(r"experts' space · thread #(\d+) · Work-based learning · EN", shown)
         assert thread, shown
         number = thread.group(1)
         assert "@claire" in shown and "Assigned to: Claire Dubois" in shown

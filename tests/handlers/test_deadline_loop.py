@@ -76,7 +76,7 @@ def steps(bot: ConsoleSession) -> list[DeadlineStep]:
 
 async def ask(bot: ConsoleSession) -> None:
     shown = await bot.say(QUESTION)
-    assert "experts' space · thread #1 · work-based-learning · EN · @claire @jonas" in shown
+    assert "experts' space · thread #1 · Work-based learning · EN · @claire @jonas" in shown
     assert "Expect a first answer by Thu 5 Mar 2026, 09:00" in shown  # Dublin, for "en"
 
 
@@ -119,7 +119,8 @@ async def test_each_reminder_and_escalation_step(quick: Config, embedder) -> Non
         shown = await bot.say("/overdue")
         assert "Late questions (1):" in shown
         assert (
-            "#1 · normal · work-based-learning · EN · Claire Dubois · first answer was due" in shown
+            "#1 · normal · Work-based learning · English · Claire Dubois · first answer was due"
+            in shown
         )
         assert "escalations: 3" in shown
         shown = await at(bot, ESCALATE_3)

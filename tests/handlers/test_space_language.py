@@ -47,6 +47,8 @@ async def test_a_french_network_posts_in_french_and_reasons_in_each_readers_lang
         # Question #1, routed at once, answered by Claire in its thread.
         shown = thread_of(await bot.say(QUESTION))
         assert "Question n°\u00a01 · " in shown and " · langue EN" in shown, shown
+        # The thread's title: the number and the topic in the space's words too.
+        assert "thread n°\u00a01 · Coopération territoriale · EN" in shown, shown
         assert f"De{NARROW}: " in shown and f"Délai de première réponse{NARROW}: " in shown
         assert f"Attribuée à{NARROW}: " in shown and f"Pourquoi{NARROW}:" in shown
         assert "Répondez dans ce fil. /claim pour la prendre en charge" in shown

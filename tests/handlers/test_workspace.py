@@ -102,7 +102,7 @@ async def test_topic_and_open_answer_in_the_coordinators_language(config, embedd
         await bot.say(ROUTE_QUESTION)
         await bot.say("/as anna")
         shown = await bot.say("/open")
-        assert "Offene Fragen: 1\n#1 · wartet auf die erste Antwort · " in shown
+        assert "Offene Fragen: 1\nNr.\u00a01 · wartet auf die erste Antwort · " in shown
         assert "Frist für die erste Antwort: " in shown and "waiting" not in shown
         shown = await bot.say("/topic 1 nothing-like-this")
         assert "Verwendung: /topic FRAGENNUMMER THEMEN-ID, mit einer von: " in shown
