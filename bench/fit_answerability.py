@@ -1,7 +1,8 @@
 """Fit the answerability model on the public sample plus our own examples, with grouped CV.
 
 Usage: python bench/fit_answerability.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples bench/data/answerability_examples.jsonl] [--hold-out FIRST:LAST] [--write]
+         [--examples bench/data/answerability_examples.jsonl] [--hold-out FIRST:LAST]
+         [--unseen FILE] [--write]
 
 A question is a positive example when its best fiche (as the triage ranks them) is one of its
 labelled fiches, negative otherwise (questions no fiche covers are always negative). Questions
@@ -9,6 +10,8 @@ are grouped by their first labelled fiche (uncovered ones by language), and the 
 are those of models that never saw the question's group: grouped 5-fold cross-validation.
 ``--hold-out w141:w240`` keeps the examples of those ids (inclusive) out of the fitting and
 scores them with the model fitted on the rest: a test on questions it never saw.
+``--unseen FILE`` scores the questions of FILE (never part of the base set, such as
+bench/data/answerability_fresh.jsonl) with the model fitted on the base set.
 ``--write`` stores the model fitted on everything in routing/answerability.json, and the
 measured examples in routing/answerability_base.jsonl: the base set `rrm kb calibrate` adds
 the stored labels to.
@@ -79,6 +82,19 @@ def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> l
     return measured
 
 
+def show_held_out(name: str, rows: list[Example], unseen: list[Example]) -> None:
+    """The figures on ``unseen`` of the model fitted on ``rows``, across answer bands."""
+    model = fit(rows)
+    confidence = [model.confidence(r.features) for r in unseen]
+    print(f"{name}, fitted on the other {len(rows)}:")
+    for band in (0.7, 0.8, 0.85, 0.9, 0.95):
+        f = figures(unseen, confidence, band)
+        print(
+            f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
+            f" reach {f.expert_reach:.3f} answers {f.answers} wrong {f.wrong}"
+        )
+
+
 def main() -> None:
     """Measure, cross-validate, print, and optionally write the model and the base set."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,6 +109,9 @@ def main() -> None:
         help="fit without the examples of these ids (inclusive) and score them: a held-out test",
     )
     parser.add_argument(
+        "--unseen", type=Path, help="score these questions with the model fitted on the base set"
+    )
+    parser.add_argument(
         "--write", action="store_true", help=f"write {MODEL_PATH.name} and {BASE_PATH.name}"
     )
     args = parser.parse_args()
@@ -100,23 +119,23 @@ def main() -> None:
         parser.error("--write fits on every example: leave out --hold-out")
     config = load_config(args.config)
     labelled = examples(args.sample, args.examples)
-    rows = measure(args.config, args.sample, labelled)
+    fresh = (
+        [json.loads(line) for line in args.unseen.read_text("utf-8").splitlines() if line.strip()]
+        if args.unseen
+        else []
+    )
+    measured = measure(args.config, args.sample, labelled + fresh)
+    rows, unseen = measured[: len(labelled)], measured[len(labelled) :]
+    if unseen:
+        show_held_out(f"unseen: {len(unseen)} questions of {args.unseen.name}", rows, unseen)
     if args.hold_out:
         first, last = args.hold_out.split(":")
         held = [first <= str(row["id"]) <= last for row in labelled]
-        rows, unseen = (
+        rows, held_out = (
             [r for r, out in zip(rows, held, strict=True) if not out],
             [r for r, out in zip(rows, held, strict=True) if out],
         )
-        model = fit(rows)
-        confidence = [model.confidence(r.features) for r in unseen]
-        print(f"held out: {len(unseen)} questions, fitted on the other {len(rows)}:")
-        for band in (0.7, 0.8, 0.85, 0.9, 0.95):
-            f = figures(unseen, confidence, band)
-            print(
-                f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
-                f" reach {f.expert_reach:.3f} answers {f.answers} wrong {f.wrong}"
-            )
+        show_held_out(f"held out: {len(held_out)} questions", rows, held_out)
     print(f"{len(rows)} questions, {sum(r.positive for r in rows)} with a right best fiche")
     cv = cross_validated(rows)
     model = fit(rows)

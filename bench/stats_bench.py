@@ -1,6 +1,7 @@
 """Benchmark `rrm stats` on a large history: 1,000,000 questions on SQLite and PostgreSQL.
 
 Usage: python bench/stats_bench.py [--questions 1000000] [--postgresql URL] [--runs 3]
+       python bench/stats_bench.py --fill URL [--questions N]   (fill a database and keep it)
        python bench/stats_bench.py --existing URL [--runs 3]   (the questions page only)
 
 1. Generates ``--questions`` questions evenly over the past year, in time order as the bot
@@ -14,8 +15,9 @@ Usage: python bench/stats_bench.py [--questions 1000000] [--postgresql URL] [--r
    each breakdown, taking the median of ``--runs`` runs, and one whole `rrm stats` command
    in-process.
 4. Times the dashboard's questions page (the whole HTTP request through the app, logged in):
-   the newest questions, a text search for a common word, a rare word and a word found
-   nowhere, a number, and filters. ``--questions-only`` skips step 3.
+   the newest questions and a deep page, text searches (one, two and three common words, one
+   letter, a rare word, a word found nowhere, a deep page), a number, the asker's
+   organisation, and each filter. ``--questions-only`` skips step 3.
 
 Question texts are made of a small policy vocabulary (a common word is in about a quarter
 of them) with one of 2,000 place names in one question in twenty (a place name is in about
@@ -202,7 +204,9 @@ def fill(database: Database, config: Config, count: int) -> float:
     with database.sessions.begin() as session:
         sync_directory(session, config, NOW - dt.timedelta(days=400))
         experts = {p.config_id: p.id for p in session.query(Person) if p.config_id}
-        asker = Person(role="asker", display_name="Asker", created_at=NOW)
+        asker = Person(
+            role="asker", display_name="Asker", organisation="Chambre des métiers", created_at=NOW
+        )
         session.add(asker)
         session.flush()
         asker_id = asker.id
@@ -327,14 +331,26 @@ def measure_questions(config: Config, database: Database, runs: int) -> None:
     client.post("/login", data={"name": name, "password": "bench password", "csrf": token})
     for name, params in [
         ("newest, no filter", {}),
+        ("newest, page 1000", {"page": "1000"}),
         ("text search, a common word", {"q": "apprenticeship"}),
         ("text search, two words", {"q": "rural apprenticeship"}),
+        ("text search, three words", {"q": "rural apprenticeship funding"}),
+        ("text search, a one-letter start", {"q": "a"}),
         ("text search, a place name", {"q": "torino123"}),
         ("text search, found nowhere", {"q": "nowhere-to-be-found"}),
+        ("common word, page 100", {"q": "apprenticeship", "page": "100"}),
+        ("two words and status open", {"q": "rural apprenticeship", "status": "open"}),
         ("a question number", {"q": "#500000"}),
+        ("the asker's organisation", {"q": "chambre des"}),
+        ("status open", {"status": "open"}),
+        ("topic", {"topic": "rural-youth-inclusion"}),
+        ("language", {"language": "el"}),
+        ("partner", {"partner": "kedivim"}),
+        ("expert", {"expert": "claire"}),
+        ("period (30 days)", {"from": "2026-10-28", "to": "2026-11-27"}),
         ("partner and status", {"partner": "kedivim", "status": "open"}),
         ("overdue, next deadline first", {"overdue": "1", "sort": "due"}),
-        ("common word, page 100", {"q": "apprenticeship", "page": "100"}),
+        ("no fiche answered (gaps)", {"gap": "1"}),
     ]:
         response = client.get("/questions", params=params)
         assert response.status_code == 200, response.text[:500]
@@ -343,7 +359,7 @@ def measure_questions(config: Config, database: Database, runs: int) -> None:
         def run(params=params) -> None:  # type: ignore[no-untyped-def]
             client.get("/questions", params=params)
 
-        print(f"  questions page, {name:30} {timed(run, runs):7.3f} s  ({found})")
+        print(f"  questions page, {name:32} {timed(run, runs):7.3f} s  ({found})")
 
 
 def measure(
@@ -403,8 +419,21 @@ def main_bench() -> None:
         help="time the questions page on a database this bench filled before (brought up to "
         "date first), instead of filling new ones",
     )
+    parser.add_argument(
+        "--fill",
+        metavar="URL",
+        help="fill a new database (brought up to date first) with --questions questions and "
+        "keep it, for --existing",
+    )
     args = parser.parse_args()
     base = load_config(ROOT / "config.example.toml", environ={})
+    if args.fill:
+        config = dataclasses.replace(base, database=DatabaseConfig(url=args.fill))
+        database = open_database(config)
+        print(f"{args.fill}: {args.questions:,} questions")
+        print(f"  bulk insert                      {fill(database, config, args.questions):7.1f} s")
+        database.dispose()
+        return
     if args.existing:
         config = dataclasses.replace(base, database=DatabaseConfig(url=args.existing))
         database = open_database(config)

@@ -218,6 +218,8 @@ class Application:
             approved_drafts=approved,
         )
         self.knowledge = KnowledgeReloader(config, database, embedder, services, loaded, fit)
+        with database.sessions.begin() as session:
+            services.answered.load(session)
         return services
 
     def _release_run_lock(self) -> None:

@@ -18,7 +18,7 @@ from ground.storage.models import Person, Question
 from handlers.events import Attachment, Button, Inbound, Span
 from handlers.i18n import Translator
 from handlers.writer import Writer, timezone_of
-from knowledge.similar import Row
+from knowledge.similar import AnsweredIndex
 from routing.language import Detection
 from routing.triage import Triage
 
@@ -36,13 +36,16 @@ class Services:
     texts: Translator
     # Channels running in this process, in order of preference for reaching people.
     channels: Sequence[str] = ("console",)
-    # Decoded vectors of answered questions, kept between searches for similar ones.
-    question_vectors: dict[int, Row] = field(default_factory=dict)
     # The approved drafts the search holds, and their state (see handlers.drafts.search_approved).
     approvals: tuple[int, int | None] | None = None
     approved_drafts: frozenset[int] = frozenset()
     # Held while a new fiche is added to the search: two additions at once would lose one.
     search_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @cached_property
+    def answered(self) -> AnsweredIndex:
+        """Every answered question's vector, kept in memory to find ones close to a new question."""
+        return AnsweredIndex(self.triage.embedder)
 
     def timezone_of(self, person: Person) -> str:
         """The time zone to show a person times in."""

@@ -11,7 +11,7 @@ from ground.storage.models import Question
 from handlers.context import Turn
 from handlers.i18n import format_day
 from knowledge.repository import question_vectors
-from knowledge.similar import SimilarQuestion, remember, similar_questions
+from knowledge.similar import SimilarQuestion, remember
 
 __all__ = [
     "answered_by",
@@ -49,14 +49,12 @@ def earlier_answers(
     pairs = turn.earlier.get(question.id)
     if pairs is None:
         knowledge = turn.config.knowledge
-        found = similar_questions(
+        found = turn.services.answered.search(
             turn.session,
-            turn.services.triage.embedder,
             vector,
             min_score=min(knowledge.similar_shown, knowledge.similar_offered, min_score),
             exclude=question.id,
             limit=SHOWN,
-            cache=turn.services.question_vectors,
         )
         pairs = []
         for similar in found:

@@ -184,7 +184,7 @@ def show_or_edit(turn: Turn, args: list[str]) -> None:
     if draft is None:
         return
     if len(args) == 1:
-        turn.reply(_shown(draft))
+        turn.reply(_shown(turn, draft))
         return
     edit = EDIT.match(clean_text(turn.event.text).strip())
     field = args[1].lower()
@@ -210,7 +210,9 @@ def show_or_edit(turn: Turn, args: list[str]) -> None:
         draft=draft.id,
         field=field,
     )
-    turn.reply(turn.t("Changed draft fiche #{draft}.", draft=draft.id) + "\n\n" + _shown(draft))
+    turn.reply(
+        turn.t("Changed draft fiche #{draft}.", draft=draft.id) + "\n\n" + _shown(turn, draft)
+    )
 
 
 def _change(turn: Turn, draft: FicheDraft, field: str, value: str) -> str | None:
@@ -268,11 +270,17 @@ def _checked(
     return "; ".join(t(e.template, **dict(e.values)) if e.template else e.problem for e in version)
 
 
-def _shown(draft: FicheDraft) -> str:
+def _shown(turn: Turn, draft: FicheDraft) -> str:
     """A draft as its file reads, under a line saying which it is and where it stands."""
+    status = {
+        DraftStatus.DRAFT: turn.t("waiting for review"),
+        DraftStatus.APPROVED: turn.t("approved"),
+        DraftStatus.REJECTED: turn.t("rejected"),
+    }.get(DraftStatus(draft.status), draft.status)
+    number, question = (turn.t("#{number}", number=n) for n in (draft.id, draft.question_id))
     return (
-        f"#{draft.id} · {draft.status} · {draft.fiche_id}/{draft.language}.md · "
-        f"#{draft.question_id}\n\n{fiche_file_text(draft)}"
+        f"{number} · {status} · {draft.fiche_id}/{draft.language}.md · {question}"
+        f"\n\n{fiche_file_text(draft)}"
     )
 
 

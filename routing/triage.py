@@ -12,6 +12,7 @@ from knowledge.embedder import Embedder
 from knowledge.index import FicheHit, FicheIndex
 from routing.answerability import AnswerabilityModel, decide, features
 from routing.language import Detection, LanguageDetector
+from routing.reranking import Reranker
 from routing.topics import TopicClassifier, TopicGuess
 
 __all__ = ["Analysis", "Triage", "rank_by_topic"]
@@ -53,6 +54,7 @@ class Triage:
         answer_confidence: float,
         suggest_confidence: float,
         model: AnswerabilityModel | None = None,
+        reranker: Reranker | None = None,
         max_results: int = 10,
         common_language: str = "en",
         topic_weight: float = 0.0,
@@ -64,6 +66,8 @@ class Triage:
         self.answer_confidence = answer_confidence
         self.suggest_confidence = suggest_confidence
         self.model = model or AnswerabilityModel.load()
+        # None only where the search's own order is measured (bench/fit_reranking.py).
+        self.reranker: Reranker | None = reranker or Reranker.load()
         self.max_results = max_results
         self.common_language = common_language
         self.topic_weight = topic_weight
@@ -90,6 +94,8 @@ class Triage:
         hits = rank_by_topic(hits, topic, self.topic_weight)
         if not hits:
             return Analysis(detection, topic, hits, "route", 0.0, vector)
+        if self.reranker is not None:
+            hits = self.reranker.rerank(hits, detection.language)
         values = features(text, detection, topic, hits)
         confidence = self.model.confidence(values)
         decision = decide(confidence, self.answer_confidence, self.suggest_confidence)

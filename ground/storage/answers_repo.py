@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from ground.storage.models import Event, Person, Question, QuestionVector, RelayedMessage
@@ -14,14 +14,14 @@ from ground.vocabulary import QuestionStatus, RelayDirection
 
 __all__ = [
     "EarlierAnswer",
+    "all_reusable",
     "answer_of",
+    "gone_among",
     "questions_by_id",
-    "reusable_ids",
+    "reusable_among",
+    "reusable_since",
     "vectors_of",
 ]
-
-# The most recent answered questions a new one is compared with.
-CANDIDATES = 2000
 
 
 @dataclass(frozen=True)
@@ -50,18 +50,42 @@ def _reusable(exclude: int | None) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def reusable_ids(
-    session: Session, *, exclude: int | None = None, limit: int = CANDIDATES
-) -> list[int]:
-    """The numbers of the latest reusable questions, latest answered first."""
-    return list(
-        session.scalars(
-            select(Question.id)
-            .where(*_reusable(exclude))
-            .order_by(Question.first_response_at.desc(), Question.id.desc())
-            .limit(limit)
-        )
+def reusable_since(session: Session, since: dt.datetime) -> list[tuple[int, dt.datetime]]:
+    """Reusable questions first answered at ``since`` or later, with that time.
+
+    The questions answered since are read by the index on ``first_response_at`` first and
+    only they are checked: in one query SQLite walks the status index instead, every
+    answered question.
+    """
+    rows = session.execute(
+        select(Question.id, Question.first_response_at).where(Question.first_response_at >= since)
     )
+    answered = {question_id: answered_at for question_id, answered_at in rows if answered_at}
+    return [(i, answered[i]) for i in reusable_among(session, list(answered))]
+
+
+def all_reusable(session: Session) -> tuple[list[int], dt.datetime | None]:
+    """Every reusable question's number, and when the latest of them was first answered."""
+    ids = list(session.scalars(select(Question.id).where(*_reusable(None))))
+    latest = session.scalar(select(func.max(Question.first_response_at)).where(*_reusable(None)))
+    return ids, latest
+
+
+def reusable_among(session: Session, ids: list[int], *, exclude: int | None = None) -> list[int]:
+    """Those of these questions that are reusable now."""
+    if not ids:
+        return []
+    return list(
+        session.scalars(select(Question.id).where(Question.id.in_(ids), *_reusable(exclude)))
+    )
+
+
+def gone_among(session: Session, ids: list[int]) -> set[int]:
+    """Those of these questions that were erased or deleted: never to be offered again."""
+    if not ids:
+        return set()
+    kept = session.scalars(select(Question.id).where(Question.id.in_(ids), Question.text != ERASED))
+    return set(ids) - set(kept)
 
 
 def vectors_of(session: Session, embedder_name: str, ids: list[int]) -> list[tuple[int, bytes]]:

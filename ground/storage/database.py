@@ -127,9 +127,9 @@ class Database:
         """Push erased rows out of SQLite's write-ahead log, so no old copy stays on disk.
 
         With ``secure_delete`` on, freed pages are zeroed; the TRUNCATE checkpoint writes the
-        log into the file and empties the log. The questions' search index (migration 0008)
+        log into the file and empties the log. The questions' search index (migration 0015)
         only marks a blanked text deleted until its segments merge: 'optimize' merges them
-        now, so no trigram of an erased text stays. PostgreSQL needs a VACUUM (docs/privacy.md).
+        now, so no word of an erased text stays. PostgreSQL needs a VACUUM (docs/privacy.md).
         """
         if self.backend != "sqlite":
             return

@@ -144,6 +144,8 @@ class Question(Base):
         # The dashboard's list by partner (migration 0013; its overdue index is outside the
         # models).
         Index("ix_questions_partner_status", "partner_id", "status", "created_at"),
+        # Questions answered since a time: the similar-question search takes them in (0014).
+        Index("ix_questions_first_response_at", "first_response_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -14,10 +14,10 @@ from ground.storage.models import Base
 pytestmark = pytest.mark.db
 
 
-# The text search index of questions (migration 0008) lives outside the models: an FTS5 table
-# with its shadow tables on SQLite, a trigram expression index on PostgreSQL; so does the
-# partial expression index of the overdue list (migration 0013).
-SEARCH_INDEX = ("questions_search", "ix_questions_text_trigram", "ix_questions_active_due")
+# The word index of questions (migration 0015) lives outside the models: an FTS5 table with its
+# shadow tables on SQLite, a GIN expression index on PostgreSQL; so does the partial
+# expression index of the overdue list (migration 0013).
+SEARCH_INDEX = ("questions_search", "ix_questions_text_words", "ix_questions_active_due")
 
 
 def _modelled(name: str | None, kind: str, parents: object) -> bool:

@@ -423,6 +423,25 @@ def test_polish_language_names_stand_where_no_case_is_needed() -> None:
     assert not problems, "write 'w języku: {language}':\n" + "\n".join(problems)
 
 
+# Spelling a sheet states as a rule, wherever it applies (docs/style/bg.md, ro.md).
+SPELLING = {
+    "bg": (r"(?<!\w)([вВ] [вфВФ]|[сС] [сзСЗ])", "във before в/ф, със before с/з (във вече)"),
+    "ro": (r"[şţŞŢ]", "comma-below ș ț, not the cedilla ş ţ"),
+}
+
+
+@pytest.mark.parametrize("language", sorted(SPELLING))
+def test_spelling_rules_of_the_style_sheets(language: str) -> None:
+    pattern, rule = SPELLING[language]
+    config = load_config(EXAMPLE_CONFIG, environ={})
+    texts = [(msgid(m), text) for m in messages(catalog(language)) for text in strings(m)]
+    texts += [(f"topic {t.id}", t.names.get(language, "")) for t in config.topics]
+    problems = [
+        f"{language}: {where!r}: {text!r}" for where, text in texts if re.search(pattern, text)
+    ]
+    assert not problems, f"{rule}:\n" + "\n".join(problems)
+
+
 # Terms the style sheets (docs/style/<lang>.md) rule out, with the word to use instead.
 FORBIDDEN = {
     "bg": {"фиш": "карта", " в вече": "във вече", "Покажи ": "Покажете"},
@@ -448,7 +467,12 @@ FORBIDDEN = {
         "Twój": "—",
         "Pokaż": "a noun (Pełna treść karty), not the informal imperative",
     },
-    "pt": {"scalonamento": "escalamento", "Bem-vindo": "Damos-lhe as boas-vindas"},
+    "el": {"Προβολή ": "Δείτε (a button speaks to the asker, not a bare noun)"},
+    "pt": {
+        "scalonamento": "escalamento",
+        "Bem-vindo": "Damos-lhe as boas-vindas",
+        "Obrigad": "Agradecemos (the network thanks, in no gender)",
+    },
     "ro": {"Corectură": "Corectare"},
 }
 

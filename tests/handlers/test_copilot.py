@@ -6,10 +6,13 @@ import dataclasses
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
+from ground.clock import FixedClock
 from ground.storage.labels_repo import labels
-from ground.storage.models import AnswerLabel, Event, Question, RelayedMessage
+from ground.storage.models import AnswerLabel, Event, Question, QuestionVector, RelayedMessage
+from knowledge.embedder import encode_vector
+from tests.conftest import START
 from tests.fakes.app import console_bot
 
 pytestmark = pytest.mark.db
@@ -190,3 +193,61 @@ async def test_a_contested_answer_is_not_offered(config, embedder) -> None:
         assert "A similar question was answered" not in shown
         assert "experts' space · thread #2" in shown
         assert "Earlier answers to close questions" not in shown
+
+
+async def test_an_answer_given_a_year_ago_is_offered_past_thousands_of_newer_ones(
+    config, embedder
+) -> None:
+    # Question #1 is answered a year before the rest; 2,100 other questions are answered
+    # after it, more than the newest 2,000 the search used to read.
+    year_ago = FixedClock(START - dt.timedelta(days=365))
+    async with console_bot(config, embedder, clock=year_ago) as bot:
+        await answered_first_question(bot)
+        newer = [
+            "Which indicators do you use to monitor NEET programmes?",
+            "How do municipalities tender school transport contracts?",
+            "Wie finanziert man ein Jugendzentrum auf dem Land?",
+            "Quels ateliers proposer aux jeunes agriculteurs en hiver ?",
+        ]
+        vectors = embedder.queries(newer)
+        with bot.app.database.sessions.begin() as session:
+            asker = session.get(Question, 1).asker_id
+            answered = year_ago.now() + dt.timedelta(days=1)
+            session.execute(
+                insert(Question),
+                [
+                    {
+                        "asker_id": asker,
+                        "channel": "console",
+                        "text": newer[i % len(newer)],
+                        "language": "en",
+                        "status": "answered",
+                        "decision": "route",
+                        "created_at": answered,
+                        "first_response_at": answered + dt.timedelta(minutes=i),
+                    }
+                    for i in range(2100)
+                ],
+            )
+            ids = session.scalars(select(Question.id).where(Question.id > 1)).all()
+            session.execute(
+                insert(QuestionVector),
+                [
+                    {
+                        "question_id": question_id,
+                        "embedder": embedder.name,
+                        "vector": encode_vector(vectors, question_id % len(newer)),
+                    }
+                    for question_id in ids
+                ],
+            )
+        bot.clock.advance(dt.timedelta(days=365))
+        await bot.say("/as bea")
+        shown = await bot.say(REWORDED)
+        assert (
+            "A similar question was answered on 2 March 2025 by Chambre de Métiers du Lot:"
+        ) in shown
+        assert ANSWER in shown
+        with bot.app.database.sessions() as session:
+            offered = session.scalars(select(Event).where(Event.kind == "similar_offered")).one()
+            assert offered.detail["similar"] == 1

@@ -76,6 +76,7 @@ async def test_answer_to_draft_to_approval_to_instant_answer(
         shown = await bot.say("/drafts")
         assert f"#1 · {FICHE} · EN · {TITLE} (#1)" in shown
         shown = await bot.say("/draft 1")
+        assert f"#1 · waiting for review · {FICHE}/en.md · #1\n" in shown, shown
         assert f'title = "{TITLE}"' in shown and 'country = "FR"' in shown
         assert 'partner = "Chambre de Métiers du Lot"' in shown
         assert "> Can you recommend a lawyer" in shown and ANSWER in shown
@@ -87,6 +88,8 @@ async def test_answer_to_draft_to_approval_to_instant_answer(
         assert "Usage: /draft DRAFT-NUMBER" in shown
         # The file checker's words come in the reader's language too, not in English.
         await bot.say("/language de")
+        shown = await bot.say("/draft 1")
+        assert f"Nr.\u00a01 · wartet auf Prüfung · {FICHE}/en.md · Nr.\u00a01\n" in shown, shown
         shown = await bot.say("/draft 1 country France")
         assert (
             "Praxisblatt-Entwurf Nr.\u00a01 bleibt unverändert: das Land 'France' ist kein "

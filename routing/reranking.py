@@ -1,0 +1,97 @@
+"""Re-rank the first fiches found for a question with a pairwise model over cheap signals.
+
+The search orders fiches by one match score, and a neighbouring fiche often leads by a hair
+(a tutor-training fiche before the teacher-internship one). Signals the pipeline already has
+for every hit (its match score, the topic's lift, whether it has a version in the asker's
+language) are weighed by a pairwise logistic model fitted by bench/fit_reranking.py, whose
+coefficients live in reranking.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from knowledge.index import FicheHit
+
+__all__ = ["RANK_FEATURES", "RERANKING_PATH", "Reranker", "hit_features"]
+
+RERANKING_PATH = Path(__file__).with_name("reranking.json")
+
+RANK_FEATURES = ("score", "topical", "own_language")
+
+# Tried and left out (grouped 5-fold CV on the base set, P@1 0.890 by the search's order):
+# term_cover, word_cover, the likelihood of the fiche's primary or of any of its topics, the
+# fiche's number of versions and its hubness (mean nearness to the topics' example questions)
+# each gained nothing or lost a question over score + topical + own_language (P@1 0.911).
+
+
+def hit_features(hit: FicheHit, language: str) -> dict[str, float]:
+    """What the re-ranker knows of one hit for a question in ``language``."""
+    return {
+        "score": hit.score,
+        "topical": hit.topical,
+        # A version in the asker's own language matches on shared words too, so it scores
+        # higher than an equally good fiche in another language; the model learns how much.
+        # (The hit is shown in the asker's language only when the fiche has that version.)
+        "own_language": float(hit.language == language),
+    }
+
+
+@dataclass(frozen=True)
+class Reranker:
+    """A linear score over standardised hit features; the first ``depth`` hits are re-ordered."""
+
+    means: dict[str, float]
+    scales: dict[str, float]
+    weights: dict[str, float]
+    depth: int
+
+    @classmethod
+    def load(cls, path: Path = RERANKING_PATH) -> Reranker:
+        """Read the re-ranker written by bench/fit_reranking.py."""
+        try:
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError) as error:
+            raise ValueError(f"{path}: {error}") from None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reranker:
+        """A re-ranker from its stored form."""
+        missing = [name for name in RANK_FEATURES if name not in data.get("weights", {})]
+        if missing:
+            raise ValueError(f"no weight for {', '.join(missing)}")
+        return cls(
+            dict(data["means"]),
+            dict(data["scales"]),
+            dict(data["weights"]),
+            int(data["depth"]),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The re-ranker's stored form."""
+        return {
+            "means": dict(self.means),
+            "scales": dict(self.scales),
+            "weights": dict(self.weights),
+            "depth": self.depth,
+        }
+
+    def value(self, values: dict[str, float]) -> float:
+        """The hit's re-ranking score: only its order against the others matters."""
+        return sum(
+            self.weights[name]
+            * (values[name] - self.means.get(name, 0.0))
+            / (self.scales.get(name, 1.0) or 1.0)
+            for name in RANK_FEATURES
+        )
+
+    def rerank(self, hits: Sequence[FicheHit], language: str) -> tuple[FicheHit, ...]:
+        """The first ``depth`` hits in the re-ranker's order, the rest as they were."""
+        head = list(hits[: self.depth])
+        values = [self.value(hit_features(hit, language)) for hit in head]
+        order = sorted(range(len(head)), key=lambda i: -values[i])
+        return tuple(head[i] for i in order) + tuple(hits[self.depth :])
