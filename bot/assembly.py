@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 def open_database(config: Config, *, upgrade: bool = True) -> Database:
     """Open the configured database; bring an empty or old schema up to date when asked."""
     database = Database(config.database.url)
-    if upgrade and database.current_revision() != database.head_revision():
+    # The quick check first: Alembic is loaded only when the schema may be behind.
+    stale = upgrade and not database.is_current()
+    if stale and database.current_revision() != database.head_revision():
         database.upgrade()
     return database
 

@@ -15,7 +15,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import (
@@ -55,11 +55,14 @@ from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
 from bot.channels.telegram_receive import TelegramReceiver
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
-from bot.channels.telegram_webhook import WebhookServer
 from ground.config import TelegramConfig
 from handlers.commands import experts_menu, menu
 from handlers.events import Attachment, Delivery, Progress, Sent, keeps_choices
 from handlers.i18n import Translator
+
+if TYPE_CHECKING:
+    # Imported when a webhook is served: uvicorn and Starlette cost a polling start time.
+    from bot.channels.telegram_webhook import WebhookServer
 
 __all__ = ["ASKER_COMMANDS", "EXPERT_COMMANDS", "TelegramChannel"]
 
@@ -237,6 +240,8 @@ class TelegramChannel:
         app: Application[Any, Any, Any, Any, Any, Any],
         take: Callable[[Update], Awaitable[None]],
     ) -> None:
+        from bot.channels.telegram_webhook import WebhookServer
+
         config = self.config
         webhook = WebhookServer(
             app.bot,
@@ -312,17 +317,27 @@ class TelegramChannel:
         )
 
     async def _set_commands(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Command menus: askers' in private chats, per language; experts' in their group."""
+        """Command menus: askers' in private chats, per language; experts' in their group.
+
+        Every menu is set at once: one call after another, a network of ten languages made
+        twenty round trips to Telegram before the first poll.
+        """
         texts = await asyncio.to_thread(Translator, self._languages)
         private = BotCommandScopeAllPrivateChats()
-        await self._set_menu(app.bot, ASKER_COMMANDS, private, texts)
-        try:
-            # Each expert sees the group's menu in their app's language, where translated.
-            group = BotCommandScopeChat(self._group)
-            await self._set_menu(app.bot, EXPERT_COMMANDS, group, texts)
-        except (TelegramError, PermanentSendError) as error:
+        # Each expert sees the group's menu in their app's language, where translated.
+        group = BotCommandScopeChat(self._group)
+        askers, experts = await asyncio.gather(
+            self._set_menu(app.bot, ASKER_COMMANDS, private, texts),
+            self._set_menu(app.bot, EXPERT_COMMANDS, group, texts),
+            return_exceptions=True,
+        )
+        if isinstance(askers, BaseException):
+            raise askers
+        if isinstance(experts, TelegramError | PermanentSendError):
             # Not fatal: the bot may not be in the group yet; the commands work anyway.
-            log.warning("telegram: cannot set the experts' commands in the group: %s", error)
+            log.warning("telegram: cannot set the experts' commands in the group: %s", experts)
+        elif isinstance(experts, BaseException):
+            raise experts
 
     async def _set_menu(
         self,
@@ -332,14 +347,20 @@ class TelegramChannel:
         texts: Translator,
     ) -> None:
         """One menu in English, and in each of the network's languages that translates it."""
-        await self._call(bot.set_my_commands, _commands(commands), scope=scope)
+        calls = [self._call(bot.set_my_commands, _commands(commands), scope=scope)]
         for language in self._languages:
             if language == "en" or not any(texts.has(language, d) for _, d in commands):
                 continue
             translated = [(name, texts.translate(language, d)) for name, d in commands]
-            await self._call(
-                bot.set_my_commands, _commands(translated), scope=scope, language_code=language
+            calls.append(
+                self._call(
+                    bot.set_my_commands, _commands(translated), scope=scope, language_code=language
+                )
             )
+        # Every call runs to its end; the first failure is the menu's.
+        for outcome in await asyncio.gather(*calls, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
 
     # Inbound -----------------------------------------------------------------------------
 

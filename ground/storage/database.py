@@ -5,21 +5,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 __all__ = ["Database", "DatabaseClosed", "normalise_url"]
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+VERSION_TABLE = "alembic_version"
+# The two lines of a migration file that place it in the history, as Alembic's templates
+# write them (with or without a type annotation).
+REVISION = re.compile(r"""^revision(?:: [^=]+)? = ["']([^"']+)["']$""", re.MULTILINE)
+DOWN_REVISION = re.compile(
+    r"""^down_revision(?:: [^=]+)? = (?:["']([^"']+)["']|None)$""", re.MULTILINE
+)
 
 
 class DatabaseClosed(RuntimeError):
@@ -80,6 +88,8 @@ class Database:
             self._returned.notify_all()
 
     def _alembic(self) -> AlembicConfig:
+        from alembic.config import Config as AlembicConfig
+
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         config.attributes["engine"] = self.engine
@@ -87,12 +97,31 @@ class Database:
 
     def current_revision(self) -> str | None:
         """Return the schema revision the database is at, or None if it is empty."""
+        from alembic.runtime.migration import MigrationContext
+
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
 
     def head_revision(self) -> str | None:
         """Return the newest revision the code knows."""
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(self._alembic()).get_current_head()
+
+    def is_current(self) -> bool:
+        """Whether the schema is surely at the newest revision, told without loading Alembic.
+
+        Every start asks, and importing Alembic and its migrations cost about a tenth of a
+        restart. False means "not known to be": ask :meth:`current_revision` then.
+        """
+        head = scanned_head()
+        if head is None:
+            return False
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table(VERSION_TABLE):
+                return False
+            found = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
+            return found.scalars().all() == [head]
 
     def flush_erased(self) -> None:
         """Push erased rows out of SQLite's write-ahead log, so no old copy stays on disk.
@@ -119,6 +148,8 @@ class Database:
 
     def upgrade(self) -> None:
         """Apply every pending migration."""
+        from alembic import command
+
         command.upgrade(self._alembic(), "head")
 
     def dispose(self, wait_seconds: float = 10.0) -> None:
@@ -133,6 +164,25 @@ class Database:
             if not self._returned.wait_for(lambda: self._in_use <= 0, timeout=wait_seconds):
                 log.warning("closing the database with %d connections still in use", self._in_use)
         self.engine.dispose()
+
+
+def scanned_head() -> str | None:
+    """The newest revision, read from the migration files' own lines; None if unclear.
+
+    Alembic's answer (:meth:`Database.head_revision`) loads every migration; this reads two
+    lines of each. Unclear (not one head, or a file not in the usual form): None.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, parent = REVISION.findall(source), DOWN_REVISION.findall(source)
+        if len(revision) != 1 or len(parent) != 1:
+            return None
+        revisions.add(revision[0])
+        parents.add(parent[0])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 def _create_private(path: str | None) -> None:

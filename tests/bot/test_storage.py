@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from ground.storage.database import Database, DatabaseClosed
+from ground.storage.database import Database, DatabaseClosed, scanned_head
 from ground.storage.models import InboundReceipt
 from ground.storage.repo import claim_receipt
 from tests.conftest import START
@@ -65,3 +65,21 @@ def test_a_closed_database_opens_no_connection(database: Database) -> None:
     database.dispose()
     with pytest.raises(DatabaseClosed, match="was closed"), database.sessions() as session:
         session.execute(select(1))
+
+
+def test_the_migration_files_name_the_head_alembic_finds() -> None:
+    assert scanned_head() == Database("sqlite://").head_revision() is not None
+
+
+def test_a_schema_is_current_only_at_the_head(database_url: str) -> None:
+    """The start's quick check: an empty or older schema is never taken as current."""
+    database = Database(database_url)
+    try:
+        assert not database.is_current()
+        database.upgrade()
+        assert database.is_current()
+        with database.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+        assert not database.is_current()
+    finally:
+        database.dispose()

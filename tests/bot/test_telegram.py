@@ -108,10 +108,10 @@ class TelegramBot:
 
 @contextlib.asynccontextmanager
 async def telegram_bot(
-    config: Config, embedder: MemoEmbedder, *, forum: bool = True
+    config: Config, embedder: MemoEmbedder, *, forum: bool = True, in_group: bool = True
 ) -> AsyncIterator[TelegramBot]:
     """The bot with only its Telegram channel, on the fake server; stopped cleanly."""
-    async with FakeBotApi(TOKEN, GROUP, forum=forum) as server:
+    async with FakeBotApi(TOKEN, GROUP, forum=forum, in_group=in_group) as server:
         config = telegram_config(config, server, forum=forum)
         channel = TelegramChannel(config.telegram, config.languages.supported, retry_delay=0.01)
         app = Application(config, [channel], clock=FixedClock(START), embedder=embedder)
@@ -219,6 +219,18 @@ async def test_question_fiche_expert_topic_relay_follow_up_resolve(
         assert [(r.id, r.text[:30]) for r in bot.outbox() if r.status != "sent"] == []
     assert TOKEN not in caplog.text
     assert "api.telegram.org" not in caplog.text
+
+
+async def test_a_bot_not_yet_in_the_experts_group_starts_with_the_askers_menus(
+    config, embedder, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    """The group's menus are refused (chat not found): a warning, and every other menu is set."""
+    async with telegram_bot(config, embedder, in_group=False) as bot:
+        menus = bot.server.sent("setMyCommands")
+        private = [c for c in menus if c.params["scope"] == {"type": "all_private_chats"}]
+        languages = {c.params.get("language_code") for c in private}
+        assert {None, "fr", "de"} <= languages and len(languages) == len(private)
+    assert "cannot set the experts' commands in the group: Chat not found" in (caplog.text)
 
 
 async def test_duplicate_update_changes_nothing(config, embedder) -> None:

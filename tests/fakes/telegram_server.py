@@ -93,6 +93,17 @@ class _Fault:
 
 
 @dataclass
+class _Hold:
+    method: str
+    delivered: bool
+    after: int  # matching calls answered before the one held
+    chat_id: int | None
+
+    def matches(self, method: str, params: dict[str, Any]) -> bool:
+        return method == self.method and self.chat_id in (None, params.get("chat_id"))
+
+
+@dataclass
 class _Pending:
     update: dict[str, Any]
     redelivery: bool = False
@@ -105,6 +116,8 @@ class FakeBotApi:
     token: str
     group_id: int
     forum: bool = True
+    # False: the bot was not added to the experts' group, which Telegram says is not found.
+    in_group: bool = True
     calls: list[Call] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
 
@@ -127,7 +140,7 @@ class FakeBotApi:
         self._closing = False
         self.port = 0
         # The next call to hold, and whether it is carried out (delivered) before holding.
-        self._hold: tuple[str, bool] | None = None
+        self._hold: _Hold | None = None
         self.holding = asyncio.Event()
         self._released = asyncio.Event()
 
@@ -179,13 +192,16 @@ class FakeBotApi:
         fault = _Fault(status, times, retry_after, descriptions.get(status, "Error"), after)
         self._faults.setdefault(method, []).append(fault)
 
-    def hold(self, method: str, *, delivered: bool) -> None:
+    def hold(
+        self, method: str, *, delivered: bool, after: int = 0, chat_id: int | None = None
+    ) -> None:
         """Hold the next call to ``method`` unanswered until ``release``: a send in flight.
 
         ``delivered``: Telegram carried it out (the message is in the chat) and only the
         answer is late; otherwise it was not carried out, and a released call is refused.
+        ``after``: that many such calls are answered first; ``chat_id``: only calls to it.
         """
-        self._hold = (method, delivered)
+        self._hold = _Hold(method, delivered, after, chat_id)
         self.holding.clear()
         self._released.clear()
 
@@ -379,11 +395,15 @@ class FakeBotApi:
         params = _decode(dict(await request.post()))
         call = Call(method, params)
         self.calls.append(call)
-        hold, held = self._hold, self._hold is not None and self._hold[0] == method
-        if held:
+        hold = self._hold
+        held = hold is not None and hold.matches(method, params)
+        if held and hold is not None and hold.after > 0:
+            hold.after -= 1
+            held = False
+        elif held:
             self._hold = None
         try:
-            if held and hold is not None and not hold[1]:
+            if held and hold is not None and not hold.delivered:
                 call.status = 0  # not carried out while held
                 self.holding.set()
                 await self._released.wait()
@@ -417,6 +437,10 @@ class FakeBotApi:
             call.status = fault.status
             extra = {"retry_after": fault.retry_after} if fault.retry_after is not None else None
             return _error(fault.status, fault.description, extra)
+        if not self.in_group and params.get("scope", {}).get("chat_id") == self.group_id:
+            # An answer the bot must cope with, as a fault is: not counted as unexpected.
+            call.status = 400
+            return _error(400, "Bad Request: chat not found")
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             call.status = 404

@@ -4,7 +4,9 @@ A burst of questions from 10 askers; the bot is killed with SIGKILL as soon as i
 the batch to Telegram (the next getUpdates' offset), so only the inbox still has them. After a
 restart every question is handled exactly once and every asker gets a reply. Then a second
 burst, and SIGTERM as soon as it is confirmed: the bot exits 0 and the next start handles what
-was left.
+was left. And killed in the middle of sending, between the calls of one message sent in
+several (a thread's topic and its post, a long answer's parts): the next process resumes at
+the call in flight, so only that call may go out twice.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -22,7 +25,7 @@ from sqlalchemy import func, select
 from ground.storage.database import Database
 from ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
 from tests.conftest import ROOT
-from tests.fakes.console_script import telegram_section, write_config
+from tests.fakes.console_script import set_line, telegram_section, write_config
 from tests.fakes.telegram_server import Call, FakeBotApi, TelegramUser
 from tests.reliability.test_crash import seed
 
@@ -195,3 +198,99 @@ def pending(database_url: str) -> bool:
             return bool(session.scalar(statement.select_from(OutboxMessage)))
     finally:
         database.dispose()
+
+
+EXPERT = TelegramUser(2000, "Claire", "Dubois", "fr")
+
+
+def experts_on_telegram(path: Path) -> None:
+    """Give the config's experts Telegram accounts: the first 2000, the next 2001, and so on."""
+    text = path.read_text(encoding="utf-8")
+    for number, name in enumerate(re.findall(r'identities = \{ console = "(\w+)" \}', text)):
+        old = rf'identities = \{{ console = "{name}" \}}'
+        new = f'identities = {{ console = "{name}", telegram = "{2000 + number}" }}'
+        text = set_line(text, old, new)
+    path.write_text(text, encoding="utf-8")
+
+
+def long_answer(round_: int) -> str:
+    """An expert's answer of 4,090 characters: one Telegram message, two with the relay's header."""
+    words, length = [], -1
+    while length + len(f" r{round_}w{len(words)}") <= 4090:
+        words.append(f"r{round_}w{len(words)}")
+        length += len(words[-1]) + 1
+    return " ".join(words)
+
+
+async def test_sigkill_between_the_calls_of_one_message_resumes_at_the_call_in_flight(
+    tmp_path: Path, database_url: str, embedder
+) -> None:  # type: ignore[no-untyped-def]
+    """The real process killed with the second call of a message in flight, three times.
+
+    A thread's post held after its topic was opened, not carried out: no second topic, and
+    the post goes once. A long answer relayed in two parts, the second held: carried out by
+    Telegram before the kill, it is the one message sent twice; not carried out, sent once.
+    The first part, recorded as sent, never goes again.
+    """
+    config, errors = write_config(tmp_path, database_url), tmp_path / "err"
+    experts_on_telegram(config)
+    await seed(config, embedder)
+    asker = ASKERS[0]
+    async with FakeBotApi(TOKEN, GROUP) as server:
+        telegram_config(config, server)
+        bot = await start_rrm(config, errors)
+        await until(lambda: server.attempts("getUpdates"), "the first getUpdates")
+
+        async def kill_and_restart() -> None:
+            nonlocal bot
+            await asyncio.wait_for(server.holding.wait(), 120)
+            bot.send_signal(signal.SIGKILL)
+            assert await bot.wait() == -signal.SIGKILL
+            server.release()
+            polls = len(server.attempts("getUpdates"))
+            bot = await start_rrm(config, errors)
+            await until(lambda: len(server.attempts("getUpdates")) > polls, "polling again")
+
+        # 1. The question's topic is opened; its post is in flight, not carried out.
+        server.hold("sendMessage", delivered=False, chat_id=GROUP)
+        await server.private_text(asker, QUESTION.format(0, 1))
+        await kill_and_restart()
+        await until(lambda: server.sent(chat_id=GROUP), "the thread's post")
+        [topic] = server.sent("createForumTopic")
+        assert len(server.attempts("createForumTopic")) == 1
+        [post] = server.sent(chat_id=GROUP)
+        thread = int(topic.result["message_thread_id"])
+        assert post.params["message_thread_id"] == thread
+        await until(lambda: server.sent(chat_id=asker.id), "the asker told where it went")
+
+        # 2 and 3. The expert's long answer goes to the asker in two parts; the second is
+        # in flight at the kill: carried out by Telegram (2), or not (3).
+        for round_, delivered in ((2, True), (3, False)):
+            before = len(server.sent(chat_id=asker.id))
+            server.hold("sendMessage", delivered=delivered, after=1, chat_id=asker.id)
+            await server.group_text(EXPERT, long_answer(round_), topic=thread)
+            await kill_and_restart()
+            words = long_answer(round_).split()
+            await until(
+                lambda w=words[-1]: any(w in c.text for c in server.sent(chat_id=asker.id)),
+                f"the answer's last part ({round_})",
+            )
+            parts = [c.text for c in server.sent(chat_id=asker.id)[before:]]
+            if delivered:
+                first, second, again = parts
+                assert again == second
+                parts = [first, second]
+            else:
+                assert len(parts) == 2
+            # Every word reached the asker, in order, once.
+            relayed = re.findall(rf"r{round_}w\d+", " ".join(parts))
+            assert relayed == words
+        await until(lambda: not pending(database_url), "the outbox sent")
+        bot.send_signal(signal.SIGTERM)
+        assert await bot.wait() == 0, errors.read_text()[-3000:]
+        assert server.unexpected == []
+
+    # Only the part carried out and in flight at the second kill went twice.
+    texts = collections.Counter((c.params["chat_id"], c.text) for c in server.sent())
+    doubled = [key for key, count in texts.items() if count > 1]
+    assert len(doubled) == 1 and doubled[0][0] == asker.id, doubled

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from scipy import sparse
 
 from ground.config import Topic, load_config
 from knowledge.index import FicheHit
-from routing.topics import TopicClassifier
+from routing.topics import KEYWORD_WEIGHT, TopicClassifier, starts_a_word
 from tests.conftest import EXAMPLE_CONFIG
 
 
@@ -76,3 +80,40 @@ def test_several_near_examples_outweigh_one_lucky_match() -> None:
     question = sparse.csr_matrix(np.array([[1.0, 0.0, 0.0]]))
     # The single nearest example is the lucky topic's (0.9 against 0.6).
     assert classifier.classify("q", question, ()).topic == "steady"
+
+
+# Letters (with accents and other scripts), digits, the underscore, spaces and punctuation.
+PIECES = st.text(alphabet="aäbé_1 -'.Ωω٣", max_size=12)
+
+
+# No deadline: the shared machine's load, not the search, would set an example's time.
+@settings(deadline=None)
+@given(text=PIECES, keyword=PIECES)
+@example(text=" x_apprentices ", keyword="apprenti")
+@example(text="la1apprenti", keyword="apprenti")
+@example(text=" apprenti ", keyword="")
+def test_a_keyword_begins_a_word_as_the_former_pattern_said(text: str, keyword: str) -> None:
+    """``starts_a_word`` finds what the regular expression per keyword found, and only that."""
+    pattern = re.compile(r"(?<![^\W_])" + re.escape(keyword))
+    assert starts_a_word(text, keyword) == bool(pattern.search(text))
+
+
+def test_keywords_count_once_each_where_they_begin_a_word() -> None:
+    topics = [
+        Topic(
+            "apprenticeships", "A", "", keywords={"en": ("apprentice", "firm"), "fr": ("Apprenti",)}
+        ),
+        Topic("other", "O", "", keywords={"en": ("prentice",)}),
+    ]
+
+    def embed(texts: list[str]) -> sparse.csr_matrix:
+        return sparse.csr_matrix(np.zeros((len(texts), 3)))
+
+    classifier = TopicClassifier(topics, embed, min_confidence=0.0)
+    question = sparse.csr_matrix(np.zeros((1, 3)))
+    # 'apprentice' and 'apprenti' begin 'Apprentices'; 'prentice' only sits inside it.
+    guess = classifier.classify("Firms' Apprentices?", question, ())
+    assert guess.topic == "apprenticeships"
+    # Three hits against none; every other signal is level.
+    per_hit = KEYWORD_WEIGHT * 10
+    assert dict(guess.scores)["apprenticeships"] == pytest.approx(1 / (1 + np.exp(-3 * per_hit)))
