@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.channels.inbox import Inbox, NewEvent
+from bot.channels.inbox import MARK_EVERY, Inbox, NewEvent
 from ground.storage.database import Database
 from ground.storage.models import InboxEvent
 from ground.storage.run_lock import AnotherProcessRuns, RunLock
@@ -87,6 +87,28 @@ def test_drain_hands_every_event_once_and_a_stop_gives_the_rest_back(database: D
     with database.sessions() as session:
         pending = select(InboxEvent.id).where(InboxEvent.handled_at.is_(None))
         assert session.scalars(pending).all() == []
+
+
+def test_a_large_batch_is_marked_handled_as_it_goes(database: Database) -> None:
+    """A crash in the middle of a batch hands out again at most the last few events handled."""
+    inbox = Inbox(database.sessions, "telegram")
+    count = 3 * MARK_EVERY
+    asyncio.run(inbox.store(events(*((str(n), "c") for n in range(1, count + 1)))))
+    marked: dict[str, int] = {}
+
+    def handled() -> int:
+        with database.sessions() as session:
+            done = select(InboxEvent.id).where(InboxEvent.handled_at.is_not(None))
+            return len(session.scalars(done).all())
+
+    async def handle(payload: dict[str, Any]) -> None:
+        marked[payload["id"]] = handled()
+
+    asyncio.run(inbox.drain(handle, batch=count))
+    # When the 26th is handled, the first 20 are marked; the 21st to 25th would go again.
+    assert marked[str(2 * MARK_EVERY + 6)] == 2 * MARK_EVERY
+    assert marked[str(MARK_EVERY)] == 0
+    assert handled() == count
 
 
 def test_one_process_receives_for_an_account_until_it_lets_go(database: Database) -> None:
