@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 from knowledge.index import FicheHit
 from routing.cues import cue_kinds
 from routing.language import Detection
+from routing.linear import load_model, require_weights, weighted_sum
 from routing.topics import TopicGuess
 
 __all__ = ["FEATURES", "MODEL_PATH", "AnswerabilityModel", "decide", "features"]
@@ -74,17 +74,12 @@ class AnswerabilityModel:
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> AnswerabilityModel:
         """Read a model written by bench/fit_answerability.py."""
-        try:
-            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+        return load_model(path, cls.from_dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AnswerabilityModel:
         """A model from its stored form (the file's, or a calibrated one's in the database)."""
-        missing = [name for name in FEATURES if name not in data.get("weights", {})]
-        if missing:
-            raise ValueError(f"no weight for {', '.join(missing)}")
+        require_weights(data, FEATURES)
         return cls(data["means"], data["scales"], data["weights"], float(data["bias"]))
 
     def as_dict(self) -> dict[str, Any]:
@@ -98,12 +93,7 @@ class AnswerabilityModel:
 
     def confidence(self, values: dict[str, float]) -> float:
         """The probability (0..1) that the best fiche answers the question."""
-        z = self.bias + sum(
-            self.weights[name]
-            * (values[name] - self.means.get(name, 0.0))
-            / (self.scales.get(name, 1.0) or 1.0)
-            for name in FEATURES
-        )
+        z = self.bias + weighted_sum(values, FEATURES, self.means, self.scales, self.weights)
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 

@@ -9,13 +9,13 @@ coefficients live in reranking.json.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from knowledge.index import FicheHit
+from routing.linear import load_model, require_weights, weighted_sum
 
 __all__ = ["RANK_FEATURES", "RERANKING_PATH", "Reranker", "hit_features"]
 
@@ -53,17 +53,12 @@ class Reranker:
     @classmethod
     def load(cls, path: Path = RERANKING_PATH) -> Reranker:
         """Read the re-ranker written by bench/fit_reranking.py."""
-        try:
-            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, KeyError) as error:
-            raise ValueError(f"{path}: {error}") from None
+        return load_model(path, cls.from_dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reranker:
         """A re-ranker from its stored form."""
-        missing = [name for name in RANK_FEATURES if name not in data.get("weights", {})]
-        if missing:
-            raise ValueError(f"no weight for {', '.join(missing)}")
+        require_weights(data, RANK_FEATURES)
         return cls(
             dict(data["means"]),
             dict(data["scales"]),
@@ -82,12 +77,7 @@ class Reranker:
 
     def value(self, values: dict[str, float]) -> float:
         """The hit's re-ranking score: only its order against the others matters."""
-        return sum(
-            self.weights[name]
-            * (values[name] - self.means.get(name, 0.0))
-            / (self.scales.get(name, 1.0) or 1.0)
-            for name in RANK_FEATURES
-        )
+        return weighted_sum(values, RANK_FEATURES, self.means, self.scales, self.weights)
 
     def rerank(self, hits: Sequence[FicheHit], language: str) -> tuple[FicheHit, ...]:
         """The first ``depth`` hits in the re-ranker's order, the rest as they were."""
