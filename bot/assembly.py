@@ -110,6 +110,7 @@ def build_triage(config: Config, database: Database, embedder: Embedder | None =
             config.topics,
             lambda texts: cached_query_vectors(session, embedder, texts),
             min_confidence=config.routing.topic_min_confidence,
+            embedder=embedder.name,
         )
     return Triage(
         detector,

@@ -1,7 +1,13 @@
-"""Classify a question into one topic from fiche matches, example questions and keywords."""
+"""Classify a question into one topic from example questions, fiche matches, keywords and terms.
+
+Each signal gives every topic a score; their weighted sum, through a softmax, is every
+topic's likelihood (the routing weighs them all). The weights, and the latent terms learnt
+per topic, come from routing/topic_model.json (bench/fit_topics.py).
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -11,13 +17,12 @@ from scipy import sparse
 from ground.config import Topic
 from knowledge.index import FicheHit
 from knowledge.text import fold_accents
+from routing.topic_model import LEARNT, TopicModel
 
 __all__ = ["TopicClassifier", "TopicGuess"]
 
-# How much each signal counts; tuned on the public sample (bench/eval_kb.py).
-EXAMPLE_WEIGHT = 3.0
-FICHE_WEIGHT = 0.6
-KEYWORD_WEIGHT = 0.12
+log = logging.getLogger(__name__)
+
 FICHES_CONSULTED = 3  # their primary topics count; secondary ones did not help here
 # A topic's nearness is the mean of its this many nearest examples. The single nearest one
 # was often a lucky match in the question's own language: alone it chose the right topic for
@@ -35,10 +40,11 @@ class TopicGuess:
 
 
 class TopicClassifier:
-    """Scores topics from three signals.
+    """Scores topics from four signals.
 
     Nearness to each topic's embedded description and examples, the topics of the
-    best-matching fiches, and keyword hits in any language.
+    best-matching fiches (weighed by their match), keyword hits in any language, and the
+    latent terms learnt for each topic of the taxonomy the stored model was fitted on.
     """
 
     def __init__(
@@ -47,7 +53,10 @@ class TopicClassifier:
         embed: Callable[[list[str]], sparse.csr_matrix],
         *,
         min_confidence: float,
+        embedder: str = "",
+        model: TopicModel | None = None,
     ) -> None:
+        """``embedder`` names the model behind ``embed``: learnt terms apply to it alone."""
         self.topic_ids = [t.id for t in topics]
         self.min_confidence = min_confidence
         texts: list[str] = []
@@ -69,11 +78,19 @@ class TopicClassifier:
             ]
             for topic in topics
         ]
+        model = model or TopicModel.load()
+        self._learnt = model.learnt_for(self.topic_ids, embedder, self._vectors.shape[1])
+        self.weights = model.weights if self._learnt is not None else model.fallback
+        if self._learnt is None and embedder:
+            log.info(
+                "the stored topic model was learnt for another taxonomy or embedder; "
+                "topics are read from their examples, the fiches found and keywords"
+            )
 
-    def classify(
+    def signals(
         self, text: str, vector: sparse.csr_matrix, hits: Sequence[FicheHit]
-    ) -> TopicGuess:
-        """Return the best topic for a question embedded as ``vector`` with these fiche hits."""
+    ) -> dict[str, np.ndarray]:
+        """Each signal's score for every topic (bench/fit_topics.py fits their weights)."""
         count = len(self.topic_ids)
         similarity = np.full(count, -1.0, dtype=np.float32)
         if self._vectors.shape[0]:
@@ -83,18 +100,30 @@ class TopicClassifier:
                 similarity[i] = nearest.mean()
         # Only differences between topics matter, and they are small in cosine terms.
         example = (similarity - similarity.mean()) * 10.0
+        # Summed, not shared out: a weak match says little about a question no fiche covers.
         fiche = np.zeros(count, dtype=np.float32)
         for hit in hits[:FICHES_CONSULTED]:
             if hit.topics and hit.topics[0] in self.topic_ids:
                 fiche[self.topic_ids.index(hit.topics[0])] += max(hit.score, 0.0)
-        if fiche.sum() > 0:
-            fiche = fiche / fiche.sum()
         folded = " " + fold_accents(text.lower()) + " "
         keyword = np.array(
             [sum(1 for k in keywords if starts_a_word(folded, k)) for keywords in self._keywords],
             dtype=np.float32,
         )
-        total = EXAMPLE_WEIGHT * example + FICHE_WEIGHT * 10 * fiche + KEYWORD_WEIGHT * 10 * keyword
+        values = {"example": example, "fiche": fiche, "keyword": keyword}
+        if self._learnt is not None:
+            matrix, bias = self._learnt
+            values[LEARNT] = np.asarray((vector @ matrix).todense()).ravel() + bias
+        return values
+
+    def classify(
+        self, text: str, vector: sparse.csr_matrix, hits: Sequence[FicheHit]
+    ) -> TopicGuess:
+        """Return the best topic for a question embedded as ``vector`` with these fiche hits."""
+        values = self.signals(text, vector, hits)
+        total = np.asarray(
+            sum(self.weights[name] * value for name, value in values.items()), dtype=np.float64
+        )
         order = np.argsort(-total, kind="stable")
         probabilities = np.exp(total - total.max())
         probabilities /= probabilities.sum()

@@ -12,14 +12,16 @@ from scipy import sparse
 
 from ground.config import Topic, load_config
 from knowledge.index import FicheHit
-from routing.topics import KEYWORD_WEIGHT, TopicClassifier, starts_a_word
+from routing.topics import TopicClassifier, starts_a_word
 from tests.conftest import EXAMPLE_CONFIG
 
 
 @pytest.fixture(scope="module")
 def classifier(embedder) -> TopicClassifier:  # type: ignore[no-untyped-def]
     config = load_config(EXAMPLE_CONFIG, environ={})
-    return TopicClassifier(config.topics, embedder.queries, min_confidence=0.25)
+    return TopicClassifier(
+        config.topics, embedder.queries, min_confidence=0.25, embedder=embedder.name
+    )
 
 
 @pytest.mark.parametrize(
@@ -59,7 +61,9 @@ def test_fiche_topics_count(embedder, classifier) -> None:  # type: ignore[no-un
 
 def test_unclear_topic_is_none(embedder) -> None:  # type: ignore[no-untyped-def]
     config = load_config(EXAMPLE_CONFIG, environ={})
-    strict = TopicClassifier(config.topics, embedder.queries, min_confidence=0.99)
+    strict = TopicClassifier(
+        config.topics, embedder.queries, min_confidence=0.99, embedder=embedder.name
+    )
     text = "Hello, can someone help me?"
     assert strict.classify(text, embedder.queries([text]), []).topic is None
 
@@ -115,5 +119,5 @@ def test_keywords_count_once_each_where_they_begin_a_word() -> None:
     guess = classifier.classify("Firms' Apprentices?", question, ())
     assert guess.topic == "apprenticeships"
     # Three hits against none; every other signal is level.
-    per_hit = KEYWORD_WEIGHT * 10
+    per_hit = classifier.weights["keyword"]
     assert dict(guess.scores)["apprenticeships"] == pytest.approx(1 / (1 + np.exp(-3 * per_hit)))

@@ -1,0 +1,332 @@
+"""Fit the topic classifier's weights and learnt terms; judge them by grouped cross-validation.
+
+Usage: python bench/fit_topics.py [--config config.example.toml] [--sample ../shared/eval]
+         [--unseen FILE ...] [--write]
+
+The labelled questions are the public sample's, those of bench/data/answerability_examples.jsonl
+that carry a topic, and bench/data/topic_train.jsonl (written for the topics: a need in ten
+languages, one practice-like and one specific question no fiche covers, per topic).
+Every question runs through the bot's own language detection, embedding and fiche search
+(against the sample's fiches), then the classifier's signals are read.
+
+Two models are fitted: a multinomial logistic regression over the question's latent terms
+(the "learnt" signal), and a conditional logit weighing the signals (example nearness,
+fiche topics, keywords and, where the taxonomy is the one fitted on, the learnt one).
+Figures are grouped 5-fold cross-validated: questions are grouped by their answering fiche,
+or their need (the same need in several languages is one group), and each is classified by
+models fitted without its group; the learnt signal's weight is fitted on out-of-fold
+log-odds (folds inside the folds). ``--unseen FILE`` scores the questions of FILE with the
+models fitted on all the rest (measured once: never tune on them). ``--write`` stores the
+models fitted on everything in routing/topic_model.json.
+
+The weights are stored divided by a softening factor, so that the likelihoods are on average
+as sharp (cross-validated) as those of the hand-set weights before: the ranking's
+`topic_weight`, the re-ranker and the answerability model were fitted on that scale. The
+factor changes no topic's rank; refitting those models to fitted likelihoods is the next step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from scipy import optimize, sparse
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
+from ground.config import DatabaseConfig, load_config  # noqa: E402
+from routing.topic_model import LEARNT, SIGNALS, TOPIC_MODEL_PATH, TopicModel  # noqa: E402
+
+FOLDS = 5
+TERMS_L2 = 0.003  # chosen by grouped CV from 0.003, 0.03 and 0.3
+WEIGHTS_L2 = 0.01
+# The hand-set weights before this model (example, fiche share, keyword): the scale to keep.
+BEFORE = {"example": 3.0, "fiche": 6.0, "keyword": 1.2}
+DATA = ROOT / "bench" / "data"
+
+
+@dataclasses.dataclass
+class Measured:
+    """The labelled questions' signals, vectors, topics, groups and origins."""
+
+    signals: dict[str, np.ndarray]  # name -> questions × topics
+    vectors: sparse.csr_matrix
+    topics: np.ndarray  # index of the gold topic
+    groups: list[str]
+    rows: list[dict[str, str]]
+
+
+def labelled(paths: list[Path]) -> list[dict[str, str]]:
+    """The questions of ``paths`` that carry a topic, each with its file's name and a group."""
+    rows = []
+    for path in paths:
+        for line in path.read_text("utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if not row.get("topic"):
+                continue
+            fiches = row.get("fiches") or []
+            row["source"] = path.name
+            row["group"] = row.get("group") or (fiches[0] if fiches else row["id"])
+            rows.append(row)
+    return rows
+
+
+def measure(config_path: Path, sample: Path, rows: list[dict[str, str]]) -> Measured:
+    """Each question's classifier signals, as the triage computes them before it classifies."""
+    config = load_config(config_path)
+    with tempfile.TemporaryDirectory() as folder:
+        config = dataclasses.replace(
+            config,
+            database=DatabaseConfig(url=f"sqlite:///{folder}/fit.db"),
+            knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
+        )
+        database = open_database(config)
+        embedder = embedder_for(config)
+        import_fiches(config, database, embedder, sample / "fiches")
+        triage = build_triage(config, database, embedder)
+        database.dispose()
+    classifier = triage.classifier
+    values: dict[str, list[np.ndarray]] = collections.defaultdict(list)
+    vectors = []
+    for row in rows:
+        text = row["q"]
+        detection = triage.detector.detect(text)
+        vector = triage.embedder.queries([text])
+        readable = [detection.language, triage.common_language]
+        hits = triage.index.search(
+            text, detection.language, vector, preferred=readable, limit=triage.max_results
+        )
+        for name, value in classifier.signals(text, vector, hits).items():
+            values[name].append(value)
+        vectors.append(vector)
+    topic_ids = classifier.topic_ids
+    return Measured(
+        {name: np.array(values[name], dtype=np.float64) for name in SIGNALS},
+        sparse.vstack(vectors).tocsr(),
+        np.array([topic_ids.index(row["topic"]) for row in rows]),
+        [row["group"] for row in rows],
+        rows,
+    )
+
+
+def fit_terms(
+    vectors: sparse.csr_matrix, topics: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """L2-regularised multinomial logistic regression on the terms seen: terms, weights, bias."""
+    terms = np.unique(vectors.indices)
+    x = vectors[:, terms].tocsr()
+    n, d = x.shape
+    y = np.eye(count)[topics]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        weights, bias = w[: d * count].reshape(d, count), w[d * count :]
+        z = x @ weights + bias
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        value = -np.log(p[np.arange(n), topics] + 1e-12).sum() + TERMS_L2 / 2 * (weights**2).sum()
+        gradient = np.asarray(x.T @ (p - y)) + TERMS_L2 * weights
+        return value, np.concatenate([gradient.ravel(), (p - y).sum(axis=0)])
+
+    start = np.zeros(d * count + count)
+    w = optimize.minimize(loss, start, jac=True, method="L-BFGS-B", options={"maxiter": 500}).x
+    return terms, w[: d * count].reshape(d, count), w[d * count :]
+
+
+def log_odds(
+    model: tuple[np.ndarray, np.ndarray, np.ndarray], vectors: sparse.csr_matrix
+) -> np.ndarray:
+    terms, weights, bias = model
+    return np.asarray(vectors[:, terms] @ weights) + bias
+
+
+def fit_weights(features: np.ndarray, topics: np.ndarray) -> np.ndarray:
+    """A conditional logit: one weight per signal, shared by every topic.
+
+    ``features`` is questions × topics × signals.
+    """
+    n = len(topics)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = features @ w
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        value = -np.log(p[np.arange(n), topics] + 1e-12).sum() + WEIGHTS_L2 / 2 * w @ w
+        gradient = np.einsum("nk,nkm->m", p, features) - features[np.arange(n), topics].sum(0)
+        return value, gradient + WEIGHTS_L2 * w
+
+    return optimize.minimize(loss, np.zeros(features.shape[2]), jac=True, method="L-BFGS-B").x
+
+
+def folds_of(groups: list[str], seed: int) -> np.ndarray:
+    names = sorted(set(groups))
+    order = np.random.RandomState(seed).permutation(len(names))
+    fold = {names[i]: n % FOLDS for n, i in enumerate(order)}
+    return np.array([fold[g] for g in groups])
+
+
+def out_of_fold_log_odds(data: Measured, rows: np.ndarray, count: int) -> np.ndarray:
+    """The learnt signal of ``rows``, each from a model fitted without its group."""
+    out = np.zeros((len(rows), count))
+    fold = folds_of([data.groups[i] for i in rows], seed=1)
+    for f in range(FOLDS):
+        train, test = rows[fold != f], rows[fold == f]
+        if len(test):
+            model = fit_terms(data.vectors[train], data.topics[train], count)
+            out[fold == f] = log_odds(model, data.vectors[test])
+    return out
+
+
+def stacked(data: Measured, rows: np.ndarray, learnt: np.ndarray | None) -> np.ndarray:
+    """Questions × topics × signals, with the learnt log-odds last when given."""
+    parts = [data.signals[name][rows] for name in SIGNALS]
+    if learnt is not None:
+        parts.append(learnt)
+    return np.stack(parts, axis=-1)
+
+
+def fit_all(data: Measured, rows: np.ndarray, count: int) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """The learnt terms, the weights with them (fitted out of fold) and the weights without."""
+    terms = fit_terms(data.vectors[rows], data.topics[rows], count)
+    inner = out_of_fold_log_odds(data, rows, count)
+    with_terms = fit_weights(stacked(data, rows, inner), data.topics[rows])
+    without = fit_weights(stacked(data, rows, None), data.topics[rows])
+    return terms, with_terms, without
+
+
+def before(data: Measured, rows: np.ndarray) -> np.ndarray:
+    """The hand-set classifier's sums: the fiche signal was each topic's share of it."""
+    fiche = data.signals["fiche"][rows]
+    total = fiche.sum(axis=1, keepdims=True)
+    share = np.divide(fiche, total, out=np.zeros_like(fiche), where=total > 0)
+    return (
+        BEFORE["example"] * data.signals["example"][rows]
+        + BEFORE["fiche"] * share
+        + BEFORE["keyword"] * data.signals["keyword"][rows]
+    )
+
+
+def sharpness(totals: np.ndarray, factor: float = 1.0) -> float:
+    """The mean likelihood of the top topic when the sums are divided by ``factor``."""
+    z = totals / factor
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    return float((p.max(axis=1) / p.sum(axis=1)).mean())
+
+
+def softening(totals: np.ndarray, target: float) -> float:
+    """The factor that makes ``totals`` as sharp as ``target`` (bisection on its log)."""
+    low, high = -3.0, 3.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if sharpness(totals, np.exp(middle)) > target else (low, middle)
+    return float(np.exp((low + high) / 2))
+
+
+def report(name: str, data: Measured, predicted: dict[str, np.ndarray], rows: np.ndarray) -> None:
+    """Accuracy overall and by source, kind of question and language."""
+    print(f"{name} ({len(rows)} questions)")
+    buckets: dict[str, list[int]] = collections.defaultdict(list)
+    for n, i in enumerate(rows):
+        row = data.rows[i]
+        covered = row.get("kind") == "answerable" or row.get("need") == "practice"
+        uncovered = row.get("kind") == "route" or row.get("need") == "specific"
+        buckets["all"].append(n)
+        buckets[f"source {row['source']}"].append(n)
+        if covered or uncovered:
+            buckets["answerable / practice" if covered else "uncovered / specific"].append(n)
+        buckets[f"language {row['lang']}"].append(n)
+    print(f"  {'':40}" + "".join(f"{label:>16}" for label in predicted))
+    for bucket, members in buckets.items():
+        figures = "".join(
+            f"{np.mean(guess[members] == data.topics[rows][members]):>16.3f}"
+            for guess in predicted.values()
+        )
+        print(f"  {bucket:40}{figures}   n={len(members)}")
+
+
+def main() -> None:
+    """Measure, cross-validate, score unseen files and optionally store the models."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
+    parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
+    parser.add_argument("--unseen", type=Path, nargs="*", default=[])
+    parser.add_argument("--write", action="store_true", help="store routing/topic_model.json")
+    args = parser.parse_args()
+    base = [
+        args.sample / "questions.jsonl",
+        DATA / "answerability_examples.jsonl",
+        DATA / "topic_train.jsonl",
+    ]
+    rows = labelled(base + list(args.unseen))
+    data = measure(args.config, args.sample, rows)
+    config = load_config(args.config)
+    topic_ids = [t.id for t in config.topics]
+    count = len(topic_ids)
+    is_base = np.array([row["source"] in {p.name for p in base} for row in rows])
+    base_rows = np.where(is_base)[0]
+
+    # Grouped cross-validation on the base set.
+    fold = folds_of([data.groups[i] for i in base_rows], seed=0)
+    totals = {name: np.zeros((len(base_rows), count)) for name in ("signals", "with terms")}
+    for f in range(FOLDS):
+        train, test = base_rows[fold != f], base_rows[fold == f]
+        terms, with_terms, without = fit_all(data, train, count)
+        outer = log_odds(terms, data.vectors[test])
+        totals["with terms"][fold == f] = stacked(data, test, outer) @ with_terms
+        totals["signals"][fold == f] = stacked(data, test, None) @ without
+        print(f"fold {f}: weights {np.round(with_terms, 2)}, signals only {np.round(without, 2)}")
+    hand_set = before(data, base_rows)
+    guesses = {"before": hand_set.argmax(1)} | {k: v.argmax(1) for k, v in totals.items()}
+    report(
+        "grouped 5-fold cross-validation ('before': hand-set, not fitted)", data, guesses, base_rows
+    )
+    target = sharpness(hand_set)
+    soften = {name: softening(value, target) for name, value in totals.items()}
+    print(
+        f"mean top likelihood: before {target:.3f}, fitted "
+        + ", ".join(
+            f"{k} {sharpness(v):.3f} (softened by {soften[k]:.2f})" for k, v in totals.items()
+        )
+    )
+
+    terms, with_terms, without = fit_all(data, base_rows, count)
+    for path in args.unseen:
+        unseen = np.array([i for i, row in enumerate(rows) if row["source"] == path.name])
+        learnt = log_odds(terms, data.vectors[unseen])
+        report(
+            f"unseen {path.name}, fitted on the base set",
+            data,
+            {
+                "before": before(data, unseen).argmax(1),
+                "signals": (stacked(data, unseen, None) @ without).argmax(1),
+                "with terms": (stacked(data, unseen, learnt) @ with_terms).argmax(1),
+            },
+            unseen,
+        )
+    if args.write:
+        model = TopicModel(
+            dict(zip((*SIGNALS, LEARNT), with_terms / soften["with terms"], strict=True)),
+            dict(zip(SIGNALS, without / soften["signals"], strict=True)),
+            tuple(topic_ids),
+            embedder_for(config).name,
+            terms[0],
+            terms[1].astype(np.float32),
+            terms[2].astype(np.float32),
+        )
+        TOPIC_MODEL_PATH.write_text(json.dumps(model.as_dict()) + "\n", "utf-8")
+        print(f"wrote {TOPIC_MODEL_PATH.relative_to(ROOT)}: {len(terms[0])} terms")
+
+
+if __name__ == "__main__":
+    main()
