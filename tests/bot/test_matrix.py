@@ -162,11 +162,11 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         assert [k["m.relates_to"]["key"] for k in keys] == list(KEYCAPS[:4])
 
         await asker.say(dm, "2")  # ask an expert
-        root = await claire.next_event(room)
+        root = await jonas.next_event(room)
         posted = content(root)
-        # With this test's three fiches, digital learning is the near topic: Jonas's, first.
+        # Small craft firms: entrepreneurship is the near topic, Claire's, so she comes first.
         assert posted["body"].startswith(
-            "#1 · Work-based learning · EN · Jonas Weber, Claire Dubois\nQuestion #1"
+            "#1 · Work-based learning · EN · Claire Dubois, Jonas Weber\nQuestion #1"
         )
         assert (
             "• Jonas Weber — liest Englisch · Lernen im Betrieb · 0 offene Fragen"
@@ -174,16 +174,16 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         )
         assert APPRENTICE_QUESTION in posted["body"]
         assert (
-            '<b>#1 · Work-based learning · EN</b> · <a href="https://matrix.to/#/@jonas:localhost">'
-            'Jonas Weber</a>, <a href="https://matrix.to/#/@claire:localhost">Claire Dubois</a><br>'
+            '<b>#1 · Work-based learning · EN</b> · <a href="https://matrix.to/#/@claire:localhost">'
+            'Claire Dubois</a>, <a href="https://matrix.to/#/@jonas:localhost">Jonas Weber</a><br>'
         ) in posted["formatted_body"]
         assert posted["m.mentions"] == {"user_ids": ["@claire:localhost", "@jonas:localhost"]}
         assert "m.relates_to" not in posted
         told = await asker.next_text(dm)
-        assert "Your question #1 went to Jonas Weber (Bildungswerk Bayern)" in told
+        assert "Your question #1 went to Claire Dubois (Chambre de Métiers du Lot)" in told
 
         # As Element sends Markdown: the source as body, the rendering as HTML.
-        reply = await jonas.say(
+        reply = await claire.say(
             room,
             "A **shared employer group** hires the apprentice.",
             thread=root.event_id,
@@ -191,14 +191,14 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         )
         relayed_content = content(await asker.next_event(dm))
         relayed = relayed_content["body"]
-        assert "Jonas Weber (Bildungswerk Bayern) answers your question #1" in relayed
+        assert "Claire Dubois (Chambre de Métiers du Lot) answers your question #1" in relayed
         assert "A shared employer group hires the apprentice." in relayed
         assert "<b>shared employer group</b> hires" in relayed_content["formatted_body"]
 
-        # Claire, mentioned too, sees her colleague's answer in the thread.
-        assert (await claire.next_event(room)).sender == jonas.user_id
+        # Jonas, mentioned too, sees his colleague's answer in the thread.
+        assert (await jonas.next_event(room)).sender == claire.user_id
         await asker.say(dm, "Thanks! Which chamber runs it, and who pays the wages?")
-        follow_up = content(await claire.next_event(room))
+        follow_up = content(await jonas.next_event(room))
         assert "Follow-up from the asker" in follow_up["body"]
         assert "who pays the wages" in follow_up["body"]
         assert follow_up["m.relates_to"] == {
@@ -209,15 +209,15 @@ async def test_question_fiche_expert_thread_relay_and_resolve(world: World, embe
         }
         assert "Added to your question #1" in await asker.next_text(dm)
 
-        await jonas.edit(room, reply, "A shared employer group (GEIQ) hires the apprentice.")
+        await claire.edit(room, reply, "A shared employer group (GEIQ) hires the apprentice.")
         corrected = await asker.next_text(dm)
-        assert "Correction from Jonas Weber" in corrected and "(GEIQ)" in corrected
-        assert (await claire.next_event(room)).sender == jonas.user_id  # the edit
+        assert "Correction from Claire Dubois" in corrected and "(GEIQ)" in corrected
+        assert (await jonas.next_event(room)).sender == claire.user_id  # the edit
 
         await asker.say(dm, "/resolve 1")
         rating = await asker.next_event(dm)
         assert "Question #1 is resolved" in content(rating)["body"]
-        assert "Question #1 is resolved." in content(await claire.next_event(room))["body"]
+        assert "Question #1 is resolved." in content(await jonas.next_event(room))["body"]
         await asker.react(dm, rating.event_id, KEYCAPS[0])  # "Yes, it helped"
         assert "Thank you for your feedback" in await asker.next_text(dm)
         # The asker can see a message before the bot has recorded it as sent.
