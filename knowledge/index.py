@@ -116,7 +116,8 @@ class FicheIndex:
         replaced = {v.fiche_id for v in versions}
         keep = [i for i, v in enumerate(self.versions) if v.fiche_id not in replaced]
         rows = self._columns.tocsr()[keep]
-        both = bool(self._words) and len(words) == len(versions)
+        # An empty index has no words yet, and the first fiches added to it bring theirs.
+        both = len(words) == len(versions) and (bool(self._words) or not self.versions)
         return FicheIndex(
             [self.versions[i] for i in keep] + list(versions),
             sparse.vstack([rows, vectors], format="csr"),

@@ -117,3 +117,18 @@ def test_a_fiche_added_to_the_index_brings_its_words() -> None:
     )
     hits = {h.fiche_id: h for h in grown.search("dashboard dropout", "en", query_vector())}
     assert hits["twente"].word_cover == 1.0 and hits["mayo"].word_cover == 0.0
+
+
+def test_the_first_fiches_added_to_an_empty_index_bring_their_words() -> None:
+    # A bot started on an empty database builds an empty index, then adds the imported
+    # fiches to it; their words were dropped, so word_cover was 0 until the next restart
+    # and the answerability model read every question as covering none of its words.
+    empty = FicheIndex([], sparse.csr_matrix((0, 4), dtype=np.float32), 0.0)
+    added = IndexedVersion("twente", "en", "Twente", TEXTS["twente"], ())
+    grown = empty.with_versions(
+        [added],
+        sparse.csr_matrix(np.array([[0, 0, 0, 1]], dtype=np.float32)),
+        [version_words(TEXTS["twente"])],
+    )
+    [hit] = grown.search("dashboard dropout", "en", query_vector())
+    assert hit.word_cover == 1.0
