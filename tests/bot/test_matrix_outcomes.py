@@ -27,7 +27,7 @@ pytestmark = pytest.mark.db
 
 # With the three fiches of the world, this lands in the suggest band.
 SUGGEST_QUESTION = (
-    "Is there an example of a regional dashboard that shows where vocational graduates find work?"
+    "Has any region built a shared dashboard of indicators on vocational dropout and graduate jobs?"
 )
 FOLLOW_UP = "This is not about my case, I need the legal deadline for signing the contract."
 

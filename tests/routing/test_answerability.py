@@ -19,7 +19,10 @@ EN = Detection("en", "text")
 
 def hit(fiche_id: str, score: float, topic: str, language: str = "en") -> FicheHit:
     topical = 0.075 * dict(GUESS.scores).get(topic, 0.0)
-    return FicheHit(fiche_id, language, fiche_id, "", (topic,), score, score, 0.0, topical)
+    # A fiche's title and summary match about as well as its whole text.
+    return FicheHit(
+        fiche_id, language, fiche_id, "", (topic,), score, score, 0.0, topical, gist=score
+    )
 
 
 HITS = (hit("pool", 0.31, "work-based-learning"), hit("desk", 0.22, "eu-funding"))
