@@ -42,6 +42,7 @@ from ground.storage.dashboard_accounts import (
 )
 from ground.storage.database import Database
 from ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
+from ground.storage.models import Question
 from ground.storage.questions_repo import QuestionFilter, list_questions, question_story
 from handlers.stats.backlog import open_questions
 from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
@@ -326,9 +327,19 @@ def create_app(
                 story=story,
                 q=story.question,
                 topic_name=topic.name if topic else story.question.topic,
+                considered=considered_topics(story.question),
                 partner_name=partner.name if partner else story.question.partner_id,
                 dimensions=DIMENSIONS,
             )
+
+    def considered_topics(question: Question) -> list[tuple[str, float]]:
+        """The topics the classifier weighed next after the chosen one, likeliest first."""
+        scores = sorted((question.topic_scores or {}).items(), key=lambda item: -item[1])
+        return [
+            (english_topic(topic), float(score))
+            for topic, score in scores
+            if topic != question.topic and score >= 0.05
+        ][:2]
 
     def gaps(request: Request) -> Response:
         user = user_of(request)
