@@ -190,16 +190,18 @@ def recent_duplicate(
     )
 
 
+# Built once: /status runs it (building the statement cost as much as running it).
+_QUESTIONS_OF = (
+    select(Question)
+    .where(Question.asker_id == bindparam("asker"))
+    .order_by(Question.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def questions_of(session: Session, asker_id: int, limit: int = 10) -> list[Question]:
     """An asker's latest questions, newest first."""
-    return list(
-        session.scalars(
-            select(Question)
-            .where(Question.asker_id == asker_id)
-            .order_by(Question.id.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_QUESTIONS_OF, {"asker": asker_id, "limit": limit}))
 
 
 def open_questions(session: Session, limit: int = 50) -> list[Question]:
