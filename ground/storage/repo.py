@@ -6,7 +6,18 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -342,9 +353,15 @@ def outbox_pending(
     return list(session.connection().execute(_PENDING, parameters))
 
 
-def mark_sent(session: Session, outbox_id: int, external_id: str | None, now: dt.datetime) -> None:
-    """Record an outbox message as sent, with the platform's id for it."""
-    session.connection().execute(
+def mark_sent(
+    db: Session | Connection, outbox_id: int, external_id: str | None, now: dt.datetime
+) -> None:
+    """Record an outbox message as sent, with the platform's id for it.
+
+    On a plain connection too: the sender records every message in a transaction of its own.
+    """
+    connection = db if isinstance(db, Connection) else db.connection()
+    connection.execute(
         _MARK_SENT, {"row_id": outbox_id, "external_id": external_id, "sent_at": now}
     )
 
