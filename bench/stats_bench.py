@@ -17,7 +17,9 @@ Usage: python bench/stats_bench.py [--questions 1000000] [--postgresql URL] [--r
 4. Times the dashboard's questions page (the whole HTTP request through the app, logged in):
    the newest questions and a deep page, text searches (one, two and three common words, one
    letter, a rare word, a word found nowhere, a deep page), a number, the asker's
-   organisation, and each filter. ``--questions-only`` skips step 3.
+   organisation, and each filter; then, in each order the list offers (newest, oldest, next
+   deadline), searches, filters, both together and deep pages. ``--questions-only`` skips
+   step 3.
 
 Question texts are made of a small policy vocabulary (a common word is in about a quarter
 of them) with one of 2,000 place names in one question in twenty (a place name is in about
@@ -303,6 +305,71 @@ def _fill_postgresql(cursor, rows) -> None:  # type: ignore[no-untyped-def]
     cursor.execute("SELECT setval('questions_id_seq', (SELECT max(id) FROM questions))")
 
 
+# The pages timed in the list's default order (newest first).
+PAGES = [
+    ("newest, no filter", {}),
+    ("newest, page 1000", {"page": "1000"}),
+    ("text search, a common word", {"q": "apprenticeship"}),
+    ("text search, two words", {"q": "rural apprenticeship"}),
+    ("text search, three words", {"q": "rural apprenticeship funding"}),
+    ("text search, a one-letter start", {"q": "a"}),
+    ("text search, a place name", {"q": "torino123"}),
+    ("text search, found nowhere", {"q": "nowhere-to-be-found"}),
+    ("common word, page 100", {"q": "apprenticeship", "page": "100"}),
+    ("two words and status open", {"q": "rural apprenticeship", "status": "open"}),
+    ("a question number", {"q": "#500000"}),
+    ("the asker's organisation", {"q": "chambre des"}),
+    ("status open", {"status": "open"}),
+    ("topic", {"topic": "rural-youth-inclusion"}),
+    ("language", {"language": "el"}),
+    ("partner", {"partner": "kedivim"}),
+    ("expert", {"expert": "claire"}),
+    ("period (30 days)", {"from": "2026-10-28", "to": "2026-11-27"}),
+    ("partner and status", {"partner": "kedivim", "status": "open"}),
+    ("overdue, next deadline first", {"overdue": "1", "sort": "due"}),
+    ("no fiche answered (gaps)", {"gap": "1"}),
+]
+# Every order the list offers, each timed on the pages below.
+SORTED = [("newest", "newest first"), ("oldest", "oldest first"), ("due", "next deadline")]
+EVERY_ORDER = [
+    ("no filter", {}),
+    ("page 1000", {"page": "1000"}),
+    ("a common word", {"q": "apprenticeship"}),
+    ("a common word, page 100", {"q": "apprenticeship", "page": "100"}),
+    ("two words", {"q": "rural apprenticeship"}),
+    ("two words, page 100", {"q": "rural apprenticeship", "page": "100"}),
+    ("three words", {"q": "rural apprenticeship funding"}),
+    ("one letter", {"q": "a"}),
+    ("a place name", {"q": "torino123"}),
+    ("status open", {"status": "open"}),
+    ("status open, page 100", {"status": "open", "page": "100"}),
+    ("partner and status", {"partner": "kedivim", "status": "open"}),
+    ("expert", {"expert": "claire"}),
+    ("period (30 days)", {"from": "2026-10-28", "to": "2026-11-27"}),
+    ("overdue", {"overdue": "1"}),
+    ("no fiche answered (gaps)", {"gap": "1"}),
+    ("common word and status open", {"q": "apprenticeship", "status": "open"}),
+    ("two words and status open", {"q": "rural apprenticeship", "status": "open"}),
+    (
+        "two words and status open, last page",
+        {"q": "rural apprenticeship", "status": "open", "page": "85"},
+    ),
+    ("common word and partner", {"q": "apprenticeship", "partner": "kedivim"}),
+    (
+        "common word and partner, page 100",
+        {"q": "apprenticeship", "partner": "kedivim", "page": "100"},
+    ),
+    ("common word and language", {"q": "apprenticeship", "language": "el"}),
+    ("common word, 30 days", {"q": "apprenticeship", "from": "2026-10-28", "to": "2026-11-27"}),
+    ("common word and overdue", {"q": "apprenticeship", "overdue": "1"}),
+    ("period (ten months), page 30", {"from": "2026-01-28", "to": "2026-11-27", "page": "30"}),
+    (
+        "common word, ten months, page 30",
+        {"q": "apprenticeship", "from": "2026-01-28", "to": "2026-11-27", "page": "30"},
+    ),
+]
+
+
 def timed(action, runs: int) -> float:  # type: ignore[no-untyped-def]
     seconds = []
     for _ in range(runs):
@@ -329,28 +396,10 @@ def measure_questions(config: Config, database: Database, runs: int) -> None:
     form = client.get("/login").text
     token = form.split('name="csrf" value="', 1)[1].split('"', 1)[0]
     client.post("/login", data={"name": name, "password": "bench password", "csrf": token})
-    for name, params in [
-        ("newest, no filter", {}),
-        ("newest, page 1000", {"page": "1000"}),
-        ("text search, a common word", {"q": "apprenticeship"}),
-        ("text search, two words", {"q": "rural apprenticeship"}),
-        ("text search, three words", {"q": "rural apprenticeship funding"}),
-        ("text search, a one-letter start", {"q": "a"}),
-        ("text search, a place name", {"q": "torino123"}),
-        ("text search, found nowhere", {"q": "nowhere-to-be-found"}),
-        ("common word, page 100", {"q": "apprenticeship", "page": "100"}),
-        ("two words and status open", {"q": "rural apprenticeship", "status": "open"}),
-        ("a question number", {"q": "#500000"}),
-        ("the asker's organisation", {"q": "chambre des"}),
-        ("status open", {"status": "open"}),
-        ("topic", {"topic": "rural-youth-inclusion"}),
-        ("language", {"language": "el"}),
-        ("partner", {"partner": "kedivim"}),
-        ("expert", {"expert": "claire"}),
-        ("period (30 days)", {"from": "2026-10-28", "to": "2026-11-27"}),
-        ("partner and status", {"partner": "kedivim", "status": "open"}),
-        ("overdue, next deadline first", {"overdue": "1", "sort": "due"}),
-        ("no fiche answered (gaps)", {"gap": "1"}),
+    for name, params in PAGES + [
+        (f"{label}: {name}", {**params, "sort": sort})
+        for sort, label in SORTED
+        for name, params in EVERY_ORDER
     ]:
         response = client.get("/questions", params=params)
         assert response.status_code == 200, response.text[:500]
@@ -359,7 +408,7 @@ def measure_questions(config: Config, database: Database, runs: int) -> None:
         def run(params=params) -> None:  # type: ignore[no-untyped-def]
             client.get("/questions", params=params)
 
-        print(f"  questions page, {name:32} {timed(run, runs):7.3f} s  ({found})")
+        print(f"  questions page, {name:44} {timed(run, runs):7.3f} s  ({found})")
 
 
 def measure(

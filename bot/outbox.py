@@ -43,6 +43,8 @@ class OutboxSender:
         self.clock = clock
         # Which channels this process sends for now (another process may send for the rest).
         self._sends_for = sends_for
+        # Channels left to another process at the last read: a change is logged once.
+        self._left: set[str] = set()
         self.wake = asyncio.Event()
         # One flush at a time in this process, or two could send the same row.
         self._lock = asyncio.Lock()
@@ -92,9 +94,18 @@ class OutboxSender:
             if not (batch and progressed and more):
                 return sent
 
+    def _note_left(self, left: set[str]) -> None:
+        """Log once when this process stops, or starts again, sending for a channel."""
+        for name in sorted(left - self._left):
+            log.warning("%s: messages wait for the process that receives for it to send them", name)
+        for name in sorted(self._left - left):
+            log.info("%s: this process sends its messages again", name)
+        self._left = left
+
     def _pending(self) -> tuple[list[tuple[Delivery, str]], bool]:
         """Messages ready to send, oldest first, and whether more may be waiting behind them."""
         channels = [name for name in self.channels if self._sends_for(name)]
+        self._note_left(set(self.channels) - set(channels))
         if not channels:
             return [], False
         with self.sessions() as session:

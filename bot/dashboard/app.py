@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from jinja2 import pass_context
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +43,7 @@ from ground.storage.dashboard_accounts import (
 )
 from ground.storage.database import Database
 from ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
+from ground.storage.models import Question
 from ground.storage.questions_repo import QuestionFilter, list_questions, question_story
 from handlers.stats.backlog import open_questions
 from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
@@ -74,10 +76,16 @@ def create_app(
     templates = Jinja2Templates(directory=str(TEMPLATES))
     fmt = Formats.of(config)
     names = Names(config, fmt)
+
+    @pass_context
+    def when(context: Any, instant: dt.datetime | None) -> str:
+        """An instant in the zone of the page's reader (``fmt`` of the page, see readers)."""
+        return str(context.get("fmt", fmt).when(instant))
+
     templates.env.filters.update(
         percent=fmt.percent,
         hours=fmt.hours,
-        when=fmt.when,
+        when=when,
         number=fmt.number,
         blank=_blank,
         period=lambda p: fmt.period(p.start, p.end),
@@ -109,9 +117,24 @@ def create_app(
             request.session["sid"] = start_session(session, name, clock.now(), SESSION_HOURS)
         return RedirectResponse("/", status_code=303)
 
+    readers = {name: fmt.in_zone(zone) for name, zone in _staff_zones(config).items()}
+
+    def reader(user: str | None) -> Formats:
+        """How ``user`` reads times.
+
+        In ``dashboard.timezone`` when it is set, else, for a coordinator or expert of the
+        config, in their partner's zone (or their first language's), as the bot writes to
+        them; else in the network's default zone.
+        """
+        if config.dashboard.timezone or not user:
+            return fmt
+        return readers.get(user, fmt)
+
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         if "user" not in context:
             context["user"] = user_of(request)
+        context["fmt"] = reader(context["user"])
+        context["zone"] = context["fmt"].zone_name
         context["csrf"] = csrf_token(request)
         return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -326,9 +349,19 @@ def create_app(
                 story=story,
                 q=story.question,
                 topic_name=topic.name if topic else story.question.topic,
+                considered=considered_topics(story.question),
                 partner_name=partner.name if partner else story.question.partner_id,
                 dimensions=DIMENSIONS,
             )
+
+    def considered_topics(question: Question) -> list[tuple[str, float]]:
+        """The topics the classifier weighed next after the chosen one, likeliest first."""
+        scores = sorted((question.topic_scores or {}).items(), key=lambda item: -item[1])
+        return [
+            (english_topic(topic), float(score))
+            for topic, score in scores
+            if topic != question.topic and score >= 0.05
+        ][:2]
 
     def gaps(request: Request) -> Response:
         user = user_of(request)
@@ -430,6 +463,23 @@ def _day(text: str | None, name: str) -> dt.datetime | None:
 def _check_login(database: Database, name: str, password: str) -> bool:
     with database.sessions.begin() as session:
         return check_login(session, name, password)
+
+
+def _staff_zones(config: Config) -> dict[str, str]:
+    """The time zone of each coordinator and expert of the config, by id."""
+    languages = config.languages
+    staff = [(c.id, c.partner, c.languages) for c in config.coordinators]
+    staff += [(e.id, e.partner, e.languages) for e in config.experts]
+    zones = {}
+    for key, partner_id, spoken in staff:
+        partner = config.partner(partner_id) if partner_id else None
+        first = spoken[0] if spoken else ""
+        zones[key] = (
+            partner.timezone
+            if partner
+            else languages.timezones.get(first, languages.default_timezone)
+        )
+    return zones
 
 
 def _blank(value: object) -> object:

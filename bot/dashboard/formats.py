@@ -31,6 +31,10 @@ class Formats:
         zone = config.dashboard.timezone or config.languages.default_timezone
         return cls(zoneinfo.ZoneInfo(zone), Locale.parse(config.dashboard.locale))
 
+    def in_zone(self, zone: str) -> Formats:
+        """The same formats with times in ``zone`` (an IANA name)."""
+        return Formats(zoneinfo.ZoneInfo(zone), self.locale)
+
     def when(self, instant: dt.datetime | None) -> str:
         """A date and time such as "Mar 2, 2026, 10:00 AM" in the zone."""
         if instant is None:

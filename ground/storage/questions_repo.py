@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    type_coerce,
 )
 from sqlalchemy.orm import Session
 
@@ -42,6 +43,7 @@ from ground.storage.models import (
     Person,
     Question,
     RelayedMessage,
+    UTCDateTime,
 )
 
 __all__ = [
@@ -61,13 +63,13 @@ WORDS_STORED: ColumnElement[Any] = literal_column("questions.search_words")
 # A word of a search: letters and digits; anything else separates words, as in both indexes.
 WORD = re.compile(r"[^\W_]+")
 COUNTED = 10_000
-# Up to this many questions holding the searched text, SQLite takes them from the index.
+# Up to this many questions holding the searched text, the page is read from the index's list.
 FEW = COUNTED
-# From this many ids found by the index, a page walks its order rather than reading them all.
-WALK_FROM = 1_000
 
 # The next deadline; migration 0013 indexes it for the active questions.
 DUE = func.coalesce(Question.first_response_due, Question.resolution_due)
+# Each order is an index's very expressions, so that a page walks the index and stops when
+# full: ix_questions_created_at, and for the next deadline ix_questions_due_order (0017).
 SORTS = {
     "newest": (Question.created_at.desc(), Question.id.desc()),
     "oldest": (Question.created_at.asc(), Question.id.asc()),
@@ -137,11 +139,7 @@ def _among(session: Session, ids: list[int], number: Any = Question.id) -> Colum
 
     Thousands of bound numbers (an IN list) cost both planners more than the search itself
     (0.45 s for 6,689 on PostgreSQL); a JSON array on SQLite, an array on PostgreSQL do not.
-    For many ids the number is tested, not looked up (``id + 0``): the planners then walk the
-    page's order and stop at a full page, instead of reading and sorting every question
-    listed (0.26 s for 6,689 on SQLite).
     """
-    number = number + 0 if len(ids) > WALK_FROM else number
     if session.get_bind().dialect.name == "sqlite":
         each = func.json_each(json.dumps(ids)).table_valued("value")
         return number.in_(select(each.c.value))
@@ -149,9 +147,9 @@ def _among(session: Session, ids: list[int], number: Any = Question.id) -> Colum
 
 
 def _search(
-    session: Session, words: str, filters: list[Any]
-) -> tuple[list[ColumnElement[bool]], int]:
-    """The questions matching ``filters`` and ``words``, and how many the index listed.
+    session: Session, words: str, filters: list[Any], numbers: tuple[int, int] | None
+) -> tuple[list[ColumnElement[bool]], list[int] | None]:
+    """The questions matching ``filters`` and ``words``: listed, or the conditions of a walk.
 
     A question matches ``words`` if it holds every word of them (each the start of a word of
     its text, in any order, case and accents folded) or its asker's organisation contains them.
@@ -159,8 +157,10 @@ def _search(
     stored words on PostgreSQL) lists the matching questions, once. Up to FEW of them, the
     page reads those; past FEW, it walks its own order testing each question, where a page
     fills within the first few hundred rows (the index would list them all, and the
-    planners, misjudging how many, would read and sort them: 0.6 s for a common word). More
-    than FEW listed means the count stopped.
+    planners, misjudging how many, would read and sort them: 0.6 s for a common word). So
+    this returns either no conditions and the (sorted) ids listed, at most FEW, or the
+    conditions of the walk and None: more than FEW match, and the count stopped.
+    ``numbers``, when known, bound the numbers of the questions the filters can match.
     """
     escaped = words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     # The askers first (people are few): when none matches, as for most searches, the
@@ -172,18 +172,21 @@ def _search(
     ids: set[int] = set()
     if askers:
         ids.update(session.scalars(select(Question.id).where(theirs, *filters).limit(FEW + 1)))
-    listed = _listed(session, words, filters)
+    listed = _listed(session, words, filters, numbers)
     if listed is not None:
         ids.update(session.scalars(listed.limit(FEW + 1)))
     if len(ids) <= FEW:
-        return [_among(session, sorted(ids))], len(ids)
-    return [or_(_walked(session, words), theirs), *filters], len(ids)
+        return [], sorted(ids)
+    return [or_(_walked(session, words), theirs), *filters], None
 
 
-def _listed(session: Session, words: str, filters: list[Any]) -> Select[Any] | None:
+def _listed(
+    session: Session, words: str, filters: list[Any], numbers: tuple[int, int] | None = None
+) -> Select[Any] | None:
     """The ids of the questions holding ``words`` and matching ``filters``, from the index.
 
-    None when ``words`` has no word at all: only the organisation can match.
+    None when ``words`` has no word at all: only the organisation can match. SQLite reads only
+    the index's entries within ``numbers`` (lowest, highest), when given.
     """
     if not WORD.search(words):
         return None
@@ -191,6 +194,10 @@ def _listed(session: Session, words: str, filters: list[Any]) -> Select[Any] | N
         # Each word quoted (FTS5 syntax is not the coordinator's) and taken as a prefix.
         wanted = " AND ".join(f'"{word}"*' for word in WORD.findall(words))
         listed = select(SEARCH.c.rowid).where(SEARCH.c.questions_search.op("MATCH")(wanted))
+        if numbers is not None:
+            # FTS5 starts at the lowest number: for the last 30 days of a common word it read
+            # and looked up the 250,000 older matches first (0.2-0.5 s).
+            listed = listed.where(SEARCH.c.rowid.between(*numbers))
         # Read straight from the index when nothing else filters (0.07 s, against 0.2 s
         # through the questions, for 10,000 of a common word).
         return select(Question.id).where(Question.id.in_(listed), *filters) if filters else listed
@@ -216,27 +223,68 @@ def _walked(session: Session, words: str) -> ColumnElement[bool]:
 # A walk in the page's order on PostgreSQL: no sort of every match (it must read an index in
 # that order), and neither parallel workers nor JIT, whose start costs more than the walk.
 WALK_SETTINGS = ("enable_sort = off", "max_parallel_workers_per_gather = 0", "jit = off")
+# The next-deadline order within a period of at most PERIOD_SORTED questions, on PostgreSQL:
+# the period's questions read (through the index of created_at, as a bitmap) and sorted.
+PERIOD_SORTED = 100_000
+SORT_SETTINGS = ("enable_indexscan = off", "max_parallel_workers_per_gather = 0", "jit = off")
 
 
 @contextmanager
-def _in_page_order(session: Session) -> Iterator[None]:
-    """PostgreSQL walks the page's order for a query of more than FEW found questions.
+def _planned(session: Session, settings: tuple[str, ...]) -> Iterator[None]:
+    """PostgreSQL plans the page query with ``settings`` (SET LOCAL, reset right after).
 
-    Its estimate of a prefix search is a fixed 2 % of the rows (272,683 of a million found
-    "apprenticeship", 3 rows for three common words found in 20,346): for page 100 of a word
-    it listed and sorted every match (0.6 s) rather than walk 5,000 in order (0.03 s), and for
-    three words it read the whole table (0.6 s) rather than the first 2,400 rows (1 ms).
+    Walks (WALK_SETTINGS), for a query of more than FEW found questions: its estimate of a
+    prefix search is a fixed 2 % of the rows (272,683 of a million found "apprenticeship", 3
+    rows for three common words found in 20,346): for page 100 of a word it listed and sorted
+    every match (0.6 s) rather than walk 5,000 in order (0.03 s), and for three words it read
+    the whole table (0.6 s) rather than the first 2,400 rows (1 ms).
+
+    Sorts (SORT_SETTINGS) a short period in next-deadline order: taking each question's time
+    as independent of its deadline, it walked the deadline index, where the last 30 days of a
+    year come after 614,000 older deadlines (0.26 s; the 82,000 sorted take 0.1 s).
     """
-    if session.get_bind().dialect.name != "postgresql":
+    if not settings or session.get_bind().dialect.name != "postgresql":
         yield
         return
-    for setting in WALK_SETTINGS:
+    for setting in settings:
         session.execute(text(f"SET LOCAL {setting}"))
     try:
         yield
     finally:
-        for setting in WALK_SETTINGS:
+        for setting in settings:
             session.execute(text(f"RESET {setting.split()[0]}"))
+
+
+def _period(wanted: QuestionFilter, asked: Any = Question.created_at) -> list[ColumnElement[bool]]:
+    """The conditions of the period asked for, if any, on ``asked`` (the time asked unless told)."""
+    period = []
+    if wanted.start is not None:
+        period.append(asked >= wanted.start)
+    if wanted.end is not None:
+        period.append(asked < wanted.end)
+    return period
+
+
+# The time asked, which SQLite cannot look up in an index (a unary plus): a long period in
+# next-deadline order then walks the deadline index instead of reading and sorting the period
+# (830,000 questions for ten months of a million: 0.4 s, with a common word 0.7 s).
+UNINDEXED_ASKED = type_coerce(literal_column("+questions.created_at"), UTCDateTime)
+
+
+def _numbers_within(session: Session, period: list[ColumnElement[bool]]) -> tuple[int, int]:
+    """The lowest and highest number of the questions asked in ``period`` ((1, 0) if none)."""
+    low, high = session.execute(
+        select(func.min(Question.id), func.max(Question.id)).where(*period)
+    ).one()
+    return (1, 0) if low is None else (int(low), int(high))
+
+
+def _short(session: Session, period: list[ColumnElement[bool]]) -> bool:
+    """Whether at most PERIOD_SORTED questions were asked in ``period``."""
+    asked = select(Question.id).where(*period).limit(PERIOD_SORTED + 1)
+    return int(session.scalar(select(func.count()).select_from(asked.subquery())) or 0) <= (
+        PERIOD_SORTED
+    )
 
 
 def list_questions(session: Session, wanted: QuestionFilter, now: dt.datetime) -> QuestionPage:
@@ -260,17 +308,27 @@ def list_questions(session: Session, wanted: QuestionFilter, now: dt.datetime) -
         conditions.append(_overdue(now))
     if wanted.gap:
         conditions.append(unanswered_by_fiches())
-    if wanted.start is not None:
-        conditions.append(Question.created_at >= wanted.start)
-    if wanted.end is not None:
-        conditions.append(Question.created_at < wanted.end)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     search = wanted.search.strip()
     number = search.lstrip("#")
+    worded = bool(search) and not number.isdecimal()
+    period = _period(wanted)
+    by_deadline = wanted.sort == "due" and not wanted.overdue
+    # How long the period is matters to the next-deadline order and to SQLite's word index.
+    short = bool(period) and (by_deadline or (sqlite and worded)) and _short(session, period)
+    if period and by_deadline and not short and sqlite:
+        period = _period(wanted, UNINDEXED_ASKED)
+    conditions += period
     if number.isdecimal():
         # Past the database's integers a number names no question (it would raise there).
         conditions.append(Question.id == int(number) if int(number) <= MAX_ID else false())
-    if search and not number.isdecimal():
-        conditions, total = _search(session, search, conditions)  # the index listed them
+    listed: list[int] | None = None  # the questions the word index listed, all of them
+    walked = False  # or the page walks its order, testing each question
+    if worded:
+        numbers = _numbers_within(session, period) if short and sqlite else None
+        conditions, listed = _search(session, search, conditions, numbers)
+        walked = listed is None
+        total = COUNTED + 1 if listed is None else len(listed)
     else:
         # Counting stops past COUNTED: an exact count of a million rows costs more than the page.
         base = select(Question.id).where(*conditions).limit(COUNTED + 1)
@@ -282,17 +340,22 @@ def list_questions(session: Session, wanted: QuestionFilter, now: dt.datetime) -
     order = SORTS.get(wanted.sort, SORTS["newest"])
     if wanted.sort == "due" and wanted.overdue:
         order = OVERDUE_BY_DUE
+    if listed is not None:
+        conditions = [Question.id.in_(_page_of(session, listed, order, page, per_page))]
     query = (
         select(Question, asker.organisation, _overdue(now))
         .join(asker, asker.id == Question.asker_id)
         .where(*conditions)
         .order_by(*order)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
     )
-    # The time orders only: the index of created_at is what a walk reads.
-    walked = search and not number.isdecimal() and total > FEW and order is not SORTS["due"]
-    with _in_page_order(session) if walked else nullcontext():
+    if listed is None:
+        query = query.offset((page - 1) * per_page).limit(per_page)
+    settings = WALK_SETTINGS if walked else ()
+    if by_deadline and short and listed is None:
+        # A short period in next-deadline order: its questions sorted (SQLite chooses that
+        # itself); a longer one walks the deadline index (PostgreSQL chooses that itself).
+        settings = SORT_SETTINGS
+    with _planned(session, settings):
         found = session.execute(query).all()
     experts = _experts(session, [question.id for question, _, _ in found])
     rows = [
@@ -311,6 +374,27 @@ def list_questions(session: Session, wanted: QuestionFilter, now: dt.datetime) -
         for question, organisation, late in found
     ]
     return QuestionPage(rows=rows, total=min(total, COUNTED), page=page, pages=pages, more=more)
+
+
+def _page_of(
+    session: Session, listed: list[int], order: Any, page: int, per_page: int
+) -> list[int]:
+    """The numbers of one page of the ``listed`` questions, sorted by their order's keys alone.
+
+    Looking up each listed question and sorting only its keys costs about the same for any
+    page (0.02-0.05 s for 10,000 on a million questions); walking the order instead, testing
+    each question, reached the last page of 4,201 after the whole table (0.4-0.9 s).
+    """
+    if not listed:
+        return []
+    numbers = (
+        select(Question.id)
+        .where(_among(session, listed))
+        .order_by(*order)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(session.scalars(numbers))
 
 
 def _experts(session: Session, ids: list[int]) -> dict[int, list[str]]:
@@ -350,6 +434,8 @@ class QuestionStory:
     messages: list[tuple[RelayedMessage, Person]] = field(default_factory=list)
     thread: list[ThreadEntry] = field(default_factory=list)
     timeline: list[tuple[dt.datetime, str, str]] = field(default_factory=list)
+    # Why each expert (by config id) holds the question, from the latest event that says so.
+    why: dict[str, str] = field(default_factory=dict)
 
 
 def question_story(session: Session, question_id: int) -> QuestionStory | None:
@@ -401,7 +487,9 @@ def question_story(session: Session, question_id: int) -> QuestionStory | None:
             text = str((event.detail or {}).get("text", ""))
             thread.append(ThreadEntry(event.created_at, _name(actor), "note", text))
             continue
-        detail = ", ".join(f"{k}: {v}" for k, v in sorted((event.detail or {}).items()))
+        details = event.detail or {}
+        _note_why(story.why, event.kind, details, actor)
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(details.items()) if k != "reasons")
         timeline.append((event.created_at, event.kind.replace("_", " "), detail))
     for step in session.scalars(
         select(DeadlineStep).where(DeadlineStep.question_id == question_id)
@@ -418,6 +506,20 @@ def question_story(session: Session, question_id: int) -> QuestionStory | None:
     story.timeline = sorted(timeline, key=lambda entry: entry[0])
     story.thread = sorted(thread, key=lambda entry: entry.at)
     return story
+
+
+def _note_why(why: dict[str, str], kind: str, detail: dict[str, Any], actor: Person | None) -> None:
+    """Record in ``why`` why an event made someone an assignee.
+
+    Routing's reasons, a claim, or a reassignment (by whom, or the deadline step's reason).
+    """
+    for expert, reason in dict(detail.get("reasons") or {}).items():
+        why[str(expert)] = f"routed: {reason}"
+    assignee = detail.get("assignee")
+    if assignee and kind in ("claimed", "reassigned"):
+        by = f" by {_name(actor)}" if actor is not None else ""
+        because = f" ({detail['reason']})" if detail.get("reason") else ""
+        why[str(assignee)] = f"{kind}{by}{because}"
 
 
 def _name(person: Person | None) -> str:

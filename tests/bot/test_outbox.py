@@ -153,3 +153,23 @@ def test_thread_messages_of_a_whole_batch_cost_one_thread_query(database_url: st
         assert len(thread_queries) == 1, statements
     finally:
         db.dispose()
+
+
+async def test_a_channel_another_process_sends_for_waits_and_says_so_once(
+    database: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = CountingChannel()
+    leading = False
+    sender = OutboxSender(
+        database.sessions, {"fake": channel}, FixedClock(START), sends_for=lambda _: leading
+    )
+    with caplog.at_level("INFO", logger="bot.outbox"):
+        assert await sender.flush() == 0
+        assert await sender.flush() == 0
+        leading = True
+        assert await sender.flush() == COUNT
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if "sent outbox" not in r.msg]
+    assert said == [
+        ("WARNING", "fake: messages wait for the process that receives for it to send them"),
+        ("INFO", "fake: this process sends its messages again"),
+    ]

@@ -16,12 +16,14 @@ pytestmark = pytest.mark.db
 
 # The word index of questions (migrations 0015, 0016) lives outside the models: an FTS5 table
 # with its shadow tables on SQLite, a stored words column and its GIN index on PostgreSQL; so
-# does the partial expression index of the overdue list (migration 0013).
+# do the expression indexes of the overdue list (migration 0013) and of the next-deadline
+# order (0017).
 SEARCH_INDEX = (
     "questions_search",
     "search_words",
     "ix_questions_search_words",
     "ix_questions_active_due",
+    "ix_questions_due_order",
 )
 
 

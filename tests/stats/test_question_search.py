@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.orm import Session
 
 from bot.assembly import open_database
 from ground.config import Config
-from ground.storage import privacy
+from ground.storage import privacy, questions_repo
 from ground.storage.database import Database
 from ground.storage.models import Question
 from ground.storage.questions_repo import (
     COUNTED,
-    WALK_FROM,
     QuestionFilter,
     list_questions,
 )
@@ -149,33 +149,98 @@ def test_an_erased_text_leaves_no_word_on_disk(config: Config) -> None:
     assert _found(config, "zyxw") == []
 
 
-def test_many_found_questions_are_paged_in_order(config: Config) -> None:
-    """Past WALK_FROM ids the page walks its order instead of reading every id: same pages."""
+def _deadlines(n: int) -> dict[str, dt.datetime | None]:
+    """Deadlines that disagree with the numbers and the times, some tied, some missing.
+
+    The next deadline is the first response's, else the resolution's: one question in three
+    has only a resolution deadline, and each other's resolution deadline comes before its
+    first response's, so that taking the wrong one would change the order.
+    """
+    due = NOW + dt.timedelta(minutes=(n * 37) % 500)
+    if n % 5 == 0:
+        return {"first_response_due": None, "resolution_due": None}
+    if n % 3 == 1:
+        return {"first_response_due": None, "resolution_due": due}
+    return {"first_response_due": due, "resolution_due": due - dt.timedelta(days=2)}
+
+
+def _in_order(session: Session, matching: str, *period: dt.datetime) -> dict[str, list[int]]:
+    """The numbers of the questions whose text holds ``matching``, in each order of the list.
+
+    Only those asked from ``period[0]`` to ``period[1]``, when given.
+    """
+    asked = [Question.created_at >= period[0], Question.created_at < period[1]] if period else []
+    every = session.execute(
+        select(
+            Question.id,
+            Question.created_at,
+            func.coalesce(Question.first_response_due, Question.resolution_due),
+        ).where(Question.text.like(f"%{matching}%"), *asked)
+    ).all()
+    newest = [n for n, _, _ in sorted(every, key=lambda r: (r[1], r[0]), reverse=True)]
+    never = dt.datetime.max.replace(tzinfo=dt.UTC)
+    due = [n for n, _, d in sorted(every, key=lambda r: (r[2] is None, r[2] or never, r[0]))]
+    return {"newest": newest, "oldest": newest[::-1], "due": due}
+
+
+def test_listed_questions_are_paged_in_every_order(config: Config) -> None:
+    """Up to FEW found, a page sorts the listed questions' keys: every order, every page."""
     database = open_database(config)
     with database.sessions.begin() as session:
         asker = add_asker(session, NOW, display_name="A")
-        # Numbers and times disagree on purpose: the order is the time's, then the number's.
-        for n in range(WALK_FROM + 200):
+        for n in range(1_200):
             text = f"rural apprenticeship {n}" if n % 2 else f"rural tourism {n}"
             asked = NOW - dt.timedelta(minutes=(n * 7919) % 5003)
-            session.add(question_row(asker, text, asked))
+            session.add(question_row(asker, text, asked, **_deadlines(n)))
     with database.sessions() as session:
-        pages = [
-            list_questions(
+        pages = {
+            (sort, page): list_questions(
                 session, QuestionFilter(search="rural apprenticeship", sort=sort, page=page), NOW
             )
-            for sort in ("newest", "oldest")
-            for page in (1, 2)
-        ]
-        every = session.execute(
-            select(Question.created_at, Question.id).where(Question.text.like("%apprenticeship%"))
-        ).all()
+            for sort in ("newest", "oldest", "due")
+            for page in range(1, 13)
+        }
+        expected = _in_order(session, "apprenticeship")
     database.dispose()
-    newest = [row.id for row in sorted(every, key=lambda r: (r.created_at, r.id), reverse=True)]
-    oldest = newest[::-1]
-    assert all((p.total, p.more) == ((WALK_FROM + 200) // 2, False) for p in pages)
-    assert [r.id for r in pages[0].rows + pages[1].rows] == newest[:100]
-    assert [r.id for r in pages[2].rows + pages[3].rows] == oldest[:100]
+    assert {(p.total, p.more, p.pages) for p in pages.values()} == {(600, False, 12)}
+    for sort, numbers in expected.items():
+        found = [row.id for page in range(1, 13) for row in pages[sort, page].rows]
+        assert found == numbers, sort
+    # The deadlines' order is neither time order: the test tells them apart.
+    assert expected["due"] not in (expected["newest"], expected["oldest"])
+
+
+def test_many_found_questions_walk_every_order(config: Config) -> None:
+    """Past FEW found, a page walks its order's index (next deadline too), testing each row."""
+    database = open_database(config)
+    with database.sessions.begin() as session:
+        asker = add_asker(session, NOW, display_name="A")
+        session.add_all(
+            question_row(
+                asker,
+                f"question {n}" if n % 4 else f"answer {n}",
+                NOW - dt.timedelta(minutes=(n * 7919) % 15013),
+                **_deadlines(n),
+            )
+            for n in range(COUNTED * 4 // 3 + 20)
+        )
+    with database.sessions() as session:
+        pages = {
+            (sort, page): list_questions(
+                session, QuestionFilter(search="question", sort=sort, page=page), NOW
+            )
+            for sort in ("newest", "oldest", "due")
+            for page in (1, 3)
+        }
+        expected = _in_order(session, "question")
+        # PostgreSQL walked with its sorts turned off; they are on again after it.
+        sorts = "on" if database.backend == "sqlite" else session.scalar(text("SHOW enable_sort"))
+    database.dispose()
+    assert sorts == "on"
+    assert {(p.total, p.more) for p in pages.values()} == {(COUNTED, True)}
+    for sort, numbers in expected.items():
+        assert [row.id for row in pages[sort, 1].rows] == numbers[:50], sort
+        assert [row.id for row in pages[sort, 3].rows] == numbers[100:150], sort
 
 
 def test_the_word_index_is_built_from_stored_questions_and_undone(database_url: str) -> None:
@@ -256,3 +321,75 @@ def test_short_prefixes_and_stored_words_are_built_from_stored_questions(
             True,
             True,
         )
+
+
+@pytest.mark.parametrize("listed", [True, False], ids=["listed", "walked"])
+@pytest.mark.parametrize("period_sorted", [10**6, 10], ids=["short period", "long period"])
+def test_a_period_in_every_order(
+    config: Config, monkeypatch: pytest.MonkeyPatch, listed: bool, period_sorted: int
+) -> None:
+    """A period is read and sorted when short, else the order walked: the same pages either way.
+
+    The bounds are lowered so that a few hundred questions make a long period (more than
+    PERIOD_SORTED) and many found questions (more than FEW, walked).
+    """
+    monkeypatch.setattr(questions_repo, "PERIOD_SORTED", period_sorted)
+    if not listed:
+        monkeypatch.setattr(questions_repo, "FEW", 20)
+    database = open_database(config)
+    with database.sessions.begin() as session:
+        asker = add_asker(session, NOW, display_name="A")
+        for n in range(600):
+            text = f"rural apprenticeship {n}" if n % 2 else f"rural tourism {n}"
+            asked = NOW - dt.timedelta(minutes=(n * 7919) % 5003)
+            session.add(question_row(asker, text, asked, **_deadlines(n)))
+    start, end = NOW - dt.timedelta(minutes=4000), NOW - dt.timedelta(minutes=1000)
+    with database.sessions() as session:
+        pages = {
+            (words, sort, page): list_questions(
+                session,
+                QuestionFilter(search=words, sort=sort, page=page, start=start, end=end),
+                NOW,
+            )
+            for words in ("apprenticeship", "")
+            for sort in ("newest", "oldest", "due")
+            for page in (1, 2)
+        }
+        expected = {
+            "apprenticeship": _in_order(session, "apprenticeship", start, end),
+            "": _in_order(session, "rural", start, end),
+        }
+    database.dispose()
+    for (words, sort, page), found in pages.items():
+        numbers = expected[words][sort][(page - 1) * 50 : page * 50]
+        assert [row.id for row in found.rows] == numbers, (words, sort, page)
+    assert len(expected["apprenticeship"]["due"]) > 100  # two full pages at least
+
+
+def test_the_deadline_order_index_is_built_and_undone(database_url: str) -> None:
+    """Migration 0017 indexes the next-deadline order of the questions stored, and undoes it."""
+    database = Database(database_url)
+    command.upgrade(database._alembic(), "0016")
+    with database.sessions.begin() as session:
+        asker = add_asker(session, NOW, display_name="A")
+        for n in range(3):
+            session.add(question_row(asker, f"stored {n}", NOW, **_deadlines(n)))
+    command.upgrade(database._alembic(), "0017")
+
+    def indexes() -> set[str]:
+        with database.engine.connect() as connection:
+            if database.backend == "sqlite":
+                query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+            else:
+                query = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+            return set(connection.scalars(text(query)))
+
+    with database.sessions() as session:
+        page = list_questions(session, QuestionFilter(search="stored", sort="due"), NOW)
+    built = indexes()
+    command.downgrade(database._alembic(), "0016")
+    undone = indexes()
+    database.dispose()
+    # Question 1 (n=0) has no deadline: last; n=1 and n=2 in the order of their deadlines.
+    assert [row.text for row in page.rows] == ["stored 1", "stored 2", "stored 0"]
+    assert ("ix_questions_due_order" in built, "ix_questions_due_order" in undone) == (True, False)

@@ -16,13 +16,14 @@ from bot.dashboard.charts import WIDEST_BAR, Week, nice_ceiling, weekly_chart
 from bot.dashboard.formats import Formats
 from ground.clock import FixedClock
 from ground.config import Config, ConfigError, load_config
+from ground.storage.dashboard_accounts import add_account
 from ground.storage.database import Database
 from ground.storage.models import Event, Person, Question
 from handlers.stats.figures import DIMENSIONS
 from handlers.stats.tables import FIGURE_FIELDS
 from tests.conftest import example_config_text
 from tests.stats import dataset
-from tests.stats.test_surfaces import PERIOD, database, login, stats_config
+from tests.stats.test_surfaces import PERIOD, database, login, stats_config, with_csrf
 
 pytestmark = pytest.mark.db
 __all__ = ["database", "stats_config"]  # the fixtures, used by name
@@ -134,6 +135,34 @@ def test_times_in_the_dashboards_zone_and_locale(
     fr = Formats.of(athens)
     assert fr.hours(1234.56) == "1\u202f234,6\u00a0h" or fr.hours(1234.56) == "1\u00a0234,6\u00a0h"
     assert fr.percent(None) == "—" and fr.when(None) == "—"
+
+
+def test_times_in_each_coordinators_own_zone(stats_config: Config, database: Database) -> None:
+    """With no ``dashboard.timezone``, each reader sees times in their own zone, as in chat."""
+    assert stats_config.dashboard.timezone == ""
+    with database.sessions.begin() as session:
+        # Eleni (KEDIVIM, Athens) and a login for nobody of the config (made with --force).
+        add_account(session, "eleni", "eleni's long passphrase", dataset.NOW)
+        add_account(session, "guest", "the guest's passphrase", dataset.NOW)
+        q6 = session.query(Question).filter(Question.text == "question q6").one().id
+    seen = {}
+    for name, password in [
+        ("anna", "correct horse battery"),
+        ("eleni", "eleni's long passphrase"),
+        ("guest", "the guest's passphrase"),
+    ]:
+        client = TestClient(create_app(stats_config, database, FixedClock(dataset.NOW)))
+        form = with_csrf(client, {"name": name, "password": password})
+        assert client.post("/login", data=form).status_code == 200
+        page = client.get(f"/questions/{q6}").text
+        seen[name] = (re.findall(r"Asked (.*?) on telegram", page), page.count("Europe/"))
+        seen[name] += (re.search(r"Times in (\S+)\.", page).group(1),)  # type: ignore[union-attr]
+    # Asked 2026-03-19 10:00 UTC: 11:00 in Berlin (Anna's partner), noon in Athens (Eleni's).
+    assert seen["anna"][0] == ["Mar 19, 2026, 11:00\u202fAM"] and seen["anna"][2] == "Europe/Berlin"
+    assert (
+        seen["eleni"][0] == ["Mar 19, 2026, 12:00\u202fPM"] and seen["eleni"][2] == "Europe/Athens"
+    )
+    assert seen["guest"][2] == "Europe/Brussels"  # the network's default
 
 
 @pytest.mark.parametrize(
