@@ -38,6 +38,17 @@ def shared_only(database: Database) -> None:
         pytest.skip("claims between processes need PostgreSQL (SQLite takes one process)")
 
 
+def test_a_stored_batch_keeps_its_order_and_a_redelivery_is_stored_once(database: Database) -> None:
+    """A polled batch is one INSERT; its events are numbered in arrival order, once each."""
+    inbox = Inbox(database.sessions, "telegram")
+    arrived = [str(n) for n in range(300)]
+    assert asyncio.run(inbox.store(events(*[(n, str(int(n) % 7)) for n in arrived]))) == 300
+    assert asyncio.run(inbox.store(events(("5", "5"), ("300", "x"), ("300", "x")))) == 1
+    with database.sessions() as session:
+        stored = session.scalars(select(InboxEvent.platform_id).order_by(InboxEvent.id)).all()
+    assert stored == [*arrived, "300"]
+
+
 def test_a_conversation_is_handled_by_one_process_at_a_time_in_order(database: Database) -> None:
     """B gets the conversations A has not claimed, and a later event only after the earlier."""
     shared_only(database)
