@@ -77,18 +77,22 @@ def create_app(
     fmt = Formats.of(config)
     names = Names(config, fmt)
 
-    @pass_context
-    def when(context: Any, instant: dt.datetime | None) -> str:
-        """An instant in the zone of the page's reader (``fmt`` of the page, see readers)."""
-        return str(context.get("fmt", fmt).when(instant))
+    def readers_way(write: Callable[..., str]) -> Callable[..., str]:
+        """A filter writing as the page's reader does (``fmt`` of the page, see readers)."""
+
+        @pass_context
+        def written(context: Any, *values: Any) -> str:
+            return write(context.get("fmt", fmt), *values)
+
+        return written
 
     templates.env.filters.update(
-        percent=fmt.percent,
-        hours=fmt.hours,
-        when=when,
-        number=fmt.number,
+        percent=readers_way(Formats.percent),
+        hours=readers_way(Formats.hours),
+        when=readers_way(Formats.when),
+        number=readers_way(Formats.number),
         blank=_blank,
-        period=lambda p: fmt.period(p.start, p.end),
+        period=readers_way(lambda f, p: f.period(p.start, p.end)),
     )
     templates.env.globals.update(names=names, zone=fmt.zone_name)
     secret = config.dashboard.secret
@@ -117,18 +121,17 @@ def create_app(
             request.session["sid"] = start_session(session, name, clock.now(), SESSION_HOURS)
         return RedirectResponse("/", status_code=303)
 
-    readers = {name: fmt.in_zone(zone) for name, zone in _staff_zones(config).items()}
+    readers = _readers(config, fmt)
 
     def reader(user: str | None) -> Formats:
-        """How ``user`` reads times.
+        """How ``user`` reads times, dates and numbers.
 
-        In ``dashboard.timezone`` when it is set, else, for a coordinator or expert of the
-        config, in their partner's zone (or their first language's), as the bot writes to
-        them; else in the network's default zone.
+        In ``dashboard.timezone`` and ``dashboard.locale`` where they are set. Else, for a
+        coordinator or expert of the config, in their partner's zone (or their first
+        language's), as the bot writes to them, and in English as written in their partner's
+        country; for anyone else in the network's default zone and English for Europe.
         """
-        if config.dashboard.timezone or not user:
-            return fmt
-        return readers.get(user, fmt)
+        return readers.get(user, fmt) if user else fmt
 
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         if "user" not in context:
@@ -204,11 +207,12 @@ def create_app(
             weekly = report(session, request, "week")
             partners = figures_by(session, weekly.period, clock.now(), "partner")
             backlog = open_questions(session, clock.now())
+        mine = reader(user)
         on_time = [
             Bar(
                 names.group("partner", f.key),
                 f.first_response_on_time_rate * 100,
-                f"{fmt.percent(f.first_response_on_time_rate)} "
+                f"{mine.percent(f.first_response_on_time_rate)} "
                 f"({f.first_response_on_time} of {f.first_response_due})",
             )
             for f in sorted(partners.values(), key=lambda f: names.group("partner", f.key))
@@ -230,7 +234,7 @@ def create_app(
             query=request.url.query,
             warnings=[render_warning(w, topic_name=english_topic) for w in top_warnings(weekly)],
             weekly_chart=weekly_chart(
-                weeks(weekly, fmt), "Questions and median first response per week"
+                weeks(weekly, mine), "Questions and median first response per week"
             ),
             on_time_chart=horizontal_bars(on_time, 100, "First responses on time per partner"),
             load_chart=horizontal_bars(
@@ -259,8 +263,8 @@ def create_app(
             user=user,
             report=data,
             by=by,
-            table=figures_table(data, names, fmt),
-            chart=breakdown_chart(data, names, fmt),
+            table=figures_table(data, names, reader(user)),
+            chart=breakdown_chart(data, names, reader(user)),
             query=request.url.query,
             dimensions=DIMENSIONS,
         )
@@ -383,7 +387,9 @@ def create_app(
             request,
             "gaps.html",
             user=user,
-            gaps=[(gap, over_time(gap.days, period.start, period.end, fmt)) for gap in found],
+            gaps=[
+                (gap, over_time(gap.days, period.start, period.end, reader(user))) for gap in found
+            ],
             period=period,
             by_country=by_country,
             span=f"from={period.start:%Y-%m-%d}&to={last_day:%Y-%m-%d}",
@@ -465,21 +471,25 @@ def _check_login(database: Database, name: str, password: str) -> bool:
         return check_login(session, name, password)
 
 
-def _staff_zones(config: Config) -> dict[str, str]:
-    """The time zone of each coordinator and expert of the config, by id."""
+def _readers(config: Config, shared: Formats) -> dict[str, Formats]:
+    """How each coordinator and expert of the config reads the dashboard, by id."""
     languages = config.languages
     staff = [(c.id, c.partner, c.languages) for c in config.coordinators]
     staff += [(e.id, e.partner, e.languages) for e in config.experts]
-    zones = {}
+    readers = {}
     for key, partner_id, spoken in staff:
         partner = config.partner(partner_id) if partner_id else None
         first = spoken[0] if spoken else ""
-        zones[key] = (
+        zone = (
             partner.timezone
             if partner
             else languages.timezones.get(first, languages.default_timezone)
         )
-    return zones
+        readers[key] = shared.for_reader(
+            None if config.dashboard.timezone else zone,
+            None if config.dashboard.locale else (partner.country if partner else ""),
+        )
+    return readers
 
 
 def _blank(value: object) -> object:

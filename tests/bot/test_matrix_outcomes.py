@@ -26,7 +26,7 @@ from tests.bot.test_matrix import (
 pytestmark = pytest.mark.db
 
 # With the three fiches of the world, this lands well inside the suggest band (confidence
-# about 0.62): a question near a band's edge flips with the last digits of the embedding.
+# about 0.65): a question near a band's edge flips with the last digits of the embedding.
 SUGGEST_QUESTION = (
     "Which regions track where vocational graduates end up working, with a shared dashboard?"
 )

@@ -125,9 +125,11 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     }
     assert cards == {
         "card-asked": "8",
-        "card-deflection": "12%",
-        "card-first": "7 h",  # the browser gives the no-break space as a space
-        "card-on-time": "60%",
+        # As Anna reads them (English as written in Germany); the browser gives the
+        # no-break space as a space.
+        "card-deflection": "12 %",
+        "card-first": "7 h",
+        "card-on-time": "60 %",
         "card-open": "4",
     }
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) == 3

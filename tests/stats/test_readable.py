@@ -68,12 +68,12 @@ def test_a_breakdown_names_groups_and_writes_units(client: TestClient) -> None:
             "WUP Kraków",
         ]
     )
-    every = by_name["All questions"]
-    assert every[1:5] == ["8", "1 (12%)", "1", "6"]
+    every = by_name["All questions"]  # as Anna reads them: English as written in Germany
+    assert every[1:5] == ["8", "1 (12\u00a0%)", "1", "6"]
     assert every[header.index("First response, median")] == "7\u00a0h"
-    assert every[header.index("First responses on time")] == "3 of 5 (60%)"
-    assert every[header.index("Said it helped")] == "2 of 3 (67%)"
-    assert by_name["KEDIVIM Crete"][header.index("First response, 90th percentile")] == "9.2\u00a0h"
+    assert every[header.index("First responses on time")] == "3 of 5 (60\u00a0%)"
+    assert every[header.index("Said it helped")] == "2 of 3 (67\u00a0%)"
+    assert by_name["KEDIVIM Crete"][header.index("First response, 90th percentile")] == "9,2\u00a0h"
     # The table scrolls inside its card rather than pushing the page sideways.
     assert '<div class="wide">\n<table id="breakdown">' in page
 
@@ -91,7 +91,7 @@ def test_every_breakdown_has_a_chart_and_names(client: TestClient, by: str) -> N
         "topic": "EU funding",
         "language": "French",
         "channel": "Telegram",
-        "week": "Mar 2",
+        "week": "2 Mar",  # Anna reads English as written in Germany
     }[by]
     assert expected in texts, (by, texts)
     assert expected in page
@@ -157,19 +157,36 @@ def test_times_in_each_coordinators_own_zone(stats_config: Config, database: Dat
         page = client.get(f"/questions/{q6}").text
         seen[name] = (re.findall(r"Asked (.*?) on telegram", page), page.count("Europe/"))
         seen[name] += (re.search(r"Times in (\S+)\.", page).group(1),)  # type: ignore[union-attr]
+        partners = client.get("/by/partner", params=PERIOD).text
+        seen[name] += (next(r for r in _cells(partners, "breakdown") if r[0] == "KEDIVIM Crete"),)
     # Asked 2026-03-19 10:00 UTC: 11:00 in Berlin (Anna's partner), noon in Athens (Eleni's).
-    assert seen["anna"][0] == ["Mar 19, 2026, 11:00\u202fAM"] and seen["anna"][2] == "Europe/Berlin"
-    assert (
-        seen["eleni"][0] == ["Mar 19, 2026, 12:00\u202fPM"] and seen["eleni"][2] == "Europe/Athens"
-    )
+    assert seen["anna"][0] == ["19 Mar 2026, 11:00"] and seen["anna"][2] == "Europe/Berlin"
+    assert seen["eleni"][0] == ["19 Mar 2026, 12:00"] and seen["eleni"][2] == "Europe/Athens"
     assert seen["guest"][2] == "Europe/Brussels"  # the network's default
+    # Numbers as written in the partner's country: German for Anna; English for Europe for
+    # Eleni (Babel has no English of Greece) and for a login of nobody in the config.
+    assert "9,2\u00a0h" in seen["anna"][3] and "9.2\u00a0h" not in seen["anna"][3]
+    assert "9.2\u00a0h" in seen["eleni"][3] and "9.2\u00a0h" in seen["guest"][3]
+
+
+def test_a_locale_in_the_config_is_everyones(stats_config: Config, database: Database) -> None:
+    """``dashboard.locale`` set, even to plain ``en``, writes everyone's figures its way."""
+    american = dataclasses.replace(
+        stats_config, dashboard=dataclasses.replace(stats_config.dashboard, locale="en")
+    )
+    client = TestClient(create_app(american, database, FixedClock(dataset.NOW)))
+    login(client)  # Anna, whose partner is in Germany
+    with database.sessions() as session:
+        q6 = session.query(Question).filter(Question.text == "question q6").one().id
+    page = client.get(f"/questions/{q6}").text
+    assert "Mar 19, 2026, 11:00\u202fAM" in page and "Times in Europe/Berlin." in page
 
 
 @pytest.mark.parametrize(
     ("line", "bad", "message"),
     [
         ('timezone = ""', 'timezone = "Mars/Olympus"', "dashboard.timezone"),
-        ('locale = "en"', 'locale = "xx_YY_ZZ"', "dashboard.locale"),
+        ('locale = ""', 'locale = "xx_YY_ZZ"', "dashboard.locale"),
     ],
 )
 def test_a_bad_zone_or_locale_is_refused(tmp_path: Path, line: str, bad: str, message: str) -> None:
