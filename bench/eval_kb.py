@@ -182,7 +182,7 @@ def main() -> None:
         from routing.calibration import figures as cv_figures
 
         config = load_config(args.config)
-        rows = measure(args.config, args.sample, examples(args.sample, None))
+        rows = measure(args.config, args.sample, examples(args.sample, []))
         print("grouped 5-fold cross-validated estimate (sample only):")
         estimate = cv_figures(rows, cross_validated(rows), config.knowledge.answer_confidence)
         for name, value in estimate.as_dict().items():

@@ -1,7 +1,7 @@
 """Fit the answerability model on the public sample plus our own examples, with grouped CV.
 
 Usage: python bench/fit_answerability.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples bench/data/answerability_examples.jsonl] [--hold-out FIRST:LAST]
+         [--examples FILE ...] [--hold-out FIRST:LAST]
          [--unseen FILE] [--write]
 
 A question is a positive example when its best fiche (as the triage ranks them) is one of its
@@ -10,8 +10,9 @@ are grouped by their first labelled fiche (uncovered ones by language), and the 
 are those of models that never saw the question's group: grouped 5-fold cross-validation.
 ``--hold-out w141:w240`` keeps the examples of those ids (inclusive) out of the fitting and
 scores them with the model fitted on the rest: a test on questions it never saw.
-``--unseen FILE`` scores the questions of FILE (never part of the base set, such as
-bench/data/answerability_fresh.jsonl) with the model fitted on the base set.
+``--examples`` are w001-w340 by default: answerability_examples.jsonl and the first fresh set,
+looked at since. ``--unseen FILE`` scores the questions of FILE (never part of the base set,
+such as bench/data/answerability_fresh2.jsonl) with the model fitted on the base set.
 ``--write`` stores the model fitted on everything in routing/answerability.json, and the
 measured examples in routing/answerability_base.jsonl: the base set `rrm kb calibrate` adds
 the stored labels to.
@@ -27,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
 from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
@@ -41,9 +43,9 @@ from routing.calibration import (  # noqa: E402
 )
 
 
-def examples(sample: Path, extra: Path | None) -> list[dict[str, object]]:
-    """The labelled questions of the sample and of ``extra``."""
-    files = [sample / "questions.jsonl"] + ([extra] if extra else [])
+def examples(sample: Path, extra: list[Path]) -> list[dict[str, object]]:
+    """The labelled questions of the sample and of the ``extra`` files."""
+    files = [sample / "questions.jsonl", *extra]
     return [
         json.loads(line)
         for path in files
@@ -101,7 +103,11 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
     parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument(
-        "--examples", type=Path, default=ROOT / "bench" / "data" / "answerability_examples.jsonl"
+        "--examples",
+        type=Path,
+        nargs="+",
+        default=[DATA / "answerability_examples.jsonl", DATA / "answerability_fresh.jsonl"],
+        help="our own labelled questions fitted on beside the sample's (default: w001-w340)",
     )
     parser.add_argument(
         "--hold-out",

@@ -1,7 +1,7 @@
 """Fit the re-ranking of the first fiches found for a question, with grouped CV.
 
 Usage: python bench/fit_reranking.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples bench/data/answerability_examples.jsonl] [--unseen FILE] [--write]
+         [--examples FILE ...] [--unseen FILE] [--write]
 
 Every question of the sample and of ``--examples`` runs through the bot's triage with the
 search's own order (no re-ranking). The re-ranker is a pairwise logistic model: for each
@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
 from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
@@ -181,12 +182,18 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
     parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument(
-        "--examples", type=Path, default=ROOT / "bench" / "data" / "answerability_examples.jsonl"
+        "--examples",
+        type=Path,
+        nargs="+",
+        default=[DATA / "answerability_examples.jsonl", DATA / "answerability_fresh.jsonl"],
+        help="our own labelled questions fitted on beside the sample's (default: w001-w340)",
     )
     parser.add_argument("--unseen", type=Path, help="rank these questions once, fitted on the rest")
     parser.add_argument("--write", action="store_true", help=f"write {RERANKING_PATH.name}")
     args = parser.parse_args()
-    base_rows = rows_of(args.sample / "questions.jsonl") + rows_of(args.examples)
+    base_rows = rows_of(args.sample / "questions.jsonl") + [
+        row for path in args.examples for row in rows_of(path)
+    ]
     unseen_rows = rows_of(args.unseen) if args.unseen else []
     measured = measure(args.config, args.sample, base_rows + unseen_rows)
     base, unseen = measured[: len(base_rows)], measured[len(base_rows) :]

@@ -296,8 +296,9 @@ class DashboardConfig:
     trusted_proxies: tuple[str, ...] = ()
     # The time zone the dashboard shows times in; empty: languages.default_timezone.
     timezone: str = ""
-    # How dates and numbers are written (a locale such as en, fr, de_AT).
-    locale: str = "en"
+    # How dates and numbers are written (a locale such as en, fr, de_AT); empty: each
+    # reader's, English as written in their partner's country (en_DE, en_FI, …).
+    locale: str = ""
 
     @property
     def url(self) -> str:
@@ -875,7 +876,8 @@ def _check_dashboard(config: Config) -> None:
                 "dashboard.timezone", f"unknown time zone {dashboard.timezone!r}"
             ) from None
     try:
-        Locale.parse(dashboard.locale)
+        if dashboard.locale:
+            Locale.parse(dashboard.locale)
     except (ValueError, TypeError, UnknownLocaleError):
         raise _KeyError(
             "dashboard.locale", f"unknown locale {dashboard.locale!r}; for example en, fr, de_AT"

@@ -115,6 +115,11 @@ def refer(
         language=question.language,
         fallback=decision.fallback,
         experts=[c.key for c in decision.everyone],
+        # Why each was chosen, in English as the dashboard's question page shows it.
+        reasons={
+            c.key: reason_text(turn.services.texts, turn.config, reason, "en")
+            for c, reason in zip(decision.everyone, decision.reasons, strict=True)
+        },
     )
     _post_thread(
         turn, question, asker, decision, recipients, asker_wrote, found=found, vector=vector

@@ -17,6 +17,7 @@ from knowledge import repository
 from knowledge.collection import Collection
 from knowledge.embedder import Embedder, encode_vector
 from knowledge.fiche import FicheFileError, FicheVersionText
+from knowledge.index import gist_text
 
 __all__ = [
     "ImportRefused",
@@ -127,6 +128,10 @@ def import_collection(
             vectors = _embed(chunk, embedder, bar)
             with sessions.begin() as session:
                 store_versions(session, key, chunk, vectors, embedder.name, now())
+                # The gists too, so the first search index built after the import has them.
+                repository.cached_passage_vectors(
+                    session, embedder, [gist_text(v.title, v.summary) for v in chunk]
+                )
             report.versions_embedded += len(chunk)
     with sessions.begin() as session:
         present = collection.fiche_ids

@@ -15,10 +15,11 @@ from ground.storage import answers_repo
 from ground.storage.models import Fiche, FicheVersion, QuestionVector, TextVector
 from knowledge.embedder import Embedder, decode_vector, encode_vector, stack
 from knowledge.fiche import FicheVersionText
-from knowledge.index import FicheIndex, IndexedVersion, version_words
+from knowledge.index import FicheIndex, IndexedVersion, gist_text, version_words
 from knowledge.text import tokenize
 
 __all__ = [
+    "cached_passage_vectors",
     "cached_query_vectors",
     "collection_state",
     "count_versions",
@@ -40,8 +41,8 @@ __all__ = [
 
 def load_index(session: Session, embedder: Embedder, lexical_weight: float) -> FicheIndex:
     """Build the search index from every stored version embedded by ``embedder``."""
-    versions, vectors, tokens, words = _indexed(session, embedder, lexical_weight)
-    return FicheIndex(versions, vectors, lexical_weight, tokens, words)
+    versions, vectors, tokens, words, gists = _indexed(session, embedder, lexical_weight)
+    return FicheIndex(versions, vectors, lexical_weight, tokens, words, gists)
 
 
 def index_with_fiches(
@@ -53,20 +54,24 @@ def index_with_fiches(
     """
     if index.lexical_weight > 0:
         return load_index(session, embedder, index.lexical_weight)
-    versions, vectors, _, words = _indexed(
+    versions, vectors, _, words, gists = _indexed(
         session, embedder, 0.0, FicheVersion.fiche_id.in_(fiche_ids)
     )
-    return index.with_versions(versions, vectors, words)
+    return index.with_versions(versions, vectors, words, gists)
 
 
 def _indexed(
     session: Session, embedder: Embedder, lexical_weight: float, *where: ColumnElement[bool]
-) -> tuple[list[IndexedVersion], sparse.csr_matrix, list[list[str]], list[np.ndarray]]:
+) -> tuple[
+    list[IndexedVersion], sparse.csr_matrix, list[list[str]], list[np.ndarray], sparse.csr_matrix
+]:
     """The stored versions embedded by ``embedder`` (those ``where`` keeps), for an index.
 
     Plain columns, not ORM objects, and tokens only when BM25 is weighed: on 10,000
     versions the ORM objects and the kept tokens were most of the bot's memory. The words
-    the answerability model looks for are kept as hashes (:func:`version_words`).
+    the answerability model looks for are kept as hashes (:func:`version_words`). The
+    gists' embeddings come from the stored text vectors; the import stores them, and one
+    missing (a version stored before gists existed, or from a draft) is embedded here.
     """
     rows = session.execute(
         select(
@@ -87,14 +92,17 @@ def _indexed(
     vectors = []
     tokens: list[list[str]] = []
     words: list[np.ndarray] = []
+    gists: list[str] = []
     for fiche_id, language, title, summary, tags, body, embedding, topics in rows:
         vectors.append(decode_vector(embedding))
         versions.append(IndexedVersion(fiche_id, language, title, summary, tuple(topics)))
         text = " ".join([title, summary, " ".join(tags), body])
         words.append(version_words(text))
+        gists.append(gist_text(title, summary))
         if lexical_weight > 0:
             tokens.append(tokenize(text, language))
-    return versions, stack(vectors, embedder.dimension), tokens, words
+    gist_vectors = cached_passage_vectors(session, embedder, gists)
+    return versions, stack(vectors, embedder.dimension), tokens, words, gist_vectors
 
 
 def get_fiche(session: Session, fiche_id: str) -> Fiche | None:
@@ -131,7 +139,23 @@ def cached_query_vectors(
     session: Session, embedder: Embedder, texts: list[str]
 ) -> sparse.csr_matrix:
     """Embed fixed texts as queries, reusing vectors stored by earlier starts."""
-    digests = [hashlib.sha256(b"query\0" + t.encode()).hexdigest() for t in texts]
+    return _cached_vectors(session, embedder, texts, passages=False)
+
+
+def cached_passage_vectors(
+    session: Session, embedder: Embedder, texts: list[str]
+) -> sparse.csr_matrix:
+    """Embed texts as passages (fiche gists), reusing vectors stored before."""
+    return _cached_vectors(session, embedder, texts, passages=True)
+
+
+def _cached_vectors(
+    session: Session, embedder: Embedder, texts: list[str], *, passages: bool
+) -> sparse.csr_matrix:
+    if not texts:
+        return stack([], embedder.dimension)
+    kind = b"passage\0" if passages else b"query\0"
+    digests = [hashlib.sha256(kind + t.encode()).hexdigest() for t in texts]
     stored = {
         row.digest: decode_vector(row.vector)
         for row in session.scalars(
@@ -142,7 +166,8 @@ def cached_query_vectors(
     }
     missing = [i for i, d in enumerate(digests) if d not in stored]
     if missing:
-        fresh = embedder.queries([texts[i] for i in missing])
+        embed = embedder.passages if passages else embedder.queries
+        fresh = embed([texts[i] for i in missing])
         for row, i in enumerate(missing):
             blob = encode_vector(fresh, row)
             if digests[i] not in stored:

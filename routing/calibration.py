@@ -84,6 +84,13 @@ def wrong_weight(answer_at: float) -> float:
 def load_base(path: Path = BASE_PATH) -> list[Example]:
     """The base set: the public sample and the project's own examples, measured once."""
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    for number, row in enumerate(rows, 1):
+        missing = [name for name in FEATURES if name not in row.get("features", {})]
+        if missing:
+            raise ValueError(
+                f"example {number} has no {', '.join(missing)}: measured before the model "
+                "weighed it; measure the base set again (bench/fit_answerability.py --write)"
+            )
     return [
         Example(
             {name: float(row["features"][name]) for name in FEATURES},

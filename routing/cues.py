@@ -1,7 +1,8 @@
 """Cues of a question a best-practice fiche rarely answers, in the network's ten languages.
 
 A fiche tells what a place did and what worked; it does not say what a law allows, when a
-call closes, who holds an office or what something costs. Each kind below is a list of word
+call closes, who holds an office, what something costs, how to evaluate an effect, where the
+official figures are or which steps a procedure takes. Each kind below is a list of word
 starts (matched at the start of a word, case-insensitively); the answerability model counts
 the kinds a question shows.
 """
@@ -104,6 +105,70 @@ _NUMBER = (
     r"|juin|juillet|août|septembre|octobre|novembre|décembre)\b"
 )
 
+# How to evaluate or measure an effect: a method, not a practice.
+_EVALUATION = (
+    r"evaluat\w* (?:whether|if|the (?:impact|effect|results?))|impact evaluation|control group"
+    r"|how (?:do|can|should|would) we (?:evaluate|measure|assess)|counterfactual|prove (?:that|it)"
+    r"|measure (?:whether|if|the (?:impact|effect))|which (?:statistical |evaluation )?method"
+    r"|[ée]valuer (?:si|l'impact|l'effet|les effets)|[ée]valuation d'impact|contrefactuel"
+    r"|mesurer (?:si|l'impact|l'effet)|groupe (?:de contr[ôo]le|t[ée]moin)|quelle m[ée]thode"
+    r"|valutare (?:se|l'impatto|l'effetto|gli effetti)|valutazione d'impatto|quale metodo"
+    r"|misur\w* (?:se|l'impatto|l'effetto)|gruppo di controllo|controfattual"
+    r"|evaluar (?:si|el impacto|el efecto)|evaluamos|evaluaci[oó]n de impacto|contrafactual"
+    r"|medir (?:si|el impacto|el efecto)|grupo de control|qu[ée] m[ée]todo"
+    r"|avaliar (?:se|o impacto|o efeito)|avalia(?:mos)? o impacto|avalia[çc][ãa]o de impacto"
+    r"|medir (?:se|o impacto|o efeito)|grupo de control[oe]|que m[ée]todo|qual (?:o )?m[ée]todo"
+    r"|evaluier|wirkung\w* (?:messen|nachweisen|belegen)|wirkungsmessung|bewerten,? ob"
+    r"|messen,? ob|kontrollgruppe|kontrafaktisch|welche methode"
+    r"|αξιολογούμε|αξιολογήσουμε|αξιολόγηση (?:του )?αντίκτυπου|μετρήσουμε|ομάδα ελέγχου"
+    r"|ποια μέθοδο"
+    r"|evalu[aă]m|evalua (?:impactul|efectul)|evaluarea impactului|m[aă]sur[aă]m|ce metod"
+    r"|grup de control"
+    r"|оценим|оценка на (?:въздействието|ефекта)|измерим|измерваме|контролна група|какъв метод"
+    r"|ocenić,? czy|ocenimy|ewaluac|zmierzyć|grup[ay] kontroln|jak(?:ą|iej) metod"
+)
+
+# Where official figures are, or a request for them.
+_DATA = (
+    r"official (?:figures|data|statistics|numbers|rates?)|where (?:are|is) .{0,50}published"
+    r"|where (?:can|do|could) (?:i|we) (?:find|get)|send (?:me|us) (?:the )?(?:figures|data)"
+    r"|chiffres officiels|donn[ée]es officielles|statistiques officielles"
+    r"|o[ùu] (?:trouver|puis-je trouver|peut-on trouver|sont publi)"
+    r"|dati ufficiali|statistiche ufficiali|dove (?:si )?trov|dove sono pubblicat"
+    r"|mi (?:pu[òo]|puoi) mandare"
+    r"|datos oficiales|cifras oficiales|estad[ií]sticas oficiales"
+    r"|d[óo]nde (?:encuentro|puedo encontrar|se publican|est[áa]n los datos)"
+    r"|dados oficiais|n[úu]meros oficiais|estat[ií]sticas oficiais"
+    r"|onde (?:encontro|posso encontrar|est[ãa]o publicad|se publica)"
+    r"|amtliche|offizielle (?:zahlen|daten|statistik)|wo finde|wo gibt es (?:die )?(?:zahlen|daten)"
+    r"|wo werden .{0,40}ver[öo]ffentlicht"
+    r"|επίσημα (?:στοιχεία|δεδομένα)|πού (?:βρίσκω|θα βρω|μπορώ να βρω|δημοσιεύ)"
+    r"|date(?:le)? oficiale|statistici oficiale|unde (?:g[ăa]sesc|pot g[ăa]si|se public)"
+    r"|официални(?:те)? данни|официална статистика"
+    r"|къде (?:мога да намеря|намирам|да намеря|са публикувани)"
+    r"|oficjalne (?:dane|statystyki)|dane oficjalne"
+    r"|gdzie (?:znajd[ęe]|mog[ęe] znale[źz][ćc]|s[ąa] publikowane)"
+)
+
+# The steps, documents or statutes of an administrative procedure.
+_PROCEDURE = (
+    r"what (?:are the )?steps|which steps|procedure|what documents|which form|statutes"
+    r"|articles of association|how (?:do|can) (?:we|i) (?:apply|register)|how to (?:apply|register)"
+    r"|d[ée]marches|quelles [ée]tapes|proc[ée]dure|statuts|formulaire|quels documents"
+    r"|comment (?:s'inscrire|d[ée]poser|immatriculer)"
+    r"|quali passi|procedura|iter\b|statuto|quali documenti|come (?:ci si )?(?:iscriv|registr)"
+    r"|qu[ée] pasos|tr[áa]mites|procedimiento|estatutos|formulario|qu[ée] documentos"
+    r"|dar(?:se)? de alta"
+    r"|que passos|quais (?:os )?passos|procedimento|tr[âa]mites|formul[áa]rio|que documentos"
+    r"|como (?:me |se )?inscrev"
+    r"|welche schritte|antragsverfahren|satzung|formular|welche unterlagen|wie meldet man"
+    r"|wie l[äa]uft .{0,40}\bab\b"
+    r"|ποια βήματα|διαδικασία|καταστατικό|έντυπο|δικαιολογητικά|πώς συστήνεται|πώς εγγράφ"
+    r"|ce pa[șs]i|procedur|statut(?:ul)?\b|ce documente|cum se (?:[îi]nregistr|[îi]nfiin[țt])"
+    r"|процедура|какви стъпки|устав|формуляр|какви документи|как да се регистрира"
+    r"|jakie kroki|statut|formularz|jakie dokumenty|jak (?:si[ęe] )?zarejestrowa[ćc]"
+)
+
 CUE_KINDS = {
     name: re.compile(r"(?<!\w)(?:" + pattern + ")", re.IGNORECASE)
     for name, pattern in {
@@ -114,6 +179,9 @@ CUE_KINDS = {
         "person": _PERSON,
         "cost": _COST,
         "number": _NUMBER,
+        "evaluation": _EVALUATION,
+        "data": _DATA,
+        "procedure": _PROCEDURE,
     }.items()
 }
 

@@ -53,7 +53,7 @@ from bot.channels.base import Deliver, PermanentSendError, RecordProgress
 from bot.channels.common import Backoff, Recent, Transient, name_files, retry
 from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
-from bot.channels.telegram_receive import TelegramReceiver
+from bot.channels.telegram_receive import TelegramReceiver, UpdatesRequest
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from ground.config import TelegramConfig
 from handlers.commands import experts_menu, menu
@@ -141,6 +141,7 @@ class TelegramChannel:
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._inbox: Inbox | None = None
         self._receiver: TelegramReceiver | None = None
+        self._updates_request: UpdatesRequest | None = None
         self._webhook: WebhookServer | None = None
         self._standby: asyncio.Task[None] | None = None
         # For monitoring (and tests): updates taken in so far, and the last one's id.
@@ -199,6 +200,7 @@ class TelegramChannel:
                     timeout=self.config.poll_timeout,
                     allowed_updates=UPDATES,
                     retry_delay=self._backoff.delay,
+                    request=self._updates_request,
                 )
             if self.config.webhook_url:
                 await self._start_webhook(app)
@@ -306,15 +308,19 @@ class TelegramChannel:
             group_time_period=60,
             max_retries=0,  # send() retries, and hands a long flood wait to the outbox
         )
-        return (
+        builder = (
             ApplicationBuilder()
             .token(config.token)
             .base_url(base)
             .base_file_url(file_base)
             .rate_limiter(limiter)
             .job_queue(None)
-            .build()
         )
+        if self._inbox is not None:
+            # The inbox stores each polled update as Telegram sent it.
+            self._updates_request = UpdatesRequest()
+            builder = builder.get_updates_request(self._updates_request)
+        return builder.build()
 
     async def _set_commands(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Command menus: askers' in private chats, per language; experts' in their group.

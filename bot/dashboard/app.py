@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from jinja2 import pass_context
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +43,7 @@ from ground.storage.dashboard_accounts import (
 )
 from ground.storage.database import Database
 from ground.storage.gaps_repo import knowledge_gaps, waiting_drafts_by_pair
+from ground.storage.models import Question
 from ground.storage.questions_repo import QuestionFilter, list_questions, question_story
 from handlers.stats.backlog import open_questions
 from handlers.stats.figures import DIMENSIONS, Report, compute, figures_by
@@ -74,13 +76,23 @@ def create_app(
     templates = Jinja2Templates(directory=str(TEMPLATES))
     fmt = Formats.of(config)
     names = Names(config, fmt)
+
+    def readers_way(write: Callable[..., str]) -> Callable[..., str]:
+        """A filter writing as the page's reader does (``fmt`` of the page, see readers)."""
+
+        @pass_context
+        def written(context: Any, *values: Any) -> str:
+            return write(context.get("fmt", fmt), *values)
+
+        return written
+
     templates.env.filters.update(
-        percent=fmt.percent,
-        hours=fmt.hours,
-        when=fmt.when,
-        number=fmt.number,
+        percent=readers_way(Formats.percent),
+        hours=readers_way(Formats.hours),
+        when=readers_way(Formats.when),
+        number=readers_way(Formats.number),
         blank=_blank,
-        period=lambda p: fmt.period(p.start, p.end),
+        period=readers_way(lambda f, p: f.period(p.start, p.end)),
     )
     templates.env.globals.update(names=names, zone=fmt.zone_name)
     secret = config.dashboard.secret
@@ -109,9 +121,23 @@ def create_app(
             request.session["sid"] = start_session(session, name, clock.now(), SESSION_HOURS)
         return RedirectResponse("/", status_code=303)
 
+    readers = _readers(config, fmt)
+
+    def reader(user: str | None) -> Formats:
+        """How ``user`` reads times, dates and numbers.
+
+        In ``dashboard.timezone`` and ``dashboard.locale`` where they are set. Else, for a
+        coordinator or expert of the config, in their partner's zone (or their first
+        language's), as the bot writes to them, and in English as written in their partner's
+        country; for anyone else in the network's default zone and English for Europe.
+        """
+        return readers.get(user, fmt) if user else fmt
+
     def page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
         if "user" not in context:
             context["user"] = user_of(request)
+        context["fmt"] = reader(context["user"])
+        context["zone"] = context["fmt"].zone_name
         context["csrf"] = csrf_token(request)
         return templates.TemplateResponse(request, name, context, status_code=status)
 
@@ -181,11 +207,12 @@ def create_app(
             weekly = report(session, request, "week")
             partners = figures_by(session, weekly.period, clock.now(), "partner")
             backlog = open_questions(session, clock.now())
+        mine = reader(user)
         on_time = [
             Bar(
                 names.group("partner", f.key),
                 f.first_response_on_time_rate * 100,
-                f"{fmt.percent(f.first_response_on_time_rate)} "
+                f"{mine.percent(f.first_response_on_time_rate)} "
                 f"({f.first_response_on_time} of {f.first_response_due})",
             )
             for f in sorted(partners.values(), key=lambda f: names.group("partner", f.key))
@@ -207,7 +234,7 @@ def create_app(
             query=request.url.query,
             warnings=[render_warning(w, topic_name=english_topic) for w in top_warnings(weekly)],
             weekly_chart=weekly_chart(
-                weeks(weekly, fmt), "Questions and median first response per week"
+                weeks(weekly, mine), "Questions and median first response per week"
             ),
             on_time_chart=horizontal_bars(on_time, 100, "First responses on time per partner"),
             load_chart=horizontal_bars(
@@ -236,8 +263,8 @@ def create_app(
             user=user,
             report=data,
             by=by,
-            table=figures_table(data, names, fmt),
-            chart=breakdown_chart(data, names, fmt),
+            table=figures_table(data, names, reader(user)),
+            chart=breakdown_chart(data, names, reader(user)),
             query=request.url.query,
             dimensions=DIMENSIONS,
         )
@@ -326,9 +353,19 @@ def create_app(
                 story=story,
                 q=story.question,
                 topic_name=topic.name if topic else story.question.topic,
+                considered=considered_topics(story.question),
                 partner_name=partner.name if partner else story.question.partner_id,
                 dimensions=DIMENSIONS,
             )
+
+    def considered_topics(question: Question) -> list[tuple[str, float]]:
+        """The topics the classifier weighed next after the chosen one, likeliest first."""
+        scores = sorted((question.topic_scores or {}).items(), key=lambda item: -item[1])
+        return [
+            (english_topic(topic), float(score))
+            for topic, score in scores
+            if topic != question.topic and score >= 0.05
+        ][:2]
 
     def gaps(request: Request) -> Response:
         user = user_of(request)
@@ -350,7 +387,9 @@ def create_app(
             request,
             "gaps.html",
             user=user,
-            gaps=[(gap, over_time(gap.days, period.start, period.end, fmt)) for gap in found],
+            gaps=[
+                (gap, over_time(gap.days, period.start, period.end, reader(user))) for gap in found
+            ],
             period=period,
             by_country=by_country,
             span=f"from={period.start:%Y-%m-%d}&to={last_day:%Y-%m-%d}",
@@ -430,6 +469,27 @@ def _day(text: str | None, name: str) -> dt.datetime | None:
 def _check_login(database: Database, name: str, password: str) -> bool:
     with database.sessions.begin() as session:
         return check_login(session, name, password)
+
+
+def _readers(config: Config, shared: Formats) -> dict[str, Formats]:
+    """How each coordinator and expert of the config reads the dashboard, by id."""
+    languages = config.languages
+    staff = [(c.id, c.partner, c.languages) for c in config.coordinators]
+    staff += [(e.id, e.partner, e.languages) for e in config.experts]
+    readers = {}
+    for key, partner_id, spoken in staff:
+        partner = config.partner(partner_id) if partner_id else None
+        first = spoken[0] if spoken else ""
+        zone = (
+            partner.timezone
+            if partner
+            else languages.timezones.get(first, languages.default_timezone)
+        )
+        readers[key] = shared.for_reader(
+            None if config.dashboard.timezone else zone,
+            None if config.dashboard.locale else (partner.country if partner else ""),
+        )
+    return readers
 
 
 def _blank(value: object) -> object:

@@ -6,16 +6,24 @@ import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 
-from babel import Locale
+from babel import Locale, localedata
 from babel.dates import format_skeleton, format_time
 from babel.numbers import format_decimal, format_percent
 
 from ground.config import Config
 
-__all__ = ["NONE", "Formats", "Names"]
+__all__ = ["NONE", "Formats", "Names", "english_of"]
 
 NONE = "—"
 NBSP = "\u00a0"
+# English as written in Europe: day first, 24-hour times.
+EUROPE = "en_150"
+
+
+def english_of(country: str) -> Locale:
+    """English as written in ``country`` (an ISO code: en_DE, en_FI), else in Europe."""
+    code = f"en_{country.strip().upper()}"
+    return Locale.parse(code if country.strip() and localedata.exists(code) else EUROPE)
 
 
 @dataclass(frozen=True)
@@ -27,9 +35,17 @@ class Formats:
 
     @classmethod
     def of(cls, config: Config) -> Formats:
-        """The configured ``dashboard.timezone`` (or the network's default) and locale."""
+        """The configured ``dashboard.timezone`` and locale, or the network's defaults."""
         zone = config.dashboard.timezone or config.languages.default_timezone
-        return cls(zoneinfo.ZoneInfo(zone), Locale.parse(config.dashboard.locale))
+        return cls(zoneinfo.ZoneInfo(zone), Locale.parse(config.dashboard.locale or EUROPE))
+
+    def for_reader(self, zone: str | None, country: str | None) -> Formats:
+        """The same formats with times in ``zone`` and English as written in ``country``.
+
+        ``None`` keeps this one's zone or locale (the ones the config sets for everyone).
+        """
+        locale = self.locale if country is None else english_of(country)
+        return Formats(self.zone if zone is None else zoneinfo.ZoneInfo(zone), locale)
 
     def when(self, instant: dt.datetime | None) -> str:
         """A date and time such as "Mar 2, 2026, 10:00 AM" in the zone."""

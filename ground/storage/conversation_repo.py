@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from ground.storage.models import (
     MAX_ID,
@@ -19,6 +19,11 @@ from ground.storage.models import (
     RelayedMessage,
 )
 from ground.vocabulary import AssignmentRole, EndReason, RelayDirection, Role
+
+_PEOPLE = cast(Table, Person.__table__)
+# Built once: every new asker and every message written runs one of them.
+_ADD_PERSON = insert(_PEOPLE).returning(_PEOPLE.c.id)
+_QUEUE = insert(cast(Table, OutboxMessage.__table__))
 
 __all__ = [
     "add_asker",
@@ -44,10 +49,29 @@ def get_person(session: Session, person_id: int) -> Person | None:
 
 
 def add_asker(session: Session, name: str, now: dt.datetime) -> Person:
-    """Store a new asker and give them their id."""
-    person = Person(role=Role.ASKER, display_name=name, created_at=now, away=False, active=True)
+    """Store a new asker and give them their id (one INSERT, not the session's flush).
+
+    The row is written at once and the person handed back as if loaded, so later changes to
+    it in this transaction are tracked as usual.
+    """
+    values: dict[str, Any] = {
+        "role": Role.ASKER,
+        "config_id": None,
+        "display_name": name,
+        "organisation": "",
+        "partner_id": None,
+        "language": None,
+        "language_explicit": False,
+        "timezone": None,
+        "away": False,
+        "active": True,
+        "focus_question_id": None,
+        "created_at": now,
+    }
+    person_id = session.connection().execute(_ADD_PERSON, values).scalar_one()
+    person = Person(id=person_id, **values)
+    make_transient_to_detached(person)
     session.add(person)
-    session.flush()
     return person
 
 
@@ -123,5 +147,9 @@ def add_fiche_answer(
 
 
 def queue_message(session: Session, row: Mapping[str, Any]) -> None:
-    """Put one message in the outbox (its columns by name), in this transaction's order."""
-    session.add(OutboxMessage(**row))
+    """Put one message in the outbox (its columns by name), in this transaction's order.
+
+    One INSERT at once: the rows it refers to (a person, a question) have their ids, so they
+    are written already.
+    """
+    session.connection().execute(_QUEUE, dict(row))

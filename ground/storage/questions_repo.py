@@ -434,6 +434,8 @@ class QuestionStory:
     messages: list[tuple[RelayedMessage, Person]] = field(default_factory=list)
     thread: list[ThreadEntry] = field(default_factory=list)
     timeline: list[tuple[dt.datetime, str, str]] = field(default_factory=list)
+    # Why each expert (by config id) holds the question, from the latest event that says so.
+    why: dict[str, str] = field(default_factory=dict)
 
 
 def question_story(session: Session, question_id: int) -> QuestionStory | None:
@@ -485,7 +487,9 @@ def question_story(session: Session, question_id: int) -> QuestionStory | None:
             text = str((event.detail or {}).get("text", ""))
             thread.append(ThreadEntry(event.created_at, _name(actor), "note", text))
             continue
-        detail = ", ".join(f"{k}: {v}" for k, v in sorted((event.detail or {}).items()))
+        details = event.detail or {}
+        _note_why(story.why, event.kind, details, actor)
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(details.items()) if k != "reasons")
         timeline.append((event.created_at, event.kind.replace("_", " "), detail))
     for step in session.scalars(
         select(DeadlineStep).where(DeadlineStep.question_id == question_id)
@@ -502,6 +506,20 @@ def question_story(session: Session, question_id: int) -> QuestionStory | None:
     story.timeline = sorted(timeline, key=lambda entry: entry[0])
     story.thread = sorted(thread, key=lambda entry: entry.at)
     return story
+
+
+def _note_why(why: dict[str, str], kind: str, detail: dict[str, Any], actor: Person | None) -> None:
+    """Record in ``why`` why an event made someone an assignee.
+
+    Routing's reasons, a claim, or a reassignment (by whom, or the deadline step's reason).
+    """
+    for expert, reason in dict(detail.get("reasons") or {}).items():
+        why[str(expert)] = f"routed: {reason}"
+    assignee = detail.get("assignee")
+    if assignee and kind in ("claimed", "reassigned"):
+        by = f" by {_name(actor)}" if actor is not None else ""
+        because = f" ({detail['reason']})" if detail.get("reason") else ""
+        why[str(assignee)] = f"{kind}{by}{because}"
 
 
 def _name(person: Person | None) -> str:

@@ -6,7 +6,18 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -190,16 +201,18 @@ def recent_duplicate(
     )
 
 
+# Built once: /status runs it (building the statement cost as much as running it).
+_QUESTIONS_OF = (
+    select(Question)
+    .where(Question.asker_id == bindparam("asker"))
+    .order_by(Question.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
 def questions_of(session: Session, asker_id: int, limit: int = 10) -> list[Question]:
     """An asker's latest questions, newest first."""
-    return list(
-        session.scalars(
-            select(Question)
-            .where(Question.asker_id == asker_id)
-            .order_by(Question.id.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_QUESTIONS_OF, {"asker": asker_id, "limit": limit}))
 
 
 def open_questions(session: Session, limit: int = 50) -> list[Question]:
@@ -340,9 +353,15 @@ def outbox_pending(
     return list(session.connection().execute(_PENDING, parameters))
 
 
-def mark_sent(session: Session, outbox_id: int, external_id: str | None, now: dt.datetime) -> None:
-    """Record an outbox message as sent, with the platform's id for it."""
-    session.connection().execute(
+def mark_sent(
+    db: Session | Connection, outbox_id: int, external_id: str | None, now: dt.datetime
+) -> None:
+    """Record an outbox message as sent, with the platform's id for it.
+
+    On a plain connection too: the sender records every message in a transaction of its own.
+    """
+    connection = db if isinstance(db, Connection) else db.connection()
+    connection.execute(
         _MARK_SENT, {"row_id": outbox_id, "external_id": external_id, "sent_at": now}
     )
 

@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.cli_calibrate import label_example
 from ground.clock import FixedClock
 from ground.config import load_config
-from ground.storage.labels_repo import record_label
+from ground.storage.labels_repo import add_fit, record_label
 from ground.storage.models import AnswerabilityFit, AnswerLabel, Question
 from ground.vocabulary import LabelSource, Verdict
 from routing.answerability import AnswerabilityModel
@@ -40,6 +40,7 @@ def features(best: float, agreement: float, specific: float = 0.0) -> dict[str, 
         "term_cover": best,
         "word_cover": 0.0,
         "specific": specific,
+        "gist": best,
     }
 
 
@@ -210,6 +211,40 @@ def test_a_bad_base_file_is_named(tmp_path, database_url, capsys) -> None:  # ty
     (tmp_path / "base.jsonl").write_text('{"group": "x"}\n', "utf-8")
     status, _, err = calibrate(config_path, tmp_path / "base.jsonl", capsys)
     assert status == 1 and "cannot read the base set" in err and "base.jsonl" in err
+
+
+def test_a_base_set_measured_before_the_gist_is_refused_clearly(  # type: ignore[no-untyped-def]
+    tmp_path, database_url, capsys
+) -> None:
+    base = synthetic_base(tmp_path / "base.jsonl")
+    rows = [json.loads(line) for line in base.read_text("utf-8").splitlines()]
+    for row in rows:
+        del row["features"]["gist"]
+    base.write_text("".join(json.dumps(row) + "\n" for row in rows), "utf-8")
+    status, _, err = calibrate(config_file(tmp_path, database_url), base, capsys)
+    assert status == 1
+    assert "example 1 has no gist" in err and "bench/fit_answerability.py --write" in err
+
+
+def test_a_model_stored_before_the_gist_is_set_aside_then_refitted(  # type: ignore[no-untyped-def]
+    tmp_path, database_url, capsys, caplog, embedder
+) -> None:
+    base = synthetic_base(tmp_path / "base.jsonl")
+    config_path = config_file(tmp_path, database_url)
+    old = AnswerabilityModel.load().as_dict()
+    for part in ("means", "scales", "weights"):
+        del old[part]["gist"]
+    database = open_database(load_config(config_path, environ={}))
+    with database.sessions.begin() as session:
+        add_fit(session, old, {}, 0, 0, NOW)
+    triage = build_triage(load_config(config_path, environ={}), database, embedder)
+    database.dispose()
+    assert triage.model == AnswerabilityModel.load()  # the shipped one, not a crash
+    assert "calibrated model #1 is unusable (no weight for gist)" in caplog.text
+    store_labels(config_path, [(e.features, Verdict.POSITIVE) for e in load_base(base)[1::3]])
+    status, out, _ = calibrate(config_path, base, capsys)
+    assert status == 0 and "stored as model #2" in out
+    assert "gist" in fits(config_path)[-1].model["weights"]
 
 
 async def test_a_label_stored_without_features_is_measured_again(

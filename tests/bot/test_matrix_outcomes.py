@@ -25,9 +25,10 @@ from tests.bot.test_matrix import (
 
 pytestmark = pytest.mark.db
 
-# With the three fiches of the world, this lands in the suggest band.
+# With the three fiches of the world, this lands well inside the suggest band (confidence
+# about 0.65): a question near a band's edge flips with the last digits of the embedding.
 SUGGEST_QUESTION = (
-    "Is there an example of a regional dashboard that shows where vocational graduates find work?"
+    "Which regions track where vocational graduates end up working, with a shared dashboard?"
 )
 FOLLOW_UP = "This is not about my case, I need the legal deadline for signing the contract."
 

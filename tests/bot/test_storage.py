@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
+from ground.storage.conversation_repo import add_asker, queue_message
 from ground.storage.database import Database, DatabaseClosed, scanned_head
-from ground.storage.models import InboundReceipt
+from ground.storage.models import InboundReceipt, OutboxMessage, Person
 from ground.storage.repo import claim_receipt
+from ground.vocabulary import OutboxStatus, OutboxTarget
 from tests.conftest import START
 
 pytestmark = pytest.mark.db
@@ -83,3 +85,39 @@ def test_a_schema_is_current_only_at_the_head(database_url: str) -> None:
         assert not database.is_current()
     finally:
         database.dispose()
+
+
+def test_a_new_asker_written_by_one_insert_is_tracked_like_a_loaded_one(
+    database: Database,
+) -> None:
+    """``add_asker`` writes the row at once and hands back a person the session tracks.
+
+    So a change in the same transaction (a /language before the first question) is stored,
+    and the outbox rows written after it, by plain INSERTs too, keep their order.
+    """
+    with database.sessions.begin() as session:
+        person = add_asker(session, "Ana", START)
+        assert person.id is not None and person in session and not session.new
+        person.language = "pt"
+        for text_ in ("first", "second"):
+            queue_message(
+                session,
+                {
+                    "channel": "console",
+                    "target": OutboxTarget.PERSON,
+                    "person_id": person.id,
+                    "chat_id": "ana",
+                    "text": text_,
+                    "created_at": START,
+                },
+            )
+    with database.sessions() as session:
+        stored = session.get(Person, person.id)
+        assert stored is not None
+        assert (stored.display_name, stored.language, stored.active) == ("Ana", "pt", True)
+        assert stored.created_at == START
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [(r.text, r.status, r.buttons, r.attempts) for r in rows] == [
+            ("first", OutboxStatus.PENDING, [], 0),
+            ("second", OutboxStatus.PENDING, [], 0),
+        ]

@@ -22,6 +22,10 @@ from tests.handlers.test_console_loop import APPRENTICE_QUESTION, SUGGEST_QUESTI
 
 pytestmark = pytest.mark.db
 
+SUCCESSION_QUESTION = (
+    "Owners of craft firms near retirement have no successor. "
+    "Has anyone matched them with young craftsmen?"
+)
 FOLLOW_UP = "This is not about my case, I need the legal deadline for signing the contract."
 
 
@@ -78,10 +82,12 @@ async def test_not_what_i_asked_shows_other_fiches_then_asks_an_expert(config, e
 async def test_not_what_i_asked_without_other_plausible_fiches_asks_an_expert(
     config, embedder
 ) -> None:
-    # With the suggest band just under the answer band, no other fiche is plausible.
+    # With the suggest band just under the answer band, no other fiche is plausible for a
+    # question only the craft-succession fiche answers (the apprentice-sharing one has a
+    # valley training pact beside it that the model trusts as much as the first).
     knowledge = dataclasses.replace(config.knowledge, suggest_confidence=0.79)
     async with console_bot(dataclasses.replace(config, knowledge=knowledge), embedder) as bot:
-        await bot.say(APPRENTICE_QUESTION)
+        await bot.say(SUCCESSION_QUESTION)
         shown = await bot.say("4")
         assert "Here are other fiches" not in shown
         assert "said they are not what they asked" in shown

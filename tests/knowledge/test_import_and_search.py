@@ -112,8 +112,9 @@ def test_an_interrupted_import_keeps_what_it_embedded(
     monkeypatch.setattr(importer, "CHUNK", 4)
     monkeypatch.setattr(importer, "BATCH", 2)
     database = open_database(config)
+    # The first chunk embeds 4 versions and their 4 gists; the second stops after 2.
     with pytest.raises(KeyboardInterrupt):
-        import_fiches(config, database, FailingEmbedder(embedder, fail_after=6), collection)
+        import_fiches(config, database, FailingEmbedder(embedder, fail_after=10), collection)
     kept = sum(len(languages) for languages in stored(database).values())
     assert kept == 4  # the first chunk was committed; the second was interrupted
     total = import_fiches(config, database, embedder, collection)

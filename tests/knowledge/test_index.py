@@ -117,3 +117,63 @@ def test_a_fiche_added_to_the_index_brings_its_words() -> None:
     )
     hits = {h.fiche_id: h for h in grown.search("dashboard dropout", "en", query_vector())}
     assert hits["twente"].word_cover == 1.0 and hits["mayo"].word_cover == 0.0
+
+
+def test_the_first_fiches_added_to_an_empty_index_bring_their_words() -> None:
+    # A bot started on an empty database builds an empty index, then adds the imported
+    # fiches to it; their words were dropped, so word_cover was 0 until the next restart
+    # and the answerability model read every question as covering none of its words.
+    empty = FicheIndex([], sparse.csr_matrix((0, 4), dtype=np.float32), 0.0)
+    added = IndexedVersion("twente", "en", "Twente", TEXTS["twente"], ())
+    grown = empty.with_versions(
+        [added],
+        sparse.csr_matrix(np.array([[0, 0, 0, 1]], dtype=np.float32)),
+        [version_words(TEXTS["twente"])],
+    )
+    [hit] = grown.search("dashboard dropout", "en", query_vector())
+    assert hit.word_cover == 1.0
+
+
+def gist_index() -> FicheIndex:
+    versions = [
+        IndexedVersion("mayo", "en", "Mayo", "", ()),
+        IndexedVersion("mayo", "it", "Mayo (it)", "", ()),
+        IndexedVersion("langhe", "it", "Langhe", "", ()),
+    ]
+    # The whole texts match the query alike; the gists (title and summary) do not.
+    vectors = sparse.csr_matrix(np.ones((3, 2), dtype=np.float32) / 2**0.5)
+    gists = sparse.csr_matrix(np.array([[1, 0], [0.6, 0.8], [0.8, 0.6]], dtype=np.float32))
+    return FicheIndex(versions, vectors, 0.0, gists=gists)
+
+
+def test_a_hits_gist_is_its_best_versions_match_with_its_title_and_summary() -> None:
+    query = sparse.csr_matrix(np.array([[0, 1]], dtype=np.float32))
+    hits = {h.fiche_id: h for h in gist_index().search("q", "en", query)}
+    assert abs(hits["mayo"].gist - 0.8) < 1e-6  # its Italian version's gist
+    assert abs(hits["langhe"].gist - 0.6) < 1e-6
+    assert hits["mayo"].score == hits["langhe"].score  # the gist does not change the match
+
+
+def test_gists_follow_the_versions_added_and_are_needed_for_every_version() -> None:
+    query = sparse.csr_matrix(np.array([[0, 1]], dtype=np.float32))
+    grown = gist_index().with_versions(
+        [IndexedVersion("langhe", "en", "Langhe", "", ())],
+        sparse.csr_matrix(np.array([[1, 0]], dtype=np.float32)),
+        gists=sparse.csr_matrix(np.array([[0, 1]], dtype=np.float32)),
+    )
+    hits = {h.fiche_id: h for h in grown.search("q", "en", query)}
+    assert abs(hits["langhe"].gist - 1.0) < 1e-6 and abs(hits["mayo"].gist - 0.8) < 1e-6
+    empty = FicheIndex([], sparse.csr_matrix((0, 2), dtype=np.float32), 0.0)
+    first = empty.with_versions(
+        [IndexedVersion("mayo", "en", "Mayo", "", ())],
+        sparse.csr_matrix(np.array([[1, 0]], dtype=np.float32)),
+        gists=sparse.csr_matrix(np.array([[0, 1]], dtype=np.float32)),
+    )
+    assert abs(first.search("q", "en", query)[0].gist - 1.0) < 1e-6
+    with pytest.raises(ValueError, match="a gist is needed for every version"):
+        FicheIndex(
+            gist_index().versions,
+            sparse.csr_matrix(np.ones((3, 2), dtype=np.float32)),
+            0.0,
+            gists=sparse.csr_matrix(np.ones((2, 2), dtype=np.float32)),
+        )

@@ -19,7 +19,10 @@ EN = Detection("en", "text")
 
 def hit(fiche_id: str, score: float, topic: str, language: str = "en") -> FicheHit:
     topical = 0.075 * dict(GUESS.scores).get(topic, 0.0)
-    return FicheHit(fiche_id, language, fiche_id, "", (topic,), score, score, 0.0, topical)
+    # A fiche's title and summary match about as well as its whole text.
+    return FicheHit(
+        fiche_id, language, fiche_id, "", (topic,), score, score, 0.0, topical, gist=score
+    )
 
 
 HITS = (hit("pool", 0.31, "work-based-learning"), hit("desk", 0.22, "eu-funding"))
@@ -65,6 +68,23 @@ def test_named_laws_articles_and_deadlines_are_cues_in_many_languages(text: str)
         ("Quanto costa assicurare un tirocinante minorenne?", "cost"),
         ("Is non-recoverable VAT an eligible cost under ESF+?", "legal"),
         ("Que regras de proteção de dados temos de cumprir enquanto município?", "legal"),
+        # Asks for an evaluation method, official figures or a procedure's steps: a fiche
+        # tells what a place did, not these.
+        (
+            "Which method would show that our mentoring scheme, not the economy, did it?",
+            "evaluation",
+        ),
+        ("Comment évaluer l'impact de nos bourses sur le décrochage ?", "evaluation"),
+        ("Welche Kontrollgruppe nehmen wir für die Studie?", "evaluation"),
+        ("Как да измерим ефекта от курсовете?", "evaluation"),
+        ("Where can I find the dropout rate for each school in the county?", "data"),
+        ("¿Dónde encuentro las cifras oficiales de paro juvenil de la comarca?", "data"),
+        ("Πού βρίσκω τα ποσοστά απασχόλησης των αποφοίτων;", "data"),
+        ("Gdzie znajdę dane o absolwentach szkół branżowych?", "data"),
+        ("Quali documenti servono per accreditare un ente di formazione?", "procedure"),
+        ("Quels sont les statuts types d'une association de communes ?", "procedure"),
+        ("Ce documente trebuie depuse pentru un centru de formare?", "procedure"),
+        ("Какви документи са нужни за лиценз на център за обучение?", "procedure"),
     ],
 )
 def test_kinds_of_question_a_fiche_rarely_answers(text: str, kind: str) -> None:
@@ -80,6 +100,9 @@ def test_kinds_of_question_a_fiche_rarely_answers(text: str, kind: str) -> None:
         "Wie erreichen wir Jugendliche in abgelegenen Bergdörfern?",
         "¿Conocéis algún acompañamiento en recursos humanos pensado para artesanos?",
         "Primăria vrea să ajute școlile să scrie proiecte și să asigure cofinanțarea.",
+        # Assessing a person's skills at work is what a validation fiche answers.
+        "Comment évaluer les compétences des aides-soignantes sur leur lieu de travail ?",
+        "How do other regions assess what care assistants already know on the job?",
     ],
 )
 def test_words_inside_other_words_and_false_friends_are_not_cues(text: str) -> None:

@@ -26,9 +26,21 @@ QUESTION = (
 )
 
 
-def hit(fiche_id: str, score: float, language: str, topical: float = 0.0) -> FicheHit:
+def hit(
+    fiche_id: str, score: float, language: str, topical: float = 0.0, gist: float | None = None
+) -> FicheHit:
+    # Unless said otherwise, the title and summary match about as well as the whole text.
     return FicheHit(
-        fiche_id, language, fiche_id, "", ("work-based-learning",), score, score, 0.0, topical
+        fiche_id,
+        language,
+        fiche_id,
+        "",
+        ("work-based-learning",),
+        score,
+        score,
+        0.0,
+        topical,
+        gist=score if gist is None else gist,
     )
 
 
@@ -40,7 +52,21 @@ def test_the_shipped_coefficients_weigh_every_signal() -> None:
     # whose shared words inflate its match, lowers it.
     assert reranker.weights["score"] > 0 and reranker.weights["topical"] > 0
     assert reranker.weights["own_language"] < 0
+    assert reranker.weights["gist"] > 0  # what the title and summary say the fiche is about
     assert Reranker.from_dict(reranker.as_dict()) == reranker
+
+
+def test_a_fiche_whose_gist_matches_overtakes_one_that_matches_by_its_body() -> None:
+    # Two fiches in the asker's language: the first leads by its whole text, the second's
+    # title and summary match the question far better.
+    reranker = Reranker.load()
+    body = hit("body", 0.25, "en", gist=0.15)
+    gist = hit("gist", 0.23, "en", gist=0.26)
+    assert hit_features(gist, "en")["gist"] == 0.26
+    assert [h.fiche_id for h in reranker.rerank((body, gist), "en")] == ["gist", "body"]
+    # Without the gist (every hit's 0, as from an index without gists) the order stays.
+    flat = (hit("body", 0.25, "en", gist=0.0), hit("gist", 0.23, "en", gist=0.0))
+    assert [h.fiche_id for h in reranker.rerank(flat, "en")] == ["body", "gist"]
 
 
 def test_a_stored_form_without_a_weight_is_refused(tmp_path: Path) -> None:
@@ -63,7 +89,8 @@ def test_a_fiche_in_another_language_overtakes_one_that_leads_by_shared_words() 
 
 
 def test_only_the_first_hits_are_reordered() -> None:
-    reranker = Reranker({}, {}, {"score": 0.0, "topical": 0.0, "own_language": -1.0}, depth=2)
+    weights = {"score": 0.0, "topical": 0.0, "own_language": -1.0, "gist": 0.0}
+    reranker = Reranker({}, {}, weights, depth=2)
     hits = (hit("a", 0.3, "fr"), hit("b", 0.2, "en"), hit("c", 0.1, "en"))
     assert [h.fiche_id for h in reranker.rerank(hits, "fr")] == ["b", "a", "c"]
 

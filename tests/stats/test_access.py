@@ -16,7 +16,6 @@ from bot.cli import main
 from bot.dashboard import create_app
 from ground.clock import FixedClock
 from ground.config import Config, ConfigError, load_config
-from ground.storage.dashboard_accounts import add_account
 from ground.storage.database import Database
 from tests.conftest import EXAMPLE_CONFIG, example_config_text
 from tests.stats import dataset
@@ -56,11 +55,20 @@ def test_logout_ends_the_session_on_the_server(stats_config: Config, database: D
     assert with_cookie(stats_config, database, cookie) == 401
 
 
-def test_a_new_password_ends_the_sessions(stats_config: Config, database: Database) -> None:
+def test_a_new_password_ends_the_sessions(
+    stats_config: Config, database: Database, database_url: str, monkeypatch: Any, capsys: Any
+) -> None:
+    """The password changed as the README says, with `rrm coordinator add anna` again."""
     _, cookie = logged_in(stats_config, database)
-    with database.sessions.begin() as session:
-        add_account(session, "anna", "a brand new passphrase", dataset.NOW)
+    monkeypatch.setenv("RRM_DATABASE_URL", database_url)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a brand new passphrase\n"))
+    assert main(["--config", str(EXAMPLE_CONFIG), "coordinator", "add", "anna"]) == 0
+    assert "anna" in capsys.readouterr().out
     assert with_cookie(stats_config, database, cookie) == 401
+    client = app_client(stats_config, database)
+    assert client.post("/login", data=with_csrf(client, RIGHT)).status_code == 401
+    new = {"name": "anna", "password": "a brand new passphrase"}
+    assert client.post("/login", data=with_csrf(client, new)).status_code == 200
 
 
 def test_coordinator_remove_ends_the_sessions(

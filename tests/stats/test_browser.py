@@ -125,9 +125,11 @@ def test_a_coordinator_uses_the_dashboard(dashboard: str, browser: Any, tmp_path
     }
     assert cards == {
         "card-asked": "8",
-        "card-deflection": "12%",
-        "card-first": "7 h",  # the browser gives the no-break space as a space
-        "card-on-time": "60%",
+        # As Anna reads them (English as written in Germany); the browser gives the
+        # no-break space as a space.
+        "card-deflection": "12 %",
+        "card-first": "7 h",
+        "card-on-time": "60 %",
         "card-open": "4",
     }
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart")) == 3
@@ -211,7 +213,33 @@ def test_a_coordinator_follows_the_questions(dashboard: str, browser: Any, tmp_p
         assert browser.find_element(By.ID, "text").text == "question q3"
         assert "Eleni Papadaki" in browser.find_element(By.ID, "route").text
         assert "not helpful" in browser.find_element(By.ID, "rating").text
+        assert _timeline(browser) == ["first response due", "resolution due"]
+        # A question with a reminder and an escalation, found by a word of its text: its
+        # timeline puts them between its deadlines, in time order.
+        browser.get(f"{dashboard}/questions")
+        browser.find_element(By.ID, "q").send_keys("q6")
+        browser.find_element(By.ID, "search").click()
+        WebDriverWait(browser, 20).until(lambda b: "q=q6" in b.current_url)
+        found = browser.find_elements(By.CSS_SELECTOR, "#questions tr")[1:]
+        assert [r.find_elements(By.TAG_NAME, "td")[2].text for r in found] == ["question q6"]
+        found[0].find_element(By.TAG_NAME, "a").click()
+        WebDriverWait(browser, 20).until(lambda b: b.find_elements(By.ID, "timeline"))
+        assert _timeline(browser) == [
+            "reminder",
+            "first response due",
+            "escalation",
+            "resolution due",
+        ]
+        assert browser.execute_script(NO_SIDEWAYS) <= 0, (name, "question q6")
         browser.save_screenshot(str(_shots(tmp_path) / f"dashboard-question-{name}.png"))
+
+
+def _timeline(browser: Any) -> list[str]:
+    """The "What" column of the question page's timeline, top to bottom."""
+    from selenium.webdriver.common.by import By
+
+    rows = browser.find_elements(By.CSS_SELECTOR, "#timeline tr")[1:]
+    return [row.find_elements(By.TAG_NAME, "td")[1].text for row in rows]
 
 
 NO_SIDEWAYS = "return document.documentElement.scrollWidth - window.innerWidth"

@@ -114,3 +114,19 @@ def test_a_bad_review_form_changes_nothing(stats_config: Config, database: Datab
     assert missing.status_code == 400 and f"There is no draft fiche #{number + 1}." in missing.text
     with database.sessions() as session:
         assert session.get(FicheDraft, number).status == "draft"
+
+
+def test_a_review_without_the_csrf_token_is_refused(
+    stats_config: Config, database: Database
+) -> None:
+    """Logged in, an approval without the page's CSRF token, or with a forged one: refused."""
+    client = TestClient(create_app(stats_config, database, FixedClock(dataset.NOW)))
+    number = add_draft(database)
+    login(client)
+    approve = form(client, action="approve")
+    del approve["csrf"]
+    assert client.post(f"/drafts/{number}", data=approve).status_code == 403
+    forged = client.post(f"/drafts/{number}", data={**approve, "csrf": "forged"})
+    assert forged.status_code == 403 and "expired" in forged.text
+    with database.sessions() as session:
+        assert session.get(FicheDraft, number).status == "draft"

@@ -16,13 +16,14 @@ from bot.dashboard.charts import WIDEST_BAR, Week, nice_ceiling, weekly_chart
 from bot.dashboard.formats import Formats
 from ground.clock import FixedClock
 from ground.config import Config, ConfigError, load_config
+from ground.storage.dashboard_accounts import add_account
 from ground.storage.database import Database
 from ground.storage.models import Event, Person, Question
 from handlers.stats.figures import DIMENSIONS
 from handlers.stats.tables import FIGURE_FIELDS
 from tests.conftest import example_config_text
 from tests.stats import dataset
-from tests.stats.test_surfaces import PERIOD, database, login, stats_config
+from tests.stats.test_surfaces import PERIOD, database, login, stats_config, with_csrf
 
 pytestmark = pytest.mark.db
 __all__ = ["database", "stats_config"]  # the fixtures, used by name
@@ -67,12 +68,12 @@ def test_a_breakdown_names_groups_and_writes_units(client: TestClient) -> None:
             "WUP Kraków",
         ]
     )
-    every = by_name["All questions"]
-    assert every[1:5] == ["8", "1 (12%)", "1", "6"]
+    every = by_name["All questions"]  # as Anna reads them: English as written in Germany
+    assert every[1:5] == ["8", "1 (12\u00a0%)", "1", "6"]
     assert every[header.index("First response, median")] == "7\u00a0h"
-    assert every[header.index("First responses on time")] == "3 of 5 (60%)"
-    assert every[header.index("Said it helped")] == "2 of 3 (67%)"
-    assert by_name["KEDIVIM Crete"][header.index("First response, 90th percentile")] == "9.2\u00a0h"
+    assert every[header.index("First responses on time")] == "3 of 5 (60\u00a0%)"
+    assert every[header.index("Said it helped")] == "2 of 3 (67\u00a0%)"
+    assert by_name["KEDIVIM Crete"][header.index("First response, 90th percentile")] == "9,2\u00a0h"
     # The table scrolls inside its card rather than pushing the page sideways.
     assert '<div class="wide">\n<table id="breakdown">' in page
 
@@ -90,7 +91,7 @@ def test_every_breakdown_has_a_chart_and_names(client: TestClient, by: str) -> N
         "topic": "EU funding",
         "language": "French",
         "channel": "Telegram",
-        "week": "Mar 2",
+        "week": "2 Mar",  # Anna reads English as written in Germany
     }[by]
     assert expected in texts, (by, texts)
     assert expected in page
@@ -136,11 +137,56 @@ def test_times_in_the_dashboards_zone_and_locale(
     assert fr.percent(None) == "—" and fr.when(None) == "—"
 
 
+def test_times_in_each_coordinators_own_zone(stats_config: Config, database: Database) -> None:
+    """With no ``dashboard.timezone``, each reader sees times in their own zone, as in chat."""
+    assert stats_config.dashboard.timezone == ""
+    with database.sessions.begin() as session:
+        # Eleni (KEDIVIM, Athens) and a login for nobody of the config (made with --force).
+        add_account(session, "eleni", "eleni's long passphrase", dataset.NOW)
+        add_account(session, "guest", "the guest's passphrase", dataset.NOW)
+        q6 = session.query(Question).filter(Question.text == "question q6").one().id
+    seen = {}
+    for name, password in [
+        ("anna", "correct horse battery"),
+        ("eleni", "eleni's long passphrase"),
+        ("guest", "the guest's passphrase"),
+    ]:
+        client = TestClient(create_app(stats_config, database, FixedClock(dataset.NOW)))
+        form = with_csrf(client, {"name": name, "password": password})
+        assert client.post("/login", data=form).status_code == 200
+        page = client.get(f"/questions/{q6}").text
+        seen[name] = (re.findall(r"Asked (.*?) on telegram", page), page.count("Europe/"))
+        seen[name] += (re.search(r"Times in (\S+)\.", page).group(1),)  # type: ignore[union-attr]
+        partners = client.get("/by/partner", params=PERIOD).text
+        seen[name] += (next(r for r in _cells(partners, "breakdown") if r[0] == "KEDIVIM Crete"),)
+    # Asked 2026-03-19 10:00 UTC: 11:00 in Berlin (Anna's partner), noon in Athens (Eleni's).
+    assert seen["anna"][0] == ["19 Mar 2026, 11:00"] and seen["anna"][2] == "Europe/Berlin"
+    assert seen["eleni"][0] == ["19 Mar 2026, 12:00"] and seen["eleni"][2] == "Europe/Athens"
+    assert seen["guest"][2] == "Europe/Brussels"  # the network's default
+    # Numbers as written in the partner's country: German for Anna; English for Europe for
+    # Eleni (Babel has no English of Greece) and for a login of nobody in the config.
+    assert "9,2\u00a0h" in seen["anna"][3] and "9.2\u00a0h" not in seen["anna"][3]
+    assert "9.2\u00a0h" in seen["eleni"][3] and "9.2\u00a0h" in seen["guest"][3]
+
+
+def test_a_locale_in_the_config_is_everyones(stats_config: Config, database: Database) -> None:
+    """``dashboard.locale`` set, even to plain ``en``, writes everyone's figures its way."""
+    american = dataclasses.replace(
+        stats_config, dashboard=dataclasses.replace(stats_config.dashboard, locale="en")
+    )
+    client = TestClient(create_app(american, database, FixedClock(dataset.NOW)))
+    login(client)  # Anna, whose partner is in Germany
+    with database.sessions() as session:
+        q6 = session.query(Question).filter(Question.text == "question q6").one().id
+    page = client.get(f"/questions/{q6}").text
+    assert "Mar 19, 2026, 11:00\u202fAM" in page and "Times in Europe/Berlin." in page
+
+
 @pytest.mark.parametrize(
     ("line", "bad", "message"),
     [
         ('timezone = ""', 'timezone = "Mars/Olympus"', "dashboard.timezone"),
-        ('locale = "en"', 'locale = "xx_YY_ZZ"', "dashboard.locale"),
+        ('locale = ""', 'locale = "xx_YY_ZZ"', "dashboard.locale"),
     ],
 )
 def test_a_bad_zone_or_locale_is_refused(tmp_path: Path, line: str, bad: str, message: str) -> None:

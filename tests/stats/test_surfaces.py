@@ -248,14 +248,17 @@ def test_dashboard_pages_show_the_same_numbers(client: TestClient) -> None:
     page = client.get("/", params=PERIOD).text
     for card, value in [
         ("card-asked", "<b>8</b>"),
-        ("card-deflection", "<b>12%</b><span>answered by a fiche, as the asker confirmed (1)"),
+        (
+            "card-deflection",
+            "<b>12\u00a0%</b><span>answered by a fiche, as the asker confirmed (1)",
+        ),
         ("card-unconfirmed", "<b>1</b><span>fiches shown, no reply from the asker: not counted"),
         ("card-routed", "<b>6</b>"),
         ("card-first", "<b>7\u00a0h</b>"),
         ("card-resolution", "<b>30\u00a0h</b>"),
-        ("card-on-time", "<b>60%</b>"),
+        ("card-on-time", "<b>60\u00a0%</b>"),
         ("card-open", "<b>4</b><span>open now, 3 overdue"),
-        ("card-satisfaction", "<b>67%</b>"),
+        ("card-satisfaction", "<b>67\u00a0%</b>"),
     ]:
         assert f'id="{card}">{value}' in page, card
     assert "<svg" in page and "Questions overdue now: 3" in page

@@ -1,0 +1,94 @@
+"""Two answerability signals end to end, through the real config loader and `rrm ask --json`.
+
+An evaluation question that shares its words with a fiche goes to an expert (the question-kind
+cues), and a fiche whose title and summary match the question leads over a neighbour (its
+gist, in the re-ranking and in the answerability model). Each test also runs without its
+signal and sees the old, wrong outcome.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scipy import sparse
+
+import knowledge.repository
+import routing.cues
+from bot.assembly import import_fiches, open_database
+from bot.cli import main
+from ground.config import load_config
+from tests.conftest import SAMPLE_FICHES, example_config_text
+
+# Shares "tracer study" and "graduates" with a fiche, but asks how to judge a survey.
+EVALUATION = "How do we evaluate whether the tracer study of our graduates is representative?"
+TRACER = "tracer-study-vet-graduates-vysocina"
+# Trainers meeting to discuss cases: the peer-coaching fiche, not the hotel apprenticeships.
+PEERS = (
+    "Ausbilder in kleinen Betrieben fühlen sich allein mit schwierigen Azubis. "
+    "Treffen sie sich anderswo regelmäßig, um Fälle zu besprechen?"
+)
+PEER_COACHING = "peer-coaching-circles-in-company-trainers"
+HOTELS = "hotel-apprenticeships-algarve"
+
+
+@pytest.fixture(scope="module")
+def config_path(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """The example config on its own SQLite database with the whole collection, imported once."""
+    folder = tmp_path_factory.mktemp("kinds")
+    shutil.copytree(SAMPLE_FICHES, folder / "fiches")
+    text = example_config_text().replace(
+        'url = "sqlite:///rrm.db"', f'url = "sqlite:///{folder / "kinds.db"}"'
+    )
+    path = folder / "config.toml"
+    path.write_text(text, "utf-8")
+    config = load_config(path, environ={})
+    database = open_database(config)
+    import_fiches(config, database, embedder, folder / "fiches")
+    database.dispose()
+    return path
+
+
+def ask(config_path: Path, text: str, capsys, monkeypatch) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps({"text": text}) + "\n"))
+    assert main(["--config", str(config_path), "ask", "--json", "-"]) == 0
+    return json.loads(capsys.readouterr().out)  # type: ignore[no-any-return]
+
+
+def test_an_evaluation_question_reaches_an_expert(config_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    result = ask(config_path, EVALUATION, capsys, monkeypatch)
+    assert result["fiches"][0]["id"] == TRACER
+    assert result["decision"] in ("suggest", "route")
+
+
+def test_without_the_new_kinds_the_fiche_answered_it(config_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    for kind in ("evaluation", "data", "procedure"):
+        monkeypatch.delitem(routing.cues.CUE_KINDS, kind)
+    result = ask(config_path, EVALUATION, capsys, monkeypatch)
+    assert result["fiches"][0]["id"] == TRACER
+    assert result["decision"] == "answer"
+
+
+def test_the_fiche_whose_gist_matches_leads_and_answers(config_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    result = ask(config_path, PEERS, capsys, monkeypatch)
+    assert result["language"] == "de"
+    assert result["fiches"][0]["id"] == PEER_COACHING
+    assert result["decision"] == "answer"
+
+
+def test_without_gists_a_neighbour_leads_and_the_question_is_routed(  # type: ignore[no-untyped-def]
+    config_path, capsys, monkeypatch
+) -> None:
+    real = knowledge.repository.cached_passage_vectors
+
+    def no_gists(session, embedder, texts):  # type: ignore[no-untyped-def]
+        return sparse.csr_matrix(real(session, embedder, texts).shape)
+
+    monkeypatch.setattr(knowledge.repository, "cached_passage_vectors", no_gists)
+    result = ask(config_path, PEERS, capsys, monkeypatch)
+    assert result["fiches"][0]["id"] == HOTELS
+    assert result["decision"] == "route"
