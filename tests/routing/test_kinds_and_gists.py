@@ -33,7 +33,7 @@ PEERS = (
     "Treffen sie sich anderswo regelmäßig, um Fälle zu besprechen?"
 )
 PEER_COACHING = "peer-coaching-circles-in-company-trainers"
-HOTELS = "hotel-apprenticeships-algarve"
+NEIGHBOURS = ("hotel-apprenticeships-algarve", "employer-pool-apprenticeships-mayo")
 
 
 @pytest.fixture(scope="module")
@@ -90,5 +90,7 @@ def test_without_gists_a_neighbour_leads_and_the_question_is_routed(  # type: ig
 
     monkeypatch.setattr(knowledge.repository, "cached_passage_vectors", no_gists)
     result = ask(config_path, PEERS, capsys, monkeypatch)
-    assert result["fiches"][0]["id"] == HOTELS
+    # Which neighbour leads depends on the topic likelihoods: the hotel apprenticeships with
+    # the hand-set topic weights, the Mayo employer pool with the fitted topic model.
+    assert result["fiches"][0]["id"] in NEIGHBOURS
     assert result["decision"] == "route"
