@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -65,6 +66,12 @@ class Inbox:
         self._lock: Connection | None = None
         # On SQLite the one process receives; on PostgreSQL, the one that wins the election.
         self.leading = not self.shared
+        # One election at a time: two at once (the start's and the channel's) ran on two
+        # connections, and the loser's False overwrote the winner's True with the lock held.
+        self._electing = asyncio.Lock()
+        # An election still running in its thread when the inbox closes must not keep the lock.
+        self._guard = threading.Lock()
+        self._closed = False
 
     async def store(self, events: Sequence[NewEvent], state: tuple[str, str] | None = None) -> int:
         """Store a batch, and the channel state ``(key, value)`` with it, all or nothing."""
@@ -72,10 +79,11 @@ class Inbox:
 
     async def lead(self) -> bool:
         """Whether this process receives for the channel's account (elected if nobody does)."""
-        if not self.leading:
-            self.leading = await asyncio.to_thread(self._elect)
-            if self.leading:
-                log.info("%s: this process receives (%s)", self.channel, self.owner)
+        async with self._electing:
+            if not self.leading:
+                self.leading = await asyncio.to_thread(self._elect)
+                if self.leading:
+                    log.info("%s: this process receives (%s)", self.channel, self.owner)
         return self.leading
 
     async def wait_to_lead(self, every: float = 2.0) -> None:
@@ -176,10 +184,14 @@ class Inbox:
 
     def close(self) -> None:
         """Stop receiving for the account: another process may be elected."""
-        lock, self._lock = self._lock, None
+        with self._guard:
+            self._closed = True
+            lock, self._lock = self._lock, None
         self.leading = not self.shared
-        if lock is None:
-            return
+        if lock is not None:
+            self._release(lock)
+
+    def _release(self, lock: Connection) -> None:
         try:
             inbox_repo.release_receiver_lock(lock, self._key)
             lock.commit()
@@ -227,11 +239,15 @@ class Inbox:
         except Exception:
             connection.close()
             raise
-        if won:
-            self._lock = connection
-        else:
+        if not won:
             connection.close()
-        return won
+            return False
+        with self._guard:
+            if not self._closed:
+                self._lock = connection
+                return True
+        self._release(connection)  # closed while this election ran: give the lock back
+        return False
 
     def _state(self, key: str) -> str | None:
         with self.sessions() as session:

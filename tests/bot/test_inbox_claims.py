@@ -138,6 +138,43 @@ def test_one_process_receives_for_an_account_until_it_lets_go(database: Database
     other_account.close()
 
 
+def test_elections_at_once_in_one_process_leave_it_leading(database: Database) -> None:
+    """The start and the channel stand at once: both hear yes, and the lock goes at close.
+
+    Two elections on two connections let the loser's no overwrite the winner's yes while the
+    winner's connection kept the lock: the process neither sent nor let another receive.
+    """
+    if database.backend != "postgresql":
+        pytest.skip("receiver election needs PostgreSQL (SQLite has one process, which leads)")
+
+    async def stand_together(inbox: Inbox) -> list[bool]:
+        return list(await asyncio.gather(*(inbox.lead() for _ in range(4))))
+
+    for _ in range(10):
+        inbox = Inbox(database.sessions, "telegram", "123")
+        assert asyncio.run(stand_together(inbox)) == [True] * 4 and inbox.leading
+        inbox.close()
+
+
+def test_an_election_ending_after_the_close_gives_the_lock_back(database: Database) -> None:
+    """A stop while the election runs in its thread: the next process can still be elected."""
+    if database.backend != "postgresql":
+        pytest.skip("receiver election needs PostgreSQL (SQLite has one process, which leads)")
+
+    async def close_while_electing(inbox: Inbox) -> bool:
+        election = asyncio.create_task(inbox.lead())
+        await asyncio.sleep(0)  # the election's thread has started
+        inbox.close()
+        return await election
+
+    for _ in range(10):
+        stopped = Inbox(database.sessions, "telegram", "123")
+        asyncio.run(close_while_electing(stopped))
+        next_one = Inbox(database.sessions, "telegram", "123")
+        assert asyncio.run(next_one.lead())
+        next_one.close()
+
+
 def test_on_sqlite_one_process_leads_and_takes_a_dead_ones_claims(database: Database) -> None:
     """SQLite has one process: it receives, and what an earlier one claimed is its at once."""
     if database.backend != "sqlite":
