@@ -132,6 +132,14 @@ class Application:
             if isinstance(channel, EncryptingChannel) and (new := channel.new_device()):
                 await asyncio.to_thread(announce_new_device, services, channel.name, new)
         await self._start_deadlines(services)
+        # A process sends only for the channels it receives for, and a channel's receiving
+        # task may not have stood for election yet: without this, on PostgreSQL the first
+        # flush below could silently send nothing (seen as a flaky restart test).
+        for inbox in self._inboxes.values():
+            try:
+                await inbox.lead()
+            except Exception as error:
+                log.warning("%s: standing for receiver failed: %s", inbox.channel, error)
         # What an earlier run left unsent goes first (a thread must exist before replies in it).
         try:
             await self.sender.flush()
