@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,8 @@ from scipy import sparse
 
 import knowledge.repository
 import routing.cues
-from bot.assembly import import_fiches, open_database
 from bot.cli import main
-from ground.config import load_config
-from tests.conftest import SAMPLE_FICHES, example_config_text
+from tests.routing.conftest import imported_config
 
 # Shares "tracer study" and "graduates" with a fiche, but asks how to judge a survey.
 EVALUATION = "How do we evaluate whether the tracer study of our graduates is representative?"
@@ -39,18 +36,7 @@ NEIGHBOURS = ("hotel-apprenticeships-algarve", "employer-pool-apprenticeships-ma
 @pytest.fixture(scope="module")
 def config_path(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-def]
     """The example config on its own SQLite database with the whole collection, imported once."""
-    folder = tmp_path_factory.mktemp("kinds")
-    shutil.copytree(SAMPLE_FICHES, folder / "fiches")
-    text = example_config_text().replace(
-        'url = "sqlite:///rrm.db"', f'url = "sqlite:///{folder / "kinds.db"}"'
-    )
-    path = folder / "config.toml"
-    path.write_text(text, "utf-8")
-    config = load_config(path, environ={})
-    database = open_database(config)
-    import_fiches(config, database, embedder, folder / "fiches")
-    database.dispose()
-    return path
+    return imported_config(tmp_path_factory.mktemp("kinds"), embedder)
 
 
 def ask(config_path: Path, text: str, capsys, monkeypatch) -> dict[str, Any]:  # type: ignore[no-untyped-def]

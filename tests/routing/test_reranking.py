@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from bot.assembly import build_triage, import_fiches, open_database
+from bot.assembly import build_triage, open_database
 from bot.cli import main
 from ground.config import load_config
 from knowledge.index import FicheHit
 from routing.reranking import RANK_FEATURES, RERANKING_PATH, Reranker, hit_features
-from tests.conftest import SAMPLE_FICHES, example_config_text
+from tests.routing.conftest import imported_config
 
 # Trainers of apprentices: a German question, a fiche with a German version that is about
 # peer coaching, and the English-only fiche about the regional certificate it asks for.
@@ -98,19 +97,7 @@ def test_only_the_first_hits_are_reordered() -> None:
 @pytest.fixture(scope="module")
 def config_path(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-def]
     """The example config on its own SQLite database with four fiches, embedded once."""
-    folder = tmp_path_factory.mktemp("rerank")
-    for fiche in FICHES:
-        shutil.copytree(SAMPLE_FICHES / fiche, folder / "fiches" / fiche)
-    text = example_config_text().replace(
-        'url = "sqlite:///rrm.db"', f'url = "sqlite:///{folder / "rerank.db"}"'
-    )
-    path = folder / "config.toml"
-    path.write_text(text, "utf-8")
-    config = load_config(path, environ={})
-    database = open_database(config)
-    import_fiches(config, database, embedder, folder / "fiches")
-    database.dispose()
-    return path
+    return imported_config(tmp_path_factory.mktemp("rerank"), embedder, FICHES)
 
 
 def test_the_search_alone_leads_with_the_neighbour(config_path, embedder) -> None:  # type: ignore[no-untyped-def]

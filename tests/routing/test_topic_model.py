@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import sparse
 
-from bot.assembly import import_fiches, open_database
 from bot.cli import main
 from ground.config import Topic, load_config
 from routing.topic_model import LEARNT, SIGNALS, TOPIC_MODEL_PATH, TopicModel
 from routing.topics import TopicClassifier
-from tests.conftest import EXAMPLE_CONFIG, SAMPLE_FICHES, example_config_text
+from tests.conftest import EXAMPLE_CONFIG
+from tests.routing.conftest import imported_config
 
 # Questions written for this test, in no data file. No fiche covers either; the classifier
 # before the learnt terms read the first as skills anticipation (a statistics source for
@@ -130,18 +129,7 @@ def test_without_its_taxonomy_and_embedder_the_learnt_terms_are_left_out(
 @pytest.fixture(scope="module")
 def config_path(tmp_path_factory, embedder) -> Path:  # type: ignore[no-untyped-def]
     """The example config on its own SQLite database with the repository's fiches."""
-    folder = tmp_path_factory.mktemp("topics")
-    shutil.copytree(SAMPLE_FICHES, folder / "fiches")
-    text = example_config_text().replace(
-        'url = "sqlite:///rrm.db"', f'url = "sqlite:///{folder / "topics.db"}"'
-    )
-    path = folder / "config.toml"
-    path.write_text(text, "utf-8")
-    config = load_config(path, environ={})
-    database = open_database(config)
-    import_fiches(config, database, embedder, folder / "fiches")
-    database.dispose()
-    return path
+    return imported_config(tmp_path_factory.mktemp("topics"), embedder)
 
 
 @pytest.mark.parametrize(("question", "language", "topic"), QUESTIONS)
