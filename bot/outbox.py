@@ -212,7 +212,7 @@ class OutboxSender:
             return
         with self.sessions.begin() as session:
             repo.mark_sent(session, delivery.outbox_id, result.message_id, self.clock.now())
-            if delivery.opens_thread and delivery.question_id is not None and result.thread_id:
+            if delivery.question_id is not None and result.thread_id:
                 repo.add_thread(
                     session,
                     delivery.question_id,
