@@ -142,6 +142,7 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
     from bot.app import Application
     from bot.channels.base import Channel, ChannelStartError
     from bot.channels.console import ConsoleChannel, file_lines, stdin_lines
+    from ground.storage.database import SchemaAhead
     from ground.storage.run_lock import AnotherProcessRuns
 
     if not (config.console.enabled or config.telegram.enabled or config.matrix.enabled):
@@ -192,6 +193,8 @@ def cmd_run(config: Config, args: argparse.Namespace) -> int:
             raise CommandError(str(error)) from None
         except AnotherProcessRuns as error:
             raise CommandError(str(error)) from None
+        except (DBAPIError, SchemaAhead) as error:
+            raise unreachable(config, error) from None
         try:
             # Until /quit or the script's end in the console, or SIGTERM / Ctrl-C.
             waits = [asyncio.ensure_future(stopping.wait())]
@@ -232,14 +235,14 @@ def _verbose() -> bool:
 
 def cmd_db_upgrade(config: Config, _args: argparse.Namespace) -> int:
     """Apply every pending migration."""
-    from ground.storage.database import Database
+    from ground.storage.database import Database, SchemaAhead
 
     database = Database(config.database.url)
     try:
         before = database.current_revision()
         database.upgrade()
         print(f"database at revision {database.current_revision()} (was {before or 'empty'})")
-    except DBAPIError as error:
+    except (DBAPIError, SchemaAhead) as error:
         raise unreachable(config, error) from None
     finally:
         database.dispose()

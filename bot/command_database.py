@@ -9,7 +9,7 @@ from sqlalchemy.engine import make_url
 
 from bot.command_error import CommandError
 from ground.config import Config
-from ground.storage.database import Database
+from ground.storage.database import Database, SchemaAhead
 
 __all__ = ["command_database", "safe_url", "unreachable"]
 
@@ -24,6 +24,8 @@ def safe_url(url: str) -> str:
 
 def unreachable(config: Config, error: Exception) -> CommandError:
     """The one line that says the database cannot be used, and why (no password shown)."""
+    if isinstance(error, SchemaAhead):
+        return CommandError(f"cannot use database {safe_url(config.database.url)}: {error}")
     first = str(error).splitlines()[0] if str(error) else ""
     return CommandError(
         f"cannot open database {safe_url(config.database.url)}: {type(error).__name__}: {first}"

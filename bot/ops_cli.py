@@ -247,7 +247,7 @@ def cmd_doctor(config: Config, _args: argparse.Namespace) -> int:
 
 
 def _doctor_database(config: Config, report: Callable[[bool | None, str, str], None]) -> None:
-    from ground.storage.database import Database
+    from ground.storage.database import Database, SchemaAhead
     from ground.storage.metrics_repo import ping
     from knowledge.repository import count_versions
 
@@ -263,6 +263,12 @@ def _doctor_database(config: Config, report: Callable[[bool | None, str, str], N
         return
     report(True, "database", f"{shown} answers")
     current, head = database.current_revision(), database.head_revision()
+    try:
+        database.refuse_if_ahead()
+    except SchemaAhead as error:
+        report(False, "migrations", f"the database cannot be used: {error}")
+        database.dispose()
+        return
     if current == head:
         report(True, "migrations", f"at {head}")
     else:

@@ -77,5 +77,5 @@ def configure_logging(format_name: str, level: str, secrets: Iterable[str] = ())
             root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("bm25s", "httpx", "httpcore", "uvicorn.access"):
+    for noisy in ("bm25s", "httpx", "httpcore", "uvicorn.access", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

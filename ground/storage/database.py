@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-__all__ = ["Database", "DatabaseClosed", "normalise_url"]
+__all__ = ["Database", "DatabaseClosed", "SchemaAhead", "normalise_url"]
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -32,6 +32,17 @@ DOWN_REVISION = re.compile(
 
 class DatabaseClosed(RuntimeError):
     """A connection was asked of a database already closed."""
+
+
+class SchemaAhead(RuntimeError):
+    """The database's schema is at a revision this code does not know: a newer rrm's."""
+
+    def __init__(self, found: str, newest: str | None) -> None:
+        super().__init__(
+            f"its schema is at revision {found}, newer than this rrm knows (up to {newest}): "
+            "a newer rrm upgraded it. Run that version, or restore the backup taken before "
+            "the upgrade (docs/operations.md, 'Upgrades')"
+        )
 
 
 def normalise_url(url: str) -> str:
@@ -146,10 +157,25 @@ class Database:
         finally:
             connection.close()
 
+    def refuse_if_ahead(self) -> None:
+        """Raise :class:`SchemaAhead` if the schema's revision is not one this code knows."""
+        from alembic.script import ScriptDirectory
+        from alembic.util.exc import CommandError
+
+        current = self.current_revision()
+        if current is None:
+            return
+        script = ScriptDirectory.from_config(self._alembic())
+        try:
+            script.get_revision(current)
+        except CommandError:
+            raise SchemaAhead(current, script.get_current_head()) from None
+
     def upgrade(self) -> None:
-        """Apply every pending migration."""
+        """Apply every pending migration; refuse a schema newer than this code."""
         from alembic import command
 
+        self.refuse_if_ahead()
         command.upgrade(self._alembic(), "head")
 
     def dispose(self, wait_seconds: float = 10.0) -> None:
