@@ -34,10 +34,14 @@ log = logging.getLogger(__name__)
 def open_database(config: Config, *, upgrade: bool = True) -> Database:
     """Open the configured database; bring an empty or old schema up to date when asked."""
     database = Database(config.database.url)
-    # The quick check first: Alembic is loaded only when the schema may be behind.
-    stale = upgrade and not database.is_current()
-    if stale and database.current_revision() != database.head_revision():
-        database.upgrade()
+    try:
+        # The quick check first: Alembic is loaded only when the schema may be behind.
+        stale = upgrade and not database.is_current()
+        if stale and database.current_revision() != database.head_revision():
+            database.upgrade()
+    except BaseException:
+        database.dispose()  # a pooled connection left open would be collected unclosed
+        raise
     return database
 
 
