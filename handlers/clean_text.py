@@ -50,11 +50,25 @@ def _attachment(attachment: Attachment) -> Attachment:
     )
 
 
+# Fields a platform fills with its own ids, or a button's payload: compared, never shown.
+REFERENCES = ("thread_id", "message_id", "reply_to", "action", "redacts", "language_hint")
+
+
+def _without_nul(value: str | None) -> str | None:
+    # PostgreSQL's text cannot hold NUL, and no id of ours has one: a lookup with it would fail.
+    return value.replace("\x00", "") if value and "\x00" in value else value
+
+
 def cleaned(event: Inbound) -> Inbound:
-    """The event with its text, sender's name and captions free of format characters."""
+    """The event with its text, sender's name and captions free of format characters.
+
+    Its references (the message replied to, a button's payload …) lose any NUL character.
+    """
     text = drop_format_characters(event.text)
+    references = {name: _without_nul(getattr(event, name)) for name in REFERENCES}
     return dataclasses.replace(
         event,
+        **references,
         text=text,
         sender_name=drop_format_characters(event.sender_name),
         attachments=tuple(_attachment(a) for a in event.attachments),

@@ -119,6 +119,9 @@ async def test_any_input_gets_exactly_one_reply(app: Application) -> None:
     @example(event={"text": "/resolve 9223372036854775808"}, same_asker=True)
     @example(event={"text": "/status ²"}, same_asker=True)
     @example(event={"text": "/resolve ²"}, same_asker=True)
+    # Found by it on PostgreSQL, whose text cannot hold NUL: a reply to, or a button, with one.
+    @example(event={"text": "0", "reply_to": "\x00"}, same_asker=False)
+    @example(event={"text": "", "action": "helped\x00"}, same_asker=True)
     def check(event: dict[str, str], same_asker: bool) -> None:
         number = next(counter)
         sender = "regular" if same_asker else f"asker{number}"
