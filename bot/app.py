@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.assembly import build_triage, embedder_for, open_database, seed_fiches_if_empty
 from bot.channels.base import (
+    BatchChannel,
     Channel,
     ChannelStartError,
     EncryptingChannel,
@@ -108,6 +109,8 @@ class Application:
         for channel in self.channels.values():
             if isinstance(channel, ResumingChannel):
                 channel.use_progress(self.sender.record_progress)
+            if isinstance(channel, BatchChannel):
+                channel.use_batches(self.deliver_many)
             if isinstance(channel, StatefulChannel):
                 channel.use_state(ChannelState(database.sessions, channel.name, self.clock))
             if isinstance(channel, InboxChannel):
@@ -249,6 +252,11 @@ class Application:
         """Hand one inbound event to the conversation and send its replies (or keep it)."""
         assert self.intake is not None
         await self.intake.deliver(event)
+
+    async def deliver_many(self, events: Sequence[Inbound]) -> None:
+        """Hand several events to the conversation at once, in order (or keep them)."""
+        assert self.intake is not None
+        await self.intake.deliver_many(events)
 
     async def _reschedule(self) -> None:
         """Move the one-shot deadline job after an event planned steps (most events do not).

@@ -14,7 +14,7 @@ import concurrent.futures
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from sqlalchemy import exc
 
@@ -81,18 +81,30 @@ class Intake:
 
     async def deliver(self, event: Inbound) -> None:
         """Handle an event now, or keep it behind the backlog while the database is down."""
+        await self.deliver_many([event])
+
+    async def deliver_many(self, events: Sequence[Inbound]) -> None:
+        """Handle events in order, each in its own transaction, with one trip to the worker.
+
+        Every hand-over between the event loop and the worker thread costs as much as a
+        statement or two; a polled batch of updates pays it once. From the first event the
+        database cannot take, the rest are kept behind the backlog, in order.
+        """
         await self._open.wait()
         async with self._lock:
-            if not self.backlog and await self._try(event):
-                return
-            self.backlog.append(event)
-            log.warning(
-                "database unreachable: %s event %s kept (%d waiting)",
-                event.channel,
-                event.event_id,
-                len(self.backlog),
-            )
-        await self._tell_delayed(event)
+            kept = list(events)
+            if not self.backlog:
+                kept = kept[await self._try(kept) :]
+            self.backlog.extend(kept)
+            for event in kept:
+                log.warning(
+                    "database unreachable: %s event %s kept (%d waiting)",
+                    event.channel,
+                    event.event_id,
+                    len(self.backlog),
+                )
+        for event in kept:
+            await self._tell_delayed(event)
 
     async def run(self) -> None:
         """Retry the backlog until it is empty, again and again."""
@@ -101,25 +113,46 @@ class Intake:
             if not self.backlog:
                 continue
             async with self._lock:
-                while self.backlog and await self._try(self.backlog[0]):
+                while self.backlog and await self._try([self.backlog[0]]):
                     self.backlog.popleft()
                 if not self.backlog:
                     log.info("database reachable again: the kept events are handled")
                     self._told.clear()
 
-    async def _try(self, event: Inbound) -> bool:
-        """Handle one event; False only when the database could not be reached."""
+    async def _try(self, events: Sequence[Inbound]) -> int:
+        """Handle events in order in the worker; how many, up to the first the database refused."""
         loop = asyncio.get_running_loop()
         try:
-            handled = await loop.run_in_executor(self._worker, self._handle, event)
-        except Exception as error:
-            if database_unreachable(error):
-                log.debug("handling %s failed: %s", event.event_id, type(error).__name__)
-                return False
-            # A fault in the handling itself: retrying would fail the same way.
-            log.exception("handling %s event %s failed", event.channel, event.event_id)
-            handled = Handled()
-        else:
+            outcomes = await loop.run_in_executor(self._worker, self._handle_in_order, events)
+        except Exception:
+            # The worker is gone (shut down): retrying would fail the same way.
+            log.exception("handing %d events to the worker failed", len(events))
+            outcomes = [None] * len(events)
+        for event, handled in zip(events, outcomes, strict=False):
+            await self._after(event, handled)
+        return len(outcomes)
+
+    def _handle_in_order(self, events: Sequence[Inbound]) -> list[Handled | None]:
+        """In the worker: handle each event; stop at the first the database could not take.
+
+        None stands for an event whose handling failed for good (logged here).
+        """
+        outcomes: list[Handled | None] = []
+        for event in events:
+            try:
+                outcomes.append(self._handle(event))
+            except Exception as error:
+                if database_unreachable(error):
+                    log.debug("handling %s failed: %s", event.event_id, type(error).__name__)
+                    break
+                # A fault in the handling itself: retrying would fail the same way.
+                log.exception("handling %s event %s failed", event.channel, event.event_id)
+                outcomes.append(None)
+        return outcomes
+
+    async def _after(self, event: Inbound, handled: Handled | None) -> None:
+        """Log a handled event, have its replies sent, and move the deadline job if need be."""
+        if handled is not None:
             question_id = handled.question_id
             log.info(
                 "handled %s event %s (question %s)",
@@ -142,10 +175,9 @@ class Intake:
                 await self._flush()
             except Exception as error:
                 log.warning("sending replies failed (%s); the outbox sender retries", error)
-        if handled.clocks_changed:
+        if handled is not None and handled.clocks_changed:
             # A routed question or a new priority: the scheduler's next instant may move.
             await self._clocks_changed()
-        return True
 
     async def _tell_delayed(self, event: Inbound) -> None:
         """Tell a sender once per outage that their message waits (straight, not via the outbox)."""

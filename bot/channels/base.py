@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from handlers.events import Delivery, Inbound, Progress, Sent
@@ -12,9 +12,11 @@ if TYPE_CHECKING:
     from handlers.notices import NewDevice
 
 __all__ = [
+    "BatchChannel",
     "Channel",
     "ChannelStartError",
     "Deliver",
+    "DeliverMany",
     "InboxChannel",
     "PermanentSendError",
     "RecordProgress",
@@ -24,6 +26,8 @@ __all__ = [
 ]
 
 Deliver = Callable[[Inbound], Awaitable[None]]
+# Hands several events over at once, handled in order, each in its own transaction.
+DeliverMany = Callable[[Sequence[Inbound]], Awaitable[None]]
 # Stores a delivery's progress (by outbox id) durably, before the next platform call.
 RecordProgress = Callable[[int, Progress], Awaitable[None]]
 
@@ -105,6 +109,20 @@ class InboxChannel(Protocol):
 
     async def stop_receiving(self) -> None:
         """Take no new events; the event in hand finishes, the rest stays in the inbox."""
+        ...
+
+
+@runtime_checkable
+class BatchChannel(Protocol):
+    """A channel that hands over what it took from its inbox several events at a time.
+
+    One trip to the worker thread for them all: each trip costs about as much as a statement.
+    """
+
+    name: str
+
+    def use_batches(self, deliver_many: DeliverMany) -> None:
+        """Keep ``deliver_many`` for handing over events together (else ``deliver`` is used)."""
         ...
 
 

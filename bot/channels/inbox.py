@@ -136,18 +136,40 @@ class Inbox:
         up every later one. ``stopping`` ends the drain between events; what is claimed but
         not handled then is released.
         """
+
+        async def one_by_one(payloads: list[dict[str, Any]]) -> None:
+            await handle(payloads[0])
+
+        await self.drain_in_parts(one_by_one, stopping, batch, part=1)
+
+    async def drain_in_parts(
+        self,
+        handle: Callable[[list[dict[str, Any]]], Awaitable[None]],
+        stopping: Callable[[], bool] = lambda: False,
+        batch: int | None = None,
+        *,
+        part: int = MARK_EVERY,
+    ) -> None:
+        """As ``drain``, but hand ``handle`` up to ``part`` events at once, in order.
+
+        ``handle`` deals with each event's failure itself (one that escapes is logged for the
+        whole part, which is marked handled all the same); stopping comes between parts.
+        """
         # Claims are renewed while this process works, so they expire only if it dies.
         keeper = asyncio.create_task(self._keep_claims(), name=f"{self.channel}-claims")
         try:
-            await self._drain(handle, stopping, batch or (CLAIM if self.shared else CLAIM_ALONE))
+            await self._drain(
+                handle, stopping, batch or (CLAIM if self.shared else CLAIM_ALONE), part
+            )
         finally:
             keeper.cancel()
 
     async def _drain(
         self,
-        handle: Callable[[dict[str, Any]], Awaitable[None]],
+        handle: Callable[[list[dict[str, Any]]], Awaitable[None]],
         stopping: Callable[[], bool],
         batch: int,
+        part: int,
     ) -> None:
         done: list[int] = []
         while True:
@@ -156,16 +178,17 @@ class Inbox:
             if not claimed:
                 return
             left = [event_id for event_id, _ in claimed]
-            for event_id, payload in claimed:
+            for start in range(0, len(claimed), part):
                 if stopping():
                     await asyncio.to_thread(self._settle, done, left, 0)
                     return
+                ids, payloads = zip(*claimed[start : start + part], strict=True)
                 try:
-                    await handle(payload)
+                    await handle(list(payloads))
                 except Exception:
-                    log.exception("%s: inbox event %s failed", self.channel, event_id)
-                done.append(event_id)
-                left.remove(event_id)
+                    log.exception("%s: inbox events %s failed", self.channel, list(ids))
+                done.extend(ids)
+                del left[: len(ids)]  # handed out in claim order
                 if len(done) >= MARK_EVERY and left:
                     await asyncio.to_thread(self._settle, done, [], 0)
                     done = []

@@ -49,7 +49,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.channels.base import Deliver, PermanentSendError, RecordProgress
+from bot.channels.base import Deliver, DeliverMany, PermanentSendError, RecordProgress
 from bot.channels.common import Backoff, Recent, Transient, name_files, retry
 from bot.channels.inbox import Inbox
 from bot.channels.telegram_inbound import Edge, from_callback, from_message
@@ -138,6 +138,7 @@ class TelegramChannel:
         self._closed_topics: set[str] = set()
         self._redact = _RedactToken(config.token)
         self._deliver: Deliver | None = None
+        self._deliver_many: DeliverMany | None = None
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._inbox: Inbox | None = None
         self._receiver: TelegramReceiver | None = None
@@ -163,6 +164,10 @@ class TelegramChannel:
     def use_progress(self, record: RecordProgress) -> None:
         """Store each delivery's progress with ``record`` (without it, a retry starts over)."""
         self._record = record
+
+    def use_batches(self, deliver_many: DeliverMany) -> None:
+        """Hand the updates taken from the inbox to the core several at a time."""
+        self._deliver_many = deliver_many
 
     def use_inbox(self, inbox: Inbox) -> None:
         """Poll into ``inbox`` and handle from it (without one, PTB's updater polls)."""
@@ -196,7 +201,7 @@ class TelegramChannel:
                 self._receiver = TelegramReceiver(
                     app.bot,
                     self._inbox,
-                    self._take,
+                    self._take_many,
                     timeout=self.config.poll_timeout,
                     allowed_updates=UPDATES,
                     retry_delay=self._backoff.delay,
@@ -388,6 +393,33 @@ class TelegramChannel:
         finally:
             self.updates_handled += 1
             self.last_update_id = update.update_id
+
+    async def _take_many(self, updates: Sequence[Update]) -> None:
+        """Convert updates at the edge, in order, and hand them to the core together."""
+        if self._deliver_many is None:
+            for update in updates:
+                await self._take(update)
+            return
+        events = []
+        for update in updates:
+            try:
+                if update.callback_query is not None:
+                    await self._answer_button(update)
+                    event = from_callback(update, self._edge)
+                else:
+                    event = from_message(update, self._edge)
+            except Exception:
+                log.exception("telegram: update %s could not be taken in", update.update_id)
+                continue
+            if event is not None:
+                events.append(event)
+        try:
+            if events:
+                await self._deliver_many(events)
+        finally:
+            if updates:
+                self.updates_handled += len(updates)
+                self.last_update_id = updates[-1].update_id
 
     async def _answer_button(self, update: Update) -> None:
         """Stop the button's spinner, and take the keyboard away so it is pressed only once.

@@ -66,13 +66,17 @@ class UpdatesRequest(HTTPXRequest):
 
 
 class TelegramReceiver:
-    """Polls into the inbox, and hands the inbox's unhandled updates to ``handle`` in order."""
+    """Polls into the inbox, and hands the inbox's unhandled updates to ``handle`` in order.
+
+    ``handle`` takes several updates at a time (up to the inbox's ``MARK_EVERY``) and deals
+    with each one's failure itself.
+    """
 
     def __init__(
         self,
         bot: Bot,
         inbox: Inbox,
-        handle: Callable[[Update], Awaitable[None]],
+        handle: Callable[[list[Update]], Awaitable[None]],
         *,
         timeout: int,
         allowed_updates: Sequence[str],
@@ -185,11 +189,17 @@ class TelegramReceiver:
                 self._wake.set()
 
     async def _handle_batch(self) -> None:
-        await self._inbox.drain(self._handle_payload, lambda: self._stopping)
+        await self._inbox.drain_in_parts(self._handle_payloads, lambda: self._stopping)
 
-    async def _handle_payload(self, payload: dict[str, Any]) -> None:
-        update = self._parsed.pop(payload.get("update_id", 0), None)
-        await self._handle(update or Update.de_json(payload, self._bot))
+    async def _handle_payloads(self, payloads: list[dict[str, Any]]) -> None:
+        updates = []
+        for payload in payloads:
+            update = self._parsed.pop(payload.get("update_id", 0), None)
+            try:
+                updates.append(update or Update.de_json(payload, self._bot))
+            except Exception:
+                log.exception("telegram: stored update %s unreadable", payload.get("update_id"))
+        await self._handle(updates)
 
 
 def _stored(update: Update, sent: dict[str, Any] | None = None) -> NewEvent:
