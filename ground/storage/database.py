@@ -91,7 +91,11 @@ class Database:
 
     def _checked_out(self, *_args: object) -> None:
         with self._returned:
-            self._in_use += 1
+            self._in_use += 1  # counted even when refused: the pool then checks it in
+            if self._closed:
+                # A pooled connection taken while dispose() waits, or just before it closes
+                # the pool, would go back to a pool nobody closes. Refused, the pool closes it.
+                self._refuse_when_closed()
 
     def _checked_in(self, *_args: object) -> None:
         with self._returned:

@@ -69,6 +69,37 @@ def test_a_closed_database_opens_no_connection(database: Database) -> None:
         session.execute(select(1))
 
 
+def test_a_closing_database_lends_no_pooled_connection(database: Database) -> None:
+    """While dispose() waits for one transaction, another cannot take an idle pooled connection.
+
+    It would go back to the pool after the pool was closed, and stay open until collected.
+    """
+    with database.engine.connect(), database.engine.connect():
+        pass  # two connections now idle in the pool
+    holding, release = threading.Event(), threading.Event()
+
+    def transaction() -> None:
+        with database.sessions.begin() as session:
+            session.execute(select(1))
+            holding.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=transaction)
+    thread.start()
+    assert holding.wait(5)
+    closing = threading.Thread(target=database.dispose)
+    closing.start()
+    time.sleep(0.2)  # dispose() is waiting for the transaction's connection
+    try:
+        with pytest.raises(DatabaseClosed), database.sessions() as session:
+            session.execute(select(1))
+    finally:
+        release.set()
+        thread.join()
+        closing.join()
+    assert database.engine.pool.checkedout() == 0
+
+
 def test_the_migration_files_name_the_head_alembic_finds() -> None:
     assert scanned_head() == Database("sqlite://").head_revision() is not None
 
