@@ -57,7 +57,7 @@ from bot.channels.telegram_receive import TelegramReceiver, UpdatesRequest
 from bot.channels.telegram_text import Part, Style, split_text, with_mentions
 from ground.config import TelegramConfig
 from handlers.commands import experts_menu, menu
-from handlers.events import Attachment, Delivery, Progress, Sent, keeps_choices
+from handlers.events import Attachment, Delivery, Inbound, Progress, Sent, keeps_choices
 from handlers.i18n import Translator
 
 if TYPE_CHECKING:
@@ -398,9 +398,12 @@ class TelegramChannel:
         """Convert updates at the edge, in order, and hand them to the core together."""
         if self._deliver_many is None:
             for update in updates:
-                await self._take(update)
+                try:
+                    await self._take(update)
+                except Exception:
+                    log.exception("telegram: update %s failed", update.update_id)
             return
-        events = []
+        events: list[Inbound] = []
         for update in updates:
             try:
                 if update.callback_query is not None:
