@@ -1,10 +1,11 @@
 """The topic classifier's stored weights: how its signals combine, and terms learnt per topic.
 
 Fitted by bench/fit_topics.py on the public sample and the project's own labelled questions
-(a conditional logit over the signals, and a multinomial logistic regression over the
-question's latent terms), stored in topic_model.json. The learnt terms belong to one
-taxonomy and one embedder; with any other, the classifier weighs only the signals every
-taxonomy has (its examples, the fiches found and its keywords), with their own weights.
+(a conditional logit over the signals with a prior per topic, and a multinomial logistic
+regression over the question's latent terms), stored in topic_model.json. The learnt terms
+and priors belong to one taxonomy and one embedder; with any other, the classifier weighs
+only the signals every taxonomy has (its examples, the fiches found and its keywords), with
+their own weights.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ LEARNT = "learnt"  # the latent-term model's log-odds, for the taxonomy it was f
 
 @dataclass(frozen=True)
 class TopicModel:
-    """Weights of the signals with and without the learnt terms, and those terms."""
+    """Weights of the signals with and without the learnt terms, those terms and the priors."""
 
     weights: dict[str, float]  # SIGNALS and LEARNT
     fallback: dict[str, float]  # SIGNALS only: another taxonomy or embedder
@@ -37,6 +38,9 @@ class TopicModel:
     terms: np.ndarray  # latent-term indices with a learnt weight
     coefficients: np.ndarray  # one row per term, one column per topic
     bias: np.ndarray  # one per topic
+    # Added to each topic's weighted sum with the learnt terms: the signals alone over-read
+    # some topics (a council named in a question is not territorial cooperation).
+    prior: np.ndarray  # one per topic
 
     @classmethod
     def load(cls, path: Path = TOPIC_MODEL_PATH) -> TopicModel:
@@ -54,9 +58,12 @@ class TopicModel:
             len(terms), len(topics)
         )
         bias = np.asarray(data["bias"], dtype=np.float32)
-        if bias.shape != (len(topics),):
-            raise ValueError("one bias per topic")
-        return cls(weights, fallback, topics, str(data["embedder"]), terms, coefficients, bias)
+        prior = np.asarray(data["prior"], dtype=np.float32)
+        if bias.shape != (len(topics),) or prior.shape != (len(topics),):
+            raise ValueError("one bias and one prior per topic")
+        return cls(
+            weights, fallback, topics, str(data["embedder"]), terms, coefficients, bias, prior
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The stored form: weights rounded for a readable file, terms as lists."""
@@ -66,14 +73,15 @@ class TopicModel:
             "topics": list(self.topics),
             "embedder": self.embedder,
             "bias": [round(float(b), 4) for b in self.bias],
+            "prior": [round(float(p), 4) for p in self.prior],
             "terms": [int(t) for t in self.terms],
             "coefficients": [[round(float(c), 4) for c in row] for row in self.coefficients],
         }
 
     def learnt_for(
         self, topic_ids: list[str], embedder: str, dimension: int
-    ) -> tuple[sparse.csr_matrix, np.ndarray] | None:
-        """The learnt terms as a (dimension × topics) matrix and bias in ``topic_ids``' order.
+    ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray] | None:
+        """The learnt terms' (dimension × topics) matrix, bias and priors in ``topic_ids``' order.
 
         None when they do not apply: another taxonomy, another embedder or its vectors.
         """
@@ -88,4 +96,4 @@ class TopicModel:
         matrix = sparse.csr_matrix(
             (values, (rows, columns)), shape=(dimension, len(order)), dtype=np.float32
         )
-        return matrix, self.bias[order]
+        return matrix, self.bias[order], self.prior[order]

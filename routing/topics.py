@@ -112,7 +112,7 @@ class TopicClassifier:
         )
         values = {"example": example, "fiche": fiche, "keyword": keyword}
         if self._learnt is not None:
-            matrix, bias = self._learnt
+            matrix, bias, _ = self._learnt
             values[LEARNT] = np.asarray((vector @ matrix).todense()).ravel() + bias
         return values
 
@@ -124,6 +124,8 @@ class TopicClassifier:
         total = np.asarray(
             sum(self.weights[name] * value for name, value in values.items()), dtype=np.float64
         )
+        if self._learnt is not None:
+            total += self._learnt[2]
         order = np.argsort(-total, kind="stable")
         probabilities = np.exp(total - total.max())
         probabilities /= probabilities.sum()

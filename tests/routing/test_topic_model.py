@@ -38,7 +38,7 @@ QUESTIONS = [
 
 
 def toy_model(**changes: object) -> TopicModel:
-    """Two topics; term 0 speaks for 'a', term 1 for 'b'; only the learnt signal counts."""
+    """Two topics; term 0 speaks for 'a', term 1 for 'b'; only learnt terms and priors count."""
     fields: dict[str, object] = {
         "weights": {"example": 0.0, "fiche": 0.0, "keyword": 0.0, LEARNT: 1.0},
         "fallback": {"example": 0.0, "fiche": 0.0, "keyword": 1.0},
@@ -47,6 +47,7 @@ def toy_model(**changes: object) -> TopicModel:
         "terms": np.array([0, 1]),
         "coefficients": np.array([[2.0, -2.0], [-1.0, 1.0]], dtype=np.float32),
         "bias": np.array([0.0, 0.5], dtype=np.float32),
+        "prior": np.array([0.5, -0.25], dtype=np.float32),
     }
     fields.update(changes)
     return TopicModel(**fields)  # type: ignore[arg-type]
@@ -87,7 +88,12 @@ def test_a_stored_model_without_a_weight_or_with_a_misshapen_table_is_refused(
     data = json.loads(TOPIC_MODEL_PATH.read_text("utf-8"))
     data["bias"] = data["bias"][:-1]
     path.write_text(json.dumps(data), "utf-8")
-    with pytest.raises(ValueError, match="one bias per topic"):
+    with pytest.raises(ValueError, match="one bias and one prior per topic"):
+        TopicModel.load(path)
+    data = json.loads(TOPIC_MODEL_PATH.read_text("utf-8"))
+    data["prior"] = data["prior"][:-1]
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(ValueError, match="one bias and one prior per topic"):
         TopicModel.load(path)
 
 
@@ -97,11 +103,18 @@ def test_learnt_terms_decide_in_the_taxonomy_s_own_order() -> None:
     )
     question = sparse.csr_matrix(np.array([[1.0, 0.0, 0.0, 0.0]], dtype=np.float32))
     guess = classifier.classify("nothing to see", question, ())
-    # Log-odds a: 2 + 0, b: -2 + 0.5 (the taxonomy lists b first, the model a first).
+    # Sums a: 2 + 0 + 0.5, b: -2 + 0.5 - 0.25 (the taxonomy lists b first, the model a first).
     assert guess.topic == "a"
-    assert guess.confidence == pytest.approx(1 / (1 + np.exp(-3.5)))
+    assert guess.confidence == pytest.approx(1 / (1 + np.exp(-4.25)))
     other = sparse.csr_matrix(np.array([[0.0, 1.0, 0.0, 0.0]], dtype=np.float32))
     assert classifier.classify("nothing", other, ()).topic == "b"
+    # With nothing learnt to go on, the priors decide.
+    assert classifier.classify("nothing", toy_embed(["x"]), ()).topic == "a"
+    unsure = toy_model(prior=np.array([-0.5, 0.25], dtype=np.float32))
+    classifier = TopicClassifier(
+        TOY_TOPICS, toy_embed, min_confidence=0.0, embedder="toy", model=unsure
+    )
+    assert classifier.classify("nothing", toy_embed(["x"]), ()).topic == "b"
 
 
 @pytest.mark.parametrize(
