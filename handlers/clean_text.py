@@ -50,10 +50,6 @@ def _attachment(attachment: Attachment) -> Attachment:
     )
 
 
-# Fields a platform fills with its own ids, or a button's payload: compared, never shown.
-REFERENCES = ("thread_id", "message_id", "reply_to", "action", "redacts", "language_hint")
-
-
 def _without_nul(value: str | None) -> str | None:
     # PostgreSQL's text cannot hold NUL, and no id of ours has one: a lookup with it would fail.
     return value.replace("\x00", "") if value and "\x00" in value else value
@@ -65,10 +61,14 @@ def cleaned(event: Inbound) -> Inbound:
     Its references (the message replied to, a button's payload …) lose any NUL character.
     """
     text = drop_format_characters(event.text)
-    references = {name: _without_nul(getattr(event, name)) for name in REFERENCES}
     return dataclasses.replace(
         event,
-        **references,
+        thread_id=_without_nul(event.thread_id),
+        message_id=_without_nul(event.message_id),
+        reply_to=_without_nul(event.reply_to),
+        action=_without_nul(event.action),
+        redacts=_without_nul(event.redacts),
+        language_hint=_without_nul(event.language_hint),
         text=text,
         sender_name=drop_format_characters(event.sender_name),
         attachments=tuple(_attachment(a) for a in event.attachments),
