@@ -7,8 +7,9 @@ The rule, in order (docs/knowledge.md tells operators the same):
 2. Otherwise, within ``knowledge.follow_up_minutes`` (30; 0 skips this rule) of the fiche
    answer the asker has not yet accepted, refused or sent on, the message joins it unless it
    is clearly a new question: analysed on its own it gets an instant answer from a fiche not
-   shown, or a confident topic other than the question's while sharing fewer than
-   ``SHARED_WORDS`` content words with it.
+   shown, or a confident topic other than the question's, at least ``OTHER_TOPIC_RATIO``
+   times as likely as the question's own, while sharing fewer than ``SHARED_WORDS`` content
+   words with it.
 3. Otherwise it is a new question; /new makes the next message a new question at once.
 
 Joined, it goes to an expert in the same question, with the fiches shown and what the asker
@@ -36,6 +37,7 @@ from knowledge.text import word_starts
 from routing.triage import Analysis
 
 __all__ = [
+    "OTHER_TOPIC_RATIO",
     "SHARED_WORDS",
     "clearly_new",
     "join_under_fiche",
@@ -44,6 +46,9 @@ __all__ = [
 ]
 
 SHARED_WORDS = 2
+# A message read on another topic only just over the threshold ("I need the legal deadline",
+# 0.27 against 0.19 for the question's own) says little about its subject: not clearly new.
+OTHER_TOPIC_RATIO = 2.0
 # Words this long carry content in every network language; shorter ones are mostly
 # articles, pronouns and prepositions.
 CONTENT_LETTERS = 5
@@ -77,6 +82,9 @@ def clearly_new(text: str, question: Question, analysis: Analysis, shown: set[st
         return True
     topic = analysis.topic.topic
     if topic is None or topic == question.topic:
+        return False
+    likelihood = dict(analysis.topic.scores)
+    if likelihood[topic] < OTHER_TOPIC_RATIO * likelihood.get(question.topic or "", 0.0):
         return False
     shared = word_starts(text, CONTENT_LETTERS) & word_starts(question.text, CONTENT_LETTERS)
     return len(shared) < SHARED_WORDS
