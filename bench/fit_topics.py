@@ -16,9 +16,7 @@ Two models are fitted: a multinomial logistic regression over the question's lat
 (the "learnt" signal), and a conditional logit weighing the signals (example nearness,
 fiche topics, keywords and, where the taxonomy is the one fitted on, the learnt one, with a
 prior per topic: without it the shared weights over-read some topics, such as territorial
-cooperation whenever a question names its council; grouped CV 0.827 -> 0.847 on 660). The
-stored model has its priors at zero for now: with them, content-light follow-ups move across
-`topic_min_confidence` (see bench/RESULTS.md, "Topic, a prior per topic").
+cooperation whenever a question names its council; grouped CV 0.827 -> 0.847 on 660).
 Figures are grouped 5-fold cross-validated: questions are grouped by their answering fiche,
 or their need (the same need in several languages is one group), and each is classified by
 models fitted without its group; the learnt signal's weight is fitted on out-of-fold

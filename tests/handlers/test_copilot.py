@@ -24,7 +24,7 @@ QUESTION = (
 # The same question, reworded a little: close enough to be offered the earlier answer.
 REWORDED = (
     "Can you recommend a lawyer who knows the public procurement rules for school canteen "
-    "catering contracts in Italy?"
+    "catering contracts in our region?"
 )
 ANSWER = "The national procurement agency keeps a list of lawyers who advise municipalities."
 GERMAN = (

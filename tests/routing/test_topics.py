@@ -55,8 +55,12 @@ def test_fiche_topics_count(embedder, classifier) -> None:  # type: ignore[no-un
     text = "What did other towns do about this?"
     vector = embedder.queries([text])
     hit = FicheHit("f", "en", "t", "s", ("digital-learning",), score=0.4, semantic=0.4, lexical=0.0)
-    with_fiches = classifier.classify(text, vector, [hit, hit, hit])
-    assert with_fiches.scores[0][0] == "digital-learning"
+    with_fiches = dict(classifier.classify(text, vector, [hit, hit, hit]).scores)
+    without = dict(classifier.classify(text, vector, []).scores)
+    # A question this vague is read from its fiches and the topics' priors (since the fitted
+    # priors, a general one such as SME entrepreneurship may still lead): the fiches' topic
+    # must gain, well beyond the digits that differ between CPUs.
+    assert with_fiches["digital-learning"] > 2 * without["digital-learning"]
 
 
 def test_unclear_topic_is_none(embedder) -> None:  # type: ignore[no-untyped-def]
