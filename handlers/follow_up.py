@@ -83,8 +83,8 @@ def clearly_new(text: str, question: Question, analysis: Analysis, shown: set[st
     topic = analysis.topic.topic
     if topic is None or topic == question.topic:
         return False
-    likelihood = dict(analysis.topic.scores)
-    if likelihood[topic] < OTHER_TOPIC_RATIO * likelihood.get(question.topic or "", 0.0):
+    own = dict(analysis.topic.scores).get(question.topic or "", 0.0)
+    if analysis.topic.confidence < OTHER_TOPIC_RATIO * own:
         return False
     shared = word_starts(text, CONTENT_LETTERS) & word_starts(question.text, CONTENT_LETTERS)
     return len(shared) < SHARED_WORDS
