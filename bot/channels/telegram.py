@@ -383,16 +383,19 @@ class TelegramChannel:
         """Convert one update at the edge and hand it to the core."""
         assert self._deliver is not None
         try:
-            if update.callback_query is not None:
-                await self._answer_button(update)
-                event = from_callback(update, self._edge)
-            else:
-                event = from_message(update, self._edge)
+            event = await self._event_of(update)
             if event is not None:
                 await self._deliver(event)
         finally:
             self.updates_handled += 1
             self.last_update_id = update.update_id
+
+    async def _event_of(self, update: Update) -> Inbound | None:
+        """The update as the core's event, if it is one; a pressed button is answered first."""
+        if update.callback_query is not None:
+            await self._answer_button(update)
+            return from_callback(update, self._edge)
+        return from_message(update, self._edge)
 
     async def _take_many(self, updates: Sequence[Update]) -> None:
         """Convert updates at the edge, in order, and hand them to the core together."""
@@ -406,11 +409,7 @@ class TelegramChannel:
         events: list[Inbound] = []
         for update in updates:
             try:
-                if update.callback_query is not None:
-                    await self._answer_button(update)
-                    event = from_callback(update, self._edge)
-                else:
-                    event = from_message(update, self._edge)
+                event = await self._event_of(update)
             except Exception:
                 log.exception("telegram: update %s could not be taken in", update.update_id)
                 continue

@@ -52,17 +52,22 @@ def one_line(argv: list[str], capsys: Any, monkeypatch: Any) -> str:
     return lines[0]
 
 
+def config_on(database_url: str, folder: Path) -> Path:
+    text = (
+        example_config_text()
+        .replace('url = "sqlite:///rrm.db"', f'url = "{database_url}"')
+        .replace('\nsecret = ""', '\nsecret = "a-dashboard-secret-of-32-characters"')
+    )
+    path = folder / "config.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_an_unreachable_database_is_one_line(
     command: list[str], tmp_path: Path, capsys: Any, monkeypatch: Any
 ) -> None:
-    text = (
-        example_config_text()
-        .replace('url = "sqlite:///rrm.db"', f'url = "{UNREACHABLE}"')
-        .replace('\nsecret = ""', '\nsecret = "a-dashboard-secret-of-32-characters"')
-    )
-    path = tmp_path / "config.toml"
-    path.write_text(text, "utf-8")
+    path = config_on(UNREACHABLE, tmp_path)
     (tmp_path / "FOLDER").mkdir()
     argv = [a.replace("FOLDER", str(tmp_path / "FOLDER")) for a in command]
     line = one_line(["--config", str(path), *argv], capsys, monkeypatch)
@@ -99,17 +104,6 @@ def test_a_missing_or_broken_config_is_one_line_naming_the_file(
     broken = tmp_path / "broken.toml"
     broken.write_text("[database\nurl = 3\n", "utf-8")
     assert str(broken) in one_line(["--config", str(broken), *command], capsys, monkeypatch)
-
-
-def config_on(database_url: str, folder: Path) -> Path:
-    text_ = (
-        example_config_text()
-        .replace('url = "sqlite:///rrm.db"', f'url = "{database_url}"')
-        .replace('\nsecret = ""', '\nsecret = "a-dashboard-secret-of-32-characters"')
-    )
-    path = folder / "config.toml"
-    path.write_text(text_, "utf-8")
-    return path
 
 
 @pytest.mark.db
