@@ -11,35 +11,23 @@ prints the metrics of the sample's README.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
-from ground.config import DatabaseConfig, load_config  # noqa: E402
+from bench.sample_triage import sample_triage  # noqa: E402
+from ground.config import load_config  # noqa: E402
 
 
 def predict(
     config_path: Path, sample: Path, questions: Path | None = None
 ) -> list[dict[str, object]]:
     """Run every question (the sample's by default) through the triage; one prediction each."""
-    config = load_config(config_path)
-    with tempfile.TemporaryDirectory() as folder:
-        config = dataclasses.replace(
-            config,
-            database=DatabaseConfig(url=f"sqlite:///{folder}/eval.db"),
-            knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
-        )
-        database = open_database(config)
-        embedder = embedder_for(config)
-        import_fiches(config, database, embedder, sample / "fiches")
-        triage = build_triage(config, database, embedder)
+    with sample_triage(config_path, sample) as triage:
         predictions = []
         source = questions or sample / "questions.jsonl"
         for line in source.read_text(encoding="utf-8").splitlines():
@@ -60,7 +48,6 @@ def predict(
                     "ms": round((time.perf_counter() - started) * 1000, 2),
                 }
             )
-        database.dispose()
     return predictions
 
 

@@ -21,18 +21,16 @@ the stored labels to.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
-from ground.config import DatabaseConfig, load_config  # noqa: E402
+from bench.sample_triage import sample_triage  # noqa: E402
+from ground.config import load_config  # noqa: E402
 from routing.answerability import FEATURES, MODEL_PATH  # noqa: E402
 from routing.calibration import (  # noqa: E402
     BASE_PATH,
@@ -56,17 +54,7 @@ def examples(sample: Path, extra: list[Path]) -> list[dict[str, object]]:
 
 def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> list[Example]:
     """Features, label and group of every question, run through the bot's triage."""
-    config = load_config(config_path)
-    with tempfile.TemporaryDirectory() as folder:
-        config = dataclasses.replace(
-            config,
-            database=DatabaseConfig(url=f"sqlite:///{folder}/fit.db"),
-            knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
-        )
-        database = open_database(config)
-        embedder = embedder_for(config)
-        import_fiches(config, database, embedder, sample / "fiches")
-        triage = build_triage(config, database, embedder)
+    with sample_triage(config_path, sample) as triage:
         measured = []
         for row in rows:
             analysis = triage.analyse(str(row["q"]))
@@ -80,7 +68,6 @@ def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> l
                     group=gold[0] if gold else f"uncovered-{row['lang']}",
                 )
             )
-        database.dispose()
     return measured
 
 

@@ -16,10 +16,8 @@ others: a test on questions never fitted on. ``--write`` stores routing/rerankin
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
-from ground.config import DatabaseConfig, load_config  # noqa: E402
+from bench.sample_triage import sample_triage  # noqa: E402
 from routing.reranking import RANK_FEATURES, RERANKING_PATH, Reranker, hit_features  # noqa: E402
 
 DEPTH = 5
@@ -57,17 +54,7 @@ def rows_of(path: Path) -> list[dict[str, object]]:
 
 def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> list[Ranked]:
     """Every question through the triage, in the search's own order."""
-    config = load_config(config_path)
-    with tempfile.TemporaryDirectory() as folder:
-        config = dataclasses.replace(
-            config,
-            database=DatabaseConfig(url=f"sqlite:///{folder}/fit.db"),
-            knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
-        )
-        database = open_database(config)
-        embedder = embedder_for(config)
-        import_fiches(config, database, embedder, sample / "fiches")
-        triage = build_triage(config, database, embedder)
+    with sample_triage(config_path, sample) as triage:
         triage.reranker = None
         measured = []
         for row in rows:
@@ -81,7 +68,6 @@ def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> l
                     gold[0] if gold else f"uncovered-{row['lang']}",
                 )
             )
-        database.dispose()
     return measured
 
 

@@ -37,7 +37,6 @@ import collections
 import dataclasses
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +45,9 @@ from scipy import optimize, sparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
-from ground.config import DatabaseConfig, load_config  # noqa: E402
+from bench.sample_triage import sample_triage  # noqa: E402
+from bot.assembly import embedder_for  # noqa: E402
+from ground.config import load_config  # noqa: E402
 from routing.topic_model import LEARNT, SIGNALS, TOPIC_MODEL_PATH, TopicModel  # noqa: E402
 
 FOLDS = 5
@@ -88,19 +88,8 @@ def labelled(paths: list[Path]) -> list[dict[str, str]]:
 
 def measure(config_path: Path, sample: Path, rows: list[dict[str, str]]) -> Measured:
     """Each question's classifier signals, as the triage computes them before it classifies."""
-    config = load_config(config_path)
-    with tempfile.TemporaryDirectory() as folder:
-        config = dataclasses.replace(
-            config,
-            database=DatabaseConfig(url=f"sqlite:///{folder}/fit.db"),
-            knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
-        )
-        database = open_database(config)
-        embedder = embedder_for(config)
-        import_fiches(config, database, embedder, sample / "fiches")
-        triage = build_triage(config, database, embedder)
-        database.dispose()
-    classifier = triage.classifier
+    with sample_triage(config_path, sample) as triage:
+        classifier = triage.classifier  # read after: it keeps no database
     values: dict[str, list[np.ndarray]] = collections.defaultdict(list)
     vectors = []
     for row in rows:
