@@ -197,11 +197,21 @@ class OutboxSender:
             "thread_id": progress.thread_id,
             "message_ids": list(progress.message_ids),
         }
+        if progress.space_id is not None:
+            value["space_id"] = progress.space_id
         await asyncio.to_thread(self._save_progress, outbox_id, value)
 
     def _save_progress(self, outbox_id: int, value: dict[str, Any]) -> None:
         with self.sessions.begin() as session:
             repo.save_send_progress(session, outbox_id, value)
+            if value.get("space_id") and value.get("thread_id"):
+                # The thread exists before its first post: an expert who writes in it at once
+                # (or while that post is retried) writes in the question's thread.
+                row = repo.outbox_message(session, outbox_id)
+                if row is not None and row.opens_thread and row.question_id is not None:
+                    repo.add_thread(
+                        session, row.question_id, row.channel, value["space_id"], value["thread_id"]
+                    )
 
     def _sent(self, delivery: Delivery, channel_name: str, result: Sent) -> None:
         """Record a message as sent, and the thread it opened, if any."""
@@ -240,7 +250,7 @@ def _progress(stored: dict[str, Any] | None) -> Progress:
     if not stored:
         return Progress()
     ids = tuple(str(i) for i in stored.get("message_ids") or ())
-    return Progress(stored.get("thread_id"), ids)
+    return Progress(stored.get("thread_id"), ids, stored.get("space_id"))
 
 
 def _in_thread(row: Row[Any]) -> bool:

@@ -116,12 +116,14 @@ def keeps_choices(action: str) -> bool:
 class Progress:
     """How far earlier attempts got with a delivery a channel sends in several calls.
 
-    The thread it opened, and the ids of the messages (parts, files) already sent: a retry,
-    also after a crash, resumes with the next call instead of sending them again.
+    The thread it opened (and the space holding it), and the ids of the messages (parts,
+    files) already sent: a retry, also after a crash, resumes with the next call instead of
+    sending them again.
     """
 
     thread_id: str | None = None
     message_ids: tuple[str, ...] = ()
+    space_id: str | None = None
 
 
 @dataclass(frozen=True)

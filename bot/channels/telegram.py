@@ -471,7 +471,8 @@ class TelegramChannel:
     async def _made(self, progress: _Progress) -> None:
         """Store the progress before the next call: a crash then repeats that call at most."""
         if self._record is not None:
-            made = Progress(progress.thread_id, tuple(str(i) for i in progress.message_ids))
+            space = str(self._group) if progress.thread_id is not None else None
+            made = Progress(progress.thread_id, tuple(str(i) for i in progress.message_ids), space)
             await self._record(progress.outbox_id, made)
 
     async def _send(

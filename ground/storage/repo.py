@@ -394,10 +394,11 @@ def thread_ids(session: Session, question_ids: Iterable[int | None]) -> dict[tup
 def add_thread(
     session: Session, question_id: int, channel: str, space_id: str, thread_id: str
 ) -> None:
-    """Record the thread a question was given in a channel's experts' space."""
-    session.add(
-        Thread(question_id=question_id, channel=channel, space_id=space_id, thread_id=thread_id)
-    )
+    """Record the thread a question was given in a channel's experts' space, once."""
+    if find_thread(session, channel, space_id, thread_id) is None:
+        session.add(
+            Thread(question_id=question_id, channel=channel, space_id=space_id, thread_id=thread_id)
+        )
 
 
 def end_assignments(

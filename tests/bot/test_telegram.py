@@ -24,7 +24,14 @@ from bot.channels.inbox import Inbox
 from bot.channels.telegram import TelegramChannel
 from ground.clock import FixedClock
 from ground.config import ChannelConfig, Config, TelegramConfig
-from ground.storage.models import Event, InboundReceipt, InboxEvent, OutboxMessage, Question
+from ground.storage.models import (
+    Event,
+    InboundReceipt,
+    InboxEvent,
+    OutboxMessage,
+    Question,
+    Thread,
+)
 from tests.conftest import SAMPLE_FICHES, START
 from tests.fakes.embedder import MemoEmbedder
 from tests.fakes.telegram_server import Call, FakeBotApi, TelegramUser
@@ -474,7 +481,20 @@ async def test_a_question_whose_topic_was_opened_posts_into_it_after_a_restart(
                     select(OutboxMessage).where(OutboxMessage.opens_thread.is_(True))
                 ).one()
             topic_id = str(topic.result["message_thread_id"])
-            assert opening.send_progress == {"thread_id": topic_id, "message_ids": []}
+            assert opening.send_progress == {
+                "thread_id": topic_id,
+                "message_ids": [],
+                "space_id": str(GROUP),
+            }
+            # The topic is the question's before its first post gets through: what an expert
+            # writes in it meanwhile belongs to question 1.
+            with app.database.sessions() as session:
+                [thread] = session.scalars(select(Thread)).all()
+            assert (thread.question_id, thread.space_id, thread.thread_id) == (
+                1,
+                str(GROUP),
+                topic_id,
+            )
         finally:
             await app.stop()
 
@@ -484,6 +504,9 @@ async def test_a_question_whose_topic_was_opened_posts_into_it_after_a_restart(
             assert len(server.attempts("createForumTopic")) == 1
             assert str(post.params["message_thread_id"]) == topic_id
             assert row(app, opening.id).send_progress is None
+            assert app.database is not None
+            with app.database.sessions() as session:
+                assert session.scalar(select(func.count()).select_from(Thread)) == 1
         finally:
             await app.stop()
         assert server.unexpected == [], server.unexpected
