@@ -1,7 +1,7 @@
 """Fit the answerability model on the public sample plus our own examples, with grouped CV.
 
 Usage: python bench/fit_answerability.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples FILE ...] [--hold-out FIRST:LAST]
+         [--examples FILE ...] [--topics FILE] [--hold-out FIRST:LAST]
          [--unseen FILE] [--write]
 
 A question is a positive example when its best fiche (as the triage ranks them) is one of its
@@ -10,9 +10,13 @@ are grouped by their first labelled fiche (uncovered ones by language), and the 
 are those of models that never saw the question's group: grouped 5-fold cross-validation.
 ``--hold-out w141:w240`` keeps the examples of those ids (inclusive) out of the fitting and
 scores them with the model fitted on the rest: a test on questions it never saw.
-``--examples`` are w001-w340 by default: answerability_examples.jsonl and the first fresh set,
-looked at since. ``--unseen FILE`` scores the questions of FILE (never part of the base set,
-such as bench/data/answerability_fresh2.jsonl) with the model fitted on the base set.
+``--examples`` are w001-w440 by default: answerability_examples.jsonl and the first two fresh
+sets, once held out, looked at and fitted on since. ``--topics FILE`` (written by
+``bench/fit_topics.py --out-of-fold FILE``) reads every question the topic model learnt from
+with its out-of-fold topic likelihoods instead of the stored model's, so the topic signals
+(agreement, confidence, lift) are as on a question asked in use. ``--unseen FILE`` scores the
+questions of FILE (never part of the base set, such as a held-out set measured once) with the
+model fitted on the base set.
 ``--write`` stores the model fitted on everything in routing/answerability.json, and the
 measured examples in routing/answerability_base.jsonl: the base set `rrm kb calibrate` adds
 the stored labels to.
@@ -29,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from bench.sample_triage import sample_triage  # noqa: E402
+from bench.sample_triage import sample_triage, show_topics  # noqa: E402
 from ground.config import load_config  # noqa: E402
 from routing.answerability import FEATURES, MODEL_PATH  # noqa: E402
 from routing.calibration import (  # noqa: E402
@@ -52,9 +56,11 @@ def examples(sample: Path, extra: list[Path]) -> list[dict[str, object]]:
     ]
 
 
-def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> list[Example]:
+def measure(
+    config_path: Path, sample: Path, rows: list[dict[str, object]], topics: Path | None = None
+) -> list[Example]:
     """Features, label and group of every question, run through the bot's triage."""
-    with sample_triage(config_path, sample) as triage:
+    with sample_triage(config_path, sample, topics) as triage:
         measured = []
         for row in rows:
             analysis = triage.analyse(str(row["q"]))
@@ -68,6 +74,7 @@ def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> l
                     group=gold[0] if gold else f"uncovered-{row['lang']}",
                 )
             )
+        show_topics(triage.classifier, len(rows))
     return measured
 
 
@@ -93,8 +100,18 @@ def main() -> None:
         "--examples",
         type=Path,
         nargs="+",
-        default=[DATA / "answerability_examples.jsonl", DATA / "answerability_fresh.jsonl"],
-        help="our own labelled questions fitted on beside the sample's (default: w001-w340)",
+        default=[
+            DATA / "answerability_examples.jsonl",
+            DATA / "answerability_fresh.jsonl",
+            DATA / "answerability_fresh2.jsonl",
+        ],
+        help="our own labelled questions fitted on beside the sample's (default: w001-w440)",
+    )
+    parser.add_argument(
+        "--topics",
+        type=Path,
+        help="out-of-fold topic likelihoods (bench/fit_topics.py --out-of-fold FILE) to read "
+        "the questions listed there with",
     )
     parser.add_argument(
         "--hold-out",
@@ -117,7 +134,7 @@ def main() -> None:
         if args.unseen
         else []
     )
-    measured = measure(args.config, args.sample, labelled + fresh)
+    measured = measure(args.config, args.sample, labelled + fresh, args.topics)
     rows, unseen = measured[: len(labelled)], measured[len(labelled) :]
     if unseen:
         show_held_out(f"unseen: {len(unseen)} questions of {args.unseen.name}", rows, unseen)

@@ -1,10 +1,15 @@
 """Fit the re-ranking of the first fiches found for a question, with grouped CV.
 
 Usage: python bench/fit_reranking.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples FILE ...] [--unseen FILE] [--write]
+         [--examples FILE ...] [--topics FILE] [--unseen FILE] [--write]
 
-Every question of the sample and of ``--examples`` runs through the bot's triage with the
-search's own order (no re-ranking). The re-ranker is a pairwise logistic model: for each
+Every question of the sample and of ``--examples`` (by default w001-w440:
+answerability_examples.jsonl and the two fresh sets, once held out, fitted on since) runs
+through the bot's triage with the search's own order (no re-ranking). The topic's lift is a
+signal; with ``--topics FILE`` (``bench/fit_topics.py --out-of-fold FILE``) every question the
+topic model learnt from is read with its out-of-fold topic likelihoods, as a question in use
+is, instead of the stored model's, which learnt from it.
+The re-ranker is a pairwise logistic model: for each
 answerable question, each labelled fiche among the first ``DEPTH`` hits against each other
 hit there. Questions are grouped by their first labelled fiche (uncovered ones by language)
 and the figures printed are grouped 5-fold cross-validated: each question is ranked by a
@@ -28,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from bench.sample_triage import sample_triage  # noqa: E402
+from bench.sample_triage import sample_triage, show_topics  # noqa: E402
 from routing.reranking import RANK_FEATURES, RERANKING_PATH, Reranker, hit_features  # noqa: E402
 
 DEPTH = 5
@@ -52,9 +57,11 @@ def rows_of(path: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> list[Ranked]:
+def measure(
+    config_path: Path, sample: Path, rows: list[dict[str, object]], topics: Path | None = None
+) -> list[Ranked]:
     """Every question through the triage, in the search's own order."""
-    with sample_triage(config_path, sample) as triage:
+    with sample_triage(config_path, sample, topics) as triage:
         triage.reranker = None
         measured = []
         for row in rows:
@@ -68,6 +75,7 @@ def measure(config_path: Path, sample: Path, rows: list[dict[str, object]]) -> l
                     gold[0] if gold else f"uncovered-{row['lang']}",
                 )
             )
+        show_topics(triage.classifier, len(rows))
     return measured
 
 
@@ -171,8 +179,18 @@ def main() -> None:
         "--examples",
         type=Path,
         nargs="+",
-        default=[DATA / "answerability_examples.jsonl", DATA / "answerability_fresh.jsonl"],
-        help="our own labelled questions fitted on beside the sample's (default: w001-w340)",
+        default=[
+            DATA / "answerability_examples.jsonl",
+            DATA / "answerability_fresh.jsonl",
+            DATA / "answerability_fresh2.jsonl",
+        ],
+        help="our own labelled questions fitted on beside the sample's (default: w001-w440)",
+    )
+    parser.add_argument(
+        "--topics",
+        type=Path,
+        help="out-of-fold topic likelihoods (bench/fit_topics.py --out-of-fold FILE) to read "
+        "the questions listed there with",
     )
     parser.add_argument("--unseen", type=Path, help="rank these questions once, fitted on the rest")
     parser.add_argument("--write", action="store_true", help=f"write {RERANKING_PATH.name}")
@@ -181,7 +199,7 @@ def main() -> None:
         row for path in args.examples for row in rows_of(path)
     ]
     unseen_rows = rows_of(args.unseen) if args.unseen else []
-    measured = measure(args.config, args.sample, base_rows + unseen_rows)
+    measured = measure(args.config, args.sample, base_rows + unseen_rows, args.topics)
     base, unseen = measured[: len(base_rows)], measured[len(base_rows) :]
     print(f"base set: {len(base)} questions, {sum(bool(q.gold) for q in base)} answerable")
     show("search's order", scores(base, [order(q, None) for q in base]))

@@ -1,10 +1,12 @@
 """Fit the topic classifier's weights and learnt terms; judge them by grouped cross-validation.
 
 Usage: python bench/fit_topics.py [--config config.example.toml] [--sample ../shared/eval]
-         [--unseen FILE ...] [--write]
+         [--unseen FILE ...] [--compare-without FILE ...] [--out-of-fold FILE] [--write]
 
 The labelled questions are the public sample's, those of bench/data/answerability_examples.jsonl
-that carry a topic, and bench/data/topic_train.jsonl (written for the topics: a need in ten
+that carry a topic, the two fresh sets answerability_fresh.jsonl and answerability_fresh2.jsonl
+(w241-w440, written by two other authors: once held out, fitted on since 2026-12-07), and
+bench/data/topic_train.jsonl (written for the topics: a need in ten
 languages, one practice-like and one specific question no fiche covers, per topic; t401-t460
 added for the pairs most often confused in cross-validation: rural youth inclusion against
 work-based learning and territorial cooperation, trainer competences against work-based
@@ -22,12 +24,19 @@ or their need (the same need in several languages is one group), and each is cla
 models fitted without its group; the learnt signal's weight is fitted on out-of-fold
 log-odds (folds inside the folds). ``--unseen FILE`` scores the questions of FILE with the
 models fitted on all the rest (measured once: never tune on them). ``--write`` stores the
-models fitted on everything in routing/topic_model.json.
+models fitted on everything in routing/topic_model.json. ``--compare-without FILE ...`` adds
+a column: the same folds, with the questions of those base files left out of every training
+fold (still classified): what they add, question for question.
 
 The weights are stored divided by a softening factor, so that the likelihoods are on average
-as sharp (cross-validated) as those of the hand-set weights before: the ranking's
-`topic_weight`, the re-ranker and the answerability model were fitted on that scale. The
-factor changes no topic's rank; refitting those models to fitted likelihoods is the next step.
+as sharp (cross-validated) as those of the hand-set weights before (the ranking's
+`topic_weight` was set on that scale). The factor changes no topic's rank.
+
+``--out-of-fold FILE`` writes every labelled question's topic likelihoods as the
+cross-validation read them (models fitted without its group, softened by the same factor):
+bench/fit_reranking.py and bench/fit_answerability.py read them with ``--topics FILE``, so
+their topic signals on a question are those of a topic model that never saw it, as on a
+question asked in use (the bot still runs the one model fitted on everything).
 """
 
 from __future__ import annotations
@@ -276,17 +285,48 @@ def confusions(
         print(f"    {n:3d}  {truth} -> {chosen}")
 
 
+def write_out_of_fold(
+    path: Path, rows: list[dict[str, str]], totals: np.ndarray, topic_ids: list[str]
+) -> None:
+    """Each question's text and every topic's likelihood, most likely first, as JSON lines."""
+    texts = [row["q"] for row in rows]
+    if len(set(texts)) != len(texts):
+        raise SystemExit("two labelled questions share a text: their likelihoods would mix")
+    p = np.exp(totals - totals.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    with path.open("w", encoding="utf-8") as out:
+        for row, likelihood in zip(rows, p, strict=True):
+            order = np.argsort(-likelihood, kind="stable")
+            scores = [[topic_ids[i], round(float(likelihood[i]), 6)] for i in order]
+            out.write(json.dumps({"id": row["id"], "q": row["q"], "scores": scores}) + "\n")
+    print(f"wrote {len(rows)} questions' out-of-fold topic likelihoods to {path}")
+
+
 def main() -> None:
     """Measure, cross-validate, score unseen files and optionally store the models."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
     parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
     parser.add_argument("--unseen", type=Path, nargs="*", default=[])
+    parser.add_argument(
+        "--compare-without",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="also cross-validate, on the same folds, models fitted without these base files",
+    )
+    parser.add_argument(
+        "--out-of-fold",
+        type=Path,
+        help="write the cross-validated topic likelihoods of every labelled question (JSON lines)",
+    )
     parser.add_argument("--write", action="store_true", help="store routing/topic_model.json")
     args = parser.parse_args()
     base = [
         args.sample / "questions.jsonl",
         DATA / "answerability_examples.jsonl",
+        DATA / "answerability_fresh.jsonl",
+        DATA / "answerability_fresh2.jsonl",
         DATA / "topic_train.jsonl",
     ]
     rows = labelled(base + list(args.unseen))
@@ -301,6 +341,9 @@ def main() -> None:
     fold = folds_of([data.groups[i] for i in base_rows], seed=0)
     names = ("signals", "terms, no prior", "with terms")
     totals = {name: np.zeros((len(base_rows), count)) for name in names}
+    left_out = {path.name for path in args.compare_without}
+    kept = np.array([data.rows[i]["source"] not in left_out for i in base_rows])
+    fewer = np.zeros((len(base_rows), count))
     for f in range(FOLDS):
         train, test = base_rows[fold != f], base_rows[fold == f]
         terms, with_terms, without, no_prior = fit_all(data, train, count)
@@ -309,8 +352,14 @@ def main() -> None:
         totals["terms, no prior"][fold == f] = stacked(data, test, outer, False) @ no_prior
         totals["signals"][fold == f] = stacked(data, test, None) @ without
         print(f"fold {f}: weights {np.round(with_terms, 2)}, signals only {np.round(without, 2)}")
+        if left_out:
+            fitted = fit_all(data, base_rows[(fold != f) & kept], count)
+            learnt = log_odds(fitted[0], data.vectors[test])
+            fewer[fold == f] = stacked(data, test, learnt) @ fitted[1]
     hand_set = before(data, base_rows)
     guesses = {"before": hand_set.argmax(1)} | {k: v.argmax(1) for k, v in totals.items()}
+    if left_out:
+        guesses["without them"] = fewer.argmax(1)
     report(
         "grouped 5-fold cross-validation ('before': hand-set, not fitted)", data, guesses, base_rows
     )
@@ -323,6 +372,14 @@ def main() -> None:
             f"{k} {sharpness(v):.3f} (softened by {soften[k]:.2f})" for k, v in totals.items()
         )
     )
+
+    if args.out_of_fold:
+        write_out_of_fold(
+            args.out_of_fold,
+            [data.rows[i] for i in base_rows],
+            totals["with terms"] / soften["with terms"],
+            topic_ids,
+        )
 
     terms, with_terms, without, no_prior = fit_all(data, base_rows, count)
     for path in args.unseen:

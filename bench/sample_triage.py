@@ -1,22 +1,59 @@
-"""The bench's triage over the sample's fiches alone, on a throw-away SQLite database."""
+"""The bench's triage over the sample's fiches alone, on a throw-away SQLite database.
+
+With ``topics`` (written by ``bench/fit_topics.py --out-of-fold``), the questions listed there
+are read with their out-of-fold topic likelihoods instead of the stored topic model's, which
+learnt from them; any other question is read by the stored model as in use.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+
+from scipy import sparse
 
 from bot.assembly import build_triage, embedder_for, import_fiches, open_database
 from ground.config import DatabaseConfig, load_config
+from knowledge.index import FicheHit
+from routing.topics import TopicClassifier, TopicGuess
 from routing.triage import Triage
 
-__all__ = ["sample_triage"]
+__all__ = ["OutOfFoldTopics", "sample_triage", "show_topics"]
+
+
+class OutOfFoldTopics(TopicClassifier):
+    """The stored classifier, except for questions whose likelihoods were read out of fold."""
+
+    def __init__(self, classifier: TopicClassifier, path: Path) -> None:
+        # The stored classifier's state as it is; nothing is embedded again.
+        self.__dict__.update(classifier.__dict__)
+        self.guesses: dict[str, TopicGuess] = {}
+        for line in path.read_text("utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                scores = tuple((str(t), float(p)) for t, p in row["scores"])
+                best, confidence = scores[0]
+                topic = best if confidence >= self.min_confidence else None
+                self.guesses[row["q"]] = TopicGuess(topic, confidence, scores)
+        self.read = 0  # questions read out of fold so far
+
+    def classify(
+        self, text: str, vector: sparse.csr_matrix, hits: Sequence[FicheHit]
+    ) -> TopicGuess:
+        """The out-of-fold reading of ``text`` if there is one, else the stored model's."""
+        guess = self.guesses.get(text)
+        if guess is None:
+            return super().classify(text, vector, hits)
+        self.read += 1
+        return guess
 
 
 @contextlib.contextmanager
-def sample_triage(config_path: Path, sample: Path) -> Iterator[Triage]:
+def sample_triage(config_path: Path, sample: Path, topics: Path | None = None) -> Iterator[Triage]:
     """The bot's triage with the config at ``config_path`` and only ``sample``'s fiches."""
     config = load_config(config_path)
     with tempfile.TemporaryDirectory() as folder:
@@ -29,6 +66,20 @@ def sample_triage(config_path: Path, sample: Path) -> Iterator[Triage]:
         try:
             embedder = embedder_for(config)
             import_fiches(config, database, embedder, sample / "fiches")
-            yield build_triage(config, database, embedder)
+            triage = build_triage(config, database, embedder)
+            if topics is not None:
+                triage.classifier = OutOfFoldTopics(triage.classifier, topics)
+            yield triage
         finally:
             database.dispose()
+
+
+def show_topics(classifier: TopicClassifier, count: int) -> None:
+    """Print whose topic likelihoods the ``count`` questions just read were."""
+    if isinstance(classifier, OutOfFoldTopics):
+        print(
+            f"topic likelihoods: {classifier.read} of {count} questions out of fold, "
+            "the rest by the stored model (which never saw them)"
+        )
+    else:
+        print("topic likelihoods: the stored model's (in-sample on the questions it learnt from)")
