@@ -1,8 +1,8 @@
 """Fit the answerability model on the public sample plus our own examples, with grouped CV.
 
 Usage: python bench/fit_answerability.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples FILE ...] [--topics FILE] [--hold-out FIRST:LAST]
-         [--unseen FILE] [--write]
+         [--examples FILE ...] [--topics FILE [--compare-in-sample]]
+         [--hold-out FIRST:LAST] [--unseen FILE] [--write]
 
 A question is a positive example when its best fiche (as the triage ranks them) is one of its
 labelled fiches, negative otherwise (questions no fiche covers are always negative). Questions
@@ -16,7 +16,9 @@ sets, once held out, looked at and fitted on since. ``--topics FILE`` (written b
 with its out-of-fold topic likelihoods instead of the stored model's, so the topic signals
 (agreement, confidence, lift) are as on a question asked in use. ``--unseen FILE`` scores the
 questions of FILE (never part of the base set, such as a held-out set measured once) with the
-model fitted on the base set.
+model fitted on the base set. ``--compare-in-sample`` (with ``--topics``) also cross-validates,
+on the same folds, models fitted on the stored topic model's in-sample readings (as before
+2026-12-07's refit), still scored on the out-of-fold ones.
 ``--write`` stores the model fitted on everything in routing/answerability.json, and the
 measured examples in routing/answerability_base.jsonl: the base set `rrm kb calibrate` adds
 the stored labels to.
@@ -114,6 +116,12 @@ def main() -> None:
         "the questions listed there with",
     )
     parser.add_argument(
+        "--compare-in-sample",
+        action="store_true",
+        help="with --topics: also cross-validate models fitted on the stored topic model's "
+        "readings (in-sample, as before), scored on the out-of-fold ones",
+    )
+    parser.add_argument(
         "--hold-out",
         metavar="FIRST:LAST",
         help="fit without the examples of these ids (inclusive) and score them: a held-out test",
@@ -127,6 +135,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.write and args.hold_out:
         parser.error("--write fits on every example: leave out --hold-out")
+    if args.compare_in_sample and (args.hold_out or not args.topics):
+        parser.error("--compare-in-sample needs --topics and every example (no --hold-out)")
     config = load_config(args.config)
     labelled = examples(args.sample, args.examples)
     fresh = (
@@ -162,6 +172,16 @@ def main() -> None:
             f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
             f" reach {f.expert_reach:.3f} answers {f.answers}"
         )
+    if args.compare_in_sample:
+        in_sample = measure(args.config, args.sample, labelled)
+        before = cross_validated(rows, fitted_on=in_sample)
+        print("fitted on in-sample topic readings, scored on out-of-fold ones (same folds):")
+        for band in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95):
+            f = figures(rows, before, band)
+            print(
+                f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
+                f" reach {f.expert_reach:.3f} answers {f.answers}"
+            )
     if args.write:
         MODEL_PATH.write_text(json.dumps(model.as_dict(), indent=1) + "\n", encoding="utf-8")
         BASE_PATH.write_text(

@@ -1,7 +1,8 @@
 """Fit the re-ranking of the first fiches found for a question, with grouped CV.
 
 Usage: python bench/fit_reranking.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples FILE ...] [--topics FILE] [--unseen FILE] [--write]
+         [--examples FILE ...] [--topics FILE [--compare-in-sample]] [--unseen FILE]
+         [--write]
 
 Every question of the sample and of ``--examples`` (by default w001-w440:
 answerability_examples.jsonl and the two fresh sets, once held out, fitted on since) runs
@@ -14,6 +15,9 @@ answerable question, each labelled fiche among the first ``DEPTH`` hits against 
 hit there. Questions are grouped by their first labelled fiche (uncovered ones by language)
 and the figures printed are grouped 5-fold cross-validated: each question is ranked by a
 model fitted without its group.
+``--compare-in-sample`` (with ``--topics``) also cross-validates, on the same folds, re-rankers
+fitted on the stored topic model's in-sample readings (as before 2026-12-07's refit), ranking
+the questions as read out of fold.
 ``--unseen FILE`` then ranks the questions of FILE once with the model fitted on all the
 others: a test on questions never fitted on. ``--write`` stores routing/reranking.json.
 """
@@ -152,13 +156,19 @@ def scores(questions: Sequence[Ranked], rankings: Sequence[list[int]]) -> Scores
     )
 
 
-def cross_validated(questions: Sequence[Ranked]) -> list[list[int]]:
-    """Each question's order by a re-ranker fitted without its group."""
+def cross_validated(
+    questions: Sequence[Ranked], fitted_on: Sequence[Ranked] | None = None
+) -> list[list[int]]:
+    """Each question's order by a re-ranker fitted without its group.
+
+    ``fitted_on``, the same questions measured otherwise, is what it learns from instead.
+    """
     groups = sorted({q.group for q in questions})
     fold_of = {group: n % FOLDS for n, group in enumerate(groups)}
     rankings: list[list[int]] = [[] for _ in questions]
+    learnt_from = questions if fitted_on is None else fitted_on
     for fold in range(FOLDS):
-        reranker = fit([q for q in questions if fold_of[q.group] != fold])
+        reranker = fit([q for q in learnt_from if fold_of[q.group] != fold])
         for i, q in enumerate(questions):
             if fold_of[q.group] == fold:
                 rankings[i] = order(q, reranker)
@@ -192,9 +202,17 @@ def main() -> None:
         help="out-of-fold topic likelihoods (bench/fit_topics.py --out-of-fold FILE) to read "
         "the questions listed there with",
     )
+    parser.add_argument(
+        "--compare-in-sample",
+        action="store_true",
+        help="with --topics: also cross-validate re-rankers fitted on the stored topic model's "
+        "readings (in-sample, as before), ranking the out-of-fold ones",
+    )
     parser.add_argument("--unseen", type=Path, help="rank these questions once, fitted on the rest")
     parser.add_argument("--write", action="store_true", help=f"write {RERANKING_PATH.name}")
     args = parser.parse_args()
+    if args.compare_in_sample and not args.topics:
+        parser.error("--compare-in-sample needs --topics")
     base_rows = rows_of(args.sample / "questions.jsonl") + [
         row for path in args.examples for row in rows_of(path)
     ]
@@ -204,6 +222,9 @@ def main() -> None:
     print(f"base set: {len(base)} questions, {sum(bool(q.gold) for q in base)} answerable")
     show("search's order", scores(base, [order(q, None) for q in base]))
     show("re-ranked, grouped 5-fold CV", scores(base, cross_validated(base)))
+    if args.compare_in_sample:
+        in_sample = measure(args.config, args.sample, base_rows)
+        show("fitted on in-sample topics", scores(base, cross_validated(base, in_sample)))
     reranker = fit(base)
     print("fitted on all:" + "".join(f" {k} {v:+.3f}" for k, v in reranker.weights.items()))
     if unseen:

@@ -135,19 +135,23 @@ def fit(examples: Sequence[Example]) -> AnswerabilityModel:
 
 
 def cross_validated(
-    examples: Sequence[Example], learns: Callable[[Example], bool] = lambda _: True
+    examples: Sequence[Example],
+    learns: Callable[[Example], bool] = lambda _: True,
+    fitted_on: Sequence[Example] | None = None,
 ) -> list[float]:
     """Each example's confidence from a model fitted without its group.
 
     ``learns`` says which examples the model may learn from: with the examples the model in
     use learnt from, the same folds estimate how it does, so two models are compared on the
-    very same questions.
+    very same questions. ``fitted_on``, the same questions measured otherwise (in the same
+    order and groups), is what the models learn from instead; ``examples`` are still scored.
     """
     groups = sorted({e.group for e in examples})
     fold_of = {group: n % FOLDS for n, group in enumerate(groups)}
     out = [0.0] * len(examples)
+    learnt_from = examples if fitted_on is None else fitted_on
     for fold in range(FOLDS):
-        train = [e for e in examples if fold_of[e.group] != fold and learns(e)]
+        train = [e for e in learnt_from if fold_of[e.group] != fold and learns(e)]
         test = [i for i, e in enumerate(examples) if fold_of[e.group] == fold]
         if not test:
             continue
