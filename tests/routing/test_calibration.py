@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from routing.answerability import FEATURES
-from routing.calibration import Example, Figures, figures, no_worse, wrong_weight
+from routing.calibration import (
+    Example,
+    Figures,
+    cross_validated,
+    figures,
+    no_worse,
+    wrong_weight,
+)
 
 
 def example(positive: bool, answerable: bool) -> Example:
@@ -44,3 +51,20 @@ def test_a_model_is_refused_only_when_it_costs_more() -> None:
     assert no_worse(fewer_missed_for_a_wrong, old, 0.8)
     # At a lower band a wrong answer weighs less: the same trade is then clearly better.
     assert no_worse(one_wrong_more, old, 0.5)
+
+
+def test_cross_validation_may_learn_from_the_same_questions_measured_otherwise() -> None:
+    """``fitted_on`` is learnt from; ``examples`` are scored (bench's --compare-in-sample)."""
+
+    def measured(best: float, positive: bool, group: str) -> Example:
+        return Example(dict.fromkeys(FEATURES, 0.0) | {"best": best}, positive, True, group)
+
+    # Ten groups: a high best score goes with a right best fiche.
+    scored = [measured(0.2 + 0.6 * (n % 2), n % 2 == 1, f"g{n}") for n in range(10)]
+    # The same questions, measured with the sign of the signal turned round.
+    reversed_ = [measured(0.8 - 0.6 * (n % 2), n % 2 == 1, f"g{n}") for n in range(10)]
+    own = cross_validated(scored)
+    other = cross_validated(scored, fitted_on=reversed_)
+    assert cross_validated(scored, fitted_on=scored) == own
+    assert all((c > 0.5) == e.positive for c, e in zip(own, scored, strict=True))
+    assert all((c < 0.5) == e.positive for c, e in zip(other, scored, strict=True))
