@@ -11,14 +11,14 @@ are those of models that never saw the question's group: grouped 5-fold cross-va
 ``--hold-out w141:w240`` keeps the examples of those ids (inclusive) out of the fitting and
 scores them with the model fitted on the rest: a test on questions it never saw.
 ``--examples`` are w001-w440 by default: answerability_examples.jsonl and the first two fresh
-sets, once held out, looked at and fitted on since. ``--topics FILE`` (written by
-``bench/fit_topics.py --out-of-fold FILE``) reads every question the topic model learnt from
-with its out-of-fold topic likelihoods instead of the stored model's, so the topic signals
-(agreement, confidence, lift) are as on a question asked in use. ``--unseen FILE`` scores the
-questions of FILE (never part of the base set, such as a held-out set measured once) with the
-model fitted on the base set. ``--compare-in-sample`` (with ``--topics``) also cross-validates,
-on the same folds, models fitted on the stored topic model's in-sample readings (as before
-2026-12-07's refit), still scored on the out-of-fold ones.
+sets, once held out, looked at since (the model in use was fitted on w001-w340). ``--topics
+FILE`` (written by ``bench/fit_topics.py --out-of-fold FILE``) reads every question the topic
+model learnt from with its out-of-fold topic likelihoods instead of the stored model's, so the
+topic signals (agreement, confidence, lift) are as on a question asked in use. ``--unseen FILE``
+scores the questions of FILE (never part of the base set, such as a held-out set measured once)
+with the model fitted on the base set. ``--compare-in-sample`` (with ``--topics``) also
+cross-validates, on the same folds, models fitted on the stored topic model's in-sample readings
+(as before 2026-12-07's refit), still scored on the out-of-fold ones.
 ``--write`` stores the model fitted on everything in routing/answerability.json, and the
 measured examples in routing/answerability_base.jsonl: the base set `rrm kb calibrate` adds
 the stored labels to.

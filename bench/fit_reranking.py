@@ -5,16 +5,15 @@ Usage: python bench/fit_reranking.py [--config config.example.toml] [--sample ..
          [--write]
 
 Every question of the sample and of ``--examples`` (by default w001-w440:
-answerability_examples.jsonl and the two fresh sets, once held out, fitted on since) runs
-through the bot's triage with the search's own order (no re-ranking). The topic's lift is a
-signal; with ``--topics FILE`` (``bench/fit_topics.py --out-of-fold FILE``) every question the
-topic model learnt from is read with its out-of-fold topic likelihoods, as a question in use
-is, instead of the stored model's, which learnt from it.
-The re-ranker is a pairwise logistic model: for each
-answerable question, each labelled fiche among the first ``DEPTH`` hits against each other
-hit there. Questions are grouped by their first labelled fiche (uncovered ones by language)
-and the figures printed are grouped 5-fold cross-validated: each question is ranked by a
-model fitted without its group.
+answerability_examples.jsonl and the two fresh sets, once held out; the re-ranker in use was
+fitted before on w001-w340) runs through the bot's triage with the search's own order (no
+re-ranking). The topic's lift is a signal; with ``--topics FILE`` (``bench/fit_topics.py
+--out-of-fold FILE``) every question the topic model learnt from is read with its out-of-fold
+topic likelihoods, as a question in use is, instead of the stored model's, which learnt from it.
+The re-ranker is a pairwise logistic model: for each answerable question, each labelled fiche
+among the first ``DEPTH`` hits against each other hit there. Questions are grouped by their
+first labelled fiche (uncovered ones by language) and the figures printed are grouped 5-fold
+cross-validated: each question is ranked by a model fitted without its group.
 ``--compare-in-sample`` (with ``--topics``) also cross-validates, on the same folds, re-rankers
 fitted on the stored topic model's in-sample readings (as before 2026-12-07's refit), ranking
 the questions as read out of fold.

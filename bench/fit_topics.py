@@ -5,7 +5,8 @@ Usage: python bench/fit_topics.py [--config config.example.toml] [--sample ../sh
 
 The labelled questions are the public sample's, those of bench/data/answerability_examples.jsonl
 that carry a topic, the two fresh sets answerability_fresh.jsonl and answerability_fresh2.jsonl
-(w241-w440, written by two other authors: once held out, fitted on since 2026-12-07), and
+(w241-w440, written by two other authors: once held out, in this default set since 2026-12-07;
+the routing/topic_model.json in use was fitted before that, without them), and
 bench/data/topic_train.jsonl (written for the topics: a need in ten
 languages, one practice-like and one specific question no fiche covers, per topic; t401-t460
 added for the pairs most often confused in cross-validation: rural youth inclusion against
@@ -36,7 +37,9 @@ as sharp (cross-validated) as those of the hand-set weights before (the ranking'
 cross-validation read them (models fitted without its group, softened by the same factor):
 bench/fit_reranking.py and bench/fit_answerability.py read them with ``--topics FILE``, so
 their topic signals on a question are those of a topic model that never saw it, as on a
-question asked in use (the bot still runs the one model fitted on everything).
+question asked in use (the bot still runs the one model fitted on everything). The re-ranker
+and answerability model in use were fitted on in-sample readings; refitted on out-of-fold
+ones they were not clearly better in grouped CV (bench/RESULTS.md, 2026-12-07).
 """
 
 from __future__ import annotations
