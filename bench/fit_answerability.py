@@ -32,10 +32,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from bench.sample_triage import sample_triage, show_topics  # noqa: E402
+from bench.sample_triage import (  # noqa: E402
+    add_fitting_arguments,
+    sample_triage,
+    show_topics,
+)
 from ground.config import load_config  # noqa: E402
 from routing.answerability import FEATURES, MODEL_PATH  # noqa: E402
 from routing.calibration import (  # noqa: E402
@@ -85,8 +88,17 @@ def show_held_out(name: str, rows: list[Example], unseen: list[Example]) -> None
     model = fit(rows)
     confidence = [model.confidence(r.features) for r in unseen]
     print(f"{name}, fitted on the other {len(rows)}:")
-    for band in (0.7, 0.8, 0.85, 0.9, 0.95):
-        f = figures(unseen, confidence, band)
+    print_sweep(unseen, confidence, (0.7, 0.8, 0.85, 0.9, 0.95))
+
+
+def print_sweep(
+    rows: list[Example],
+    confidence: list[float],
+    bands: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95),
+) -> None:
+    """Precision, coverage, reach and the answers given, at each answer band."""
+    for band in bands:
+        f = figures(rows, confidence, band)
         print(
             f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
             f" reach {f.expert_reach:.3f} answers {f.answers} wrong {f.wrong}"
@@ -98,29 +110,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
     parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
-    parser.add_argument(
-        "--examples",
-        type=Path,
-        nargs="+",
-        default=[
-            DATA / "answerability_examples.jsonl",
-            DATA / "answerability_fresh.jsonl",
-            DATA / "answerability_fresh2.jsonl",
-        ],
-        help="our own labelled questions fitted on beside the sample's (default: w001-w440)",
-    )
-    parser.add_argument(
-        "--topics",
-        type=Path,
-        help="out-of-fold topic likelihoods (bench/fit_topics.py --out-of-fold FILE) to read "
-        "the questions listed there with",
-    )
-    parser.add_argument(
-        "--compare-in-sample",
-        action="store_true",
-        help="with --topics: also cross-validate models fitted on the stored topic model's "
-        "readings (in-sample, as before), scored on the out-of-fold ones",
-    )
+    add_fitting_arguments(parser, "models", "scored on")
     parser.add_argument(
         "--hold-out",
         metavar="FIRST:LAST",
@@ -166,22 +156,12 @@ def main() -> None:
         for key, value in figures(rows, confidence, answer_at).as_dict().items():
             print(f"  {key:14} {value:.3f}")
     print("cross-validated sweep of answer_confidence:")
-    for band in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95):
-        f = figures(rows, cv, band)
-        print(
-            f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
-            f" reach {f.expert_reach:.3f} answers {f.answers}"
-        )
+    print_sweep(rows, cv)
     if args.compare_in_sample:
         in_sample = measure(args.config, args.sample, labelled)
         before = cross_validated(rows, fitted_on=in_sample)
         print("fitted on in-sample topic readings, scored on out-of-fold ones (same folds):")
-        for band in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95):
-            f = figures(rows, before, band)
-            print(
-                f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
-                f" reach {f.expert_reach:.3f} answers {f.answers}"
-            )
+        print_sweep(rows, before)
     if args.write:
         MODEL_PATH.write_text(json.dumps(model.as_dict(), indent=1) + "\n", encoding="utf-8")
         BASE_PATH.write_text(

@@ -33,10 +33,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "bench" / "data"
 sys.path.insert(0, str(ROOT))
 
-from bench.sample_triage import sample_triage, show_topics  # noqa: E402
+from bench.sample_triage import (  # noqa: E402
+    add_fitting_arguments,
+    sample_triage,
+    show_topics,
+)
 from routing.reranking import RANK_FEATURES, RERANKING_PATH, Reranker, hit_features  # noqa: E402
 
 DEPTH = 5
@@ -184,29 +187,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=ROOT / "config.example.toml")
     parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
-    parser.add_argument(
-        "--examples",
-        type=Path,
-        nargs="+",
-        default=[
-            DATA / "answerability_examples.jsonl",
-            DATA / "answerability_fresh.jsonl",
-            DATA / "answerability_fresh2.jsonl",
-        ],
-        help="our own labelled questions fitted on beside the sample's (default: w001-w440)",
-    )
-    parser.add_argument(
-        "--topics",
-        type=Path,
-        help="out-of-fold topic likelihoods (bench/fit_topics.py --out-of-fold FILE) to read "
-        "the questions listed there with",
-    )
-    parser.add_argument(
-        "--compare-in-sample",
-        action="store_true",
-        help="with --topics: also cross-validate re-rankers fitted on the stored topic model's "
-        "readings (in-sample, as before), ranking the out-of-fold ones",
-    )
+    add_fitting_arguments(parser, "re-rankers", "ranking")
     parser.add_argument("--unseen", type=Path, help="rank these questions once, fitted on the rest")
     parser.add_argument("--write", action="store_true", help=f"write {RERANKING_PATH.name}")
     args = parser.parse_args()

@@ -7,6 +7,7 @@ learnt from them; any other question is read by the stored model as in use.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import dataclasses
 import json
@@ -22,7 +23,7 @@ from knowledge.index import FicheHit
 from routing.topics import TopicClassifier, TopicGuess
 from routing.triage import Triage
 
-__all__ = ["OutOfFoldTopics", "sample_triage", "show_topics"]
+__all__ = ["OutOfFoldTopics", "add_fitting_arguments", "sample_triage", "show_topics"]
 
 
 class OutOfFoldTopics(TopicClassifier):
@@ -83,3 +84,35 @@ def show_topics(classifier: TopicClassifier, count: int) -> None:
         )
     else:
         print("topic likelihoods: the stored model's (in-sample on the questions it learnt from)")
+
+
+def add_fitting_arguments(parser: argparse.ArgumentParser, fitted: str, scored: str) -> None:
+    """The options the re-ranker's and the answerability model's fitting share.
+
+    ``fitted`` names what is fitted ("models", "re-rankers"), ``scored`` what the out-of-fold
+    readings then do ("scored on", "ranking").
+    """
+    data = Path(__file__).resolve().parent / "data"
+    parser.add_argument(
+        "--examples",
+        type=Path,
+        nargs="+",
+        default=[
+            data / "answerability_examples.jsonl",
+            data / "answerability_fresh.jsonl",
+            data / "answerability_fresh2.jsonl",
+        ],
+        help="our own labelled questions fitted on beside the sample's (default: w001-w440)",
+    )
+    parser.add_argument(
+        "--topics",
+        type=Path,
+        help="out-of-fold topic likelihoods (bench/fit_topics.py --out-of-fold FILE) to read "
+        "the questions listed there with",
+    )
+    parser.add_argument(
+        "--compare-in-sample",
+        action="store_true",
+        help=f"with --topics: also cross-validate {fitted} fitted on the stored topic model's "
+        f"readings (in-sample, as before), {scored} the out-of-fold ones",
+    )
