@@ -56,6 +56,8 @@ class OutOfFoldTopics(TopicClassifier):
 @contextlib.contextmanager
 def sample_triage(config_path: Path, sample: Path, topics: Path | None = None) -> Iterator[Triage]:
     """The bot's triage with the config at ``config_path`` and only ``sample``'s fiches."""
+    if not (sample / "fiches").is_dir():
+        raise SystemExit(f"{sample}: no fiches folder here; give the sample with --sample PATH")
     config = load_config(config_path)
     with tempfile.TemporaryDirectory() as folder:
         config = dataclasses.replace(
