@@ -10,7 +10,7 @@ from collections.abc import Callable
 import Stemmer
 from bulstem.stem import BulStemmer
 
-__all__ = ["as_question", "fold_accents", "tokenize", "word_starts"]
+__all__ = ["as_question", "fold_accents", "tokenize", "without_final_marks", "word_starts"]
 
 WORD = re.compile(r"[^\W_]+(?:[+'’][^\W_]+)*\+?", re.UNICODE)
 LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -51,8 +51,13 @@ def as_question(text: str) -> str:
     The embedding reads a final ";", "?" and nothing as different words, and that alone moved
     one question in ten to another decision or first fiche (48 and 39 of 500 measured).
     """
-    core = FINAL_MARKS.sub("", text)
+    core = without_final_marks(text)
     return f"{core}?" if core else text
+
+
+def without_final_marks(text: str) -> str:
+    """``text`` without what its asker typed after its last word ("", if nothing else)."""
+    return FINAL_MARKS.sub("", text)
 
 
 def fold_accents(text: str) -> str:

@@ -10,7 +10,7 @@ from scipy import sparse
 
 from knowledge.embedder import Embedder
 from knowledge.index import FicheHit, FicheIndex
-from knowledge.text import as_question
+from knowledge.text import as_question, without_final_marks
 from routing.answerability import AnswerabilityModel, decide, features
 from routing.language import Detection, LanguageDetector
 from routing.reranking import Reranker
@@ -83,7 +83,11 @@ class Triage:
         self, text: str, *, hint: str | None = None, preferred: str | None = None
     ) -> Analysis:
         """Analyse ``text``; ``hint`` and ``preferred`` only help with short texts."""
-        detection = self.detector.detect(text, preferred=preferred, hint=hint)
+        # Read the same whatever the asker typed at the end: without it for the language
+        # (a "?" after a few keywords tipped one to another language), as a question after.
+        detection = self.detector.detect(
+            without_final_marks(text) or text, preferred=preferred, hint=hint
+        )
         text = as_question(text)
         vector = self.embedder.queries([text])
         readable = [detection.language, self.common_language]
