@@ -13,18 +13,16 @@ language and how often the sample's gold topic is among the assignee's topics.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
-from ground.config import Config, DatabaseConfig, load_config  # noqa: E402
+from bench.sample_triage import sample_triage  # noqa: E402
+from ground.config import Config, load_config  # noqa: E402
 from handlers.directory import asker_country  # noqa: E402
 from routing.locality import is_local  # noqa: E402
 from routing.matching import Candidate, Need, RouteDecision, match  # noqa: E402
@@ -60,16 +58,7 @@ def main() -> int:
     config = load_config(args.config)
     experts = directory(config)
     tallies: dict[str, Counter[str]] = {"top topic only": Counter(), "expertise": Counter()}
-    with tempfile.TemporaryDirectory() as folder:
-        config = dataclasses.replace(
-            config,
-            database=DatabaseConfig(url=f"sqlite:///{folder}/routing.db"),
-            knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
-        )
-        database = open_database(config)
-        embedder = embedder_for(config)
-        import_fiches(config, database, embedder, args.sample / "fiches")
-        triage = build_triage(config, database, embedder)
+    with sample_triage(args.config, args.sample) as triage:
         for line in (args.sample / "questions.jsonl").read_text(encoding="utf-8").splitlines():
             question = json.loads(line)
             analysis = triage.analyse(question["q"])
@@ -94,7 +83,6 @@ def main() -> int:
                     tally["assignee reads the question's language"] += 1
                 if primary is not None and question.get("topic") in primary.topics:
                     tally["gold topic among the assignee's topics"] += 1
-        database.dispose()
     for name, tally in tallies.items():
         total = tally.pop("questions")
         print(f"{name} ({total} questions)")

@@ -25,7 +25,6 @@ import argparse
 import dataclasses
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.assembly import build_triage, embedder_for, import_fiches, open_database  # noqa: E402
-from ground.config import DatabaseConfig, load_config  # noqa: E402
+from bench.sample_triage import sample_triage  # noqa: E402
 from routing.cues import CUE_KINDS, cue_kinds  # noqa: E402
 
 NEEDS = ROOT / "bench" / "data" / "similar_needs.jsonl"
@@ -56,18 +54,9 @@ def centred(rows: np.ndarray, langs: list[str], means: dict[str, np.ndarray]) ->
 
 def views(questions: list[dict], reference: list[dict]) -> dict[str, np.ndarray]:
     """Each view's pairwise nearness matrix over ``questions``."""
-    config = load_config(ROOT / "config.example.toml")
-    with tempfile.TemporaryDirectory() as folder:
-        config = dataclasses.replace(
-            config,
-            database=DatabaseConfig(url=f"sqlite:///{folder}/needs.db"),
-            knowledge=dataclasses.replace(config.knowledge, import_on_start=False),
-        )
-        database = open_database(config)
-        embedder = embedder_for(config)
-        import_fiches(config, database, embedder, ROOT / "fiches")
-        triage = build_triage(config, database, embedder)
-        index = triage.index
+    # The repository's own collection (ROOT / "fiches"), not the public sample.
+    with sample_triage(ROOT / "config.example.toml", ROOT) as triage:
+        embedder, index = triage.embedder, triage.index
         everything = questions + reference
         texts = [q["q"] for q in everything]
         langs = [q["lang"] for q in everything]
@@ -89,7 +78,6 @@ def views(questions: list[dict], reference: list[dict]) -> dict[str, np.ndarray]
             topics.append([p for _, p in sorted(analysis.topic.scores)])
             for kind in cue_kinds(text):
                 cues[row, list(CUE_KINDS).index(kind)] = 1.0
-        database.dispose()
     ref = slice(len(questions), None)
     latent_rows = np.asarray(latent.todense(), dtype=np.float32)
     count = len(everything)

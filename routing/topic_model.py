@@ -12,19 +12,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import sparse
 
 from routing.linear import load_model
 
-__all__ = ["LEARNT", "SIGNALS", "TOPIC_MODEL_PATH", "TopicModel"]
+__all__ = ["LEARNT", "SIGNALS", "TOPIC_MODEL_PATH", "Learnt", "TopicModel"]
 
 TOPIC_MODEL_PATH = Path(__file__).with_name("topic_model.json")
 
 SIGNALS = ("example", "fiche", "keyword")  # every taxonomy has these
 LEARNT = "learnt"  # the latent-term model's log-odds, for the taxonomy it was fitted on
+
+
+class Learnt(NamedTuple):
+    """The learnt terms in one taxonomy's topic order: what they add to each topic's sum."""
+
+    matrix: sparse.csr_matrix  # dimension × topics: each latent term's weight per topic
+    bias: np.ndarray  # of the latent-term model, one per topic
+    prior: np.ndarray  # added to the signals' weighted sum, one per topic
 
 
 @dataclass(frozen=True)
@@ -78,9 +86,7 @@ class TopicModel:
             "coefficients": [[round(float(c), 4) for c in row] for row in self.coefficients],
         }
 
-    def learnt_for(
-        self, topic_ids: list[str], embedder: str, dimension: int
-    ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray] | None:
+    def learnt_for(self, topic_ids: list[str], embedder: str, dimension: int) -> Learnt | None:
         """The learnt terms' (dimension × topics) matrix, bias and priors in ``topic_ids``' order.
 
         None when they do not apply: another taxonomy, another embedder or its vectors.
@@ -96,4 +102,4 @@ class TopicModel:
         matrix = sparse.csr_matrix(
             (values, (rows, columns)), shape=(dimension, len(order)), dtype=np.float32
         )
-        return matrix, self.bias[order], self.prior[order]
+        return Learnt(matrix, self.bias[order], self.prior[order])

@@ -112,8 +112,8 @@ class TopicClassifier:
         )
         values = {"example": example, "fiche": fiche, "keyword": keyword}
         if self._learnt is not None:
-            matrix, bias, _ = self._learnt
-            values[LEARNT] = np.asarray((vector @ matrix).todense()).ravel() + bias
+            learnt = np.asarray((vector @ self._learnt.matrix).todense()).ravel()
+            values[LEARNT] = learnt + self._learnt.bias
         return values
 
     def classify(
@@ -125,7 +125,7 @@ class TopicClassifier:
             sum(self.weights[name] * value for name, value in values.items()), dtype=np.float64
         )
         if self._learnt is not None:
-            total += self._learnt[2]
+            total += self._learnt.prior
         order = np.argsort(-total, kind="stable")
         probabilities = np.exp(total - total.max())
         probabilities /= probabilities.sum()

@@ -116,6 +116,7 @@ class Triage:
         "not what I asked" shows another fiche only when it could plausibly answer.
         """
         remaining = tuple(hit for hit in analysis.hits if hit.fiche_id not in excluded)
+        question = as_question(text)
         return tuple(
             hit
             for rank, hit in enumerate(remaining)
@@ -123,7 +124,7 @@ class Triage:
                 # The last hit has no next one to be ahead of: no margin, not its whole score
                 # (which lifted the tenth fiche of a long list above the answer band).
                 features(
-                    as_question(text),
+                    question,
                     analysis.language,
                     analysis.topic,
                     remaining[rank:] if rank + 1 < len(remaining) else (hit, hit),

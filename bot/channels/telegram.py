@@ -399,13 +399,6 @@ class TelegramChannel:
 
     async def _take_many(self, updates: Sequence[Update]) -> None:
         """Convert updates at the edge, in order, and hand them to the core together."""
-        if self._deliver_many is None:
-            for update in updates:
-                try:
-                    await self._take(update)
-                except Exception:
-                    log.exception("telegram: update %s failed", update.update_id)
-            return
         events: list[Inbound] = []
         for update in updates:
             try:
@@ -417,11 +410,23 @@ class TelegramChannel:
                 events.append(event)
         try:
             if events:
-                await self._deliver_many(events)
+                await self._hand_over(events)
         finally:
             if updates:
                 self.updates_handled += len(updates)
                 self.last_update_id = updates[-1].update_id
+
+    async def _hand_over(self, events: list[Inbound]) -> None:
+        """All at once where the core takes batches, else one by one."""
+        if self._deliver_many is not None:
+            await self._deliver_many(events)
+            return
+        assert self._deliver is not None
+        for event in events:
+            try:
+                await self._deliver(event)
+            except Exception:
+                log.exception("telegram: event %s failed", event.event_id)
 
     async def _answer_button(self, update: Update) -> None:
         """Stop the button's spinner, and take the keyboard away so it is pressed only once.
