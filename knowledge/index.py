@@ -48,6 +48,10 @@ class FicheHit:
     # The question's latent-term match with the fiche's title and summary alone (its best
     # version): what the fiche is about, without the body's side remarks.
     gist: float = 0.0
+    # The fiche's best match among its versions in other languages than the question's (its
+    # match where it has none): a version in the asker's own language matches on shared
+    # words too, so this compares fiches without that lift.
+    elsewhere: float = 0.0
 
     @property
     def rank_score(self) -> float:
@@ -197,6 +201,7 @@ class FicheIndex:
             fiche_id = self.fiche_ids[position]
             rows = np.flatnonzero(self._owner == position)
             best_row = int(rows[np.argmax(combined[rows])])
+            other = [row for row in rows if self.versions[row].language != language]
             shown = self._shown_version(fiche_id, preferred) or self.versions[best_row]
             hits.append(
                 FicheHit(
@@ -211,6 +216,7 @@ class FicheIndex:
                     term_cover=float(term_cover[best_row]),
                     word_cover=self._word_cover(question_words, fiche_id, language),
                     gist=float(gist[position]),
+                    elsewhere=float(combined[other].max() if other else fiche_best[position]),
                 )
             )
         return hits

@@ -42,6 +42,9 @@ class Example:
     answerable: bool  # some fiche answers it (otherwise it must reach an expert)
     group: str
     known: bool = True  # the model in use learnt from it
+    # How much the fit counts it: questions written by the models' own authors, or that the
+    # topic model learnt from, count less (see bench/fit_answerability.py).
+    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,22 +100,24 @@ def load_base(path: Path = BASE_PATH) -> list[Example]:
             bool(row["positive"]),
             bool(row["answerable"]),
             str(row["group"]),
+            weight=float(row.get("weight", 1.0)),
         )
         for row in rows
     ]
 
 
-def _matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+def _matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     x = np.array([[e.features[name] for name in FEATURES] for e in examples], dtype=float)
     y = np.array([float(e.positive) for e in examples])
-    return x.reshape(len(examples), len(FEATURES)), y
+    weight = np.array([e.weight for e in examples], dtype=float)
+    return x.reshape(len(examples), len(FEATURES)), y, weight
 
 
 def fit(examples: Sequence[Example]) -> AnswerabilityModel:
-    """L2-regularised logistic regression on standardised features (Newton steps)."""
-    x, y = _matrix(examples)
-    means = x.mean(axis=0)
-    scales = x.std(axis=0)
+    """L2-regularised weighted logistic regression on standardised features (Newton steps)."""
+    x, y, weight = _matrix(examples)
+    means = weight @ x / weight.sum()
+    scales = np.sqrt(weight @ (x - means) ** 2 / weight.sum())
     scales[scales == 0] = 1.0
     z = np.hstack([np.ones((len(x), 1)), (x - means) / scales])
     w = np.zeros(z.shape[1])
@@ -120,8 +125,8 @@ def fit(examples: Sequence[Example]) -> AnswerabilityModel:
     penalty[0, 0] = 0.0
     for _ in range(50):
         p = 1 / (1 + np.exp(-z @ w))
-        gradient = z.T @ (p - y) + penalty @ w
-        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
+        gradient = z.T @ (weight * (p - y)) + penalty @ w
+        hessian = z.T @ (z * (weight * p * (1 - p))[:, None]) + penalty
         step = np.linalg.solve(hessian, gradient)
         w -= step
         if np.abs(step).max() < 1e-10:

@@ -41,6 +41,7 @@ def features(best: float, agreement: float, specific: float = 0.0) -> dict[str, 
         "word_cover": 0.0,
         "specific": specific,
         "gist": best,
+        "margin_elsewhere": 0.0,  # these synthetic questions say nothing of it
     }
 
 

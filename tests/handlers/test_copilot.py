@@ -28,8 +28,9 @@ REWORDED = (
 )
 ANSWER = "The national procurement agency keeps a list of lawyers who advise municipalities."
 GERMAN = (
-    "Wie können Gemeinden in einem Bergtal gemeinsam mit kleinen Betrieben mehr Lehrstellen "
-    "schaffen und den Transport der Lehrlinge organisieren?"
+    "Kleine Betriebe in unserem Bergtal bilden kaum aus, und die Lehrlinge kommen schlecht zur "
+    "Berufsschule. Wie haben Gemeinden anderswo gemeinsam mehr Lehrstellen und den Transport "
+    "organisiert?"
 )
 
 

@@ -23,8 +23,8 @@ from tests.handlers.test_console_loop import APPRENTICE_QUESTION, SUGGEST_QUESTI
 pytestmark = pytest.mark.db
 
 SUCCESSION_QUESTION = (
-    "Owners of craft firms near retirement have no successor. "
-    "Has anyone matched them with young craftsmen?"
+    "Many craft businesses will close because the owners retire without a successor. "
+    "How do others match them with young craftspeople who want to take over?"
 )
 FOLLOW_UP = "This is not about my case, I need the legal deadline for signing the contract."
 

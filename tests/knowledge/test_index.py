@@ -65,6 +65,21 @@ def test_a_fiche_scores_by_its_best_version_and_is_shown_in_the_readers_language
     assert found[1].language == "it"  # no English version: shown in the one it has
 
 
+def test_a_hit_says_how_well_it_matches_outside_the_askers_language() -> None:
+    versions = [
+        IndexedVersion("mayo", "en", "Mayo", "", ("work-based-learning",)),
+        IndexedVersion("mayo", "it", "Mayo (it)", "", ("work-based-learning",)),
+        IndexedVersion("langhe", "it", "Langhe", "", ("work-based-learning",)),
+    ]
+    vectors = sparse.csr_matrix(np.array([[1, 0], [0, 1], [0.6, 0.8]], dtype=np.float32))
+    query = sparse.csr_matrix(np.array([[0.6, 0.8]], dtype=np.float32))
+    hits = {h.fiche_id: h for h in FicheIndex(versions, vectors, 0.0).search("q", "it", query)}
+    # Mayo's Italian version matches best (0.8); outside Italian, its English one (0.6).
+    assert abs(hits["mayo"].score - 0.8) < 1e-6 and abs(hits["mayo"].elsewhere - 0.6) < 1e-6
+    # Langhe has only the asker's language: its match stands.
+    assert abs(hits["langhe"].elsewhere - hits["langhe"].score) < 1e-6
+
+
 def covering_index() -> FicheIndex:
     versions = [
         IndexedVersion("mayo", "en", "Mayo", TEXTS["mayo"], ("work-based-learning",)),

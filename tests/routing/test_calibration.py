@@ -10,6 +10,7 @@ from routing.calibration import (
     Figures,
     cross_validated,
     figures,
+    fit,
     no_worse,
     wrong_weight,
 )
@@ -68,3 +69,26 @@ def test_cross_validation_may_learn_from_the_same_questions_measured_otherwise()
     assert cross_validated(scored, fitted_on=scored) == own
     assert all((c > 0.5) == e.positive for c, e in zip(own, scored, strict=True))
     assert all((c < 0.5) == e.positive for c, e in zip(other, scored, strict=True))
+
+
+def test_an_examples_weight_counts_as_that_many_copies_of_it() -> None:
+    """Questions the models' authors wrote count less in the fit (bench/fit_answerability.py)."""
+
+    def measured(best: float, positive: bool, weight: float = 1.0) -> Example:
+        features = dict.fromkeys(FEATURES, 0.0) | {"best": best}
+        return Example(features, positive, True, "g", weight=weight)
+
+    common = [measured(0.2 + 0.1 * n, n >= 3) for n in range(6)]
+    doubtful = measured(0.9, False)
+    twice = fit([*common, doubtful, doubtful])
+    weighed = fit([*common, measured(0.9, False, weight=2.0)])
+    assert weighed.confidence(doubtful.features) == pytest.approx(
+        twice.confidence(doubtful.features), abs=1e-6
+    )
+    # Weighed to nothing, it changes nothing; at full weight, it lowers the confidence.
+    ignored = fit([*common, measured(0.9, False, weight=0.0)])
+    alone = fit(common)
+    assert ignored.confidence(doubtful.features) == pytest.approx(
+        alone.confidence(doubtful.features), abs=1e-6
+    )
+    assert twice.confidence(doubtful.features) < alone.confidence(doubtful.features)
