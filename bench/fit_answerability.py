@@ -101,19 +101,27 @@ def show_held_out(name: str, rows: list[Example], unseen: list[Example]) -> None
     print_sweep(unseen, confidence, (0.7, 0.8, 0.85, 0.9, 0.95))
 
 
-def show_blind(labelled: list[dict[str, object]], rows: list[Example], blind: list[Path]) -> None:
-    """Each blind set scored by a model fitted on everything else, pooled, across bands."""
+def show_blind(
+    labelled: list[dict[str, object]], rows: list[Example], blind: list[Path], answer_at: float
+) -> None:
+    """Each blind set scored by a model fitted on everything else: set by set, then pooled."""
     scored: list[Example] = []
     confidence: list[float] = []
+    print(f"blind sets, each scored by a model fitted without it, at answer {answer_at}:")
     for path in blind:
         out = [row["file"] == path.name for row in labelled]
         model = fit([r for r, o in zip(rows, out, strict=True) if not o])
-        for row, o in zip(rows, out, strict=True):
-            if o:
-                scored.append(row)
-                confidence.append(model.confidence(row.features))
-    names = ", ".join(path.stem.removeprefix("answerability_") for path in blind)
-    print(f"blind sets ({names}), each scored by a model fitted without it:")
+        held = [r for r, o in zip(rows, out, strict=True) if o]
+        readings = [model.confidence(r.features) for r in held]
+        f = figures(held, readings, answer_at)
+        print(
+            f"  {path.stem.removeprefix('answerability_'):8} precision {f.precision:.3f}"
+            f" coverage {f.coverage:.3f} reach {f.expert_reach:.3f}"
+            f" answers {f.answers} wrong {f.wrong}"
+        )
+        scored += held
+        confidence += readings
+    print(f"all {len(scored)} blind questions:")
     print_sweep(scored, confidence, (0.75, 0.8, 0.85, 0.9, 0.95))
 
 
@@ -182,7 +190,7 @@ def main() -> None:
         show_held_out(f"held out: {len(held_out)} questions", rows, held_out)
     print(f"{len(rows)} questions, {sum(r.positive for r in rows)} with a right best fiche")
     if args.blind and not args.hold_out:
-        show_blind(labelled, rows, args.blind)
+        show_blind(labelled, rows, args.blind, config.knowledge.answer_confidence)
     cv = cross_validated(rows)
     model = fit(rows)
     fitted = [model.confidence(r.features) for r in rows]
