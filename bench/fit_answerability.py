@@ -48,6 +48,7 @@ from routing.answerability import FEATURES, MODEL_PATH  # noqa: E402
 from routing.calibration import (  # noqa: E402
     BASE_PATH,
     Example,
+    Figures,
     cross_validated,
     figures,
     fit,
@@ -113,12 +114,8 @@ def show_blind(
         model = fit([r for r, o in zip(rows, out, strict=True) if not o])
         held = [r for r, o in zip(rows, out, strict=True) if o]
         readings = [model.confidence(r.features) for r in held]
-        f = figures(held, readings, answer_at)
-        print(
-            f"  {path.stem.removeprefix('answerability_'):8} precision {f.precision:.3f}"
-            f" coverage {f.coverage:.3f} reach {f.expert_reach:.3f}"
-            f" answers {f.answers} wrong {f.wrong}"
-        )
+        name = path.stem.removeprefix("answerability_")
+        print(figures_line(f"{name:8}", figures(held, readings, answer_at)))
         scored += held
         confidence += readings
     print(f"all {len(scored)} blind questions:")
@@ -132,11 +129,15 @@ def print_sweep(
 ) -> None:
     """Precision, coverage, reach and the answers given, at each answer band."""
     for band in bands:
-        f = figures(rows, confidence, band)
-        print(
-            f"  {band:.2f} precision {f.precision:.3f} coverage {f.coverage:.3f}"
-            f" reach {f.expert_reach:.3f} answers {f.answers} wrong {f.wrong}"
-        )
+        print(figures_line(f"{band:.2f}", figures(rows, confidence, band)))
+
+
+def figures_line(label: str, f: Figures) -> str:
+    """One printed line of figures: precision, coverage, reach and the answers given."""
+    return (
+        f"  {label} precision {f.precision:.3f} coverage {f.coverage:.3f}"
+        f" reach {f.expert_reach:.3f} answers {f.answers} wrong {f.wrong}"
+    )
 
 
 def main() -> None:
@@ -171,11 +172,7 @@ def main() -> None:
     config = load_config(args.config)
     labelled = examples([args.sample / "questions.jsonl", *args.examples], OWN_WEIGHT)
     labelled += examples(args.blind, 1.0)
-    fresh = (
-        [json.loads(line) for line in args.unseen.read_text("utf-8").splitlines() if line.strip()]
-        if args.unseen
-        else []
-    )
+    fresh = examples([args.unseen], 1.0) if args.unseen else []
     measured = measure(args.config, args.sample, labelled + fresh, args.topics)
     rows, unseen = measured[: len(labelled)], measured[len(labelled) :]
     if unseen:

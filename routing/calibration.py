@@ -85,9 +85,11 @@ def wrong_weight(answer_at: float) -> float:
 
 
 def load_base(path: Path = BASE_PATH) -> list[Example]:
-    """The base set: the public sample and the project's own examples, measured once."""
+    """The base set: the sample, our own examples and the blind sets, measured once, weighed."""
     rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
     for number, row in enumerate(rows, 1):
+        if float(row.get("weight", 1.0)) < 0:
+            raise ValueError(f"example {number} has a negative weight: {row['weight']}")
         missing = [name for name in FEATURES if name not in row.get("features", {})]
         if missing:
             raise ValueError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,15 @@ def test_the_signals_of_the_best_fiche() -> None:
     assert abs(values["topical"] - 0.06) < 1e-9
     assert values["specific"] == 0.0
     assert features(GENERAL, EN, GUESS, ())["best"] == 0.0
+
+
+def test_the_lead_outside_the_askers_language() -> None:
+    """The best fiche's own-language version leads; elsewhere, the other fiche is as near."""
+    own, other = (replace(HITS[0], elsewhere=0.25), replace(HITS[1], elsewhere=0.22))
+    values = features(GENERAL, EN, GUESS, (own, other))
+    assert abs(values["margin"] - 0.09) < 1e-9
+    assert abs(values["margin_elsewhere"] - 0.03) < 1e-9
+    assert abs(features(GENERAL, EN, GUESS, (own,))["margin_elsewhere"] - 0.25) < 1e-9
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from routing.answerability import FEATURES
@@ -11,6 +13,7 @@ from routing.calibration import (
     cross_validated,
     figures,
     fit,
+    load_base,
     no_worse,
     wrong_weight,
 )
@@ -92,3 +95,17 @@ def test_an_examples_weight_counts_as_that_many_copies_of_it() -> None:
         alone.confidence(doubtful.features), abs=1e-6
     )
     assert twice.confidence(doubtful.features) < alone.confidence(doubtful.features)
+
+
+def test_the_base_set_keeps_each_examples_weight_and_refuses_a_negative_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def row(weight: object) -> str:
+        features = dict.fromkeys(FEATURES, 0.1)
+        example = {"group": "g", "answerable": True, "positive": True, "features": features}
+        return json.dumps(example | ({} if weight is None else {"weight": weight})) + "\n"
+
+    base = tmp_path / "base.jsonl"
+    base.write_text(row(0.1) + row(None), "utf-8")
+    assert [e.weight for e in load_base(base)] == [0.1, 1.0]  # unweighed: counts fully
+    base.write_text(row(None) + row(-1), "utf-8")
+    with pytest.raises(ValueError, match="example 2 has a negative weight"):
+        load_base(base)
