@@ -2,13 +2,13 @@
 
 Usage: python bench/fit_answerability.py [--config config.example.toml] [--sample ../shared/eval]
          [--examples FILE ...] [--blind FILE ...] [--topics FILE [--compare-in-sample]]
-         [--hold-out FIRST:LAST] [--unseen FILE] [--write]
+         [--refit-reranker] [--hold-out FIRST:LAST] [--unseen FILE] [--write]
 
 A question is a positive example when its best fiche (as the triage ranks them) is one of its
 labelled fiches, negative otherwise (questions no fiche covers are always negative).
 
-Two kinds of labelled questions are fitted on. ``--blind`` sets (default fresh3-fresh7,
-w441-w940) were written by authors who read only the product brief and the sample's fiches,
+Two kinds of labelled questions are fitted on. ``--blind`` sets (default fresh3-fresh8,
+w441-w1040) were written by authors who read only the product brief and the sample's fiches,
 never the models, cues or other questions: they are asked as a new user would ask. The sample
 and ``--examples`` (default w001-w440) were written or tuned on by the models' own authors,
 and the topic model learnt from many of them, so their topic signals are sharper than on a
@@ -16,7 +16,9 @@ new question; they count ``OWN_WEIGHT`` each. (Fitted on them at full weight, th
 right on 0.93 of its instant answers on blind sets against 0.99 in their own
 cross-validation.)
 
-Printed: each blind set scored by a model fitted without it (the estimate to quote), and
+Printed: each blind set scored by a model fitted without it (the estimate to quote; with
+``--refit-reranker`` its hits are ordered by a re-ranker fitted without it too, as the one in
+use learnt from every blind set), and
 grouped 5-fold cross-validation over everything (questions grouped by their first labelled
 fiche, uncovered ones by language). ``--hold-out w141:w240`` keeps the examples of those ids
 out of the fitting and scores them. ``--topics FILE`` (``bench/fit_topics.py --out-of-fold
@@ -33,13 +35,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.fit_reranking import fit as fit_reranker  # noqa: E402
+from bench.fit_reranking import measure as measure_order  # noqa: E402
 from bench.sample_triage import (  # noqa: E402
     add_fitting_arguments,
+    examples,
     sample_triage,
     show_topics,
 )
@@ -53,29 +59,27 @@ from routing.calibration import (  # noqa: E402
     figures,
     fit,
 )
+from routing.reranking import Reranker  # noqa: E402
 
-DATA = ROOT / "bench" / "data"
-BLIND = [DATA / f"answerability_fresh{n}.jsonl" for n in (3, 4, 5, 6, 7)]
 # What a question written or tuned on by the models' authors counts, against one written blind:
 # chosen by scoring each of fresh3-fresh5 with models fitted on the rest (0, 0.1, 0.2, 1 tried).
 OWN_WEIGHT = 0.1
 
 
-def examples(files: list[Path], weight: float) -> list[dict[str, object]]:
-    """The labelled questions of ``files``, each marked with its weight and its file."""
-    return [
-        json.loads(line) | {"weight": weight, "file": path.name}
-        for path in files
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
-
-
 def measure(
-    config_path: Path, sample: Path, rows: list[dict[str, object]], topics: Path | None = None
+    config_path: Path,
+    sample: Path,
+    rows: list[dict[str, object]],
+    topics: Path | None = None,
+    reranker: Reranker | None = None,
 ) -> list[Example]:
-    """Features, label and group of every question, run through the bot's triage."""
+    """Features, label and group of every question, run through the bot's triage.
+
+    ``reranker`` orders the hits instead of the one in use.
+    """
     with sample_triage(config_path, sample, topics) as triage:
+        if reranker is not None:
+            triage.reranker = reranker
         measured = []
         for row in rows:
             analysis = triage.analyse(str(row["q"]))
@@ -103,13 +107,20 @@ def show_held_out(name: str, rows: list[Example], unseen: list[Example]) -> None
 
 
 def show_blind(
-    labelled: list[dict[str, object]], rows: list[Example], blind: list[Path], answer_at: float
+    labelled: list[dict[str, object]],
+    rows_without: Callable[[Path], list[Example]],
+    blind: list[Path],
+    answer_at: float,
 ) -> None:
-    """Each blind set scored by a model fitted on everything else: set by set, then pooled."""
+    """Each blind set scored by a model fitted on everything else: set by set, then pooled.
+
+    ``rows_without(path)`` is every question as measured for that set's turn.
+    """
     scored: list[Example] = []
     confidence: list[float] = []
     print(f"blind sets, each scored by a model fitted without it, at answer {answer_at}:")
     for path in blind:
+        rows = rows_without(path)
         out = [row["file"] == path.name for row in labelled]
         model = fit([r for r, o in zip(rows, out, strict=True) if not o])
         held = [r for r, o in zip(rows, out, strict=True) if o]
@@ -120,6 +131,23 @@ def show_blind(
         confidence += readings
     print(f"all {len(scored)} blind questions:")
     print_sweep(scored, confidence, (0.75, 0.8, 0.85, 0.9, 0.95))
+
+
+def refitted_reranker(
+    args: argparse.Namespace, labelled: list[dict[str, object]]
+) -> Callable[[Path], list[Example]]:
+    """Every question measured with the hits ordered by a re-ranker fitted without ``path``.
+
+    The re-ranker in use learnt from every blind set, the one scored included: this takes
+    that out of the estimate, for one measure of every question per set.
+    """
+    in_search_order = measure_order(args.config, args.sample, labelled, args.topics)
+
+    def rows_without(path: Path) -> list[Example]:
+        reranker = fit_reranker([q for q in in_search_order if q.file != path.name])
+        return measure(args.config, args.sample, labelled, args.topics, reranker)
+
+    return rows_without
 
 
 def print_sweep(
@@ -147,11 +175,9 @@ def main() -> None:
     parser.add_argument("--sample", type=Path, default=ROOT.parent / "shared" / "eval")
     add_fitting_arguments(parser, "models", "scored on")
     parser.add_argument(
-        "--blind",
-        type=Path,
-        nargs="*",
-        default=BLIND,
-        help="questions written blind, fitted on at full weight (default: fresh3-fresh7)",
+        "--refit-reranker",
+        action="store_true",
+        help="score each blind set with the re-ranker fitted without it too (a measure per set)",
     )
     parser.add_argument(
         "--hold-out",
@@ -187,7 +213,15 @@ def main() -> None:
         show_held_out(f"held out: {len(held_out)} questions", rows, held_out)
     print(f"{len(rows)} questions, {sum(r.positive for r in rows)} with a right best fiche")
     if args.blind and not args.hold_out:
-        show_blind(labelled, rows, args.blind, config.knowledge.answer_confidence)
+        if args.refit_reranker:
+            show_blind(
+                labelled,
+                refitted_reranker(args, labelled),
+                args.blind,
+                config.knowledge.answer_confidence,
+            )
+        else:
+            show_blind(labelled, lambda _: rows, args.blind, config.knowledge.answer_confidence)
     cv = cross_validated(rows)
     model = fit(rows)
     fitted = [model.confidence(r.features) for r in rows]

@@ -1,13 +1,16 @@
 """Fit the re-ranking of the first fiches found for a question, with grouped CV.
 
 Usage: python bench/fit_reranking.py [--config config.example.toml] [--sample ../shared/eval]
-         [--examples FILE ...] [--topics FILE [--compare-in-sample]] [--unseen FILE]
-         [--write]
+         [--examples FILE ...] [--blind FILE ...] [--topics FILE [--compare-in-sample]]
+         [--unseen FILE] [--write]
 
-Every question of the sample and of ``--examples`` (by default w001-w440:
-answerability_examples.jsonl and the two fresh sets, once held out; the re-ranker in use was
-fitted before on w001-w340) runs through the bot's triage with the search's own order (no
-re-ranking). The topic's lift is a signal; with ``--topics FILE`` (``bench/fit_topics.py
+Every question of the sample, of ``--examples`` (by default w001-w440, written or tuned on
+by the models' own authors) and of ``--blind`` (by default fresh3-fresh8, w441-w1040, written
+by authors who read only the product brief and the sample's fiches) runs through the bot's
+triage with the search's own order (no re-ranking); each set is first printed as ranked by a
+re-ranker fitted without it. (Every question counts alike: weighing the authors' own at 0.1,
+0.3 or 1 put the same 331 of the blind sets' 360 answerable questions' right fiche first.)
+The topic's lift is a signal; with ``--topics FILE`` (``bench/fit_topics.py
 --out-of-fold FILE``) every question the topic model learnt from is read with its out-of-fold
 topic likelihoods, as a question in use is, instead of the stored model's, which learnt from it.
 The re-ranker is a pairwise logistic model: for each answerable question, each labelled fiche
@@ -37,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.sample_triage import (  # noqa: E402
     add_fitting_arguments,
+    examples,
     sample_triage,
     show_topics,
 )
@@ -55,12 +59,7 @@ class Ranked:
     fiches: list[str]
     gold: list[str]
     group: str
-
-
-def rows_of(path: Path) -> list[dict[str, object]]:
-    """The labelled questions of one JSON-lines file."""
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
+    file: str = ""  # the labelled file it came from
 
 
 def measure(
@@ -79,6 +78,7 @@ def measure(
                     [hit.fiche_id for hit in analysis.hits],
                     gold,
                     gold[0] if gold else f"uncovered-{row['lang']}",
+                    str(row.get("file", "")),
                 )
             )
         show_topics(triage.classifier, len(rows))
@@ -177,6 +177,22 @@ def cross_validated(
     return rankings
 
 
+def show_blind(questions: Sequence[Ranked], blind: Sequence[Path]) -> None:
+    """Each blind set ranked by a re-ranker fitted without it: set by set, then pooled."""
+    print("blind sets, each ranked by a re-ranker fitted without it:")
+    pooled: list[Ranked] = []
+    rankings: list[list[int]] = []
+    for path in blind:
+        reranker = fit([q for q in questions if q.file != path.name])
+        held = [q for q in questions if q.file == path.name]
+        ranked = [order(q, reranker) for q in held]
+        show(path.stem.removeprefix("answerability_"), scores(held, ranked))
+        pooled += held
+        rankings += ranked
+    show(f"all {len(pooled)} blind questions", scores(pooled, rankings))
+    show("their search's order", scores(pooled, [order(q, None) for q in pooled]))
+
+
 def show(name: str, s: Scores) -> None:
     """One line of figures."""
     print(f"  {name:28} P@1 {s.precision_at_1:.3f}  MRR {s.mrr:.3f}  recall@3 {s.recall_at_3:.3f}")
@@ -193,14 +209,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.compare_in_sample and not args.topics:
         parser.error("--compare-in-sample needs --topics")
-    base_rows = rows_of(args.sample / "questions.jsonl") + [
-        row for path in args.examples for row in rows_of(path)
-    ]
-    unseen_rows = rows_of(args.unseen) if args.unseen else []
+    base_rows = examples([args.sample / "questions.jsonl", *args.examples], 1.0)
+    base_rows += examples(args.blind, 1.0)
+    unseen_rows = examples([args.unseen], 1.0) if args.unseen else []
     measured = measure(args.config, args.sample, base_rows + unseen_rows, args.topics)
     base, unseen = measured[: len(base_rows)], measured[len(base_rows) :]
     print(f"base set: {len(base)} questions, {sum(bool(q.gold) for q in base)} answerable")
     show("search's order", scores(base, [order(q, None) for q in base]))
+    if args.blind:
+        show_blind(base, args.blind)
     show("re-ranked, grouped 5-fold CV", scores(base, cross_validated(base)))
     if args.compare_in_sample:
         in_sample = measure(args.config, args.sample, base_rows)

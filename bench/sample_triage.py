@@ -23,7 +23,28 @@ from knowledge.index import FicheHit
 from routing.topics import TopicClassifier, TopicGuess
 from routing.triage import Triage
 
-__all__ = ["OutOfFoldTopics", "add_fitting_arguments", "sample_triage", "show_topics"]
+__all__ = [
+    "BLIND",
+    "OutOfFoldTopics",
+    "add_fitting_arguments",
+    "examples",
+    "sample_triage",
+    "show_topics",
+]
+
+DATA = Path(__file__).resolve().parent / "data"
+# Questions written by authors who read only the product brief and the sample's fiches.
+BLIND = [DATA / f"answerability_fresh{n}.jsonl" for n in (3, 4, 5, 6, 7, 8)]
+
+
+def examples(files: Sequence[Path], weight: float) -> list[dict[str, object]]:
+    """The labelled questions of ``files``, each marked with its weight and its file."""
+    return [
+        json.loads(line) | {"weight": weight, "file": path.name}
+        for path in files
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
 
 
 class OutOfFoldTopics(TopicClassifier):
@@ -94,17 +115,23 @@ def add_fitting_arguments(parser: argparse.ArgumentParser, fitted: str, scored: 
     ``fitted`` names what is fitted ("models", "re-rankers"), ``scored`` what the out-of-fold
     readings then do ("scored on", "ranking").
     """
-    data = Path(__file__).resolve().parent / "data"
     parser.add_argument(
         "--examples",
         type=Path,
         nargs="+",
         default=[
-            data / "answerability_examples.jsonl",
-            data / "answerability_fresh.jsonl",
-            data / "answerability_fresh2.jsonl",
+            DATA / "answerability_examples.jsonl",
+            DATA / "answerability_fresh.jsonl",
+            DATA / "answerability_fresh2.jsonl",
         ],
         help="our own labelled questions fitted on beside the sample's (default: w001-w440)",
+    )
+    parser.add_argument(
+        "--blind",
+        type=Path,
+        nargs="*",
+        default=BLIND,
+        help="questions written blind, fitted on at full weight (default: fresh3-fresh8)",
     )
     parser.add_argument(
         "--topics",
