@@ -52,6 +52,8 @@ class FicheHit:
     # match where it has none): a version in the asker's own language matches on shared
     # words too, so this compares fiches without that lift.
     elsewhere: float = 0.0
+    # The re-ranker's value of the hit (routing.reranking): only its gaps to the others' count.
+    rerank: float = 0.0
 
     @property
     def rank_score(self) -> float:

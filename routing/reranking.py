@@ -10,7 +10,7 @@ logistic model fitted by bench/fit_reranking.py, whose coefficients live in rera
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,8 +84,11 @@ class Reranker:
         return weighted_sum(values, RANK_FEATURES, self.means, self.scales, self.weights)
 
     def rerank(self, hits: Sequence[FicheHit], language: str) -> tuple[FicheHit, ...]:
-        """The first ``depth`` hits in the re-ranker's order, the rest as they were."""
-        head = list(hits[: self.depth])
-        values = [self.value(hit_features(hit, language)) for hit in head]
-        order = sorted(range(len(head)), key=lambda i: -values[i])
-        return tuple(head[i] for i in order) + tuple(hits[self.depth :])
+        """The first ``depth`` hits in the re-ranker's order, the rest as they were.
+
+        Every hit carries its value (``FicheHit.rerank``): how far the first leads the others
+        is a signal of the answerability model.
+        """
+        valued = [replace(hit, rerank=self.value(hit_features(hit, language))) for hit in hits]
+        head = sorted(valued[: self.depth], key=lambda hit: -hit.rerank)
+        return tuple(head) + tuple(valued[self.depth :])

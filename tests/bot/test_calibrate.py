@@ -42,6 +42,7 @@ def features(best: float, agreement: float, specific: float = 0.0) -> dict[str, 
         "specific": specific,
         "gist": best,
         "margin_elsewhere": 0.0,  # these synthetic questions say nothing of it
+        "lead_share": 0.5,  # nor of this
     }
 
 

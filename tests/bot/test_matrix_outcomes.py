@@ -26,7 +26,7 @@ from tests.bot.test_matrix import (
 pytestmark = pytest.mark.db
 
 # With the three fiches of the world, this lands well inside the suggest band (confidence
-# about 0.65): a question near a band's edge flips with the last digits of the embedding.
+# about 0.70): a question near a band's edge flips with the last digits of the embedding.
 SUGGEST_QUESTION = (
     "Which regions track where vocational graduates end up working, with a shared dashboard?"
 )
@@ -90,8 +90,8 @@ async def test_not_what_i_asked_and_a_reply_under_a_fiche_answer(
         await asker.next_text(dm)
         await asker.say(
             dm,
-            "How can small schools in remote rural areas share online courses through one virtual "
-            "learning environment?",
+            "In a region of small, scattered vocational schools, how did others set up one shared "
+            "online learning platform for courses?",
         )
         offer = await asker.next_event(dm)
         assert "Lapland" in content(offer)["body"]

@@ -50,6 +50,18 @@ def test_the_lead_outside_the_askers_language() -> None:
     assert abs(features(GENERAL, EN, GUESS, (own,))["margin_elsewhere"] - 0.25) < 1e-9
 
 
+def test_the_first_fiches_share_of_the_rerankers_softmax() -> None:
+    """Far ahead of the others it holds nearly all; level with one other, half."""
+    ahead = (replace(HITS[0], rerank=8.0), replace(HITS[1], rerank=1.0))
+    assert features(GENERAL, EN, GUESS, ahead)["lead_share"] > 0.99
+    level = (replace(HITS[0], rerank=5.0), replace(HITS[1], rerank=5.0))
+    assert abs(features(GENERAL, EN, GUESS, level)["lead_share"] - 0.5) < 1e-9
+    # Only the first five count, as the re-ranker orders only those.
+    many = level + tuple(replace(HITS[1], fiche_id=f"h{n}", rerank=5.0) for n in range(6))
+    assert abs(features(GENERAL, EN, GUESS, many)["lead_share"] - 0.2) < 1e-9
+    assert features(GENERAL, EN, GUESS, HITS[:1])["lead_share"] == 1.0
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -84,7 +84,7 @@ def test_a_fiche_in_another_language_overtakes_one_that_leads_by_shared_words() 
     assert hit_features(own, "de")["own_language"] == 1.0
     assert [h.fiche_id for h in reranker.rerank((own, other), "de")] == ["other", "own"]
     # Far behind, it stays behind: the language's pull is worth a few hundredths of score.
-    assert reranker.rerank((own, hit("far", 0.15, "en")), "de")[0] is own
+    assert reranker.rerank((own, hit("far", 0.15, "en")), "de")[0].fiche_id == "own"
 
 
 def test_only_the_first_hits_are_reordered() -> None:
@@ -92,6 +92,15 @@ def test_only_the_first_hits_are_reordered() -> None:
     reranker = Reranker({}, {}, weights, depth=2)
     hits = (hit("a", 0.3, "fr"), hit("b", 0.2, "en"), hit("c", 0.1, "en"))
     assert [h.fiche_id for h in reranker.rerank(hits, "fr")] == ["b", "a", "c"]
+
+
+def test_every_hit_carries_its_rerankers_value() -> None:
+    weights = {"score": 10.0, "topical": 0.0, "own_language": -1.0, "gist": 0.0}
+    reranker = Reranker({}, {}, weights, depth=2)
+    hits = (hit("a", 0.3, "fr"), hit("b", 0.2, "en"), hit("c", 0.1, "en"))
+    values = {h.fiche_id: h.rerank for h in reranker.rerank(hits, "fr")}
+    # The one beyond the depth too: the answerability model weighs the first's lead.
+    assert values == pytest.approx({"a": 2.0, "b": 2.0, "c": 1.0})
 
 
 @pytest.fixture(scope="module")
