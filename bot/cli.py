@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -31,6 +32,7 @@ from ground.config import (
 
 if TYPE_CHECKING:
     from ground.storage.database import Database
+    from routing.matching import Candidate
     from routing.triage import Triage
 
 __all__ = ["main"]
@@ -376,6 +378,8 @@ def _ask_stream(
     config: Config, database: Database, triage: Triage, source: TextIO, sink: TextIO
 ) -> int:
     failures = 0
+    # Read once for the whole stream: nothing `rrm ask` does changes who gets what.
+    people = functools.cache(lambda: routing_candidates(config, database))
     for number, line in enumerate(source, 1):
         if not line.strip():
             continue
@@ -386,7 +390,7 @@ def _ask_stream(
             hint = item.get("language_hint")
             if hint is not None and not isinstance(hint, str):
                 raise ValueError('"language_hint" must be a string')
-            result = diagnose(config, database, triage, item["text"], hint)
+            result = diagnose(config, database, triage, item["text"], hint, people)
         except ValueError as error:
             failures += 1
             result = {"error": f"line {number}: {error}"}
@@ -395,12 +399,34 @@ def _ask_stream(
     return 1 if failures else 0
 
 
-def diagnose(
-    config: Config, database: Database, triage: Triage, text: str, hint: str | None
-) -> dict[str, Any]:
-    """What the bot would do with ``text``: language, topic, decision, fiches, route."""
+def routing_candidates(
+    config: Config, database: Database
+) -> tuple[list[Candidate], list[Candidate]]:
+    """The experts and coordinators a question would go to now, as the config has them."""
     from ground.clock import SystemClock
-    from handlers.directory import asker_country, candidates, sync_directory, weights_of
+    from handlers.directory import candidates, sync_directory
+
+    with database.sessions() as session:
+        # The directory as the config has it now; rolled back, so nothing changes.
+        sync_directory(session, config, SystemClock().now())
+        people = candidates(session, config)
+        session.rollback()
+    return people
+
+
+def diagnose(
+    config: Config,
+    database: Database,
+    triage: Triage,
+    text: str,
+    hint: str | None,
+    people: Callable[[], tuple[list[Candidate], list[Candidate]]] | None = None,
+) -> dict[str, Any]:
+    """What the bot would do with ``text``: language, topic, decision, fiches, route.
+
+    ``people`` gives the experts and coordinators (read from the database when not given).
+    """
+    from handlers.directory import asker_country, weights_of
     from handlers.i18n import Translator
     from handlers.referral import reason_text
     from routing.locality import is_local
@@ -410,11 +436,7 @@ def diagnose(
     analysis = triage.analyse(text[:2000], hint=hint)
     route = reasons = None
     if analysis.decision != "answer":
-        with database.sessions() as session:
-            # The directory as the config has it now; rolled back, so nothing changes.
-            sync_directory(session, config, SystemClock().now())
-            experts, coordinators = candidates(session, config)
-            session.rollback()
+        experts, coordinators = people() if people else routing_candidates(config, database)
         need = Need(
             analysis.topic.topic,
             analysis.language.language,
