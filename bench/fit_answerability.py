@@ -7,8 +7,8 @@ Usage: python bench/fit_answerability.py [--config config.example.toml] [--sampl
 A question is a positive example when its best fiche (as the triage ranks them) is one of its
 labelled fiches, negative otherwise (questions no fiche covers are always negative).
 
-Two kinds of labelled questions are fitted on. ``--blind`` sets (default fresh3-fresh8,
-w441-w1040) were written by authors who read only the product brief and the sample's fiches,
+Two kinds of labelled questions are fitted on. ``--blind`` sets (default fresh3-fresh10,
+w441-w1240) were written by authors who read only the product brief and the sample's fiches,
 never the models, cues or other questions: they are asked as a new user would ask. The sample
 and ``--examples`` (default w001-w440) were written or tuned on by the models' own authors,
 and the topic model learnt from many of them, so their topic signals are sharper than on a

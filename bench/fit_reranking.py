@@ -5,7 +5,7 @@ Usage: python bench/fit_reranking.py [--config config.example.toml] [--sample ..
          [--unseen FILE] [--write]
 
 Every question of the sample, of ``--examples`` (by default w001-w440, written or tuned on
-by the models' own authors) and of ``--blind`` (by default fresh3-fresh8, w441-w1040, written
+by the models' own authors) and of ``--blind`` (by default fresh3-fresh10, w441-w1240, written
 by authors who read only the product brief and the sample's fiches) runs through the bot's
 triage with the search's own order (no re-ranking); each set is first printed as ranked by a
 re-ranker fitted without it. (Every question counts alike: weighing the authors' own at 0.1,

@@ -34,7 +34,7 @@ __all__ = [
 
 DATA = Path(__file__).resolve().parent / "data"
 # Questions written by authors who read only the product brief and the sample's fiches.
-BLIND = [DATA / f"answerability_fresh{n}.jsonl" for n in (3, 4, 5, 6, 7, 8)]
+BLIND = [DATA / f"answerability_fresh{n}.jsonl" for n in range(3, 11)]
 
 
 def examples(files: Sequence[Path], weight: float) -> list[dict[str, object]]:
@@ -131,7 +131,7 @@ def add_fitting_arguments(parser: argparse.ArgumentParser, fitted: str, scored: 
         type=Path,
         nargs="*",
         default=BLIND,
-        help="questions written blind, fitted on at full weight (default: fresh3-fresh8)",
+        help="questions written blind, fitted on at full weight (default: fresh3-fresh10)",
     )
     parser.add_argument(
         "--topics",
