@@ -39,6 +39,7 @@ def features(best: float, agreement: float, specific: float = 0.0) -> dict[str, 
         "topical": 0.075 * agreement,
         "term_cover": best,
         "word_cover": 0.0,
+        "word_cover_squared": 0.0,
         "specific": specific,
         "gist": best,
         "margin_elsewhere": 0.0,  # these synthetic questions say nothing of it

@@ -50,6 +50,26 @@ def test_the_lead_outside_the_askers_language() -> None:
     assert abs(features(GENERAL, EN, GUESS, (own,))["margin_elsewhere"] - 0.25) < 1e-9
 
 
+def test_the_share_of_shared_words_is_also_weighed_squared() -> None:
+    covered = (replace(HITS[0], word_cover=0.8), HITS[1])
+    values = features(GENERAL, EN, GUESS, covered)
+    assert values["word_cover"] == 0.8
+    assert abs(values["word_cover_squared"] - 0.64) < 1e-9
+
+
+def test_a_fiche_sharing_most_of_the_askers_words_is_trusted_more_than_one_sharing_few() -> None:
+    """A few shared words mostly mark a near miss in the asker's own language; most, an answer.
+
+    With one weight for the share alone, every share counted further against the fiche.
+    """
+    model = AnswerabilityModel.load()
+    few, most = (
+        model.confidence(features(GENERAL, EN, GUESS, (replace(HITS[0], word_cover=c), HITS[1])))
+        for c in (0.4, 0.95)
+    )
+    assert most > 3 * few
+
+
 def test_the_first_fiches_share_of_the_rerankers_softmax() -> None:
     """Far ahead of the others it holds nearly all; level with one other, half."""
     ahead = (replace(HITS[0], rerank=8.0), replace(HITS[1], rerank=1.0))

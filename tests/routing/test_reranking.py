@@ -21,7 +21,7 @@ CERTIFICATE = "in-company-mentor-certificate-savinjska"
 NEIGHBOUR = "peer-coaching-circles-in-company-trainers"
 FICHES = [CERTIFICATE, NEIGHBOUR, "tutor-training-istria-hospitality", "vet-dashboard-twente"]
 QUESTION = (
-    "Gibt es irgendwo ein regionales Zertifikat für die Betreuer von Lehrlingen in den Betrieben?"
+    "Hat eine Region ein gemeinsames Zertifikat für Lehrlingsbetreuer in Betrieben eingeführt?"
 )
 
 
