@@ -46,6 +46,7 @@ from bench.fit_reranking import measure as measure_order  # noqa: E402
 from bench.sample_triage import (  # noqa: E402
     add_fitting_arguments,
     examples,
+    require_topics_to_write,
     sample_triage,
     show_topics,
 )
@@ -191,6 +192,7 @@ def main() -> None:
         "--write", action="store_true", help=f"write {MODEL_PATH.name} and {BASE_PATH.name}"
     )
     args = parser.parse_args()
+    require_topics_to_write(parser, args)
     if args.write and args.hold_out:
         parser.error("--write fits on every example: leave out --hold-out")
     if args.compare_in_sample and (args.hold_out or not args.topics):

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.sample_triage import (  # noqa: E402
     add_fitting_arguments,
     examples,
+    require_topics_to_write,
     sample_triage,
     show_topics,
 )
@@ -207,6 +208,7 @@ def main() -> None:
     parser.add_argument("--unseen", type=Path, help="rank these questions once, fitted on the rest")
     parser.add_argument("--write", action="store_true", help=f"write {RERANKING_PATH.name}")
     args = parser.parse_args()
+    require_topics_to_write(parser, args)
     if args.compare_in_sample and not args.topics:
         parser.error("--compare-in-sample needs --topics")
     base_rows = examples([args.sample / "questions.jsonl", *args.examples], 1.0)

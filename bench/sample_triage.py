@@ -28,6 +28,7 @@ __all__ = [
     "OutOfFoldTopics",
     "add_fitting_arguments",
     "examples",
+    "require_topics_to_write",
     "sample_triage",
     "show_topics",
 ]
@@ -145,3 +146,16 @@ def add_fitting_arguments(parser: argparse.ArgumentParser, fitted: str, scored: 
         help=f"with --topics: also cross-validate {fitted} fitted on the stored topic model's "
         f"readings (in-sample, as before), {scored} the out-of-fold ones",
     )
+
+
+def require_topics_to_write(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse ``--write`` without ``--topics``: the stored topic model learnt these questions.
+
+    Fitted on its in-sample readings, a model would learn topic signals sharper than a new
+    question's (the fault found on 2026-12-07).
+    """
+    if args.write and not args.topics:
+        parser.error(
+            "--write needs --topics FILE: the topic model in use learnt these questions; "
+            "write their readings without them first (bench/fit_topics.py --out-of-fold FILE)"
+        )

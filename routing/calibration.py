@@ -94,7 +94,8 @@ def load_base(path: Path = BASE_PATH) -> list[Example]:
         if missing:
             raise ValueError(
                 f"example {number} has no {', '.join(missing)}: measured before the model "
-                "weighed it; measure the base set again (bench/fit_answerability.py --write)"
+                "weighed it; measure the base set again (bench/fit_topics.py --out-of-fold "
+                "FILE, then bench/fit_answerability.py --write --topics FILE)"
             )
     return [
         Example(
