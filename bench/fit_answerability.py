@@ -215,15 +215,13 @@ def main() -> None:
         show_held_out(f"held out: {len(held_out)} questions", rows, held_out)
     print(f"{len(rows)} questions, {sum(r.positive for r in rows)} with a right best fiche")
     if args.blind and not args.hold_out:
-        if args.refit_reranker:
-            show_blind(
-                labelled,
-                refitted_reranker(args, labelled),
-                args.blind,
-                config.knowledge.answer_confidence,
-            )
-        else:
-            show_blind(labelled, lambda _: rows, args.blind, config.knowledge.answer_confidence)
+        rows_without = refitted_reranker(args, labelled) if args.refit_reranker else None
+        show_blind(
+            labelled,
+            rows_without or (lambda _: rows),
+            args.blind,
+            config.knowledge.answer_confidence,
+        )
     cv = cross_validated(rows)
     model = fit(rows)
     fitted = [model.confidence(r.features) for r in rows]

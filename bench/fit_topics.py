@@ -421,9 +421,9 @@ def main() -> None:
         )
     )
 
-    readings = totals["with terms"].copy()
+    readings = totals["with terms"]
     if args.blind:
-        readings[:] = blind_readings(data, base_rows, readings, args.blind, count)
+        readings = blind_readings(data, base_rows, readings, args.blind, count)
     if args.out_of_fold:
         write_out_of_fold(
             args.out_of_fold,

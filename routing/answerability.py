@@ -14,7 +14,7 @@ from routing.language import Detection
 from routing.linear import load_model, require_weights, weighted_sum
 from routing.topics import TopicGuess
 
-__all__ = ["FEATURES", "MODEL_PATH", "AnswerabilityModel", "decide", "features"]
+__all__ = ["FEATURES", "LEAD_DEPTH", "MODEL_PATH", "AnswerabilityModel", "decide", "features"]
 
 MODEL_PATH = Path(__file__).with_name("answerability.json")
 

@@ -55,6 +55,33 @@ def run(
     return status, captured.out, captured.err
 
 
+def test_a_stream_reads_the_experts_once_and_routes_every_question(  # type: ignore[no-untyped-def]
+    config_path, capsys, monkeypatch
+) -> None:
+    import bot.cli
+
+    reads = []
+    real = bot.cli.routing_candidates
+
+    def counted(config, database):  # type: ignore[no-untyped-def]
+        reads.append(1)
+        return real(config, database)
+
+    monkeypatch.setattr(bot.cli, "routing_candidates", counted)
+    question = "What is the deadline to appeal a decision refusing an Erasmus grant?"
+    lines = [json.dumps({"text": question})] * 3
+    status, out, _ = run(
+        ["--config", str(config_path), "ask", "--json", "-"],
+        capsys,
+        "\n".join(lines) + "\n",
+        monkeypatch,
+    )
+    results = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and [r["decision"] for r in results] == ["route"] * 3
+    assert all(r["route"]["experts"] for r in results)
+    assert reads == [1]
+
+
 def test_ask_json_stream(config_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     lines = [
         json.dumps({"text": "How do small firms share apprentices in a rural county?"}),

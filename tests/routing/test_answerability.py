@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from knowledge.index import FicheHit
-from routing.answerability import FEATURES, AnswerabilityModel, decide, features
+from routing.answerability import FEATURES, LEAD_DEPTH, AnswerabilityModel, decide, features
 from routing.cues import cue_kinds
 from routing.language import Detection
+from routing.reranking import Reranker
 from routing.topics import TopicGuess
 
 GUESS = TopicGuess("work-based-learning", 0.8, (("work-based-learning", 0.8), ("eu-funding", 0.2)))
@@ -68,6 +69,10 @@ def test_a_fiche_sharing_most_of_the_askers_words_is_trusted_more_than_one_shari
         for c in (0.4, 0.95)
     )
     assert most > 3 * few
+
+
+def test_the_lead_is_weighed_over_the_hits_the_reranker_orders() -> None:
+    assert Reranker.load().depth == LEAD_DEPTH
 
 
 def test_the_first_fiches_share_of_the_rerankers_softmax() -> None:
